@@ -1,0 +1,49 @@
+# SafeGate — set-up is two commands: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+DEV_STAMP := $(VENV)/.installed-dev
+# Debian packages the tests use as real DNS clients (dig, kdig).
+APT_TEST_PACKAGES := bind9-dnsutils knot-dnsutils
+
+.PHONY: run test lint typecheck apt-test vendor-lists clean
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+
+$(STAMP): pyproject.toml | $(VENV)/bin/python
+	$(PY) -m pip install -q -e .
+	touch $@
+
+$(DEV_STAMP): pyproject.toml | $(VENV)/bin/python
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $(STAMP) $@
+
+run: $(STAMP)
+	$(VENV)/bin/safegate serve --demo
+
+apt-test:
+	@missing=""; for p in $(APT_TEST_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	  else echo "note: install$$missing for the dig/kdig tests (they skip without them)"; fi; fi
+
+test: $(DEV_STAMP) apt-test
+	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/mypy
+	$(PY) -m pytest -q
+
+lint: $(DEV_STAMP)
+	$(VENV)/bin/ruff check src tests bench
+
+typecheck: $(DEV_STAMP)
+	$(VENV)/bin/mypy
+
+# Re-copy the blocklists that may be shipped (see shared/data/blocklists/README.md) into the package.
+vendor-lists: $(STAMP)
+	$(PY) scripts/vendor_lists.py ../shared/data
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
