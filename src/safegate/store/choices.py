@@ -1,0 +1,18 @@
+"""Allowed values of the enumerated columns (CHECK constraints and validation use these)."""
+
+from __future__ import annotations
+
+from typing import Final
+
+DEFAULT_TIMEZONE: Final = "Asia/Ho_Chi_Minh"
+
+ORG_KINDS: Final = ("household", "school", "operator")
+ROLES: Final = ("parent", "teacher", "school_admin", "counsellor", "partner", "operator")
+LOCALES: Final = ("vi", "en")
+DEVICE_KINDS: Final = ("phone", "tablet", "laptop", "desktop", "console", "tv", "other")
+YOUTUBE_MODES: Final = ("off", "moderate", "strict")
+BLOCK_MODES: Final = ("null", "nxdomain", "blockpage")
+LOG_LEVELS: Final = ("full", "domains", "off")
+QUERY_ACTIONS: Final = ("allow", "block", "rewrite", "local", "servfail", "stale", "refused")
+LIST_MATCHES: Final = ("exact", "suffix")
+LIST_FORMATS: Final = ("auto", "hosts", "domains", "adblock")

@@ -1,0 +1,124 @@
+"""Engines, sessions and schema migrations for SQLite (embedded default) and PostgreSQL."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
+from sqlalchemy.orm import Session, sessionmaker
+
+from safegate.store.errors import StoreError
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+SQLITE_DRIVER = "sqlite+pysqlite"
+POSTGRES_DRIVER = "postgresql+psycopg"
+# Accepted spellings of the driver part of a URL and what they become.
+_DRIVERS = {
+    "sqlite": SQLITE_DRIVER,
+    "sqlite+pysqlite": SQLITE_DRIVER,
+    "postgresql": POSTGRES_DRIVER,
+    "postgres": POSTGRES_DRIVER,
+    "postgresql+psycopg": POSTGRES_DRIVER,
+}
+ALLOWED_URLS = (
+    "sqlite+pysqlite:///<path>/safegate.db (or sqlite:///<path>), "
+    "postgresql+psycopg://user:password@host:port/dbname (or postgresql://...)"
+)
+# Key for pg_advisory_xact_lock so that nodes starting together migrate one at a time.
+_MIGRATION_LOCK_KEY = 0x5AFE6A7E
+
+
+def sqlite_url(data_dir: Path) -> str:
+    """The URL of the embedded database inside ``data_dir``."""
+    return f"{SQLITE_DRIVER}:///{Path(data_dir) / 'safegate.db'}"
+
+
+def make_engine(url: str) -> Engine:
+    """Create an engine for a SQLite file or a PostgreSQL server; raise StoreError for other URLs.
+
+    SQLite connections get WAL journalling, enforced foreign keys, a 5 s busy timeout and
+    ``synchronous=NORMAL``; the database's directory is created if missing.
+    """
+    parsed = _parse(url)
+    if parsed.drivername == SQLITE_DRIVER:
+        return _sqlite_engine(parsed)
+    return create_engine(parsed, pool_pre_ping=True)
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions bound to ``engine``; objects stay readable after commit."""
+    return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+def migrate(engine: Engine) -> None:
+    """Upgrade the database to the newest schema (Alembic ``upgrade head``); safe to repeat.
+
+    Runs in one transaction that also serialises concurrent callers: ``BEGIN IMMEDIATE`` on
+    SQLite, an advisory lock on PostgreSQL.
+    """
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR).replace("%", "%%"))
+    with engine.begin() as connection:
+        if engine.dialect.name == "sqlite":
+            # pysqlite does not open a transaction before DDL; open one ourselves so a failed
+            # migration leaves nothing half-done and a second process waits for the first.
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        elif engine.dialect.name == "postgresql":
+            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK_KEY})")
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+
+
+def _parse(url: str) -> URL:
+    shown = _mask(url)
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise StoreError(f"cannot parse database URL {shown!r}; allowed: {ALLOWED_URLS}") from None
+    driver = _DRIVERS.get(parsed.drivername)
+    if driver is None:
+        raise StoreError(
+            f"unsupported database URL {shown!r} (driver {parsed.drivername!r}); "
+            f"allowed: {ALLOWED_URLS}"
+        )
+    parsed = parsed.set(drivername=driver)
+    if driver == SQLITE_DRIVER and parsed.database in (None, "", ":memory:"):
+        raise StoreError(
+            f"SQLite URL {shown!r} names no database file (in-memory databases are not "
+            f"supported); allowed: {ALLOWED_URLS}"
+        )
+    return parsed
+
+
+def _mask(url: str) -> str:
+    """``url`` with any password replaced by ``***``, even when the URL does not parse."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", url)
+
+
+def _sqlite_engine(url: URL) -> Engine:
+    assert url.database is not None
+    Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url)
+    event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+    finally:
+        cursor.close()
