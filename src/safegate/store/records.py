@@ -1,0 +1,46 @@
+"""Frozen, ORM-free views of stored rows, safe to hand to other threads (the gate)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceRecord:
+    id: int
+    name: str
+    kind: str
+    ip_cidr: str | None
+    mac: str | None
+    token: str
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyRecord:
+    """A profile's policy; the defaults here are what a profile without a Policy row gets."""
+
+    blocked_categories: tuple[str, ...] = ()
+    blocked_services: tuple[str, ...] = ()
+    allow: tuple[str, ...] = ()
+    deny: tuple[str, ...] = ()
+    safe_search: bool = True
+    youtube_mode: str = "moderate"
+    block_mode: str = "null"
+    log_level: str = "full"
+    bypass_protection: bool = True
+    version: int = 1
+    updated_at: datetime | None = None  # None: no Policy row yet
+
+
+@dataclass(frozen=True, slots=True)
+class ProfileRecord:
+    """A child with the policy and devices the gate needs."""
+
+    id: int
+    org_id: int
+    name: str
+    birth_year: int | None
+    preset: str | None
+    policy: PolicyRecord
+    devices: tuple[DeviceRecord, ...]

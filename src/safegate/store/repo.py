@@ -1,0 +1,115 @@
+"""Repository functions: the store's API for the other packages (plain functions, typed).
+
+Functions taking a ``Session`` flush but never commit: the caller owns the transaction, e.g.
+
+    with session_factory(engine).begin() as session:
+        update_policy(session, 3, youtube_mode="strict")
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm.exc import StaleDataError
+
+from safegate.store.demo import create_demo_household
+from safegate.store.errors import StoreError
+from safegate.store.models import Device, Policy, Profile
+from safegate.store.policy_fields import validate_policy_changes
+from safegate.store.querylog import QueryLogRow, insert_query_logs, purge_query_logs
+from safegate.store.records import DeviceRecord, PolicyRecord, ProfileRecord
+
+__all__ = [
+    "DeviceRecord",
+    "PolicyRecord",
+    "ProfileRecord",
+    "QueryLogRow",
+    "create_demo_household",
+    "insert_query_logs",
+    "load_profiles",
+    "purge_query_logs",
+    "update_policy",
+]
+
+
+def load_profiles(session: Session, *, org_id: int | None = None) -> list[ProfileRecord]:
+    """Every profile (or those of ``org_id``) with its policy and devices, ordered by id."""
+    stmt = (
+        select(Profile)
+        .options(selectinload(Profile.devices), selectinload(Profile.policy))
+        .order_by(Profile.id)
+        .execution_options(populate_existing=True)  # fresh rows even in a long-lived session
+    )
+    if org_id is not None:
+        stmt = stmt.where(Profile.org_id == org_id)
+    return [_profile_record(p) for p in session.scalars(stmt)]
+
+
+def update_policy(session: Session, profile_id: int, **changes: Any) -> PolicyRecord:
+    """Change fields of a profile's policy; the version goes up by one if anything changed.
+
+    Field names and values are checked first (StoreError names the field, the value and what
+    is allowed). A profile without a Policy row gets one (version 1, the defaults) first.
+    """
+    validated = validate_policy_changes(changes)
+    profile = session.get(Profile, profile_id)
+    if profile is None:
+        raise StoreError(f"profile {profile_id!r} does not exist")
+    policy = profile.policy
+    if policy is None:
+        policy = Policy()
+        profile.policy = policy
+        session.flush()
+    for field, value in validated.items():
+        setattr(policy, field, value)
+    try:
+        session.flush()
+    except StaleDataError:
+        raise StoreError(
+            f"the policy of profile {profile_id} was changed by someone else; reload and retry"
+        ) from None
+    return policy_record(policy)
+
+
+def policy_record(policy: Policy | None) -> PolicyRecord:
+    """The frozen view of ``policy``; the defaults when there is no row."""
+    if policy is None:
+        return PolicyRecord()
+    return PolicyRecord(
+        blocked_categories=tuple(policy.blocked_categories),
+        blocked_services=tuple(policy.blocked_services),
+        allow=tuple(policy.allow),
+        deny=tuple(policy.deny),
+        safe_search=policy.safe_search,
+        youtube_mode=policy.youtube_mode,
+        block_mode=policy.block_mode,
+        log_level=policy.log_level,
+        bypass_protection=policy.bypass_protection,
+        version=policy.version,
+        updated_at=policy.updated_at,
+    )
+
+
+def _device_record(device: Device) -> DeviceRecord:
+    return DeviceRecord(
+        id=device.id,
+        name=device.name,
+        kind=device.kind,
+        ip_cidr=device.ip_cidr,
+        mac=device.mac,
+        token=device.token,
+    )
+
+
+def _profile_record(profile: Profile) -> ProfileRecord:
+    return ProfileRecord(
+        id=profile.id,
+        org_id=profile.org_id,
+        name=profile.name,
+        birth_year=profile.birth_year,
+        preset=profile.preset,
+        policy=policy_record(profile.policy),
+        devices=tuple(_device_record(d) for d in profile.devices),
+    )
