@@ -210,6 +210,8 @@ class QueryLog(Base):
     qtype: Mapped[int] = mapped_column(Integer)
     action: Mapped[str] = mapped_column(String(10))
     reason: Mapped[str | None] = mapped_column(Text)
+    # Rows are per time window: how many identical queries the window saw.
+    hits: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
 
 class ListSource(Base):

@@ -20,17 +20,18 @@ from sqlalchemy.exc import DBAPIError
 from safegate.store.errors import StoreError
 from safegate.store.models import QueryLog
 
-# (ts, client_ip, profile_id, qname, qtype, action, reason)
-QueryLogRow = tuple[float, str, int | None, str, int, str, str | None]
+# (ts, client_ip, profile_id, qname, qtype, action, reason, hits): one row per identical
+# query in a time window (see safegate.gate.querylog).
+QueryLogRow = tuple[float, str, int | None, str, int, str, str | None, int]
 
-_COLUMNS = ("ts", "client_ip", "profile_id", "qname", "qtype", "action", "reason")
+_COLUMNS = ("ts", "client_ip", "profile_id", "qname", "qtype", "action", "reason", "hits")
 _TABLE = QueryLog.__tablename__
 _SQLITE_INSERT = (
     f"INSERT INTO {_TABLE} ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
 )
 _PG_COPY = f"COPY {_TABLE} ({', '.join(_COLUMNS)}) FROM STDIN (FORMAT BINARY)"
 # Binary COPY: about 5x less client CPU than text COPY, which matters in the gate's process.
-_PG_TYPES = ("float8", "varchar", "int4", "text", "int4", "varchar", "text")
+_PG_TYPES = ("float8", "varchar", "int4", "text", "int4", "varchar", "text", "int4")
 
 
 def insert_query_logs(engine: Engine, rows: Sequence[QueryLogRow]) -> int:

@@ -153,6 +153,7 @@ def upgrade() -> None:
         sa.Column("qtype", sa.Integer(), nullable=False),
         sa.Column("action", sa.String(10), nullable=False),
         sa.Column("reason", sa.Text(), nullable=True),
+        sa.Column("hits", sa.Integer(), nullable=False, server_default="1"),
         sa.PrimaryKeyConstraint("id", name="pk_query_log"),
         _one_of(
             "query_log",

@@ -1,0 +1,62 @@
+"""The per-query decision: a pure function of a compiled profile, the index and a name."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from safegate.lists.index import DomainIndex
+from safegate.policy.compiled import CompiledProfile
+
+# Names that tell browsers and Apple devices whether encrypted DNS / relays may bypass us.
+CANARY = "use-application-dns.net"  # Firefox: NXDOMAIN disables its DoH
+PRIVATE_RELAY = frozenset({"mask.icloud.com", "mask-h2.icloud.com", "mask-api.icloud.com"})
+LOCAL_ZONE = "resolver.arpa"  # RFC 9462: answered by this resolver itself
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What to do with a name and why. ``action``: allow, block, nxdomain or local."""
+
+    action: str
+    category: str | None = None
+    rule: str | None = None  # the list and entry, or the profile rule, that decided
+
+    @property
+    def reason(self) -> str | None:
+        if self.category is None and self.rule is None:
+            return None
+        return f"{self.category}:{self.rule}"
+
+
+ALLOW = Decision("allow")
+
+
+def _suffixes(name: str) -> list[str]:
+    labels = name.split(".")
+    return [".".join(labels[i:]) for i in range(len(labels))]
+
+
+def decide(profile: CompiledProfile, index: DomainIndex, name: str) -> Decision:
+    """Allow, block or answer locally; every block names its category and rule.
+
+    Order: bypass canaries, the local zone, the profile's own allow rules, its own deny
+    rules, then the lists (where an allow list beats a block list).
+    """
+    if profile.bypass_protection and (name == CANARY or name in PRIVATE_RELAY):
+        return Decision("nxdomain", "bypass", f"builtin:{name}")
+    if name == LOCAL_ZONE or name.endswith("." + LOCAL_ZONE):
+        return Decision("local", None, "builtin:resolver.arpa")
+    if profile.allow or profile.deny:
+        for suffix in _suffixes(name):
+            if suffix in profile.allow:
+                return Decision("allow", "allow", f"profile:{suffix}")
+        for suffix in _suffixes(name):
+            if suffix in profile.deny:
+                return Decision("block", "custom", f"profile:{suffix}")
+    hit = index.lookup(name, profile.verdicts)
+    if hit is None:
+        return ALLOW
+    spec = index.lists[hit.list_id].spec
+    if hit.allow:
+        return Decision("allow", "allow", f"{spec.key}:{hit.entry}")
+    return Decision("block", spec.category, f"{spec.key}:{hit.entry}")

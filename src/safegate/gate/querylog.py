@@ -1,0 +1,116 @@
+"""The query log: the hot path appends one small tuple to an in-memory batch; a
+background task folds the batches into per-window counts and writes one row per
+(client, name, type, action) and window from a worker thread.
+
+Keeping logs minimal is a privacy rule here, and it is also what keeps logging cheap:
+a row says "in the 10 seconds from 10:42:10 this device asked for tiktok.com 3 times and
+was blocked", never one row per packet. A slow or broken store never slows or stops the
+gate: a full batch drops new records, a failed write drops its rows, and both are counted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+# (window start, client ip, profile id, qname, qtype, action, reason, count)
+Row = tuple[float, str, int | None, str, int, str, str | None, int]
+# What the hot path appends: (client ip, (profile id, qname, qtype, action, reason,
+# log level)). The inner tuple is built once per memoised answer, not once per query.
+Record = tuple[str, tuple[Any, ...]]
+
+
+def window_rows(window_start: float, counts: Counter[Record]) -> list[Row]:
+    """Rows for one window, applying each profile's log level: ``domains`` keeps no
+    client address and only the hour; ``off`` keeps nothing (and is never appended)."""
+    merged: Counter[tuple[Any, ...]] = Counter()
+    for (ip, (profile_id, qname, qtype, action, reason, level)), n in counts.items():
+        if level == "full":
+            merged[(window_start, ip, profile_id, qname, qtype, action, reason)] += n
+        elif level == "domains":
+            hour = window_start - window_start % 3600
+            merged[(hour, "", profile_id, qname, qtype, action, reason)] += n
+    return [(*key, n) for key, n in merged.items()]
+
+
+class QueryLog:
+    def __init__(
+        self,
+        sink: Callable[[Sequence[Row]], int] | None,
+        ring_size: int,
+        flush_interval: float,
+        window: float = 10.0,
+    ) -> None:
+        self.batch: list[Record] = []
+        self.capacity = ring_size
+        self.sink = sink
+        self.flush_interval = flush_interval
+        self.window = max(window, flush_interval)
+        self.dropped = 0  # records refused because the batch was full, or rows not written
+        self.written = 0
+        self.queries = 0
+        self._counts: Counter[Record] = Counter()
+        self._window_start = time.time()
+        self._task: asyncio.Task[None] | None = None
+        self._last_error_log = 0.0
+
+    def add(self, ip: str, record: tuple[Any, ...]) -> None:
+        """What the slow path calls; the hot path inlines the same two lines."""
+        batch = self.batch
+        if len(batch) < self.capacity:
+            batch.append((ip, record))
+        else:
+            self.dropped += 1
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        self._fold()
+        await self._write(force=True)  # the last window on orderly shutdown
+
+    def _fold(self) -> None:
+        batch, self.batch = self.batch, []
+        self.queries += len(batch)
+        if self.sink is not None:
+            self._counts.update(batch)
+
+    async def _write(self, force: bool = False) -> None:
+        now = time.time()
+        if not force and now - self._window_start < self.window:
+            return
+        counts, self._counts = self._counts, Counter()
+        start, self._window_start = self._window_start, now
+        if not counts or self.sink is None:
+            return
+        rows = window_rows(start - start % self.window if self.window >= 1 else start, counts)
+        if not rows:
+            return
+        try:
+            written = await asyncio.get_running_loop().run_in_executor(None, self.sink, rows)
+            self.written += written
+        except Exception as exc:  # the store is down or full: count, keep serving
+            self.dropped += len(rows)
+            if now - self._last_error_log > 30:
+                self._last_error_log = now
+                log.error("query log write failed (%d records dropped so far): %s",
+                          self.dropped, exc)
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self.flush_interval)
+            self._fold()
+            await self._write()

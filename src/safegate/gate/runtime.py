@@ -1,0 +1,272 @@
+"""Assemble and run the gate from settings: lists → index, store → policy snapshot,
+listeners, upstream pool, query-log writer, retention purge, reload on SIGHUP."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gc
+import ipaddress
+import logging
+import os
+import signal
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from safegate.config import Settings
+from safegate.gate.answers import BlockStyle
+from safegate.gate.cache import AnswerCache
+from safegate.gate.querylog import QueryLog
+from safegate.gate.server import Gate, GateOptions, start_listeners
+from safegate.gate.upstream import UpstreamPool
+from safegate.lists.index import DomainIndex, build_index
+from safegate.lists.psl import embedded_psl
+from safegate.lists.sources import ListSpec, custom_specs, embedded_specs
+from safegate.policy.compiled import DefaultPolicy, PolicySnapshot, compile_snapshot
+
+log = logging.getLogger(__name__)
+
+PID_FILE = "safegate.pid"
+
+
+def list_specs(settings: Settings) -> list[ListSpec]:
+    specs: list[ListSpec] = embedded_specs() if settings["gate.default_lists"] else []
+    specs += custom_specs([Path(p) for p in settings["gate.blocklists"]])
+    return specs
+
+
+def lists_signature(specs: Sequence[ListSpec]) -> tuple[Any, ...]:
+    """Changes when any list file changes (or appears, or disappears)."""
+    out: list[tuple[str, int | None, int | None]] = []
+    for spec in specs:
+        try:
+            st = spec.path.stat()
+            out.append((str(spec.path), st.st_mtime_ns, st.st_size))
+        except OSError:
+            out.append((str(spec.path), None, None))
+    return tuple(out)
+
+
+def default_policy(settings: Settings) -> DefaultPolicy:
+    cats = settings["policy.default_categories"]
+    if cats is None:
+        try:
+            from safegate.lists.taxonomy import categories
+
+            cats = [c.id for c in categories() if c.default_blocked]
+        except ImportError:  # pragma: no cover
+            cats = ["adult", "gambling", "scam", "malware"]
+    return DefaultPolicy(
+        blocked_categories=tuple(cats),
+        block_mode=settings["gate.block_mode"],
+        log_level=settings["policy.default_log_level"],
+    )
+
+
+def load_profiles_from_store(engine: Any) -> list[Any]:
+    from safegate.store.db import session_factory
+    from safegate.store.repo import load_profiles
+
+    with session_factory(engine)() as session:
+        return list(load_profiles(session))
+
+
+def _tune_gc() -> None:
+    """The hot path allocates one small tuple per query (the log record). With the
+    default thresholds that triggers a young-generation collection every 700 queries and
+    regular full collections over the memo; freezing what exists at start and raising the
+    thresholds keeps collection work off the query path."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 50, 100)
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: Any = None
+    gate: Gate | None = None
+    index: DomainIndex | None = None
+    signature: tuple[Any, ...] = ()
+    generation: int = 0
+    port: int = 0
+    closers: list[Any] = field(default_factory=list)
+    stopping: asyncio.Event | None = None
+    reload_lock: asyncio.Lock | None = None
+
+    def open_store(self, demo: bool) -> None:
+        from safegate.store.db import make_engine, migrate, session_factory
+
+        self.engine = make_engine(self.settings.database_url)
+        migrate(self.engine)
+        if demo:
+            from safegate.store.repo import create_demo_household
+
+            with session_factory(self.engine).begin() as session:
+                create_demo_household(session)
+
+    def build_snapshot(self, index: DomainIndex) -> PolicySnapshot:
+        profiles = load_profiles_from_store(self.engine) if self.engine is not None else []
+        self.generation += 1
+        return compile_snapshot(index, profiles, default_policy(self.settings), self.generation)
+
+    def load_index(self) -> DomainIndex:
+        specs = list_specs(self.settings)
+        self.signature = lists_signature(specs)
+        index = build_index(specs, embedded_psl())
+        for loaded in index.lists:
+            if loaded.error:
+                log.error("list %s: %s", loaded.spec.key, loaded.error)
+        return index
+
+    async def reload(self) -> str:
+        """Re-read policy (and the lists, if any list file changed) and swap."""
+        assert self.gate is not None and self.reload_lock is not None
+        async with self.reload_lock:
+            loop = asyncio.get_running_loop()
+            specs = list_specs(self.settings)
+            index = self.index
+            rebuilt = False
+            if lists_signature(specs) != self.signature or index is None:
+                new_index = await loop.run_in_executor(None, build_index, specs, embedded_psl())
+                broken = [x for x in new_index.lists if x.error]
+                if broken and index is not None:
+                    names = ", ".join(f"{b.spec.key} ({b.error})" for b in broken)
+                    log.error("reload kept the previous lists: %s", names)
+                else:
+                    self.signature = lists_signature(specs)
+                    index = new_index
+                    rebuilt = True
+            assert index is not None
+            snapshot = await loop.run_in_executor(None, self.build_snapshot, index)
+            old = self.index
+            self.index = index
+            self.gate.swap(snapshot)
+            del old
+            _tune_gc()
+            what = f"generation {snapshot.generation}: {len(snapshot.profiles)} profiles, " \
+                   f"{index.size} names" + (" (lists rebuilt)" if rebuilt else "")
+            log.info("reloaded %s", what)
+            return what
+
+    async def start(self, *, demo: bool = False) -> int:
+        s = self.settings
+        started = time.perf_counter()
+        self.stopping = asyncio.Event()
+        self.reload_lock = asyncio.Lock()
+        data_dir = s.data_dir
+        data_dir.mkdir(parents=True, exist_ok=True)
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(None, self.open_store, demo)
+        self.index = await loop.run_in_executor(None, self.load_index)
+        snapshot = await loop.run_in_executor(None, self.build_snapshot, self.index)
+        pool = UpstreamPool(s["gate.upstreams"], s["gate.upstream_timeout"],
+                            s["gate.health_interval"])
+        cache = AnswerCache(s["gate.cache_size"], s["gate.stale_max_age"])
+        sink = None
+        if s["querylog.enabled"] and self.engine is not None:
+            from safegate.store.querylog import insert_query_logs
+
+            engine = self.engine
+
+            def sink(rows: Sequence[Any]) -> int:
+                return insert_query_logs(engine, rows)
+
+        querylog = QueryLog(sink, s["querylog.ring_size"], s["querylog.flush_interval"])
+        options = GateOptions(
+            allowed_networks=tuple(
+                ipaddress.ip_network(n, strict=False) for n in s["gate.allowed_networks"]
+            ),
+            rate_limit_qps=s["gate.rate_limit_qps"],
+            rate_limit_burst=s["gate.rate_limit_burst"],
+            max_ttl=s["gate.max_ttl"],
+            max_negative_ttl=s["gate.max_negative_ttl"],
+            serve_stale=s["gate.serve_stale"],
+            style=BlockStyle.from_settings(s["gate.block_ttl"], s["gate.blockpage_ipv4"],
+                                           s["gate.blockpage_ipv6"]),
+            memo_size=max(1000, s["gate.cache_size"]),
+            tcp_idle_timeout=s["gate.tcp_idle_timeout"],
+            max_tcp_connections=s["gate.max_tcp_connections"],
+        )
+        self.gate = Gate(snapshot, pool, cache, querylog, options)
+        host, port = s.dns_address
+        closers, self.port = await start_listeners(self.gate, host, port)
+        self.closers = list(closers)
+        pool.start()
+        querylog.start()
+        self._spawn(self._purge_loop())
+        (data_dir / PID_FILE).write_text(str(os.getpid()))
+        _tune_gc()
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(signal.SIGHUP, lambda: self._spawn(self._reload_logged()))
+            loop.add_signal_handler(signal.SIGTERM, self.stopping.set)
+            loop.add_signal_handler(signal.SIGINT, self.stopping.set)
+        log.info(
+            "SafeGate gate listening on udp/tcp %s:%d with %d list names, %d profiles "
+            "(ready in %.1f s)", host, self.port, self.index.size, len(snapshot.profiles),
+            time.perf_counter() - started,
+        )
+        return self.port
+
+    def _spawn(self, coro: Any) -> None:
+        assert self.gate is not None
+        self.gate.spawn(coro)
+
+    async def _reload_logged(self) -> None:
+        try:
+            await self.reload()
+        except Exception:
+            log.exception("reload failed; the previous policy stays in force")
+
+    async def _purge_loop(self) -> None:
+        days = self.settings["querylog.retention_days"]
+        if self.engine is None or not days:
+            return
+        from safegate.store.querylog import purge_query_logs
+
+        loop = asyncio.get_running_loop()
+        while True:
+            try:
+                cutoff = time.time() - days * 86400
+                removed = await loop.run_in_executor(None, purge_query_logs, self.engine, cutoff)
+                if removed:
+                    log.info("retention: purged %d query log rows older than %d days",
+                             removed, days)
+            except Exception as exc:
+                log.error("retention purge failed: %s", exc)
+            await asyncio.sleep(3600)
+
+    async def stop(self) -> None:
+        if self.gate is None:
+            return
+        for closer in self.closers:
+            closer.close()
+        await self.gate.pool.close()
+        await self.gate.querylog.stop()
+        for task in list(self.gate._tasks):
+            task.cancel()
+        with contextlib.suppress(OSError):
+            (self.settings.data_dir / PID_FILE).unlink()
+        if self.engine is not None:
+            self.engine.dispose()
+
+    async def run_forever(self, *, demo: bool = False) -> None:
+        await self.start(demo=demo)
+        assert self.stopping is not None
+        try:
+            await self.stopping.wait()
+        finally:
+            log.info("stopping")
+            await self.stop()
+
+
+def run(settings: Settings, *, demo: bool = False) -> None:
+    try:
+        import uvloop
+
+        uvloop.run(Runtime(settings).run_forever(demo=demo))
+    except ImportError:  # pragma: no cover - platforms without uvloop
+        asyncio.run(Runtime(settings).run_forever(demo=demo))

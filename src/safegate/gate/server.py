@@ -1,0 +1,475 @@
+"""The resolver: UDP and TCP listeners around one query pipeline.
+
+A query's way (see ARCHITECTURE.md): identify the client → profile; look for a finished
+response in the profile's memo (the hot path: one dict lookup, one concatenation, one
+send, one ring append); otherwise parse, decide, answer from the shared cache or the
+upstreams, check CNAME targets and answer addresses, and memoise the response.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import logging
+import socket
+import struct
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from safegate.gate import answers, wire
+from safegate.gate.answers import BlockStyle
+from safegate.gate.cache import AnswerCache, CacheEntry, cache_ttl
+from safegate.gate.decide import ALLOW, Decision, decide
+from safegate.gate.querylog import QueryLog
+from safegate.gate.upstream import UpstreamError, UpstreamPool
+from safegate.gate.wire import Query, WireError
+from safegate.policy.compiled import CompiledProfile, PolicySnapshot, normalise_mac
+
+log = logging.getLogger(__name__)
+
+BLOCK_MEMO_SECONDS = 3600.0  # block answers do not depend on upstream data
+STALE_TTL = 30  # RFC 8767 §4: TTL of a stale answer
+MAX_CLIENTS = 200_000
+UDP_BUFFER_BYTES = 4 * 1024 * 1024
+
+
+class TokenBucket:
+    __slots__ = ("rate", "burst", "tokens", "last")
+
+    def __init__(self, rate: float, burst: int) -> None:
+        self.rate = rate
+        self.burst = float(burst)
+        self.tokens = float(burst)
+        self.last = time.monotonic()
+
+    def allow(self) -> bool:
+        now = time.monotonic()
+        tokens = min(self.burst, self.tokens + (now - self.last) * self.rate)
+        self.last = now
+        if tokens < 1.0:
+            self.tokens = tokens
+            return False
+        self.tokens = tokens - 1.0
+        return True
+
+
+class Client:
+    """What the gate knows about one source address under the current snapshot."""
+
+    __slots__ = ("ip", "profile", "memo", "limiter", "refused", "by_mac")
+
+    def __init__(self, ip: str, profile: CompiledProfile, memo: dict[bytes, Any],
+                 limiter: TokenBucket | None, refused: bool, by_mac: bool) -> None:
+        self.ip = ip
+        self.profile = profile
+        self.memo = memo
+        self.limiter = limiter
+        self.refused = refused
+        self.by_mac = by_mac
+
+
+class Memo:
+    """A finished response for one exact query (bytes after the ID) and profile."""
+
+    __slots__ = ("expires", "entry", "stamp", "response", "record", "prefix", "suffix")
+
+    def __init__(self, expires: float, entry: CacheEntry | None, stamp: int, response: bytes,
+                 record: tuple[Any, ...] | None, prefix: bytes, suffix: bytes) -> None:
+        self.expires = expires
+        self.entry = entry  # the shared cache entry, to age TTLs each second
+        self.stamp = stamp
+        self.response = response  # the response without its first two bytes (the ID)
+        self.record = record  # query-log tuple, None when the profile logs nothing
+        self.prefix = prefix  # header after the ID + the client's question
+        self.suffix = suffix  # our OPT record, if the client used EDNS
+
+
+@dataclass
+class GateStats:
+    slow_path: int = 0
+    blocked: int = 0
+    refused: int = 0
+    rate_limited: int = 0
+    formerr: int = 0
+    servfail: int = 0
+    stale: int = 0
+    handler_errors: int = 0
+
+
+@dataclass(frozen=True)
+class GateOptions:
+    allowed_networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]
+    rate_limit_qps: float
+    rate_limit_burst: int
+    max_ttl: int
+    max_negative_ttl: int
+    serve_stale: bool
+    style: BlockStyle
+    memo_size: int = 100_000
+    tcp_idle_timeout: float = 10.0
+    max_tcp_connections: int = 512
+
+
+def _is_loopback(ip: str) -> bool:
+    try:
+        return ipaddress.ip_address(ip.split("%", 1)[0]).is_loopback
+    except ValueError:
+        return False
+
+
+class Gate:
+    def __init__(self, snapshot: PolicySnapshot, pool: UpstreamPool, cache: AnswerCache,
+                 querylog: QueryLog, options: GateOptions) -> None:
+        self.snapshot = snapshot
+        self.pool = pool
+        self.cache = cache
+        self.querylog = querylog
+        self.options = options
+        self.clients: dict[str, Client] = {}
+        self.stats = GateStats()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.tcp_connections = 0
+
+    # -- policy swaps ------------------------------------------------------------------
+
+    def swap(self, snapshot: PolicySnapshot) -> None:
+        """Atomically switch to a new snapshot: one reference assignment each; queries in
+        flight finish under the snapshot they started with."""
+        self.snapshot = snapshot
+        self.clients = {}
+
+    # -- clients -----------------------------------------------------------------------
+
+    def admit(self, ip: str) -> Client:
+        opts = self.options
+        try:
+            addr = ipaddress.ip_address(ip.split("%", 1)[0])
+            allowed = any(addr.version == n.version and addr in n for n in opts.allowed_networks)
+            loopback = addr.is_loopback
+        except ValueError:
+            allowed = loopback = False
+        limiter = None
+        if opts.rate_limit_qps > 0 and not loopback:
+            limiter = TokenBucket(opts.rate_limit_qps, opts.rate_limit_burst)
+        snap = self.snapshot
+        profile = snap.profile_for_ip(ip)
+        by_mac = profile is None and bool(snap.by_mac)
+        if profile is None:
+            profile = snap.default
+        memo: dict[bytes, Any] = {} if by_mac else profile.memo
+        client = Client(ip, profile, memo, limiter, not allowed, by_mac)
+        if len(self.clients) >= MAX_CLIENTS:
+            self.clients = {}
+        self.clients[ip] = client
+        return client
+
+    def _profile_for(self, client: Client, query: Query) -> CompiledProfile:
+        if client.by_mac:
+            raw = query.option(wire.OPTION_MAC_DNSMASQ)
+            if raw:
+                mac = _mac_from_option(raw)
+                if mac is not None:
+                    hit = self.snapshot.by_mac.get(mac)
+                    if hit is not None:
+                        return hit
+        return client.profile
+
+    # -- the pipeline --------------------------------------------------------------------
+
+    async def answer(self, data: bytes, client: Client, max_size: int | None) -> bytes | None:
+        """The response to one query (None: drop). ``max_size`` None means TCP."""
+        self.stats.slow_path += 1
+        try:
+            query = wire.parse_query(data)
+        except WireError as exc:
+            if exc.rcode is None:
+                return None
+            self.stats.formerr += 1
+            return wire.error_response(data, exc.rcode)
+        if client.refused:
+            self.stats.refused += 1
+            return answers.refused(data, query)
+        snap = self.snapshot
+        profile = self._profile_for(client, query)
+        decision = decide(profile, snap.index, query.name)
+        now = time.monotonic()
+        entry: CacheEntry | None = None
+        expires = now + BLOCK_MEMO_SECONDS
+        action = decision.action
+        if action == "allow":
+            question = data[12 : query.question_end].lower()
+            key = (question, query.do, query.cd)
+            entry = self.cache.fresh(key, now)
+            if entry is None:
+                try:
+                    upstream_data = await self.pool.resolve(question, query.do, query.cd)
+                    scanned = wire.scan_response(upstream_data, query.question_end)
+                except (UpstreamError, WireError) as exc:
+                    return self._failure(data, query, client, profile, key, now, exc)
+                ttl = cache_ttl(scanned, self.options.max_ttl, self.options.max_negative_ttl)
+                entry = CacheEntry(scanned, now, ttl)
+                if ttl > 0:
+                    self.cache.put(key, entry)
+            cloaked = self._check_answer(profile, entry)
+            if cloaked is not None:
+                decision = cloaked
+                action = "block"
+                entry = None
+            else:
+                expires = entry.stored + entry.ttl
+        if action == "allow" and entry is not None:
+            response = self._from_entry(data, query, entry, now)
+        elif action == "local":
+            response = answers.local_response(data, query)
+        else:
+            self.stats.blocked += 1
+            mode = profile.block_mode if profile.block_mode else "null"
+            response = answers.block_response(data, query, decision, mode, self.options.style)
+        response = self._fit(response, query, max_size)
+        record = self._record(profile, query, action, decision)
+        if record is not None:
+            self.querylog.add(client.ip, record)
+        if max_size is not None and expires > now and (entry is None or entry.ttl > 0):
+            self._memoise(client, data, query, response, entry, record, expires, now)
+        return response
+
+    def _check_answer(self, profile: CompiledProfile, entry: CacheEntry) -> Decision | None:
+        """A CNAME target or an answer address that the profile blocks blocks the name."""
+        index = self.snapshot.index
+        for target in entry.scanned.cnames:
+            d = decide(profile, index, target)
+            if d.action in ("block", "nxdomain"):
+                return Decision("block", d.category, f"cname {target} → {d.rule}")
+        if profile.deny_nets:
+            for raw in entry.scanned.addresses:
+                addr = ipaddress.ip_address(raw)
+                for net in profile.deny_nets:
+                    if addr.version == net.version and addr in net:
+                        return Decision("block", "custom", f"profile:{net} (answer address)")
+        return None
+
+    def _from_entry(self, data: bytes, query: Query, entry: CacheEntry, now: float) -> bytes:
+        s = entry.scanned
+        flags = wire.response_flags(query.flags, s.rcode & 0xF)
+        if s.flags & wire.FLAG_AD and (query.do or query.flags & wire.FLAG_AD):
+            flags |= wire.FLAG_AD
+        an, ns, ar = s.counts
+        opt = wire.opt_record(do=query.do, ext_rcode=s.rcode) if query.edns else b""
+        header = struct.pack("!HHHHHH", query.id, flags, 1, an, ns, ar + (1 if opt else 0))
+        return header + data[12 : query.question_end] + entry.tail_at(now) + opt
+
+    def _fit(self, response: bytes, query: Query, max_size: int | None) -> bytes:
+        if max_size is None:
+            return response
+        limit = min(max(query.udp_size, wire.MIN_UDP_PAYLOAD), max_size)
+        if len(response) <= limit:
+            return response
+        opt = wire.opt_record(do=query.do) if query.edns else b""
+        return wire.truncated(response, query.question_end, opt)
+
+    def _failure(self, data: bytes, query: Query, client: Client, profile: CompiledProfile,
+                 key: Any, now: float, exc: Exception) -> bytes:
+        if self.options.serve_stale:
+            stale = self.cache.stale(key, now)
+            if stale is not None:
+                self.stats.stale += 1
+                s = stale.scanned
+                tail = wire.with_fixed_ttl(s.tail, s.ttl_offsets, STALE_TTL)
+                flags = wire.response_flags(query.flags, s.rcode & 0xF)
+                an, ns, ar = s.counts
+                opt = b""
+                if query.edns:
+                    opt = wire.opt_record(do=query.do, ext_rcode=s.rcode,
+                                          options=(wire.ede_option(wire.EDE_STALE_ANSWER),))
+                header = struct.pack("!HHHHHH", query.id, flags, 1, an, ns,
+                                     ar + (1 if opt else 0))
+                record = self._record(profile, query, "stale", ALLOW)
+                if record is not None:
+                    self.querylog.add(client.ip, record)
+                return self._fit(header + data[12 : query.question_end] + tail + opt, query,
+                                 wire.DEFAULT_UDP_PAYLOAD)
+        self.stats.servfail += 1
+        log.debug("SERVFAIL for %s: %s", query.name, exc)
+        record = self._record(profile, query, "servfail", ALLOW)
+        if record is not None:
+            self.querylog.add(client.ip, record)
+        return answers.servfail(data, query, "no upstream answered")
+
+    @staticmethod
+    def _record(profile: CompiledProfile, query: Query, action: str,
+                decision: Decision) -> tuple[Any, ...] | None:
+        if profile.log_level == "off":
+            return None
+        return (profile.id, query.name, query.qtype, action, decision.reason, profile.log_level)
+
+    def _memoise(self, client: Client, data: bytes, query: Query, response: bytes,
+                 entry: CacheEntry | None, record: tuple[Any, ...] | None, expires: float,
+                 now: float) -> None:
+        memo = client.memo
+        while len(memo) >= self.options.memo_size:
+            del memo[next(iter(memo))]
+        truncated = bool(response[2] & (wire.FLAG_TC >> 8))
+        prefix = response[2 : query.question_end]
+        suffix = b""
+        if entry is not None and not truncated and query.edns:
+            suffix = wire.opt_record(do=query.do, ext_rcode=entry.scanned.rcode)
+        memo[data[2:]] = Memo(expires, None if truncated else entry, int(now), response[2:],
+                              record, prefix, suffix)
+
+    def refresh(self, memo: Memo, now: float) -> None:
+        """Age the TTLs of a memoised answer (at most once per second per entry)."""
+        entry = memo.entry
+        assert entry is not None
+        memo.stamp = int(now)
+        memo.response = memo.prefix + entry.tail_at(now) + memo.suffix
+
+    # -- transports ----------------------------------------------------------------------
+
+    def spawn(self, coro: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def drain(self) -> None:
+        if self._tasks:
+            await asyncio.wait(list(self._tasks), timeout=5)
+
+
+def _mac_from_option(raw: bytes) -> str | None:
+    """dnsmasq --add-mac sends the MAC as 6 raw bytes, or as base64/text variants."""
+    try:
+        if len(raw) == 6:
+            return ":".join(f"{b:02x}" for b in raw)
+        return normalise_mac(raw.decode("ascii"))
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+class UdpServer(asyncio.DatagramProtocol):
+    def __init__(self, gate: Gate) -> None:
+        self.gate = gate
+        self.transport: asyncio.DatagramTransport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def datagram_received(self, data: bytes, addr: tuple[Any, ...]) -> None:
+        # The hot path. Keep it short: every line here runs for every query.
+        gate = self.gate
+        ip = addr[0]
+        client = gate.clients.get(ip)
+        if client is None:
+            client = gate.admit(ip)
+        if client.limiter is not None and not client.limiter.allow():
+            gate.stats.rate_limited += 1
+            return
+        memo = client.memo.get(data[2:])
+        if memo is not None:
+            now = time.monotonic()
+            if now < memo.expires:
+                if memo.entry is not None and int(now) != memo.stamp:
+                    gate.refresh(memo, now)
+                self.transport.sendto(data[:2] + memo.response, addr)  # type: ignore[union-attr]
+                record = memo.record
+                if record is not None:
+                    batch = gate.querylog.batch
+                    if len(batch) < gate.querylog.capacity:
+                        batch.append((ip, record))
+                    else:
+                        gate.querylog.dropped += 1
+                return
+        gate.spawn(self._slow(data, addr, client))
+
+    async def _slow(self, data: bytes, addr: tuple[Any, ...], client: Client) -> None:
+        try:
+            response = await self.gate.answer(data, client, wire.DEFAULT_UDP_PAYLOAD)
+        except Exception:
+            self.gate.stats.handler_errors += 1
+            log.exception("error answering a query from %s", addr[0])
+            response = wire.error_response(data, wire.RCODE_SERVFAIL)
+        if response is not None and self.transport is not None:
+            self.transport.sendto(response, addr)
+
+    def error_received(self, exc: Exception) -> None:
+        log.debug("udp error: %s", exc)
+
+
+class TcpServer:
+    """DNS over TCP (RFC 7766): length-prefixed messages, pipelined, idle timeout."""
+
+    def __init__(self, gate: Gate) -> None:
+        self.gate = gate
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        gate = self.gate
+        peer = writer.get_extra_info("peername")
+        ip = peer[0] if peer else "?"
+        if gate.tcp_connections >= gate.options.max_tcp_connections:
+            writer.close()
+            return
+        gate.tcp_connections += 1
+        lock = asyncio.Lock()
+        pending: set[asyncio.Task[None]] = set()
+        try:
+            while True:
+                try:
+                    async with asyncio.timeout(gate.options.tcp_idle_timeout):
+                        head = await reader.readexactly(2)
+                        size = struct.unpack("!H", head)[0]
+                        data = await reader.readexactly(size)
+                except (TimeoutError, asyncio.IncompleteReadError, ConnectionError):
+                    break
+                client = gate.clients.get(ip) or gate.admit(ip)
+                if client.limiter is not None and not client.limiter.allow():
+                    gate.stats.rate_limited += 1
+                    continue
+                task = asyncio.get_running_loop().create_task(
+                    self._one(data, client, writer, lock)
+                )
+                pending.add(task)
+                task.add_done_callback(pending.discard)
+        finally:
+            if pending:
+                await asyncio.wait(pending, timeout=5)
+            gate.tcp_connections -= 1
+            writer.close()
+            with contextlib.suppress(Exception):
+                await writer.wait_closed()
+
+    async def _one(self, data: bytes, client: Client, writer: asyncio.StreamWriter,
+                   lock: asyncio.Lock) -> None:
+        try:
+            response = await self.gate.answer(data, client, None)
+        except Exception:
+            self.gate.stats.handler_errors += 1
+            log.exception("error answering a TCP query from %s", client.ip)
+            response = wire.error_response(data, wire.RCODE_SERVFAIL)
+        if response is None:
+            return
+        async with lock:
+            try:
+                writer.write(struct.pack("!H", len(response)) + response)
+                await writer.drain()
+            except ConnectionError:
+                pass
+
+
+async def start_listeners(gate: Gate, host: str, port: int) -> tuple[Sequence[Any], int]:
+    """Bind UDP and TCP on the same port (port 0 picks a free one). Returns the transports
+    and servers to close, and the bound port."""
+    loop = asyncio.get_running_loop()
+    transport, _ = await loop.create_datagram_endpoint(
+        lambda: UdpServer(gate), local_addr=(host, port)
+    )
+    sock = transport.get_extra_info("socket")
+    if sock is not None:
+        # Room for bursts: a full receive buffer silently drops queries.
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, UDP_BUFFER_BYTES)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, UDP_BUFFER_BYTES)
+    bound = transport.get_extra_info("sockname")[1]
+    tcp = await asyncio.start_server(TcpServer(gate).handle, host, bound, reuse_address=True)
+    return [transport, tcp], bound

@@ -1,0 +1,81 @@
+"""The Public Suffix List: which part of a name is a public suffix.
+
+A suffix-matching list entry never blocks at or above a public suffix: the gate's suffix
+walk stops at the registrable domain (eTLD+1), so ``bologna.it`` in an adult list blocks
+the name ``bologna.it`` itself but not every Italian site under it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+
+@dataclass(frozen=True, slots=True)
+class PublicSuffixList:
+    rules: frozenset[str]
+    wildcards: frozenset[str]  # "*.ck" stored as "ck"
+    exceptions: frozenset[str]  # "!www.ck" stored as "www.ck"
+
+    @classmethod
+    def parse(cls, lines: Iterable[str]) -> PublicSuffixList:
+        rules: set[str] = set()
+        wildcards: set[str] = set()
+        exceptions: set[str] = set()
+        for raw in lines:
+            line = raw.strip().split()[0] if raw.strip() else ""
+            if not line or line.startswith("//"):
+                continue
+            try:
+                ascii_rule = ".".join(
+                    part if part in ("*", "!") or part.isascii() else part.encode("idna").decode()
+                    for part in line.lower().split(".")
+                )
+            except UnicodeError:
+                continue
+            if ascii_rule.startswith("!"):
+                exceptions.add(ascii_rule[1:])
+            elif ascii_rule.startswith("*."):
+                wildcards.add(ascii_rule[2:])
+            else:
+                rules.add(ascii_rule)
+        return cls(frozenset(rules), frozenset(wildcards), frozenset(exceptions))
+
+    def suffix_labels(self, labels: list[str]) -> int:
+        """How many trailing labels of ``labels`` form the public suffix (at least 1)."""
+        n = len(labels)
+        for i in range(n):
+            candidate = ".".join(labels[i:])
+            if candidate in self.exceptions:
+                return n - i - 1
+            if candidate in self.rules:
+                return n - i
+            if i + 1 < n and ".".join(labels[i + 1 :]) in self.wildcards:
+                return n - i
+        return 1
+
+    def registrable_labels(self, name: str) -> int:
+        """Labels in the registrable domain of ``name`` (eTLD+1), or 0 if ``name`` is a
+        public suffix itself (or shorter)."""
+        labels = name.split(".")
+        suffix = self.suffix_labels(labels)
+        return suffix + 1 if len(labels) > suffix else 0
+
+    def is_public_suffix(self, name: str) -> bool:
+        return self.registrable_labels(name) == 0
+
+
+@lru_cache(maxsize=1)
+def embedded_psl() -> PublicSuffixList:
+    """The copy shipped inside the package (MPL-2.0, see lists/data/psl/)."""
+    text = resources.files("safegate.lists").joinpath("data/psl/public_suffix_list.dat")
+    return PublicSuffixList.parse(text.read_text("utf-8").splitlines())
+
+
+def load_psl(path: Path | None) -> PublicSuffixList:
+    if path is None:
+        return embedded_psl()
+    return PublicSuffixList.parse(path.read_text("utf-8").splitlines())

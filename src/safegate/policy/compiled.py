@@ -1,0 +1,235 @@
+"""Compiled policy: frozen objects the gate reads on every query.
+
+``compile_snapshot`` turns profile records from the store, the operator's default policy
+and the domain index into a ``PolicySnapshot``. The gate swaps the whole snapshot in one
+reference assignment, so a change never drops or half-applies a query.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from safegate.lists.index import DomainIndex, Verdicts
+
+LOG_LEVELS = ("full", "domains", "off")
+BLOCK_MODES = ("null", "nxdomain", "blockpage")
+
+
+class DeviceLike(Protocol):
+    name: str
+    ip_cidr: str | None
+    mac: str | None
+
+
+class PolicyLike(Protocol):
+    @property
+    def blocked_categories(self) -> Sequence[str]: ...
+    @property
+    def allow(self) -> Sequence[str]: ...
+    @property
+    def deny(self) -> Sequence[str]: ...
+    @property
+    def block_mode(self) -> str: ...
+    @property
+    def log_level(self) -> str: ...
+    @property
+    def bypass_protection(self) -> bool: ...
+    @property
+    def safe_search(self) -> bool: ...
+    @property
+    def youtube_mode(self) -> str: ...
+
+
+class ProfileLike(Protocol):
+    id: int
+    name: str
+
+    @property
+    def policy(self) -> Any: ...
+
+    @property
+    def devices(self) -> Sequence[Any]: ...
+
+
+@dataclass(frozen=True)
+class CompiledProfile:
+    """Everything the gate needs about one child (or the operator default), frozen."""
+
+    id: int | None
+    name: str
+    blocked_categories: frozenset[str]
+    verdicts: Verdicts
+    allow: frozenset[str]
+    deny: frozenset[str]
+    deny_nets: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]
+    block_mode: str
+    log_level: str
+    bypass_protection: bool
+    safe_search: bool
+    youtube_mode: str
+    # Per-snapshot memo of finished responses, keyed by the query bytes after the ID.
+    # It belongs to this frozen object, so a policy swap starts with an empty memo.
+    memo: dict[bytes, Any] = field(default_factory=dict, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class PolicySnapshot:
+    generation: int
+    index: DomainIndex
+    default: CompiledProfile
+    profiles: dict[int, CompiledProfile]
+    by_ip: dict[str, CompiledProfile]
+    by_net: tuple[tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, CompiledProfile], ...]
+    by_mac: dict[str, CompiledProfile]
+
+    def profile_for_ip(self, ip: str) -> CompiledProfile | None:
+        hit = self.by_ip.get(ip)
+        if hit is not None:
+            return hit
+        if self.by_net:
+            try:
+                addr = ipaddress.ip_address(ip.split("%", 1)[0])
+            except ValueError:
+                return None
+            for net, profile in self.by_net:
+                if addr.version == net.version and addr in net:
+                    return profile
+        return None
+
+    def profile_by_name(self, name: str) -> CompiledProfile | None:
+        for profile in self.profiles.values():
+            if profile.name.casefold() == name.casefold():
+                return profile
+        return None
+
+
+def normalise_mac(raw: str) -> str:
+    hexdigits = "".join(c for c in raw.lower() if c in "0123456789abcdef")
+    if len(hexdigits) != 12:
+        raise ValueError(f"not a MAC address: {raw!r}")
+    return ":".join(hexdigits[i : i + 2] for i in range(0, 12, 2))
+
+
+def enabled_lists(index: DomainIndex, categories: Iterable[str]) -> list[int]:
+    """List ids a profile applies: block lists of its blocked categories, every custom
+    list, and every allow list."""
+    wanted = set(categories)
+    out = []
+    for lid, loaded in enumerate(index.lists):
+        spec = loaded.spec
+        if spec.role == "allow" or spec.category == "custom" or spec.category in wanted:
+            out.append(lid)
+    return out
+
+
+def _is_network(item: str) -> bool:
+    try:
+        ipaddress.ip_network(item.strip(), strict=False)
+    except ValueError:
+        return False
+    return True
+
+
+def _domains(items: Iterable[str]) -> frozenset[str]:
+    """Domain rules, normalised; IP/CIDR rules are kept apart (see ``_networks``)."""
+    return frozenset(
+        d.strip().strip(".").lower()
+        for d in items
+        if d and d.strip().strip(".") and not _is_network(d)
+    )
+
+
+def _networks(items: Iterable[str]) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    return tuple(ipaddress.ip_network(d.strip(), strict=False) for d in items if _is_network(d))
+
+
+def compile_profile(
+    index: DomainIndex,
+    *,
+    profile_id: int | None,
+    name: str,
+    policy: PolicyLike,
+    verdict_cache: dict[frozenset[str], Verdicts] | None = None,
+) -> CompiledProfile:
+    cats = frozenset(policy.blocked_categories)
+    cache = verdict_cache if verdict_cache is not None else {}
+    verdicts = cache.get(cats)
+    if verdicts is None:
+        verdicts = cache[cats] = index.verdicts(enabled_lists(index, cats))
+    return CompiledProfile(
+        id=profile_id,
+        name=name,
+        blocked_categories=cats,
+        verdicts=verdicts,
+        allow=_domains(policy.allow),
+        deny=_domains(policy.deny),
+        deny_nets=_networks(policy.deny),
+        block_mode=policy.block_mode,
+        log_level=policy.log_level,
+        bypass_protection=policy.bypass_protection,
+        safe_search=policy.safe_search,
+        youtube_mode=policy.youtube_mode,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class DefaultPolicy:
+    """The operator's policy for clients that are no known device."""
+
+    blocked_categories: tuple[str, ...]
+    allow: tuple[str, ...] = ()
+    deny: tuple[str, ...] = ()
+    block_mode: str = "null"
+    log_level: str = "full"
+    bypass_protection: bool = True
+    safe_search: bool = False
+    youtube_mode: str = "off"
+
+
+def compile_snapshot(
+    index: DomainIndex,
+    profiles: Sequence[Any],
+    default: DefaultPolicy,
+    generation: int,
+) -> PolicySnapshot:
+    """Compile every profile and the device maps. Profiles sharing a category set share
+    one ``Verdicts`` object."""
+    verdict_cache: dict[frozenset[str], Verdicts] = {}
+    default_profile = compile_profile(
+        index, profile_id=None, name="default", policy=default, verdict_cache=verdict_cache
+    )
+    compiled: dict[int, CompiledProfile] = {}
+    by_ip: dict[str, CompiledProfile] = {}
+    nets: list[tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, CompiledProfile]] = []
+    by_mac: dict[str, CompiledProfile] = {}
+    for record in profiles:
+        cp = compile_profile(
+            index,
+            profile_id=record.id,
+            name=record.name,
+            policy=record.policy,
+            verdict_cache=verdict_cache,
+        )
+        compiled[record.id] = cp
+        for device in record.devices:
+            if device.ip_cidr:
+                net = ipaddress.ip_network(device.ip_cidr, strict=False)
+                if net.num_addresses == 1:
+                    by_ip[str(net.network_address)] = cp
+                else:
+                    nets.append((net, cp))
+            if device.mac:
+                by_mac[normalise_mac(device.mac)] = cp
+    nets.sort(key=lambda item: item[0].prefixlen, reverse=True)
+    return PolicySnapshot(
+        generation=generation,
+        index=index,
+        default=default_profile,
+        profiles=compiled,
+        by_ip=by_ip,
+        by_net=tuple(nets),
+        by_mac=by_mac,
+    )
