@@ -31,10 +31,11 @@ class BlockStyle:
         )
 
 
-def _negative(data: bytes, query: Query, rcode: int, ttl: int, options: tuple) -> bytes:
+def _negative(data: bytes, query: Query, rcode: int, ttl: int, options: tuple,
+              aa: bool = False) -> bytes:
     soa = wire.rr(wire.encode_name(LOCAL_SOA_NAME), wire.TYPE_SOA, ttl,
                   wire.soa_rdata(LOCAL_SOA_NAME, ttl))
-    return wire.build_response(data, query, rcode, (), (soa,), options=options)
+    return wire.build_response(data, query, rcode, (), (soa,), options=options, aa=aa)
 
 
 def block_response(
@@ -60,7 +61,7 @@ def block_response(
 def local_response(data: bytes, query: Query) -> bytes:
     """resolver.arpa (RFC 9462): answered here. No designated encrypted resolver is
     advertised yet, so every type is NODATA with our SOA."""
-    return _negative(data, query, wire.RCODE_NOERROR, 300, ())
+    return _negative(data, query, wire.RCODE_NOERROR, 300, (), aa=True)
 
 
 def servfail(data: bytes, query: Query, text: str = "") -> bytes:

@@ -23,9 +23,14 @@ class Decision:
 
     @property
     def reason(self) -> str | None:
-        if self.category is None and self.rule is None:
-            return None
+        if self.category is None:
+            return self.rule
         return f"{self.category}:{self.rule}"
+
+    @property
+    def log_action(self) -> str:
+        """The query log's word for it (an NXDOMAIN block is a block)."""
+        return "block" if self.action == "nxdomain" else self.action
 
 
 ALLOW = Decision("allow")

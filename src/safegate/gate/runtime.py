@@ -96,6 +96,7 @@ class Runtime:
     closers: list[Any] = field(default_factory=list)
     stopping: asyncio.Event | None = None
     reload_lock: asyncio.Lock | None = None
+    background: set[asyncio.Task[Any]] = field(default_factory=set)
 
     def open_store(self, demo: bool) -> None:
         from safegate.store.db import make_engine, migrate, session_factory
@@ -200,7 +201,7 @@ class Runtime:
         self._spawn(self._purge_loop())
         (data_dir / PID_FILE).write_text(str(os.getpid()))
         _tune_gc()
-        with contextlib.suppress(NotImplementedError, RuntimeError):
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop.add_signal_handler(signal.SIGHUP, lambda: self._spawn(self._reload_logged()))
             loop.add_signal_handler(signal.SIGTERM, self.stopping.set)
             loop.add_signal_handler(signal.SIGINT, self.stopping.set)
@@ -212,8 +213,9 @@ class Runtime:
         return self.port
 
     def _spawn(self, coro: Any) -> None:
-        assert self.gate is not None
-        self.gate.spawn(coro)
+        task = asyncio.get_running_loop().create_task(coro)
+        self.background.add(task)
+        task.add_done_callback(self.background.discard)
 
     async def _reload_logged(self) -> None:
         try:
@@ -246,7 +248,7 @@ class Runtime:
             closer.close()
         await self.gate.pool.close()
         await self.gate.querylog.stop()
-        for task in list(self.gate._tasks):
+        for task in [*self.gate._tasks, *self.background]:
             task.cancel()
         with contextlib.suppress(OSError):
             (self.settings.data_dir / PID_FILE).unlink()

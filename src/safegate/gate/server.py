@@ -109,6 +109,7 @@ class GateOptions:
     serve_stale: bool
     style: BlockStyle
     memo_size: int = 100_000
+    exempt_loopback: bool = True  # local benchmarks measure the resolver, not the limiter
     tcp_idle_timeout: float = 10.0
     max_tcp_connections: int = 512
 
@@ -152,7 +153,7 @@ class Gate:
         except ValueError:
             allowed = loopback = False
         limiter = None
-        if opts.rate_limit_qps > 0 and not loopback:
+        if opts.rate_limit_qps > 0 and not (loopback and opts.exempt_loopback):
             limiter = TokenBucket(opts.rate_limit_qps, opts.rate_limit_burst)
         snap = self.snapshot
         profile = snap.profile_for_ip(ip)
@@ -200,7 +201,9 @@ class Gate:
         expires = now + BLOCK_MEMO_SECONDS
         action = decision.action
         if action == "allow":
-            question = data[12 : query.question_end].lower()
+            end = query.question_end
+            # Lowercase the name only: the type and class bytes must stay as they are.
+            question = data[12 : end - 4].lower() + data[end - 4 : end]
             key = (question, query.do, query.cd)
             entry = self.cache.fresh(key, now)
             if entry is None:
@@ -229,7 +232,8 @@ class Gate:
             mode = profile.block_mode if profile.block_mode else "null"
             response = answers.block_response(data, query, decision, mode, self.options.style)
         response = self._fit(response, query, max_size)
-        record = self._record(profile, query, action, decision)
+        record = self._record(profile, query, decision.log_action if action != "block"
+                              else "block", decision)
         if record is not None:
             self.querylog.add(client.ip, record)
         if max_size is not None and expires > now and (entry is None or entry.ttl > 0):

@@ -31,7 +31,8 @@ def _check_answer(data: bytes, question: bytes) -> None:
     flags = struct.unpack_from("!H", data, 2)[0]
     if not flags & wire.FLAG_QR:
         raise UpstreamError("upstream sent a query, not a response")
-    if data[12 : 12 + len(question)].lower() != question:
+    end = 12 + len(question)
+    if data[12 : end - 4].lower() != question[:-4] or data[end - 4 : end] != question[-4:]:
         raise UpstreamError("response is for another question")
 
 

@@ -1,0 +1,78 @@
+"""Shared fixtures: a fake upstream and a gate running for real on loopback."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from safegate.config import load_settings
+from safegate.gate.runtime import Runtime
+from tests.fakes import FakeUpstream, LoopThread
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+class GateRunner:
+    """A gate (Runtime) serving on 127.0.0.1:<free port> from a background loop."""
+
+    def __init__(self, data_dir: Path, upstreams: list[str], blocklists: list[Path],
+                 demo: bool, overrides: dict[str, Any]) -> None:
+        settings = load_settings(env={}, overrides={
+            "server.data_dir": str(data_dir),
+            "gate.dns": "127.0.0.1:0",
+            "gate.upstreams": upstreams,
+            "gate.blocklists": [str(p) for p in blocklists],
+            "gate.default_lists": False,
+            "gate.upstream_timeout": 0.5,
+            "gate.health_interval": 0.2,
+            **overrides,
+        })
+        self.runtime = Runtime(settings)
+        self.loop = LoopThread()
+        self.loop.start()
+        self.port: int = self.loop.call(self.runtime.start(demo=demo))
+        assert self.runtime.gate is not None
+        self.gate = self.runtime.gate
+
+    def reload(self) -> str:
+        result: str = self.loop.call(self.runtime.reload())
+        return result
+
+    def stop(self) -> None:
+        self.loop.call(self.runtime.stop())
+        self.loop.stop()
+
+
+@pytest.fixture
+def upstream() -> Iterator[FakeUpstream]:
+    up = FakeUpstream().start()
+    yield up
+    up.stop()
+
+
+@pytest.fixture
+def make_gate(tmp_path: Path, upstream: FakeUpstream) -> Iterator[Any]:
+    runners: list[GateRunner] = []
+
+    def make(lists: dict[str, list[str]] | None = None, *, demo: bool = False,
+             upstreams: list[str] | None = None, data_dir: Path | None = None,
+             **overrides: Any) -> GateRunner:
+        files = []
+        for name, domains in (lists or {}).items():
+            path = tmp_path / f"{name}.txt"
+            path.write_text("\n".join(domains) + "\n")
+            files.append(path)
+        runner = GateRunner(
+            data_dir or tmp_path / f"data{len(runners)}",
+            upstreams if upstreams is not None else [f"127.0.0.1:{upstream.port}"],
+            files, demo, overrides,
+        )
+        runners.append(runner)
+        return runner
+
+    yield make
+    for runner in runners:
+        runner.stop()
