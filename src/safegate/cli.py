@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import logging
 import os
@@ -180,6 +181,31 @@ def check(config: Path | None, data_dir: Path | None, domain: str, profile: str 
     if decision.rule:
         click.echo(f"  rule:     {decision.rule}")
 
+
+# Each domain package may contribute commands through a ``commands`` module that exposes
+# ``COMMANDS`` (click commands). Heavy imports belong inside the command functions, so that
+# `safegate --help` stays fast.
+COMMAND_MODULES = (
+    "safegate.lists.commands",
+    "safegate.safety.commands",
+    "safegate.privacy.commands",
+    "safegate.protect.commands",
+)
+
+
+def _add_commands() -> None:
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name is None or not name.startswith(exc.name):
+                raise
+            continue
+        for command in module.COMMANDS:
+            main.add_command(command)
+
+
+_add_commands()
 
 if __name__ == "__main__":  # pragma: no cover
     main()
