@@ -180,3 +180,54 @@ def wait_until(check: Callable[[], bool], timeout: float = 5.0) -> bool:
             return True
         time.sleep(0.02)
     return check()
+
+
+class FakeDohServer:
+    """A plain-HTTP RFC 8484 endpoint (POST /dns-query) in front of a FakeUpstream's
+    answering logic; TLS is left out because only the DoH framing is under test."""
+
+    def __init__(self, upstream: FakeUpstream) -> None:
+        self.upstream = upstream
+        self.port = 0
+        self.status = 200
+        self.requests = 0
+        self._runner = LoopThread()
+
+    def start(self) -> FakeDohServer:
+        self._runner.start()
+        self.port = self._runner.call(self._listen())
+        return self
+
+    def stop(self) -> None:
+        self._runner.stop()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/dns-query"
+
+    async def _listen(self) -> int:
+        server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
+        return int(server.sockets[0].getsockname()[1])
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(Exception):
+            while True:
+                request_line = await reader.readline()
+                if not request_line:
+                    break
+                headers = {}
+                while True:
+                    line = (await reader.readline()).decode("latin-1").strip()
+                    if not line:
+                        break
+                    key, _, value = line.partition(":")
+                    headers[key.strip().lower()] = value.strip()
+                body = await reader.readexactly(int(headers.get("content-length", "0")))
+                self.requests += 1
+                answer = await self.upstream.respond(body, "doh") if self.status == 200 else b""
+                answer = answer or b""
+                head = (f"HTTP/1.1 {self.status} X\r\ncontent-type: application/dns-message\r\n"
+                        f"content-length: {len(answer)}\r\n\r\n").encode()
+                writer.write(head + answer)
+                await writer.drain()
+        writer.close()
