@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
+import ctypes.util
 import gc
 import ipaddress
 import logging
@@ -50,15 +52,16 @@ def lists_signature(specs: Sequence[ListSpec]) -> tuple[Any, ...]:
     return tuple(out)
 
 
+# What every client that is not a child's device gets unless the operator says otherwise:
+# harm to anyone, not a child's screen-time rules (a parent's phone is such a client too).
+BASELINE_CATEGORIES = ("adult", "gambling", "drugs", "violence", "weapons", "self_harm",
+                       "hate", "scam", "malware", "cults")
+
+
 def default_policy(settings: Settings) -> DefaultPolicy:
     cats = settings["policy.default_categories"]
     if cats is None:
-        try:
-            from safegate.lists.taxonomy import categories
-
-            cats = [c.id for c in categories() if c.default_blocked]
-        except ImportError:  # pragma: no cover
-            cats = ["adult", "gambling", "scam", "malware"]
+        cats = list(BASELINE_CATEGORIES)
     return DefaultPolicy(
         blocked_categories=tuple(cats),
         block_mode=settings["gate.block_mode"],
@@ -74,12 +77,21 @@ def load_profiles_from_store(engine: Any) -> list[Any]:
         return list(load_profiles(session))
 
 
+def release_memory() -> None:
+    """Give memory freed after an index build back to the OS. glibc keeps freed heap
+    pages (and raises its mmap threshold after large frees), so without a trim the
+    build's temporaries would stay in the resident set."""
+    gc.collect()
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim(0)
+
+
 def _tune_gc() -> None:
     """The hot path allocates one small tuple per query (the log record). With the
     default thresholds that triggers a young-generation collection every 700 queries and
     regular full collections over the memo; freezing what exists at start and raising the
     thresholds keeps collection work off the query path."""
-    gc.collect()
+    release_memory()
     gc.freeze()
     gc.set_threshold(50_000, 50, 100)
 
