@@ -166,10 +166,13 @@ def check(config: Path | None, data_dir: Path | None, domain: str, profile: str 
         "rule": decision.rule,
         "blocked_categories": sorted(compiled.blocked_categories),
     }
-    if decision.rule and ":" in decision.rule:
+    if decision.rule and ":" in decision.rule and decision.category not in ("service", "guard"):
         source, _, entry = decision.rule.partition(":")
         result["list"] = source
         result["entry"] = entry
+    from safegate.lists.services import services_for_domain
+
+    result["services"] = list(services_for_domain(name))
     if as_json:
         click.echo(json.dumps(result, ensure_ascii=False))
         return
@@ -180,6 +183,8 @@ def check(config: Path | None, data_dir: Path | None, domain: str, profile: str 
         click.echo(f"  category: {decision.category}")
     if decision.rule:
         click.echo(f"  rule:     {decision.rule}")
+    if result["services"]:
+        click.echo(f"  service:  {', '.join(result['services'])}")
 
 
 # Each domain package may contribute commands through a ``commands`` module that exposes

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from safegate.lists.guard import guarded
 from safegate.lists.index import DomainIndex
 from safegate.policy.compiled import CompiledProfile
 
@@ -45,23 +46,33 @@ def decide(profile: CompiledProfile, index: DomainIndex, name: str) -> Decision:
     """Allow, block or answer locally; every block names its category and rule.
 
     Order: bypass canaries, the local zone, the profile's own allow rules, its own deny
-    rules, then the lists (where an allow list beats a block list).
+    rules, its blocked services, then the lists (where an allow list beats a block list,
+    and the false-positive guard beats a category block).
     """
     if profile.bypass_protection and (name == CANARY or name in PRIVATE_RELAY):
         return Decision("nxdomain", "bypass", f"builtin:{name}")
     if name == LOCAL_ZONE or name.endswith("." + LOCAL_ZONE):
         return Decision("local", None, "builtin:resolver.arpa")
-    if profile.allow or profile.deny:
-        for suffix in _suffixes(name):
+    if profile.allow or profile.deny or profile.services:
+        suffixes = _suffixes(name)
+        for suffix in suffixes:
             if suffix in profile.allow:
                 return Decision("allow", "allow", f"profile:{suffix}")
-        for suffix in _suffixes(name):
+        for suffix in suffixes:
             if suffix in profile.deny:
                 return Decision("block", "custom", f"profile:{suffix}")
+        for suffix in suffixes:
+            sid = profile.services.get(suffix)
+            if sid is not None:
+                return Decision("block", "service", f"service:{sid}:{suffix}")
     hit = index.lookup(name, profile.verdicts)
     if hit is None:
         return ALLOW
     spec = index.lists[hit.list_id].spec
     if hit.allow:
         return Decision("allow", "allow", f"{spec.key}:{hit.entry}")
+    if spec.category != "custom":
+        protected = guarded(name)
+        if protected is not None:
+            return Decision("allow", "guard", f"never_block:{protected} (over {spec.key})")
     return Decision("block", spec.category, f"{spec.key}:{hit.entry}")

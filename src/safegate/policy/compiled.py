@@ -28,6 +28,8 @@ class PolicyLike(Protocol):
     @property
     def blocked_categories(self) -> Sequence[str]: ...
     @property
+    def blocked_services(self) -> Sequence[str]: ...
+    @property
     def allow(self) -> Sequence[str]: ...
     @property
     def deny(self) -> Sequence[str]: ...
@@ -65,6 +67,7 @@ class CompiledProfile:
     allow: frozenset[str]
     deny: frozenset[str]
     deny_nets: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]
+    services: dict[str, str]  # domain of a blocked service → service id
     block_mode: str
     log_level: str
     bypass_protection: bool
@@ -146,6 +149,22 @@ def _networks(items: Iterable[str]) -> tuple[ipaddress.IPv4Network | ipaddress.I
     return tuple(ipaddress.ip_network(d.strip(), strict=False) for d in items if _is_network(d))
 
 
+def service_domains(service_ids: Iterable[str]) -> dict[str, str]:
+    """Domain → service id for the blocked services (unknown ids are ignored: the
+    catalogue may have dropped one since the policy was saved)."""
+    from safegate.lists.services import service
+
+    out: dict[str, str] = {}
+    for sid in service_ids:
+        try:
+            svc = service(sid)
+        except ValueError:
+            continue
+        for domain in svc.domains:
+            out.setdefault(domain, sid)
+    return out
+
+
 def compile_profile(
     index: DomainIndex,
     *,
@@ -167,6 +186,7 @@ def compile_profile(
         allow=_domains(policy.allow),
         deny=_domains(policy.deny),
         deny_nets=_networks(policy.deny),
+        services=service_domains(policy.blocked_services),
         block_mode=policy.block_mode,
         log_level=policy.log_level,
         bypass_protection=policy.bypass_protection,
@@ -180,6 +200,7 @@ class DefaultPolicy:
     """The operator's policy for clients that are no known device."""
 
     blocked_categories: tuple[str, ...]
+    blocked_services: tuple[str, ...] = ()
     allow: tuple[str, ...] = ()
     deny: tuple[str, ...] = ()
     block_mode: str = "null"

@@ -1,0 +1,37 @@
+"""The false-positive guard: names that a category list never blocks.
+
+Category lists are large and made by others; some contain infrastructure that a child's
+device needs (app stores, OS updates, school platforms, sign-in). The guard overrides a
+*category* block only: a parent's own deny rule or a blocked service still wins.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib import resources
+
+
+def parse_guard(text: str) -> frozenset[str]:
+    names = set()
+    for line in text.splitlines():
+        entry = line.split("#", 1)[0].strip().lower().strip(".")
+        if entry:
+            names.add(entry)
+    return frozenset(names)
+
+
+@cache
+def guard_names() -> frozenset[str]:
+    path = resources.files("safegate.lists").joinpath("data/never_block.txt")
+    return parse_guard(path.read_text("utf-8"))
+
+
+def guarded(name: str, names: frozenset[str] | None = None) -> str | None:
+    """The guard entry covering ``name`` (the name itself or a parent), if any."""
+    table = guard_names() if names is None else names
+    labels = name.split(".")
+    for i in range(len(labels) - 1):
+        candidate = ".".join(labels[i:])
+        if candidate in table:
+            return candidate
+    return None
