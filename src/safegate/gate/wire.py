@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
+from typing import NamedTuple
 
 # Record types and codes used by the gate.
 TYPE_A = 1
@@ -67,9 +68,8 @@ class WireError(ValueError):
         self.rcode = rcode
 
 
-@dataclass(frozen=True, slots=True)
-class Query:
-    """The parts of a query the gate needs."""
+class Query(NamedTuple):
+    """The parts of a query the gate needs (immutable; a tuple, cheap to create)."""
 
     id: int
     flags: int
@@ -106,13 +106,16 @@ def read_name(data: bytes, offset: int) -> tuple[list[bytes], int]:
     """Read a possibly compressed name at ``offset``.
 
     Returns the labels and the offset just past the name *in place* (after the first
-    pointer, if any). Rejects forward/looping pointers, long labels and long names.
+    pointer, if any). As in dnspython, every pointer must point strictly before where the
+    name (or the previous pointer's target) started, which rules out loops and forward
+    pointers; pointers into the header, long labels and long names are rejected too.
     """
     labels: list[bytes] = []
     total = 1
     end = -1
     jumps = 0
     pos = offset
+    limit = offset  # the next pointer must point below this
     size = len(data)
     while True:
         if pos >= size:
@@ -128,12 +131,14 @@ def read_name(data: bytes, offset: int) -> tuple[list[bytes], int]:
             target = ((length & 0x3F) << 8) | data[pos + 1]
             if end < 0:
                 end = pos + 2
-            if target >= pos:
+            if target >= limit:
                 raise WireError("compression pointer does not point backwards")
+            if target < 12:
+                raise WireError("compression pointer into the header")
             jumps += 1
             if jumps > MAX_POINTER_JUMPS:
                 raise WireError("too many compression pointers")
-            pos = target
+            pos = limit = target
             continue
         if kind:
             raise WireError("unsupported label type")
@@ -148,18 +153,37 @@ def read_name(data: bytes, offset: int) -> tuple[list[bytes], int]:
     return labels, (end if end >= 0 else pos)
 
 
+# Octets that dnspython writes as themselves in a label: printable ASCII except the
+# specials it escapes with a backslash. ``_PLAIN_AND_DOT`` adds the label separator.
+_SPECIAL = b'"().;\\@$'
+_PLAIN = bytes(c for c in range(0x21, 0x7F) if c not in _SPECIAL)
+_PLAIN_AND_DOT = _PLAIN + b"."
+
+
+def _escape_label(label: bytes) -> str:
+    out = []
+    for c in label.lower():
+        if c in _SPECIAL:
+            out.append("\\" + chr(c))
+        elif 0x20 < c < 0x7F:
+            out.append(chr(c))
+        else:
+            out.append(f"\\{c:03d}")
+    return "".join(out)
+
+
 def labels_to_text(labels: list[bytes]) -> str:
-    """Lowercase presentation form. Non-printable octets are escaped as ``\\DDD``."""
-    parts = []
-    for label in labels:
-        text = label.decode("latin-1").lower()
-        if not text.isprintable() or "." in text or "\\" in text or " " in text:
-            text = "".join(
-                c if (c.isprintable() and c not in ". \\" and ord(c) < 128) else f"\\{ord(c):03d}"
-                for c in text
-            )
-        parts.append(text)
-    return ".".join(parts)
+    """Lowercase presentation form without the final dot ("" for the root).
+
+    The same text as dnspython's ``name.canonicalize().to_text(omit_final_dot=True)``:
+    only ASCII letters are lowercased (DNS case-insensitivity is ASCII only), octets
+    outside printable ASCII become ``\\DDD`` and the specials ``"().;\\@$`` (and a dot
+    inside a label) get a backslash, so two different names never share a text.
+    """
+    raw = b".".join(labels)
+    if not raw.translate(None, _PLAIN_AND_DOT) and raw.count(b".") == len(labels) - 1:
+        return raw.lower().decode("ascii")  # the usual case: a few C passes, no loop
+    return ".".join(_escape_label(label) for label in labels)
 
 
 def encode_name(name: str) -> bytes:
@@ -168,7 +192,10 @@ def encode_name(name: str) -> bytes:
         return b"\x00"
     out = bytearray()
     for label in name.rstrip(".").split("."):
-        raw = label.encode("ascii")
+        try:
+            raw = label.encode("ascii")
+        except UnicodeEncodeError:
+            raise WireError(f"non-ASCII label in {name!r} (use the IDNA form)", None) from None
         if not raw or len(raw) > MAX_LABEL:
             raise WireError(f"bad label in {name!r}", None)
         out.append(len(raw))
@@ -177,6 +204,31 @@ def encode_name(name: str) -> bytes:
     if len(out) > MAX_NAME:
         raise WireError(f"name too long: {name!r}", None)
     return bytes(out)
+
+
+def _question_name(data: bytes) -> tuple[list[bytes], int]:
+    """The labels of the question name at offset 12 and the offset past it. A query's
+    question is the first name of the message, so it can never be compressed."""
+    labels: list[bytes] = []
+    pos = 12
+    size = len(data)
+    while True:
+        if pos >= size:
+            raise WireError("question truncated")
+        length = data[pos]
+        if length == 0:
+            return labels, pos + 1
+        if length > MAX_LABEL:
+            if length & 0xC0 == 0xC0:
+                raise WireError("compressed name in the question")
+            raise WireError("unsupported label type")
+        start = pos + 1
+        pos = start + length
+        if pos >= MAX_NAME + 12:  # with the root label still to come: over 255 octets
+            raise WireError("name longer than 255 octets")
+        if pos > size:
+            raise WireError("question truncated")
+        labels.append(data[start:pos])
 
 
 def parse_query(data: bytes) -> Query:
@@ -191,27 +243,30 @@ def parse_query(data: bytes) -> Query:
     qid, flags, qdcount, ancount, nscount, arcount = _HEADER.unpack_from(data)
     if flags & FLAG_QR:
         raise WireError("message is a response, not a query", None)
-    opcode = (flags >> 11) & 0xF
-    if opcode != 0:
-        raise WireError(f"opcode {opcode} not implemented", RCODE_NOTIMP)
+    if flags & 0x7800:
+        raise WireError(f"opcode {(flags >> 11) & 0xF} not implemented", RCODE_NOTIMP)
     if qdcount != 1:
         raise WireError(f"{qdcount} questions (exactly one is supported)")
-    labels, pos = read_name(data, 12)
-    if pos != 13 + sum(len(label) + 1 for label in labels):
-        raise WireError("compressed name in the question")
-    if pos + 4 > len(data):
+    labels, pos = _question_name(data)
+    question_end = pos + 4
+    if question_end > len(data):
         raise WireError("question truncated")
     qtype, qclass = _QTAIL.unpack_from(data, pos)
-    question_end = pos + 4
+    if not (ancount or nscount or arcount):
+        # The usual query: no records at all (trailing bytes are ignored, as below).
+        return Query(qid, flags, labels_to_text(labels), qtype, qclass, question_end,
+                     False, MIN_UDP_PAYLOAD, False, 0, ())
     edns = False
     udp_size = MIN_UDP_PAYLOAD
     do = False
     version = 0
     options: tuple[tuple[int, bytes], ...] = ()
     pos = question_end
-    for index in range(ancount + nscount + arcount):
-        if index > 64:
-            raise WireError("too many records in a query")
+    total = ancount + nscount + arcount
+    if total > 65:
+        raise WireError("too many records in a query")
+    first_additional = ancount + nscount
+    for index in range(total):
         _, pos_after_name = read_name(data, pos)
         if pos_after_name + 10 > len(data):
             raise WireError("record truncated")
@@ -220,7 +275,9 @@ def parse_query(data: bytes) -> Query:
         end = rdata + rdlen
         if end > len(data):
             raise WireError("record data truncated")
-        if rtype == TYPE_OPT and index >= ancount + nscount:
+        if rtype == TYPE_OPT:
+            if index < first_additional:
+                raise WireError("OPT record outside the additional section")
             if edns:
                 raise WireError("more than one OPT record")
             if data[pos] != 0:
@@ -231,25 +288,11 @@ def parse_query(data: bytes) -> Query:
             do = bool(ttl & EDNS_DO)
             options = _parse_options(data, rdata, end)
         pos = end
-    if pos != len(data):
-        # Trailing garbage after the last record: tolerated by most servers, but a
-        # sign of a crafted packet. We accept it (like BIND) and ignore the bytes.
-        pass
+    # Bytes after the last record are tolerated (like BIND) and ignored.
     if edns and version > 0:
         raise WireError(f"EDNS version {version} not supported", RCODE_BADVERS)
-    return Query(
-        id=qid,
-        flags=flags,
-        name=labels_to_text(labels),
-        qtype=qtype,
-        qclass=qclass,
-        question_end=question_end,
-        edns=edns,
-        udp_size=udp_size,
-        do=do,
-        edns_version=version,
-        options=options,
-    )
+    return Query(qid, flags, labels_to_text(labels), qtype, qclass, question_end, edns,
+                 udp_size, do, version, options)
 
 
 def _parse_options(data: bytes, start: int, end: int) -> tuple[tuple[int, bytes], ...]:
@@ -327,7 +370,7 @@ def build_response(
     additional = b""
     arcount = 0
     if query.edns:
-        additional = opt_record(ext_rcode=rcode, options=options)
+        additional = opt_record(do=query.do, ext_rcode=rcode, options=options)
         arcount = 1
     header = _HEADER.pack(
         query.id,
@@ -387,68 +430,94 @@ class Scanned:
 
 
 def scan_response(data: bytes, question_end: int) -> Scanned:
-    """Walk an upstream response once; raise WireError if it is malformed."""
-    if len(data) < 12:
+    """Walk an upstream response once; raise WireError if it is malformed.
+
+    ``question_end`` is where the question of our query ends; the response must carry one
+    question of that length. The tail is the answer, authority and additional records up
+    to the upstream's OPT record (the gate writes its own OPT). Additional records that
+    follow an OPT are checked but dropped: removing the OPT would shift offsets that their
+    compression pointers may use, and additional data is optional. A TTL with the top bit
+    set counts as 0 and is rewritten so (RFC 2181 §8).
+    """
+    size = len(data)
+    if size < 12:
         raise WireError("response shorter than a header")
     _, flags, qdcount, ancount, nscount, arcount = _HEADER.unpack_from(data)
     if qdcount != 1:
         raise WireError("response does not carry exactly one question")
+    _, qname_end = read_name(data, 12)
+    if qname_end + 4 != question_end or question_end > size:
+        raise WireError("response question does not match the query")
     pos = question_end
-    tail_parts: list[bytes] = []
-    tail_len = 0
+    cut = -1  # offset of the OPT record: the tail stops there
     ttl_offsets: list[int] = []
     ttls: list[int] = []
     cnames: list[str] = []
     addresses: list[bytes] = []
     negative_ttl: int | None = None
     min_ttl: int | None = None
-    counts = [0, 0, 0]
+    n_answer = n_authority = n_additional = 0
+    zeroed: list[int] = []
     ext_rcode = 0
-    total = ancount + nscount + arcount
-    for index in range(total):
-        section = 0 if index < ancount else (1 if index < ancount + nscount else 2)
+    in_an_ns = ancount + nscount
+    for index in range(in_an_ns + arcount):
         start = pos
         _, after_name = read_name(data, pos)
-        if after_name + 10 > len(data):
+        if after_name + 10 > size:
             raise WireError("record truncated")
         rtype, _rclass, ttl, rdlen = _RR_FIXED.unpack_from(data, after_name)
         rdata = after_name + 10
         end = rdata + rdlen
-        if end > len(data):
+        if end > size:
             raise WireError("record data truncated")
         pos = end
         if rtype == TYPE_OPT:
-            ext_rcode = (ttl >> 24) & 0xFF
-            if index != total - 1:
-                # An OPT that is not last would shift the offsets that later
-                # compression pointers rely on; such answers are not cached.
-                raise WireError("OPT record is not the last record")
+            if index < in_an_ns:
+                raise WireError("OPT record outside the additional section")
+            if cut >= 0:
+                raise WireError("more than one OPT record")
+            ext_rcode = ttl >> 24
+            cut = start
             continue
-        ttl &= 0x7FFFFFFF
-        ttl_offsets.append(tail_len + (after_name - start) + 4)
+        if cut >= 0:
+            continue
+        if ttl > 0x7FFFFFFF:
+            ttl = 0
+            zeroed.append(after_name + 4 - question_end)
+        ttl_offsets.append(after_name + 4 - question_end)
         ttls.append(ttl)
-        tail_parts.append(data[start:end])
-        tail_len += end - start
-        counts[section] += 1
-        if section == 0:
-            min_ttl = ttl if min_ttl is None else min(min_ttl, ttl)
+        if index < ancount:
+            n_answer += 1
+            min_ttl = ttl if min_ttl is None or ttl < min_ttl else min_ttl
             if rtype == TYPE_CNAME:
-                labels, _ = read_name(data, rdata)
+                labels, p = read_name(data, rdata)
+                if p > end:
+                    raise WireError("CNAME target runs past its record")
                 cnames.append(labels_to_text(labels))
-            elif rtype == TYPE_A and rdlen == 4 or rtype == TYPE_AAAA and rdlen == 16:
+            elif (rtype == TYPE_A and rdlen == 4) or (rtype == TYPE_AAAA and rdlen == 16):
                 addresses.append(data[rdata:end])
-        elif section == 1 and rtype == TYPE_SOA:
-            _, p = read_name(data, rdata)
-            _, p = read_name(data, p)
-            if p + 20 <= end:
+        elif index < in_an_ns:
+            n_authority += 1
+            if rtype == TYPE_SOA:
+                _, p = read_name(data, rdata)
+                _, p = read_name(data, p)
+                if p + 20 > end:
+                    raise WireError("SOA record truncated")
                 minimum = _U32.unpack_from(data, p + 16)[0]
                 negative_ttl = min(ttl, minimum)
-    rcode = (flags & 0xF) | (ext_rcode << 4)
+        else:
+            n_additional += 1
+    tail = data[question_end : (cut if cut >= 0 else pos)]
+    if zeroed:
+        buf = bytearray(tail)
+        for off in zeroed:
+            _U32.pack_into(buf, off, 0)
+        tail = bytes(buf)
     return Scanned(
-        rcode=rcode,
+        rcode=(flags & 0xF) | (ext_rcode << 4),
         flags=flags,
-        counts=(counts[0], counts[1], counts[2]),
-        tail=b"".join(tail_parts),
+        counts=(n_answer, n_authority, n_additional),
+        tail=tail,
         ttl_offsets=tuple(ttl_offsets),
         ttls=tuple(ttls),
         cnames=tuple(cnames),
