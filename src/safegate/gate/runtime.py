@@ -32,11 +32,19 @@ from safegate.policy.compiled import DefaultPolicy, PolicySnapshot, compile_snap
 log = logging.getLogger(__name__)
 
 PID_FILE = "safegate.pid"
+SOURCE_CHECK_SECONDS = 300  # how often subscribed list sources are checked for being due
 
 
-def list_specs(settings: Settings) -> list[ListSpec]:
+def list_specs(settings: Settings, engine: Any = None) -> list[ListSpec]:
+    """Embedded lists, operator files from the settings, and subscribed sources."""
     specs: list[ListSpec] = embedded_specs() if settings["gate.default_lists"] else []
     specs += custom_specs([Path(p) for p in settings["gate.blocklists"]])
+    if engine is not None:
+        from safegate.lists.registry import store_specs
+        from safegate.store.db import session_factory
+
+        with session_factory(engine)() as session:
+            specs += store_specs(session, settings.data_dir)
     return specs
 
 
@@ -127,7 +135,7 @@ class Runtime:
         return compile_snapshot(index, profiles, default_policy(self.settings), self.generation)
 
     def load_index(self) -> DomainIndex:
-        specs = list_specs(self.settings)
+        specs = list_specs(self.settings, self.engine)
         self.signature = lists_signature(specs)
         index = build_index(specs, embedded_psl())
         for loaded in index.lists:
@@ -140,7 +148,7 @@ class Runtime:
         assert self.gate is not None and self.reload_lock is not None
         async with self.reload_lock:
             loop = asyncio.get_running_loop()
-            specs = list_specs(self.settings)
+            specs = await loop.run_in_executor(None, list_specs, self.settings, self.engine)
             index = self.index
             rebuilt = False
             if lists_signature(specs) != self.signature or index is None:
@@ -211,6 +219,7 @@ class Runtime:
         pool.start()
         querylog.start()
         self._spawn(self._purge_loop())
+        self._spawn(self._source_update_loop())
         (data_dir / PID_FILE).write_text(str(os.getpid()))
         _tune_gc()
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
@@ -252,6 +261,32 @@ class Runtime:
             except Exception as exc:
                 log.error("retention purge failed: %s", exc)
             await asyncio.sleep(3600)
+
+    def update_sources(self, force: bool = False) -> bool:
+        """Fetch due list sources; True if any copy changed (runs in a worker thread)."""
+        from safegate.lists.registry import update_sources
+        from safegate.store.db import session_factory
+
+        with session_factory(self.engine).begin() as session:
+            reports = update_sources(session, self.settings.data_dir, force=force)
+        for report in reports:
+            if report.error:
+                log.error("list source %s: %s (last good copy kept)", report.name, report.error)
+            elif report.changed:
+                log.info("list source %s updated: %s entries", report.name, report.entries)
+        return any(r.changed for r in reports)
+
+    async def _source_update_loop(self) -> None:
+        if self.engine is None:
+            return
+        loop = asyncio.get_running_loop()
+        while True:
+            try:
+                if await loop.run_in_executor(None, self.update_sources):
+                    await self.reload()
+            except Exception as exc:
+                log.error("list source update failed: %s", exc)
+            await asyncio.sleep(SOURCE_CHECK_SECONDS)
 
     async def stop(self) -> None:
         if self.gate is None:

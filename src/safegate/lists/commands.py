@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import click
 
@@ -32,4 +33,175 @@ def services(group: str | None, as_json: bool) -> None:
                    + f"  [{len(s.domains)} domains]")
 
 
-COMMANDS = [services]
+
+@click.group(context_settings=CONTEXT)
+def lists() -> None:
+    """Blocklist sources: the embedded lists, operator files and subscribed URLs."""
+
+
+def _store(config: Any, data_dir: Any) -> tuple[Any, Any]:
+    from safegate.cli import _settings
+    from safegate.store.db import make_engine, migrate
+
+    settings = _settings(config, {"server.data_dir": str(data_dir) if data_dir else None})
+    engine = make_engine(settings.database_url)
+    migrate(engine)
+    return settings, engine
+
+
+def _common(fn: Any) -> Any:
+    fn = click.option("--config", "-c", type=click.Path(dir_okay=False),
+                      help="TOML settings file.")(fn)
+    return click.option("--data-dir", type=click.Path(file_okay=False),
+                        help="Data directory (database and cached lists).")(fn)
+
+
+@lists.command("list", context_settings=CONTEXT)
+@_common
+@click.option("--json", "as_json", is_flag=True, help="JSON, for machines.")
+def list_(config: Any, data_dir: Any, as_json: bool) -> None:
+    """Subscribed sources with entry count, last update and last error."""
+    from safegate.lists.registry import list_sources
+    from safegate.store.db import session_factory
+
+    _, engine = _store(config, data_dir)
+    with session_factory(engine)() as session:
+        rows = list_sources(session)
+    if as_json:
+        click.echo(json.dumps([{
+            "name": r.name, "location": r.location, "category": r.category, "match": r.match,
+            "enabled": r.enabled, "entries": r.entry_count,
+            "last_update": r.last_update.isoformat() if r.last_update else None,
+            "last_error": r.last_error} for r in rows], ensure_ascii=False, indent=1))
+        return
+    if not rows:
+        click.echo("no subscribed sources (the embedded lists are always there: "
+                   "`safegate lists stats`)")
+    for r in rows:
+        state = "on " if r.enabled else "off"
+        when = r.last_update.strftime("%Y-%m-%d %H:%M") if r.last_update else "never"
+        click.echo(f"{state} {r.name:<20} {r.category:<12} {r.entry_count:>8} entries  "
+                   f"updated {when}  {r.location}")
+        if r.last_error:
+            click.echo(f"    last error: {r.last_error}")
+
+
+@lists.command(context_settings=CONTEXT)
+@_common
+@click.argument("name")
+@click.argument("location")
+@click.option("--category", required=True, help="Category id (see docs/categories.md).")
+@click.option("--match", type=click.Choice(["suffix", "exact"]), default="suffix",
+              show_default=True, help="suffix: entries block their subdomains too.")
+@click.option("--interval", default=86400, show_default=True, help="Seconds between updates.")
+def add(config: Any, data_dir: Any, name: str, location: str, category: str, match: str,
+        interval: int) -> None:
+    """Subscribe to a list (file path or http(s) URL) and fetch it now."""
+    from safegate.lists.registry import SourceError, add_source, update_sources
+    from safegate.store.db import session_factory
+
+    settings, engine = _store(config, data_dir)
+    try:
+        with session_factory(engine).begin() as session:
+            add_source(session, name, location, category, match, interval)
+            report = update_sources(session, settings.data_dir, names=[name])[0]
+    except SourceError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if report.error:
+        click.echo(f"added {name}, but the first fetch failed: {report.error}")
+    else:
+        click.echo(f"added {name}: {report.entries} entries")
+    _ask_reload(settings)
+
+
+@lists.command(context_settings=CONTEXT)
+@_common
+@click.argument("names", nargs=-1)
+@click.option("--force", is_flag=True, help="Fetch even if not due.")
+def update(config: Any, data_dir: Any, names: tuple[str, ...], force: bool) -> None:
+    """Fetch due sources now (or the NAMES given); a failure keeps the last good copy."""
+    from safegate.lists.registry import update_sources
+    from safegate.store.db import session_factory
+
+    settings, engine = _store(config, data_dir)
+    with session_factory(engine).begin() as session:
+        reports = update_sources(session, settings.data_dir, names=list(names) or None,
+                                 force=force)
+    failed = False
+    for r in reports:
+        if r.error:
+            failed = True
+            click.echo(f"{r.name}: FAILED, last good copy kept: {r.error}")
+        else:
+            what = f"updated, {r.entries} entries" if r.changed else "unchanged"
+            click.echo(f"{r.name}: {what}")
+    if not reports:
+        click.echo("nothing due")
+    if any(r.changed for r in reports):
+        _ask_reload(settings)
+    if failed:
+        raise SystemExit(1)
+
+
+@lists.command(context_settings=CONTEXT)
+@_common
+@click.argument("name")
+def remove(config: Any, data_dir: Any, name: str) -> None:
+    """Unsubscribe from a source and delete its cached copy."""
+    from safegate.lists.registry import SourceError, remove_source
+    from safegate.store.db import session_factory
+
+    settings, engine = _store(config, data_dir)
+    try:
+        with session_factory(engine).begin() as session:
+            remove_source(session, name, settings.data_dir)
+    except SourceError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"removed {name}")
+    _ask_reload(settings)
+
+
+@lists.command(context_settings=CONTEXT)
+@_common
+@click.option("--json", "as_json", is_flag=True, help="JSON, for machines.")
+def stats(config: Any, data_dir: Any, as_json: bool) -> None:
+    """Build the index as the gate would and show every list's entries and problems."""
+    from safegate.gate.runtime import Runtime
+
+    settings, engine = _store(config, data_dir)
+    runtime = Runtime(settings, engine=engine)
+    index = runtime.load_index()
+    lists_out: list[dict[str, Any]] = [{
+        "key": x.spec.key, "category": x.spec.category, "match": x.spec.match,
+        "role": x.spec.role, "entries": x.entries, "skipped": x.skipped, "error": x.error,
+    } for x in index.lists]
+    summary = {"names": index.size, "lists": len(index.lists),
+               "build_seconds": round(index.build_seconds, 2),
+               "index_bytes": index.memory_bytes(), "lists_detail": lists_out}
+    if as_json:
+        click.echo(json.dumps(summary, ensure_ascii=False, indent=1))
+        return
+    for x in lists_out:
+        problems = f"  ERROR: {x['error']}" if x["error"] else ""
+        skipped = sum(x["skipped"].values())
+        click.echo(f"{x['key']:<34} {x['category']:<12} {x['match']:<6} {x['entries']:>8}"
+                   + (f"  ({skipped} lines skipped)" if skipped else "") + problems)
+    click.echo(f"{index.size} distinct names from {len(index.lists)} lists, built in "
+               f"{index.build_seconds:.2f} s, {index.memory_bytes() / 1e6:.1f} MB of index")
+
+
+def _ask_reload(settings: Any) -> None:
+    import os
+    import signal
+
+    from safegate.gate.runtime import PID_FILE
+
+    try:
+        pid = int((settings.data_dir / PID_FILE).read_text().strip())
+        os.kill(pid, signal.SIGHUP)
+        click.echo(f"asked the running server (pid {pid}) to reload")
+    except (OSError, ValueError):
+        pass
+
+
+COMMANDS = [services, lists]
