@@ -32,7 +32,8 @@ from safegate.policy.compiled import DefaultPolicy, PolicySnapshot, compile_snap
 log = logging.getLogger(__name__)
 
 PID_FILE = "safegate.pid"
-SOURCE_CHECK_SECONDS = 300  # how often subscribed list sources are checked for being due
+SOURCE_CHECK_SECONDS = 300
+SEEN_FLUSH_SECONDS = 30  # how often subscribed list sources are checked for being due
 
 
 def list_specs(settings: Settings, engine: Any = None) -> list[ListSpec]:
@@ -40,11 +41,13 @@ def list_specs(settings: Settings, engine: Any = None) -> list[ListSpec]:
     specs: list[ListSpec] = embedded_specs() if settings["gate.default_lists"] else []
     specs += custom_specs([Path(p) for p in settings["gate.blocklists"]])
     if engine is not None:
+        from safegate.lists.auto import export_specs
         from safegate.lists.registry import store_specs
         from safegate.store.db import session_factory
 
-        with session_factory(engine)() as session:
+        with session_factory(engine).begin() as session:
             specs += store_specs(session, settings.data_dir)
+            specs += export_specs(session, settings.data_dir)
     return specs
 
 
@@ -220,6 +223,7 @@ class Runtime:
         querylog.start()
         self._spawn(self._purge_loop())
         self._spawn(self._source_update_loop())
+        self._spawn(self._seen_domains_loop())
         (data_dir / PID_FILE).write_text(str(os.getpid()))
         _tune_gc()
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
@@ -287,6 +291,21 @@ class Runtime:
             except Exception as exc:
                 log.error("list source update failed: %s", exc)
             await asyncio.sleep(SOURCE_CHECK_SECONDS)
+
+    async def _seen_domains_loop(self) -> None:
+        """Hand the newly seen domains to the store for the content-safety engine."""
+        if self.engine is None or self.gate is None:
+            return
+        from safegate.lists.auto import record_seen
+
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(SEEN_FLUSH_SECONDS)
+            batch, self.gate.new_domains = self.gate.new_domains, {}
+            try:
+                await loop.run_in_executor(None, record_seen, self.engine, batch)
+            except Exception as exc:
+                log.error("recording newly seen domains failed: %s", exc)
 
     async def stop(self) -> None:
         if self.gate is None:

@@ -34,6 +34,7 @@ BLOCK_MEMO_SECONDS = 3600.0  # block answers do not depend on upstream data
 STALE_TTL = 30  # RFC 8767 §4: TTL of a stale answer
 MAX_CLIENTS = 200_000
 UDP_BUFFER_BYTES = 4 * 1024 * 1024
+MAX_NEW_DOMAINS = 50_000  # per flush interval; beyond it new names wait for the next one
 
 
 class TokenBucket:
@@ -133,6 +134,9 @@ class Gate:
         self.stats = GateStats()
         self._tasks: set[asyncio.Task[None]] = set()
         self.tcp_connections = 0
+        # Registrable domains resolved that no list or rule knew: the queue for the
+        # content-safety engine (flushed to the store by the runtime).
+        self.new_domains: dict[str, int] = {}
 
     # -- policy swaps ------------------------------------------------------------------
 
@@ -200,6 +204,8 @@ class Gate:
         entry: CacheEntry | None = None
         expires = now + BLOCK_MEMO_SECONDS
         action = decision.action
+        if decision is ALLOW:
+            self._note_unknown(query.name)
         if action == "allow":
             end = query.question_end
             # Lowercase the name only: the type and class bytes must stay as they are.
@@ -239,6 +245,19 @@ class Gate:
         if max_size is not None and expires > now and (entry is None or entry.ttl > 0):
             self._memoise(client, data, query, response, entry, record, expires, now)
         return response
+
+    def _note_unknown(self, name: str) -> None:
+        """Queue the registrable domain of a name nothing matched (bounded)."""
+        labels = name.split(".")
+        keep = self.snapshot.index.psl.registrable_labels(name)
+        if not keep or len(name) > 253:
+            return
+        domain = ".".join(labels[-keep:])
+        seen = self.new_domains
+        if domain in seen:
+            seen[domain] += 1
+        elif len(seen) < MAX_NEW_DOMAINS:
+            seen[domain] = 1
 
     def _check_answer(self, profile: CompiledProfile, entry: CacheEntry) -> Decision | None:
         """A CNAME target or an answer address that the profile blocks blocks the name."""

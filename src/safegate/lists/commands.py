@@ -190,6 +190,41 @@ def stats(config: Any, data_dir: Any, as_json: bool) -> None:
                f"{index.build_seconds:.2f} s, {index.memory_bytes() / 1e6:.1f} MB of index")
 
 
+@lists.command(context_settings=CONTEXT)
+@_common
+@click.argument("domain")
+@click.argument("category")
+@click.option("--note", help="Why (kept with the decision).")
+def categorise(config: Any, data_dir: Any, domain: str, category: str, note: str | None) -> None:
+    """Set DOMAIN's category as the operator (a category id, or `allow`); this overrides
+    what the content-safety engine found."""
+    from safegate.lists.auto import AutoCategoryError, set_operator
+    from safegate.store.db import session_factory
+
+    settings, engine = _store(config, data_dir)
+    try:
+        with session_factory(engine).begin() as session:
+            set_operator(session, domain, category, note)
+    except AutoCategoryError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"{domain}: {category} (operator)")
+    _ask_reload(settings)
+
+
+@lists.command("new-domains", context_settings=CONTEXT)
+@_common
+@click.option("--limit", default=50, show_default=True)
+def new_domains(config: Any, data_dir: Any, limit: int) -> None:
+    """Domains the gate resolved that no list knew, not yet classified (most queried first)."""
+    from safegate.lists.auto import pending_domains
+    from safegate.store.db import session_factory
+
+    _, engine = _store(config, data_dir)
+    with session_factory(engine)() as session:
+        for name in pending_domains(session, limit):
+            click.echo(name)
+
+
 def _ask_reload(settings: Any) -> None:
     import os
     import signal

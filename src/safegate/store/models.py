@@ -19,6 +19,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     func,
     text,
     true,
@@ -266,3 +267,35 @@ __all__ = [
     "Profile",
     "QueryLog",
 ]
+
+
+class DomainCategory(Base):
+    """A category for one domain that no list knows: found by the content-safety engine
+    (``source`` auto, with its confidence) or set by an operator, whose word always wins.
+    The category ``allow`` (operators only) means: never block this domain by category."""
+
+    __tablename__ = "domain_category"
+    __table_args__ = (one_of("source", choices.CATEGORY_SOURCES),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    domain: Mapped[str] = mapped_column(String(253), unique=True)
+    category: Mapped[str] = mapped_column(String(64))
+    confidence: Mapped[float] = mapped_column(Float, default=1.0, server_default="1")
+    source: Mapped[str] = mapped_column(String(10))
+    note: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(
+        UTCDateTime(), default=utcnow, server_default=func.now()
+    )
+
+
+class SeenDomain(Base):
+    """A registrable domain the gate resolved that no list or rule knew: the queue the
+    content-safety engine works through."""
+
+    __tablename__ = "seen_domain"
+
+    domain: Mapped[str] = mapped_column(String(253), primary_key=True)
+    first_seen: Mapped[float] = mapped_column(Float)
+    last_seen: Mapped[float] = mapped_column(Float)
+    queries: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    classified: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
