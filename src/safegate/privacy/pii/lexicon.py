@@ -1,0 +1,179 @@
+"""Word lists used by the recognisers (public knowledge, written for SafeGate).
+
+All lookups are done on folded text (lower case, no diacritics, see ``text.fold``), so the
+lists are folded when loaded.
+"""
+
+from __future__ import annotations
+
+from .text import fold
+
+
+def _split(words: str) -> list[str]:
+    return [w.strip() for w in words.replace("\n", ",").split(",") if w.strip()]
+
+
+def _folded(words: str) -> frozenset[str]:
+    return frozenset(fold(w) for w in _split(words))
+
+
+def _raw(words: str) -> frozenset[str]:
+    return frozenset(w.lower() for w in _split(words))
+
+
+# Vietnamese family names (họ), most frequent first.
+_FAMILY = ("""
+Nguyễn, Trần, Lê, Phạm, Hoàng, Huỳnh, Phan, Vũ, Võ, Đặng, Bùi, Đỗ, Hồ, Ngô, Dương, Lý, Lí,
+Đào, Đoàn, Vương, Trịnh, Trương, Đinh, Lâm, Phùng, Mai, Tô, Hà, Tạ, Cao, Chu, Quách, Lưu,
+Lương, Thái, Châu, Tăng, Kiều, Đàm, Khúc, Lại, Lục, Mạc, Nghiêm, Nông, Triệu, Tống, Từ,
+Thân, Khổng, Âu, Diệp, La, Hứa, Bạch, Lạc, Ông, Tôn, Doãn, Ninh, Lò, Hầu, Cù, Phó, Văn,
+Giáp, Khương, Kha, Mẫn, Tiêu, Viên, Đồng, Lã, Thạch, Quan
+""")
+FAMILY_NAMES = _folded(_FAMILY)
+FAMILY_NAMES_RAW = _raw(_FAMILY)
+
+# Family names that are (almost) never ordinary words, even when written in lower case
+# with diacritics: a lower-case "nguyễn văn an" is still a name.
+DISTINCT_FAMILY_NAMES = frozenset({
+    "nguyễn", "trần", "phạm", "huỳnh", "đặng", "bùi", "đỗ", "ngô", "võ", "vũ",
+    "trịnh", "trương", "đinh", "phùng", "quách",
+})
+
+# Middle and given names (tên đệm, tên). Many are also ordinary words ("an", "hoa", "nam"),
+# which is why the recognisers need a family name, capitals or a trigger phrase as well.
+_GIVEN = ("""
+An, Ân, Anh, Ánh, Bá, Bạch, Bảo, Bích, Bình, Cẩm, Cát, Châu, Chi, Chiến, Chinh, Công, Cúc,
+Cường, Đại, Đan, Đăng, Đạt, Đào, Diễm, Diệp, Diệu, Điệp, Định, Đình, Đoan, Đông, Đức, Dung,
+Dũng, Duy, Duyên, Dương, Gấm, Gia, Giang, Hà, Hạ, Hải, Hân, Hạnh, Hào, Hằng, Hậu, Hiền,
+Hiển, Hiệp, Hiếu, Hòa, Hoa, Hoài, Hoàn, Hoàng, Học, Hồng, Huân, Huệ, Hùng, Hưng, Hương,
+Hường, Hữu, Huy, Huyền, Kha, Khải, Khang, Khanh, Khánh, Khắc, Khoa, Khôi, Khuê, Kiên,
+Kiệt, Kiều, Kim, Lam, Lâm, Lan, Lệ, Liên, Liễu, Linh, Loan, Lộc, Lợi, Long, Luân, Lực,
+Lương, Ly, Mai, Mạnh, Mẫn, Minh, My, Mỹ, Nam, Nga, Ngân, Nghĩa, Ngọc, Nguyên, Nguyệt, Nhã,
+Nhàn, Nhân, Nhật, Nhi, Nhung, Như, Oanh, Phát, Phi, Phong, Phú, Phúc, Phụng, Phước, Phương,
+Phượng, Quân, Quang, Quế, Quốc, Quý, Quyên, Quyết, Quỳnh, Sang, Sơn, Sương, Tài, Tâm, Tân,
+Tấn, Thạch, Thái, Thắm, Thắng, Thanh, Thành, Thảo, Thế, Thi, Thị, Thiện, Thịnh, Thơ, Thoa,
+Thông, Thu, Thuận, Thục, Thương, Thủy, Thúy, Thùy, Thư, Thy, Tiên, Tiến, Tín, Tình, Toàn,
+Trà, Trâm, Trang, Trí, Triết, Triều, Trinh, Trọng, Trúc, Trung, Trường, Tú, Tuấn, Tuệ,
+Tùng, Tường, Tuyền, Tuyết, Uyên, Văn, Vân, Vi, Việt, Vinh, Vĩnh, Vũ, Vương, Vy, Xuân, Yên,
+Yến, Ý, Hậu, Hiệu, Khiêm, Lành, Lụa, Mơ, Nương, Phấn, Quyền, Tám, Thục, Tố, Trân, Tươi, Út,
+Hưởng, Thiên, Thủ, Thường, Toản, Tuân, Tuyên, Vĩ, Điền, Đoàn, Dân, Bằng, Cảnh, Chung, Đang,
+Giao, Hồ, Hợp, Kỳ, Luyến, Lý, Mạc, Nghị, Nhẫn, Phan, Phòng, Sinh, Sỹ, Sĩ, Thạnh, Thân, Thìn
+""")
+GIVEN_NAMES = _folded(_GIVEN)
+GIVEN_NAMES_RAW = _raw(_GIVEN)
+_NAMES_FOLDED = GIVEN_NAMES | FAMILY_NAMES
+_NAMES_RAW = GIVEN_NAMES_RAW | FAMILY_NAMES_RAW
+
+
+def is_vi_name_word(word: str, given_only: bool = False) -> bool:
+    """Whether a word (as written) is a Vietnamese given/middle (or family) name. A word
+    written with diacritics must match with its diacritics ("năm" is not "Nam"); a word
+    written without them matches any accented form."""
+    w = word.lower()
+    f = fold(w)
+    if f == w:
+        return f in (GIVEN_NAMES if given_only else _NAMES_FOLDED)
+    return w in (GIVEN_NAMES_RAW if given_only else _NAMES_RAW)
+
+
+def is_family_name_word(word: str) -> bool:
+    w = word.lower()
+    f = fold(w)
+    return f in FAMILY_NAMES if f == w else w in FAMILY_NAMES_RAW
+
+# Words that end a name after a trigger phrase ("tên em là An nhé").
+NAME_STOPWORDS = _folded("""
+nhé, nha, nhá, ạ, à, ah, ak, đó, đấy, đâu, và, với, hay, hoặc, học, lớp, ở, o, nay, năm,
+tuổi, sinh, nhà, số, sđt, là, thì, mà, còn, của, cho, đi, đang, đã, sẽ, rồi, nè, ne, hả,
+ko, không, k, cũng, vs, trường, the, and, from, at, in, i, im, am, is, a, an, to, of, my,
+years, year, old, grade, class, live, lives, not, just, really, so, very, here, there, on,
+with, but, or, too, bạn, mình, em, anh, chị, tớ, tao, tui, tôi, ơi, oi, thế, vậy, đây, ý,
+cơ, hihi, haha, hehe, kk, lol, xin, chào, chao, hello, hi, nick, facebook, zalo
+""")
+
+# Phrases after which a name follows ("tên em là ...", "my name is ..."). Folded regex
+# alternatives; longest first so the regex prefers them.
+NAME_TRIGGERS = [
+    r"ho va ten(?: (?:cua )?(?:em|minh|to|toi|tao|tui|con|chau|be))?(?: la)?\s*:?",
+    r"ho ten(?: (?:cua )?(?:em|minh|to|toi|tao|tui|con|chau|be))?(?: la)?\s*:?",
+    r"ten (?:that |day du )?(?:cua )?(?:em|minh|to|toi|tao|tui|con|chau|be|no|ban ay|"
+    r"ban do|ban|nguoi ay|anh ay|chi ay)? ?la",
+    r"(?:em|minh|to|toi|tao|tui|con|chau|be|no) ten(?: that)?(?: la)?",
+    r"ten (?:em|minh|to|toi|tao|tui|con|chau|be)",
+    r"(?:^|(?<=[.!?,;:] ))ten\s*:",
+    r"my (?:full |real |first )?name(?: is|'s)",
+    r"(?:his|her|their|friend'?s) name(?: is|'s)",
+    r"call me",
+    r"(?:i am|i'm|im) called",
+    r"named",
+]
+
+# Capitalised words that begin a sentence or phrase and are not names.
+CAPITAL_STOPWORDS = _folded("""
+Tôi, Em, Anh, Chị, Mình, Tớ, Bạn, Ông, Bà, Cô, Chú, Bác, Thầy, Con, Cháu, Hôm, I, I'm, Im,
+Ngày, Tháng, Năm, Thứ, Số, Nhà, Lớp, Trường, Đường, Phố, Quận, Huyện, Phường, Xã, Tỉnh,
+Thành, Phố, The, This, That, My, Your, His, Her, Our, Their, Hello, Hi, Hey, Dear, Thanks,
+Mom, Dad, Mr, Mrs, Ms, Miss, Dr, Sir, Monday, Tuesday, Wednesday, Thursday, Friday,
+Saturday, Sunday, January, February, March, April, June, July, August, September, October,
+November, December, Facebook, Zalo, Tiktok, Instagram, Discord, Telegram, Google, Youtube,
+Vietnam, Việt, English, School, Street, Road, Grade, Class, Block, Team, Game, Ok, Okay
+""")
+
+# Common English given names (US and UK usage), for "First Last" and "I'm First".
+ENGLISH_FIRST_NAMES = _folded("""
+Aaron, Abigail, Adam, Adrian, Aiden, Alan, Albert, Alex, Alexander, Alexandra, Alexis,
+Alice, Alicia, Allison, Alyssa, Amanda, Amber, Amelia, Amy, Andrea, Andrew, Angela, Anna,
+Anne, Anthony, Antonio, Aria, Ariana, Arthur, Ashley, Audrey, Austin, Ava, Barbara,
+Benjamin, Betty, Beverly, Blake, Bobby, Bradley, Brandon, Brenda, Brian, Brittany, Brooke,
+Bruce, Bryan, Caleb, Cameron, Carl, Carlos, Carol, Caroline, Carter, Catherine, Charles,
+Charlie, Charlotte, Chelsea, Cheryl, Chloe, Chris, Christian, Christina, Christine,
+Christopher, Cindy, Claire, Cody, Cole, Colin, Connor, Courtney, Craig, Crystal, Cynthia,
+Daniel, Danielle, Danny, David, Deborah, Debra, Denise, Dennis, Derek, Diana, Diane,
+Dominic, Donald, Donna, Dorothy, Douglas, Dylan, Edward, Eleanor, Elijah, Elizabeth, Ella,
+Ellie, Emily, Emma, Eric, Erica, Erin, Ethan, Eugene, Evan, Evelyn, Frances, Frank, Gabriel,
+Gabriella, Gary, George, Gerald, Gloria, Grace, Gregory, Hailey, Hannah, Harold, Harper,
+Harry, Heather, Helen, Henry, Holly, Hunter, Ian, Isaac, Isabel, Isabella, Jack, Jackson,
+Jacob, Jacqueline, Jake, James, Jamie, Jane, Janet, Janice, Jason, Jasmine, Jean, Jeffrey,
+Jennifer, Jeremy, Jesse, Jessica, Joan, Joe, John, Johnny, Jonathan, Jordan, Jose, Joseph,
+Joshua, Joyce, Juan, Judith, Judy, Julia, Julie, Justin, Karen, Katherine, Kathleen,
+Kathryn, Kayla, Keith, Kelly, Kenneth, Kevin, Kimberly, Kyle, Laura, Lauren, Lawrence,
+Leah, Leo, Liam, Lily, Linda, Lisa, Logan, Lucas, Lucy, Luis, Luke, Madison, Margaret,
+Maria, Marie, Marilyn, Mark, Martha, Mary, Mason, Matthew, Megan, Melissa, Mia, Michael,
+Michelle, Mila, Molly, Monica, Nancy, Natalie, Nathan, Nicholas, Nicole, Noah, Nora, Oliver,
+Olivia, Owen, Pamela, Patricia, Patrick, Paul, Peter, Philip, Rachel, Ralph, Randy,
+Raymond, Rebecca, Richard, Riley, Robert, Robin, Roger, Ronald, Rose, Ruby, Russell, Ruth,
+Ryan, Samantha, Samuel, Sandra, Sara, Sarah, Scarlett, Scott, Sean, Sebastian, Sharon,
+Shawn, Shirley, Sophia, Sophie, Stephanie, Stephen, Steven, Susan, Sydney, Tammy, Taylor,
+Teresa, Terry, Theresa, Thomas, Tiffany, Timothy, Tina, Todd, Tom, Tony, Tracy, Travis,
+Tyler, Valerie, Vanessa, Victoria, Vincent, Virginia, Walter, Wayne, William, Willie, Zachary,
+Zoe, Amir, Ali, Omar, Mohammed, Muhammad, Fatima, Priya, Raj, Wei, Yuki, Hiroshi, Jin, Min,
+Ji, Seo, Hana, Kenji, Mei, Lina, Nina, Lena, Maya, Leon, Max, Felix, Hugo, Oscar, Jasper,
+Milo, Finn, Ezra, Theo, Eli, Aubrey, Layla, Penelope, Stella, Violet, Aurora, Hazel, Ivy,
+Naomi, Paige, Kylie, Brianna, Destiny, Jenna, Haley, Shelby, Tanya, Wendy, Heidi, Kristen,
+Kristin, Katie, Kate, Kim, Ann, Beth, Joy, Jill, Jerry, Jesus, Joel, Marcus, Mario, Martin,
+Melvin, Micheal, Miguel, Mike, Nathaniel, Neil, Norman, Phillip, Ricky, Rodney, Roy, Seth,
+Shane, Spencer, Stanley, Tanner, Trevor, Troy, Victor, Wesley, Xavier, Alejandro, Angel,
+Brittney, Calvin, Casey, Curtis, Dale, Darren, Dustin, Eddie, Edwin, Gavin, Glenn, Grant,
+Jared, Jeff, Jon, Jonathan, Kelsey, Lance, Lindsay, Lindsey, Lori, Mandy, Marissa, Meghan,
+Misty, Morgan, Nicolas, Preston, Regina, Renee, Sabrina, Shannon, Sheila, Stacy, Steve,
+Tara, Tracey, Vickie, Whitney, Brett, Bryce, Chad, Clayton, Cory, Dakota, Devin, Drew,
+Erik, Francisco, Gregg, Jacob, Jaime, Javier, Jesse, Kristopher, Levi, Manuel, Marc,
+Randall, Ross, Ruben, Tristan, Wyatt, Zachery
+""")
+
+# Honorifics and kin terms that often precede a name ("cô Mai", "Mr Brown").
+VI_TITLES = ("ban", "anh", "chi", "co", "thay", "chu", "bac", "ong", "ba", "be", "em",
+             "co giao", "thay giao", "di", "cau", "mo", "duong")
+EN_TITLES = ("mr", "mrs", "ms", "miss", "dr", "mx", "prof", "coach", "aunt", "uncle")
+
+# Banks in Vietnam: names and common short forms (folded), for BANK_ACCOUNT context.
+BANKS = _folded("""
+Vietcombank, VCB, Techcombank, TCB, MB, MBBank, MB Bank, Quân đội, BIDV, Agribank,
+VPBank, VP Bank, ACB, Á Châu, TPBank, TP Bank, Tiên Phong, Sacombank, VietinBank, Vietin,
+CTG, SHB, HDBank, HD Bank, OCB, Phương Đông, MSB, Maritime, SeABank, VIB, Quốc tế,
+Eximbank, SCB, LienVietPostBank, LPBank, LPB, ABBank, Nam A Bank, NamABank, Bac A Bank,
+BacABank, PVcomBank, Kienlongbank, VietABank, Viet Capital, BVBank, Bản Việt, Baoviet Bank,
+NCB, Saigonbank, PGBank, GPBank, OceanBank, CBBank, Vietbank, VRB, Shinhan, Woori, HSBC,
+Standard Chartered, Citibank, UOB, Public Bank, Cake, Timo, Ubank, TNEX, Liobank, MoMo,
+ZaloPay, ViettelPay, Viettel Money, VNPay, ShopeePay, Ngân hàng, Nganhang, Bank
+""")

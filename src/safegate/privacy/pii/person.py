@@ -1,0 +1,174 @@
+"""PERSON: Vietnamese and English personal names without a statistical NER model.
+
+Signals, strongest first:
+
+* a trigger phrase ("tên em là ...", "mình tên ...", "họ và tên: ...", "my name is ...",
+  "call me ...") followed by capitalised words or, in lower case, by words from the name
+  lexicon;
+* a capitalised run that starts with a Vietnamese family name ("Nguyễn Văn An",
+  "NGUYEN VAN AN", "Tran Thi Bich Ngoc") or ends with one in Western order ("Hạnh Trần");
+* a known English given name followed by a capitalised word ("Sarah Wagner"), or a title
+  ("Mr Brown", "cô Mai");
+* "I'm X" / "mình là X" when X is a known given name;
+* a lower-case full name with diacritics and a distinctive family name ("nguyễn văn an").
+
+Runs right after address and school keywords ("đường Nguyễn Du", "trường Lê Quý Đôn") are
+street and school names, not people, and are left to those recognisers.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .gazetteer import all_names
+from .lexicon import (
+    CAPITAL_STOPWORDS,
+    DISTINCT_FAMILY_NAMES,
+    EN_TITLES,
+    ENGLISH_FIRST_NAMES,
+    FAMILY_NAMES,
+    GIVEN_NAMES,
+    NAME_STOPWORDS,
+    NAME_TRIGGERS,
+    VI_TITLES,
+    is_family_name_word,
+    is_vi_name_word,
+)
+from .patterns import Hit
+from .text import Doc
+
+_WORD = re.compile(r"[^\W\d_]+(?:['’\-][^\W\d_]+)*")
+_TRIGGER = re.compile(r"\b(?:" + "|".join(NAME_TRIGGERS) + r")\s*:?\s*")
+_SELF_INTRO = re.compile(r"\b(?:i am|i'm|im|this is|it's|its|minh la|em la|to la|toi la|"
+                         r"tui la|tao la|con la|chau la|day la)\s+$")
+_PLACE_BEFORE = re.compile(
+    r"(?:duong|pho|ngo|hem|kiet|phuong|quan|huyen|xa|tinh|thanh pho|tp|truong|thcs|thpt|"
+    r"tieu hoc|chuyen|cau|cho|benh vien|bv|cong vien|nha van hoa|le|den|chua|dai lo|quang "
+    r"truong|tuong dai|street|st|road|rd|avenue|ave)\.?\s+$")
+_NUMBER_BEFORE = re.compile(r"\d[a-z]?\s+$")
+_TITLE_BEFORE = re.compile(r"\b(?:" + "|".join(VI_TITLES + EN_TITLES) + r")\.?\s+$")
+_EN_NEXT_STOP = frozenset(
+    ["school", "street", "road", "avenue", "lane", "drive", "court", "academy", "college", "university", "elementary", "middle", "high", "primary", "park", "city", "county", "state", "and", "or", "the", "of", "to", "in", "at", "on"])
+_UNACCENTED_NAME_OK = frozenset({"thi"})  # "nguyen thi mai": Thị, not "thì"
+_LOWER_FAMILY_OK2 = frozenset({"nguyễn", "trần", "phạm", "huỳnh"})
+
+
+def _words(doc: Doc) -> list[tuple[int, int, str, bool, str]]:
+    out = []
+    for m in _WORD.finditer(doc.text):
+        w = m.group()
+        out.append((m.start(), m.end(), doc.folded[m.start():m.end()], w[0].isupper(), w))
+    return out
+
+
+def _adjacent(doc: Doc, a_end: int, b_start: int) -> bool:
+    gap = doc.text[a_end:b_start]
+    return gap == " " or (gap == "  ")
+
+
+def find_persons(doc: Doc) -> list[Hit]:
+    words = _words(doc)
+    if not words:
+        return []
+    hits: list[Hit] = []
+    f = doc.folded
+
+    # 1. trigger phrases
+    for m in _TRIGGER.finditer(f):
+        i = next((k for k, w in enumerate(words) if w[0] >= m.end()), None)
+        if i is None or words[i][0] != m.end():
+            continue
+        j = i
+        en = "name" in m.group() or "call me" in m.group() or "named" in m.group()
+        while j < len(words) and j - i < 4:
+            s, e, fw, cap, raw = words[j]
+            if j > i and not _adjacent(doc, words[j - 1][1], s):
+                break
+            name_word = is_vi_name_word(raw) or (en and fw in ENGLISH_FIRST_NAMES)
+            accented = raw.lower() != fw
+            if not cap and fw in NAME_STOPWORDS and (not name_word or not accented and
+                                                     fw not in _UNACCENTED_NAME_OK):
+                break
+            if not (cap or name_word):
+                break
+            j += 1
+        if j > i:
+            hits.append(Hit("PERSON", words[i][0], words[j - 1][1], 0.9, "trigger phrase"))
+
+    # 2./3. capitalised runs
+    k = 0
+    n = len(words)
+    while k < n:
+        if not words[k][3]:
+            k += 1
+            continue
+        r = k
+        while r + 1 < n and words[r + 1][3] and _adjacent(doc, words[r][1], words[r + 1][0]):
+            r += 1
+        run = words[k:r + 1]
+        k = r + 1
+        # drop leading sentence words and titles ("Em", "Cô", "Mr")
+        while run and (run[0][2] in CAPITAL_STOPWORDS or run[0][2] in EN_TITLES) and \
+                not (len(run) >= 2 and run[0][2] in FAMILY_NAMES and run[1][2] in GIVEN_NAMES
+                     and run[0][2] not in CAPITAL_STOPWORDS):
+            run = run[1:]
+        if not run:
+            continue
+        before = f[max(0, run[0][0] - 20):run[0][0]]
+        if _PLACE_BEFORE.search(before) or _NUMBER_BEFORE.search(before):
+            continue
+        folded = [w[2] for w in run]
+        joined = " ".join(folded)
+        if joined in all_names() and len(run) <= 3:
+            continue
+        # Vietnamese order: family name first
+        fam = next((i for i, w in enumerate(run[:2]) if is_family_name_word(w[4])), None)
+        if fam is not None and len(run) - fam >= 2:
+            rest = folded[fam + 1:fam + 4]
+            given = sum(is_vi_name_word(w[4], True) for w in run[fam + 1:fam + 4])
+            if given == len(rest) or (given >= 1 and len(rest) >= 2):
+                seg = run[fam:fam + 1 + len(rest)]
+                if " ".join(w[2] for w in seg) not in all_names():
+                    hits.append(Hit("PERSON", seg[0][0], seg[-1][1],
+                                    0.85 if given == len(rest) else 0.7, "family name first"))
+                    continue
+        # Western order: given name(s) then family name ("Hạnh Trần")
+        if 2 <= len(run) <= 3 and is_family_name_word(run[-1][4]) and all(
+                is_vi_name_word(w[4], True) for w in run[:-1]) and \
+                not is_family_name_word(run[0][4]):
+            hits.append(Hit("PERSON", run[0][0], run[-1][1], 0.7, "given + family name"))
+            continue
+        # English: known first name + capitalised surname
+        if len(run) >= 2 and folded[0] in ENGLISH_FIRST_NAMES and folded[1] not in \
+                _EN_NEXT_STOP and folded[1] not in CAPITAL_STOPWORDS:
+            end = run[1][1]
+            if len(run) >= 3 and folded[2] not in _EN_NEXT_STOP and len(folded[1]) == 1:
+                end = run[2][1]  # "John F Kennedy"
+            hits.append(Hit("PERSON", run[0][0], end, 0.8, "English given name + surname"))
+            continue
+        # a title or self-introduction before one capitalised name
+        head = run[0]
+        before = f[max(0, head[0] - 16):head[0]]
+        if _TITLE_BEFORE.search(before) and (is_vi_name_word(head[4], True) or head[2] in
+                                             ENGLISH_FIRST_NAMES or _TITLE_BEFORE.search(
+                                                 before).group().strip(". ") in EN_TITLES):
+            end = run[min(len(run), 3) - 1][1]
+            hits.append(Hit("PERSON", head[0], end, 0.6, "title + name"))
+        elif _SELF_INTRO.search(before) and (is_vi_name_word(head[4], True) or head[2] in
+                                            ENGLISH_FIRST_NAMES):
+            end = run[min(len(run), 3) - 1][1]
+            hits.append(Hit("PERSON", head[0], end, 0.75, "self-introduction"))
+
+    # 4. lower-case full names with diacritics ("nguyễn văn an")
+    for idx, (s, e, fw, cap, raw) in enumerate(words):
+        if cap or raw not in DISTINCT_FAMILY_NAMES:
+            continue
+        j = idx + 1
+        while j < n and j - idx <= 3 and not words[j][3] and \
+                is_vi_name_word(words[j][4], True) and \
+                _adjacent(doc, words[j - 1][1], words[j][0]):
+            j += 1
+        need = 2 if doc.text[s:e] in _LOWER_FAMILY_OK2 else 3
+        if j - idx >= need and not _PLACE_BEFORE.search(f[max(0, s - 20):s]):
+            hits.append(Hit("PERSON", s, words[j - 1][1], 0.6, "lower-case full name"))
+    return hits
