@@ -320,7 +320,7 @@ VI_TEMPLATES: dict[str, list[str]] = {
     ],
     "BANK_ACCOUNT": [
         "stk {BANK_ACCOUNT} {BANK!}", "chuyển tiền vào số tài khoản {BANK_ACCOUNT} nhé em",
-        "{BANK!} {BANK_ACCOUNT} chủ tk Nguyen Van Minh", "tk {BANK!}: {BANK_ACCOUNT}",
+        "{BANK!} {BANK_ACCOUNT} chủ tk {PERSON}", "tk {BANK!}: {BANK_ACCOUNT}",
         "nạp game thì ck vào {BANK_ACCOUNT} {BANK!} nha",
         "số tài khoản ngân hàng của mẹ em là {BANK_ACCOUNT}",
         "em gửi stk nè: {BANK_ACCOUNT} ngân hàng {BANK!}",

@@ -42,7 +42,7 @@ _KEYWORDS: list[tuple[str, str, str]] = [
     (r"thanh pho|tp\.?|tinh", "province", "name"),
 ]
 _KW_RE = re.compile(r"(?<![\w.])(?:" + "|".join(
-    f"(?P<k{i}>{pat})" for i, (pat, _, _) in enumerate(_KEYWORDS)) + r")(?![^\W\d_])")
+    f"(?P<k{i}>{pat})" for i, (pat, _, _) in enumerate(_KEYWORDS)) + r")(?:(?<=\.)|(?![^\W\d_]))")
 _UNIT_KIND = {"ward": "W", "district": "D", "province": "TD", "area": "", "street": "",
               "lane": "", "house": ""}
 _TRIGGER = re.compile(
@@ -57,6 +57,9 @@ _GAP = re.compile(r"[\s,;\-–]{0,4}")
 def _take_name(doc: Doc, pos: int, kinds: str, allow_lower: bool,
                max_words: int = 5) -> int:
     """End of a unit name starting at ``pos`` or -1."""
+    dm = _DATE_STREET.match(doc.folded, pos)
+    if dm and not kinds:
+        return dm.end(1)
     words: list[tuple[int, int, str]] = []
     p = pos
     while len(words) < max_words:
@@ -72,10 +75,17 @@ def _take_name(doc: Doc, pos: int, kinds: str, allow_lower: bool,
         if n:
             return words[n - 1][1]
     end = -1
+    particle = False
     for i, (s, e, fw) in enumerate(words):
         if _NAME_BREAK.match(doc.folded, s):
             break
-        if doc.text[s].isupper() or allow_lower and i < 3 and fw not in _LOWER_STOP and \
+        if doc.text[s].isupper():
+            end = e
+            particle = False
+        elif i and not particle and fw in _PARTICLE and end == words[i - 1][1] and \
+                i + 1 < len(words) and doc.text[words[i + 1][0]].isupper():
+            particle = True  # "Alexandre de Rhodes"
+        elif allow_lower and i < 3 and fw not in _LOWER_STOP and \
                 (i == 0 or end == words[i - 1][1]):
             end = e
         else:
@@ -86,7 +96,11 @@ def _take_name(doc: Doc, pos: int, kinds: str, allow_lower: bool,
 # Inside a name, these words start the next component instead ("... Láng, phường ...").
 _NAME_BREAK = re.compile(
     r"(?:ngo|ngach|hem|duong|pho|phuong|xa|thi tran|thi xa|quan|huyen|tinh|thanh pho|tp|"
-    r"ap|thon|xom|khu pho|to dan pho|dai lo|(?:so|kiet|khu|to|p|q)(?=[\s.]*\d))(?![^\W\d_])")
+    r"ap|thon|xom|khu pho|to dan pho|dai lo|(?:so|kiet|khu|to|p|q)(?=[\s.]*\d))"
+    r"(?![^\W\d_])|(?:p|q|tp|tx|tt|h)\.")
+# streets named after dates: "30 Tháng 4", "3/2", "Cách Mạng Tháng Tám"
+_DATE_STREET = re.compile(r"\s*(\d{1,2}\s+thang\s+(?:\d{1,2}|[a-z]+)|\d{1,2}/\d{1,2})(?![\w/])")
+_PARTICLE = frozenset({"de", "la", "van", "von", "du", "des"})
 
 
 def _components(doc: Doc) -> list[tuple[int, int, str]]:
@@ -97,6 +111,11 @@ def _components(doc: Doc) -> list[tuple[int, int, str]]:
         _, kind, follows = _KEYWORDS[idx]
         after = m.end()
         end = -1
+        if kind == "street":
+            dm = _DATE_STREET.match(f, after)
+            if dm:
+                comps.append((m.start(), dm.end(1), kind))
+                continue
         if follows in ("num", "both"):
             nm = _NUMRE.match(f, after)
             if nm and (kind != "district" or m.group().startswith("q") and len(nm.group(1)) <= 2):
@@ -185,12 +204,42 @@ def find_vn_addresses(doc: Doc) -> list[Hit]:
         if chain and _GAP.fullmatch(doc.text, chain[-1][1], c[0]):
             chain.append(c)
             continue
+        if chain and chain[-1][2] in _BRIDGE_FROM:
+            street = _street_after(doc, chain[-1][1])
+            if street and _GAP.fullmatch(doc.text, street[1], c[0]):
+                chain.extend([street, c])
+                continue
         if chain:
+            _extend_street(doc, chain)
             close()
         chain = [c]
     if chain:
+        _extend_street(doc, chain)
         close()
     return hits
+
+
+_BRIDGE_FROM = {"house", "lane", "number", "area"}
+
+
+def _street_after(doc: Doc, pos: int, lower_ok: bool = True) -> tuple[int, int, str] | None:
+    """A street name without a keyword right after a house number or lane
+    ("ngách 82, Lê Văn Sỹ", "so 177 phan chu trinh quan ...")."""
+    g = _GAP.match(doc.text, pos)
+    if not g:
+        return None
+    end = _take_name(doc, g.end(), "", lower_ok, 5)
+    if end <= g.end():
+        return None
+    return (g.end(), end, "street")
+
+
+def _extend_street(doc: Doc, chain: list[tuple[int, int, str]]) -> None:
+    """A capitalised street name after the last house/lane of a chain."""
+    if chain[-1][2] in _BRIDGE_FROM:
+        street = _street_after(doc, chain[-1][1], lower_ok=False)
+        if street:
+            chain.append(street)
 
 
 # ------------------------------------------------------------------ English
@@ -222,8 +271,14 @@ _EN_TRIGGER = re.compile(r"(?:live at|live on|lives at|address is|address:|house
                          re.I)
 
 
+_EN_MILITARY = re.compile(
+    r"\b(?:(?:Unit|PSC)\s+\d{3,5}(?:,?\s+Box\s+\d{1,5})?|(?:USNS|USNV|USS|USCGC)\s+[A-Z]\w+)"
+    r",\s+[AFD]PO\s+A[AEP]\s+\d{5}\b")
+
+
 def find_en_addresses(doc: Doc) -> list[Hit]:
-    hits = []
+    hits = [Hit("ADDRESS", m.start(), m.end(), 0.85, "military address")
+            for m in _EN_MILITARY.finditer(doc.text)]
     for m in _EN_ADDRESS.finditer(doc.text):
         hits.append(Hit("ADDRESS", m.start(), m.end(), 0.85, "number + street suffix"))
     return hits

@@ -57,7 +57,7 @@ Trà, Trâm, Trang, Trí, Triết, Triều, Trinh, Trọng, Trúc, Trung, Trư�
 Tùng, Tường, Tuyền, Tuyết, Uyên, Văn, Vân, Vi, Việt, Vinh, Vĩnh, Vũ, Vương, Vy, Xuân, Yên,
 Yến, Ý, Hậu, Hiệu, Khiêm, Lành, Lụa, Mơ, Nương, Phấn, Quyền, Tám, Thục, Tố, Trân, Tươi, Út,
 Hưởng, Thiên, Thủ, Thường, Toản, Tuân, Tuyên, Vĩ, Điền, Đoàn, Dân, Bằng, Cảnh, Chung, Đang,
-Giao, Hồ, Hợp, Kỳ, Luyến, Lý, Mạc, Nghị, Nhẫn, Phan, Phòng, Sinh, Sỹ, Sĩ, Thạnh, Thân, Thìn
+Giao, Hồ, Hợp, Sáu, Nhiên, Khuyên, Kỳ, Luyến, Lý, Mạc, Nghị, Nhẫn, Phan, Phòng, Sinh, Sỹ, Sĩ, Thạnh, Thân, Thìn
 """)
 GIVEN_NAMES = _folded(_GIVEN)
 GIVEN_NAMES_RAW = _raw(_GIVEN)
@@ -177,3 +177,18 @@ NCB, Saigonbank, PGBank, GPBank, OceanBank, CBBank, Vietbank, VRB, Shinhan, Woor
 Standard Chartered, Citibank, UOB, Public Bank, Cake, Timo, Ubank, TNEX, Liobank, MoMo,
 ZaloPay, ViettelPay, Viettel Money, VNPay, ShopeePay, Ngân hàng, Nganhang, Bank
 """)
+
+# Common middle names (folded): in a lower-case unaccented run they mark a full name.
+MIDDLE_NAMES = _folded("""
+Văn, Thị, Đức, Hữu, Minh, Ngọc, Thanh, Quang, Xuân, Bảo, Hải, Hồng, Gia, Kim, Thu, Đình,
+Công, Quốc, Phương, Tấn, Trung, Đăng, Hoàng, Mai, Phú, Khánh, Nhật, Trí, Anh, Tuấn, Thái,
+Mạnh, Bá, Diệu, Mỹ, Kiều, Hoài, Thùy, Cẩm, Thế, Như, Huy, Tiến, Vĩnh, Khắc, Trọng, Duy
+""")
+
+# Family names that are not also everyday words when typed without diacritics, so that
+# "tran thi mai" can be read as a name but "do", "dang", "phan", "duong" (đó, đang, phần,
+# đường) are not.
+UNACCENTED_FAMILY_NAMES = frozenset({
+    "nguyen", "tran", "pham", "huynh", "hoang", "bui", "trinh", "phung", "quach", "dinh",
+    "vuong", "ngo", "vo", "vu", "le",
+})

@@ -157,14 +157,21 @@ class NumberHit:
 
 
 @lru_cache(maxsize=4096)
-def _phonenumbers_valid(e164: str) -> bool:
+def _phonenumbers_check(e164: str) -> int:
+    """2: a valid number, 1: a possible one (right length for its country), 0: neither."""
     import phonenumbers
 
     try:
         num = phonenumbers.parse(e164, None)
     except phonenumbers.NumberParseException:
-        return False
-    return phonenumbers.is_valid_number(num)
+        return 0
+    if phonenumbers.is_valid_number(num):
+        return 2
+    return 1 if phonenumbers.is_possible_number(num) else 0
+
+
+def _phonenumbers_valid(e164: str) -> bool:
+    return _phonenumbers_check(e164) == 2
 
 
 def classify(digits: str, plus: bool, ctx: str | None, grouped: bool) -> tuple[str, float, str] | None:
@@ -176,8 +183,11 @@ def classify(digits: str, plus: bool, ctx: str | None, grouped: bool) -> tuple[s
         national = national_from_84(digits)
         if national and vn_phone_kind(national):
             return "PHONE", 0.95, f"+84 {vn_phone_kind(national)}"
-        if 8 <= n <= 15 and not digits.startswith("84") and _phonenumbers_valid("+" + digits):
-            return "PHONE", 0.9 if ctx in (None, "phone") else 0.7, "E.164"
+        if 8 <= n <= 15 and not digits.startswith("84"):
+            check = _phonenumbers_check("+" + digits)
+            if check:
+                score = 0.9 if check == 2 else 0.8
+                return "PHONE", score if ctx in (None, "phone") else 0.7, "E.164"
         return None
     if ctx == "card" or (ctx == "bank" and digits.startswith("9704")):
         if 13 <= n <= 19 and luhn_ok(digits):

@@ -115,8 +115,7 @@ def find_network(doc: Doc) -> list[Hit]:
             hits.append(Hit("IP", m.start(), m.end(), 0.9, "IPv6"))
     if ":" in f or "-" in f or "." in f:
         for m in _MAC.finditer(f):
-            if sum(c.isalpha() for c in m.group()) or m.group(1) == ":" or True:
-                hits.append(Hit("MAC", m.start(), m.end(), 0.9, "MAC address"))
+            hits.append(Hit("MAC", m.start(), m.end(), 0.9, "MAC address"))
     return hits
 
 
@@ -143,8 +142,8 @@ _DOB_TRIGGER = (
     r"(?<!hoc\s)(?<!ve\s)(?<!ky\s)sinh|sinh\s+nhat|\bsn|\bns|\bdob|d\.o\.b\.?|date\s+of\s+birth|"
     r"birth\s*date|birthday|bday|b-day|born(?:\s+on|\s+in)?)")
 _DOB = re.compile(
-    r"\b" + _DOB_TRIGGER + r"(?:\s+(?:cua|of)\s+(?:em|minh|to|toi|tao|tui|con|chau|be|me|my|"
-    r"him|her))?(?:\s+(?:la|is|was|vao|on|in))?\s*[:=\-]?\s*(?:(?:la|is|vao|on)\s+)?"
+    r"\b" + _DOB_TRIGGER + r"(?:\s+(?:(?:cua|of)\s+)?(?:em|minh|to|toi|tao|tui|con|chau|be|me|"
+    r"my|him|her|ban|anh|chi|no))?(?:\s+(?:la|is|was|vao|on|in))?\s*[:=\-]?\s*(?:(?:la|is|vao|on)\s+)?"
     r"(?P<date>" + _DATE + r"|" + _YEAR + r")(?![\w/]|[.\-]\d)")
 
 

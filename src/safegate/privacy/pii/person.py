@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 
-from .gazetteer import all_names
+from .gazetteer import names_by_kind
 from .lexicon import (
     CAPITAL_STOPWORDS,
     DISTINCT_FAMILY_NAMES,
@@ -28,7 +28,9 @@ from .lexicon import (
     ENGLISH_FIRST_NAMES,
     FAMILY_NAMES,
     GIVEN_NAMES,
+    MIDDLE_NAMES,
     NAME_STOPWORDS,
+    UNACCENTED_FAMILY_NAMES,
     NAME_TRIGGERS,
     VI_TITLES,
     is_family_name_word,
@@ -39,6 +41,13 @@ from .text import Doc
 
 _WORD = re.compile(r"[^\W\d_]+(?:['’\-][^\W\d_]+)*")
 _TRIGGER = re.compile(r"\b(?:" + "|".join(NAME_TRIGGERS) + r")\s*:?\s*")
+# weaker: "em là ...", "I'm ..." (also "em là học sinh"), so a name must look like one
+_WEAK_TRIGGER = re.compile(r"\b(?:em la|minh la|to la|toi la|tui la|tao la|con la|chau la|"
+                           r"i am|i'm|this is|it's)\s+")
+_SOCIAL_BEFORE = re.compile(r"\b(?:voi|va|ban|gap|hoi|bao|nhan|ru|cung|thang|con be|nho|dua|"
+                            r"ask|with|and|tell|told|meet|met|from|love|hate|like|ke|"
+                            r"chi|anh|em|co|thay|chu|bac|ong|ba)\s+$")
+_VOCATIVE_AFTER = re.compile(r"\s*,?\s*(?:oi|oi oi|a|ah)\b")
 _SELF_INTRO = re.compile(r"\b(?:i am|i'm|im|this is|it's|its|minh la|em la|to la|toi la|"
                          r"tui la|tao la|con la|chau la|day la)\s+$")
 _PLACE_BEFORE = re.compile(
@@ -49,7 +58,6 @@ _NUMBER_BEFORE = re.compile(r"\d[a-z]?\s+$")
 _TITLE_BEFORE = re.compile(r"\b(?:" + "|".join(VI_TITLES + EN_TITLES) + r")\.?\s+$")
 _EN_NEXT_STOP = frozenset(
     ["school", "street", "road", "avenue", "lane", "drive", "court", "academy", "college", "university", "elementary", "middle", "high", "primary", "park", "city", "county", "state", "and", "or", "the", "of", "to", "in", "at", "on"])
-_UNACCENTED_NAME_OK = frozenset({"thi"})  # "nguyen thi mai": Thị, not "thì"
 _LOWER_FAMILY_OK2 = frozenset({"nguyễn", "trần", "phạm", "huỳnh"})
 
 
@@ -74,26 +82,24 @@ def find_persons(doc: Doc) -> list[Hit]:
     f = doc.folded
 
     # 1. trigger phrases
-    for m in _TRIGGER.finditer(f):
-        i = next((k for k, w in enumerate(words) if w[0] >= m.end()), None)
-        if i is None or words[i][0] != m.end():
-            continue
-        j = i
-        en = "name" in m.group() or "call me" in m.group() or "named" in m.group()
-        while j < len(words) and j - i < 4:
-            s, e, fw, cap, raw = words[j]
-            if j > i and not _adjacent(doc, words[j - 1][1], s):
-                break
-            name_word = is_vi_name_word(raw) or (en and fw in ENGLISH_FIRST_NAMES)
-            accented = raw.lower() != fw
-            if not cap and fw in NAME_STOPWORDS and (not name_word or not accented and
-                                                     fw not in _UNACCENTED_NAME_OK):
-                break
-            if not (cap or name_word):
-                break
-            j += 1
-        if j > i:
-            hits.append(Hit("PERSON", words[i][0], words[j - 1][1], 0.9, "trigger phrase"))
+    for weak, rx in ((False, _TRIGGER), (True, _WEAK_TRIGGER)):
+        for m in rx.finditer(f):
+            i = next((k for k, w in enumerate(words) if w[0] >= m.end()), None)
+            if i is None or words[i][0] != m.end():
+                continue
+            en = any(w in m.group() for w in ("name", "call", "named", "i'm", "i am", "this"))
+            j = _consume_name(doc, words, i, en)
+            if j == i:
+                continue
+            first = words[i]
+            if weak and not (
+                    first[3] and not _acronym(first[4]) and first[2] not in CAPITAL_STOPWORDS
+                    and (j - i >= 2 or is_vi_name_word(first[4], True)
+                         or first[2] in ENGLISH_FIRST_NAMES)
+                    or j - i >= 2 and _family(first[4])):
+                continue
+            hits.append(Hit("PERSON", first[0], words[j - 1][1], 0.75 if weak else 0.9,
+                            "trigger phrase"))
 
     # 2./3. capitalised runs
     k = 0
@@ -119,7 +125,7 @@ def find_persons(doc: Doc) -> list[Hit]:
             continue
         folded = [w[2] for w in run]
         joined = " ".join(folded)
-        if joined in all_names() and len(run) <= 3:
+        if _is_place(joined) and len(run) <= 3:
             continue
         # Vietnamese order: family name first
         fam = next((i for i, w in enumerate(run[:2]) if is_family_name_word(w[4])), None)
@@ -128,7 +134,7 @@ def find_persons(doc: Doc) -> list[Hit]:
             given = sum(is_vi_name_word(w[4], True) for w in run[fam + 1:fam + 4])
             if given == len(rest) or (given >= 1 and len(rest) >= 2):
                 seg = run[fam:fam + 1 + len(rest)]
-                if " ".join(w[2] for w in seg) not in all_names():
+                if not _is_place(" ".join(w[2] for w in seg)):
                     hits.append(Hit("PERSON", seg[0][0], seg[-1][1],
                                     0.85 if given == len(rest) else 0.7, "family name first"))
                     continue
@@ -148,7 +154,14 @@ def find_persons(doc: Doc) -> list[Hit]:
             continue
         # a title or self-introduction before one capitalised name
         head = run[0]
+        if _acronym(head[4]):
+            continue
         before = f[max(0, head[0] - 16):head[0]]
+        given = is_vi_name_word(head[4], True) or head[2] in ENGLISH_FIRST_NAMES
+        if given and len(run) == 1 and (_VOCATIVE_AFTER.match(f, head[1]) or
+                                        _SOCIAL_BEFORE.search(before)):
+            hits.append(Hit("PERSON", head[0], head[1], 0.6, "given name in address/social"))
+            continue
         if _TITLE_BEFORE.search(before) and (is_vi_name_word(head[4], True) or head[2] in
                                              ENGLISH_FIRST_NAMES or _TITLE_BEFORE.search(
                                                  before).group().strip(". ") in EN_TITLES):
@@ -159,16 +172,71 @@ def find_persons(doc: Doc) -> list[Hit]:
             end = run[min(len(run), 3) - 1][1]
             hits.append(Hit("PERSON", head[0], end, 0.75, "self-introduction"))
 
-    # 4. lower-case full names with diacritics ("nguyễn văn an")
-    for idx, (s, e, fw, cap, raw) in enumerate(words):
-        if cap or raw not in DISTINCT_FAMILY_NAMES:
+    # 4. lower-case full names: with diacritics and a distinctive family name
+    # ("nguyễn văn an"), or unaccented with a middle name ("tran thi mai")
+    for idx, (s, _e, fw, cap, raw) in enumerate(words):
+        if cap:
+            continue
+        accented = raw in DISTINCT_FAMILY_NAMES
+        if not accented and not (raw == fw and fw in UNACCENTED_FAMILY_NAMES):
             continue
         j = idx + 1
         while j < n and j - idx <= 3 and not words[j][3] and \
                 is_vi_name_word(words[j][4], True) and \
-                _adjacent(doc, words[j - 1][1], words[j][0]):
+                _adjacent(doc, words[j - 1][1], words[j][0]) and \
+                not (words[j][4] == words[j][2] and words[j][2] in _PARTICLES):
             j += 1
-        need = 2 if doc.text[s:e] in _LOWER_FAMILY_OK2 else 3
+        if accented:
+            need = 2 if raw in _LOWER_FAMILY_OK2 else 3
+        else:
+            need = 3 if idx + 1 < n and words[idx + 1][2] in MIDDLE_NAMES else 99
+            if fw in ("nguyen", "huynh") and j - idx == 2:
+                need = 2
         if j - idx >= need and not _PLACE_BEFORE.search(f[max(0, s - 20):s]):
             hits.append(Hit("PERSON", s, words[j - 1][1], 0.6, "lower-case full name"))
     return hits
+
+
+def _acronym(word: str) -> bool:
+    return len(word) >= 2 and word.isupper()
+
+
+def _family(word: str) -> bool:
+    return is_family_name_word(word)
+
+
+def _is_place(folded: str) -> bool:
+    """A province or district name ("Hà Giang", "Lâm Đồng"); ward names are not checked:
+    thousands of them are also people's names."""
+    by = names_by_kind()
+    return folded in by["T"] or folded in by["D"]
+
+
+_MIDDLE_OR_FAMILY = MIDDLE_NAMES | FAMILY_NAMES
+# particles that are also (rare) given names when typed without diacritics: "nha" (Nhã)
+_PARTICLES = frozenset({"nha", "nhe", "a", "ah", "o", "ma", "la", "ne", "di", "roi", "cho",
+                        "con", "hay", "voi", "va", "khong", "co", "day", "do"})
+
+
+def _consume_name(doc: Doc, words: list[tuple[int, int, str, bool, str]], i: int,
+                  en: bool) -> int:
+    """Index after the name words starting at ``i`` (at most 4)."""
+    j = i
+    while j < len(words) and j - i < 4:
+        s, _e, fw, cap, raw = words[j]
+        if j > i and not _adjacent(doc, words[j - 1][1], s):
+            break
+        name_word = is_vi_name_word(raw) or (en and fw in ENGLISH_FIRST_NAMES)
+        if not (cap or name_word):
+            break
+        if fw in NAME_STOPWORDS and not cap:
+            accented = raw.lower() != fw
+            after_name = j > i and words[j - 1][2] in _MIDDLE_OR_FAMILY and \
+                fw not in _PARTICLES
+            first_family = j == i and _family(raw)
+            if not (accented and name_word or after_name and name_word or first_family):
+                break
+        if cap and fw in CAPITAL_STOPWORDS and j > i:
+            break
+        j += 1
+    return j

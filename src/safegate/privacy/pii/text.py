@@ -81,7 +81,7 @@ def undisguise(folded: str) -> str:
     """Replace look-alike letters inside number-like runs of a folded text by digits.
 
     A run is rewritten only if each of its tokens holds at least one real digit, and together
-    it holds at least 7 digit-like characters of which at least 60% are real digits, so
+    it holds at least 7 digit-like characters of which at least half are real digits, so
     ordinary words ("lol", "oi", "1 ly") are never touched. Same length as the input.
     """
     if not any(c in folded for c in "oil"):
@@ -99,7 +99,7 @@ def undisguise(folded: str) -> str:
             continue
         chars = sum(len(t) for t in tokens)
         digits = sum(c.isdigit() for c in run)
-        if chars >= 7 and digits >= 0.6 * chars:
+        if chars >= 7 and digits >= 0.5 * chars:
             parts.append(folded[last:m.start()])
             parts.append(run.translate(_LOOKALIKE))
             last = m.end()
