@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 
 from .gazetteer import longest_unit, names_by_kind
-from .lexicon import FAMILY_NAMES
+from .lexicon import FAMILY_NAMES, is_vi_name_word
 from .patterns import Hit
 from .text import Doc
 
@@ -35,7 +35,7 @@ _KEYWORDS: list[tuple[str, str, str]] = [
     (r"ngo|ngach|hem|kiet|hxh|hem xe hoi", "lane", "both"),
     (r"duong|pho|dai lo|d\.", "street", "both"),
     (r"to dan pho|tdp|khu pho|kp|khu do thi|kdt|khu tap the|ktt|chung cu|cc|toa nha|toa|"
-     r"block|lo|can ho|phong|to|khu|ban", "area", "num"),
+     r"block|lo|can ho|to|khu|ban", "area", "num"),
     (r"ap|thon|xom|khom|bon|buon|lang", "area", "both"),
     (r"phuong|p\.|p(?=\d)|xa|thi tran|tt\.|dac khu", "ward", "both"),
     (r"quan|q\.|q(?=\d)|huyen|thi xa|tx\.", "district", "both"),
@@ -52,6 +52,18 @@ _TRIGGER = re.compile(
     r"\s*(?:la|is|:|o|tai)?\s*:?\s*$")
 _HOUSE_STREET = re.compile(r"(?<![\w/.,])(" + _NUM + r")\s+(?=[^\W\d_])")
 _GAP = re.compile(r"[\s,;\-–]{0,4}")
+
+
+_KEYWORDS_RAW = frozenset(
+    "số ngõ ngách hẻm kiệt đường phố phường xã thị quận huyện tỉnh thành tp ấp thôn xóm khu tổ "
+    "đại p q h tt tx".split())
+
+
+def _keyword_as_written(doc: Doc, s: int, e: int) -> bool:
+    """An accented word breaks a name only if it is the keyword with its own diacritics:
+    "Tĩnh" in "Xô Viết Nghệ Tĩnh" is not "tỉnh"."""
+    raw = doc.text[s:e].lower()
+    return raw == doc.folded[s:e] or raw in _KEYWORDS_RAW
 
 
 def _take_name(doc: Doc, pos: int, kinds: str, allow_lower: bool,
@@ -77,7 +89,7 @@ def _take_name(doc: Doc, pos: int, kinds: str, allow_lower: bool,
     end = -1
     particle = False
     for i, (s, e, fw) in enumerate(words):
-        if _NAME_BREAK.match(doc.folded, s):
+        if _NAME_BREAK.match(doc.folded, s) and _keyword_as_written(doc, s, e):
             break
         if doc.text[s].isupper():
             end = e
@@ -184,7 +196,12 @@ def find_vn_addresses(doc: Doc) -> list[Hit]:
         if pc and kinds:
             end = pc.end(1)
         fine = [k for k in kinds if k in _FINE]
-        n = len(kinds) + (1 if "house_street" in kinds else 0)
+        n = len(kinds)
+        if "house_street" in kinds:
+            hs = next(c for c in chain if c[2] == "house_street")
+            first = _WORD.match(doc.text, hs[0] + len(_NUMRE.match(doc.folded, hs[0]).group()))
+            if first and is_vi_name_word(first.group(1)):
+                n += 1
         trig = _TRIGGER.search(doc.folded, max(0, start - 40), start)
         if fine and (n >= 2 or trig):
             score = 0.9 if n >= 3 else 0.8
@@ -204,10 +221,10 @@ def find_vn_addresses(doc: Doc) -> list[Hit]:
         if chain and _GAP.fullmatch(doc.text, chain[-1][1], c[0]):
             chain.append(c)
             continue
-        if chain and chain[-1][2] in _BRIDGE_FROM:
-            street = _street_after(doc, chain[-1][1])
-            if street and _GAP.fullmatch(doc.text, street[1], c[0]):
-                chain.extend([street, c])
+        if chain and chain[-1][2] in _BRIDGE_FROM | {"street"}:
+            bridge = _BRIDGE.fullmatch(doc.folded, chain[-1][1], c[0])
+            if bridge and not set(bridge.group().replace(",", " ").split()) & _BRIDGE_STOP:
+                chain.extend([(chain[-1][1], c[0], "street"), c])
                 continue
         if chain:
             _extend_street(doc, chain)
@@ -220,6 +237,11 @@ def find_vn_addresses(doc: Doc) -> list[Hit]:
 
 
 _BRIDGE_FROM = {"house", "lane", "number", "area"}
+# up to five words between a house/lane/street and the next component: a street name
+# written without keyword or capitals ("so 177 phan chu trinh quan thu duc")
+_BRIDGE = re.compile(r"[\s,\-–]{1,3}(?:[^\W_]+\s){0,4}[^\W_]+[\s,\-–]{1,3}")
+_BRIDGE_STOP = frozenset("va voi hoac nhung con thi la o tai gan canh nha nhe di den qua ve "
+                         "em anh chi minh toi ban hay roi and or near the".split())
 
 
 def _street_after(doc: Doc, pos: int, lower_ok: bool = True) -> tuple[int, int, str] | None:
@@ -259,14 +281,19 @@ _SUFFIXES = (
     "Creek|Crest|Curve|Dale|Dam|Divide|Drives|Expressway|Extension|Extensions|Fall|Falls|"
     "Ferry|Field|Fields|Flat|Flats|Ford|Fords|Forest|Forge|Forges|Flats|Harbors|Isle|"
     "Keys|Locks|Loaf|Lock|Lights|Bypass|Brook|Brooks|Burg|Burgs|Bluff|Bluffs|Bottom|Branch|"
-    "Bridge|Beach|Bend|Ways|Wall|Vista|Unions|Annex|Arcade|Avenue")
+    "Bridge|Beach|Bend|Ways|Wall|Vista|Unions|Annex|Arcade|Avenue|Shoal|Land|Spur|Inlet|"
+    "Mall|Isle|Lane|Neck|Oval|Plain")
 _UNIT = r"(?:,?\s+(?:Apt\.?|Apartment|Suite|Ste\.?|Unit|Flat|Room|#)\s*\#?\w{1,6})?"
 _CITY_STATE = (r"(?:,?\s+(?:[A-Z][a-z]+\s+){0,2}[A-Z][a-z]+,\s+[A-Z]{2}\s+\d{5}(?:-\d{4})?|"
                r",\s+(?:[A-Z][a-z]+\s+){0,2}[A-Z][a-z]+(?:,\s+[A-Z]{2})?(?=[\s.,!?]|$))?")
 _EN_ADDRESS = re.compile(
     r"(?<![\w/.,])\d{1,6}[A-Za-z]?\s+(?:(?:[NSEW]|North|South|East|West)\.?\s+)?"
     r"(?:[A-Z][a-zA-Z'\-]+\.?\s+|\d{1,3}(?:st|nd|rd|th)\s+){1,4}"
-    r"(?:" + _SUFFIXES + r")\b\.?" + _UNIT + _CITY_STATE)
+    r"(?:" + _SUFFIXES + r")s?\b\.?" + _UNIT + _CITY_STATE)
+# any street name followed by "City, ST 12345"
+_EN_ADDRESS_TAIL = re.compile(
+    r"(?<![\w/.,])\d{1,6}[A-Za-z]?\s+(?:[A-Z][a-zA-Z'\-]+\.?\s+){0,3}[A-Z][a-zA-Z'\-]+\.?"
+    + _UNIT + r",?\s+(?:[A-Z][a-z]+\s+){0,2}[A-Z][a-z]+,\s+[A-Z]{2}\s+\d{5}(?:-\d{4})?\b")
 _EN_TRIGGER = re.compile(r"(?:live at|live on|lives at|address is|address:|house is at)\s*$",
                          re.I)
 
@@ -281,6 +308,8 @@ def find_en_addresses(doc: Doc) -> list[Hit]:
             for m in _EN_MILITARY.finditer(doc.text)]
     for m in _EN_ADDRESS.finditer(doc.text):
         hits.append(Hit("ADDRESS", m.start(), m.end(), 0.85, "number + street suffix"))
+    for m in _EN_ADDRESS_TAIL.finditer(doc.text):
+        hits.append(Hit("ADDRESS", m.start(), m.end(), 0.86, "street, city, state, ZIP"))
     return hits
 
 

@@ -19,7 +19,7 @@ from typing import Any
 
 from .address import find_addresses
 from .entity import ENTITY_TYPES, Entity
-from .lexicon import DISTINCT_FAMILY_NAMES
+from .lexicon import DISTINCT_FAMILY_NAMES, MIDDLE_NAMES, UNACCENTED_FAMILY_NAMES
 from .numbers import find_numbers
 from .patterns import Hit, find_dob, find_emails, find_handles, find_network
 from .person import find_persons
@@ -125,6 +125,8 @@ _PREFILTER_CHARS = re.compile(r"[\d@#:/]")
 _TRIGGERS = re.compile(_TRIGGER_WORDS)
 _WORD_INITIAL = re.compile(r"(?<![.!?\n])(?<![.!?]\s)(?<![.!?]\s\s)(?<=\S|\s)\b(\w)")
 _LOWER_FAMILY = re.compile(r"\b(?:" + "|".join(DISTINCT_FAMILY_NAMES) + r")\b")
+_UNACCENTED_NAME = re.compile(r"\b(?:" + "|".join(UNACCENTED_FAMILY_NAMES) + r")\s+(?:"
+                              + "|".join(MIDDLE_NAMES) + r")\b")
 
 
 def could_contain(text: str, folded: str) -> bool:
@@ -135,7 +137,7 @@ def could_contain(text: str, folded: str) -> bool:
         for m in _WORD_INITIAL.finditer(text, 1):
             if m.group(1).isupper() and m.start() > 0:
                 return True
-    return bool(_LOWER_FAMILY.search(text.lower()))
+    return bool(_LOWER_FAMILY.search(text.lower()) or _UNACCENTED_NAME.search(folded))
 
 
 _VI_CHARS = re.compile(r"[àáảãạăắằẳẵặâấầẩẫậđèéẻẽẹêếềểễệìíỉĩịòóỏõọôốồổỗộơớờởỡợùúủũụưứừửữựỳýỷỹỵ]")

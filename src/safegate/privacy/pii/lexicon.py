@@ -104,12 +104,13 @@ NAME_TRIGGERS = [
     r"my (?:full |real |first )?name(?: is|'s)",
     r"(?:his|her|their|friend'?s) name(?: is|'s)",
     r"call me",
+    r"chu (?:tk|tai khoan)|ctk|ten (?:tk|tai khoan)|nguoi nhan|account (?:holder|name)",
     r"(?:i am|i'm|im) called",
     r"named",
 ]
 
 # Capitalised words that begin a sentence or phrase and are not names.
-CAPITAL_STOPWORDS = _folded("""
+_CAPITAL_STOP = ("""
 Tôi, Em, Anh, Chị, Mình, Tớ, Bạn, Ông, Bà, Cô, Chú, Bác, Thầy, Con, Cháu, Hôm, I, I'm, Im,
 Ngày, Tháng, Năm, Thứ, Số, Nhà, Lớp, Trường, Đường, Phố, Quận, Huyện, Phường, Xã, Tỉnh,
 Thành, Phố, The, This, That, My, Your, His, Her, Our, Their, Hello, Hi, Hey, Dear, Thanks,
@@ -118,6 +119,16 @@ Saturday, Sunday, January, February, March, April, June, July, August, September
 November, December, Facebook, Zalo, Tiktok, Instagram, Discord, Telegram, Google, Youtube,
 Vietnam, Việt, English, School, Street, Road, Grade, Class, Block, Team, Game, Ok, Okay
 """)
+CAPITAL_STOPWORDS = _folded(_CAPITAL_STOP)
+_CAPITAL_STOP_RAW = _raw(_CAPITAL_STOP)
+
+
+def is_capital_stopword(word: str) -> bool:
+    """A capitalised word that is not a name ("Em", "Hôm", "The"), compared with its
+    diacritics when it has them ("Dương" is a name, "Đường" is not)."""
+    w = word.lower()
+    f = fold(w)
+    return f in CAPITAL_STOPWORDS if f == w else w in _CAPITAL_STOP_RAW
 
 # Common English given names (US and UK usage), for "First Last" and "I'm First".
 ENGLISH_FIRST_NAMES = _folded("""
@@ -154,7 +165,25 @@ Kristin, Katie, Kate, Kim, Ann, Beth, Joy, Jill, Jerry, Jesus, Joel, Marcus, Mar
 Melvin, Micheal, Miguel, Mike, Nathaniel, Neil, Norman, Phillip, Ricky, Rodney, Roy, Seth,
 Shane, Spencer, Stanley, Tanner, Trevor, Troy, Victor, Wesley, Xavier, Alejandro, Angel,
 Brittney, Calvin, Casey, Curtis, Dale, Darren, Dustin, Eddie, Edwin, Gavin, Glenn, Grant,
-Jared, Jeff, Jon, Jonathan, Kelsey, Lance, Lindsay, Lindsey, Lori, Mandy, Marissa, Meghan,
+Jared, Jeff, Jon, Barry, Cassandra, Cesar, Rachael, Laurie, Larry, Terri, Sherry, Marcia,
+Gina, Carla, Carrie, Dawn, Joanne, Kristina, Katrina, Leslie, Lynn, Marsha, Melinda, Miranda,
+Nichole, Patty, Peggy, Rhonda, Rita, Roberta, Sally, Sheri, Stacey, Sue, Suzanne, Tamara,
+Toni, Vicki, Yolanda, Yvonne, Alexa, Alisha, Alison, Allen, Alvin, Andre, Andy, Arnold,
+Ashlee, Autumn, Bailey, Ben, Bernard, Bill, Billy, Bonnie, Brad, Brendan, Brent, Bridget,
+Caitlin, Candace, Carmen, Cassidy, Chase, Christy, Clarence, Claudia, Clifford, Clinton,
+Colleen, Corey, Dana, Daisy, Darius, Darryl, Dean, Desiree, Devon, Diamond, Don, Dominique,
+Duane, Earl, Edgar, Elaine, Ellen, Emilio, Erika, Ernest, Esther, Eva, Faith, Fernando,
+Franklin, Fred, Gabrielle, Garrett, George, Gilbert, Glen, Gordon, Greg, Guy, Hector,
+Herbert, Howard, Isaiah, Ivan, Jacqueline, Jaime, Jay, Jeanette, Jenny, Jermaine, Jessie,
+Jim, Jimmy, Jo, Jodi, Joey, Jorge, Josephine, Julian, Julio, June, Kara, Karl, Kari, Kathy,
+Katelyn, Kendra, Kenneth, Kerry, Kristy, Krystal, Kurt, Lacey, Latoya, Leonard, Leroy,
+Lee, Lindsey, Lisa, Lorraine, Louis, Luke, Mackenzie, Madeline, Malik, Marco, Margaret,
+Mariah, Marvin, Matthew, Maurice, Max, Meredith, Michele, Mitchell, Nancy, Nathan, Ned,
+Nelson, Noel, Norma, Olivia, Paula, Pedro, Perry, Phyllis, Rafael, Ramon, Ray, Raymond,
+Reginald, Rick, Robyn, Rodney, Roland, Ron, Ronnie, Rosa, Rosemary, Sabrina, Sam, Sandy,
+Savannah, Sergio, Shaun, Sierra, Sonia, Sonya, Stacie, Summer, Sylvia, Tasha, Terrence,
+Tim, Tommy, Tracie, Trey, Valerie, Vernon, Veronica, Wanda, Warren, Wendy, Yesenia,
+Jonathan, Kelsey, Lance, Lindsay, Lindsey, Lori, Mandy, Marissa, Meghan,
 Misty, Morgan, Nicolas, Preston, Regina, Renee, Sabrina, Shannon, Sheila, Stacy, Steve,
 Tara, Tracey, Vickie, Whitney, Brett, Bryce, Chad, Clayton, Cory, Dakota, Devin, Drew,
 Erik, Francisco, Gregg, Jacob, Jaime, Javier, Jesse, Kristopher, Levi, Manuel, Marc,

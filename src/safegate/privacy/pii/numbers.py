@@ -232,7 +232,7 @@ def classify(digits: str, plus: bool, ctx: str | None, grouped: bool) -> tuple[s
 _SEP = r"(?:[ .\-]|\s?\(\d{1,4}\)\s?|\s?-\s?)"
 NUM_RUN = re.compile(
     r"(?<![\w+@/#.,\-])"
-    r"(?P<plus>\(?\+\s?)?(?:\(\+?\d{1,4}\)\s?)?"
+    r"(?:(?P<plus>\(\+\d{1,4}\)\s?|\+\s?)|\(\d{1,4}\)\s?)?"
     r"\d+(?:" + _SEP + r"\d+)*"
     r"(?![\w@]|\.\w|,\d)"
 )

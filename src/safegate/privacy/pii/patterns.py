@@ -90,7 +90,8 @@ _IPV4 = re.compile(r"(?<![\w.])(?:" + _OCTET + r"\.){3}" + _OCTET + r"(?![\w]|\.
 _IPV6 = re.compile(r"(?<![\w:])(?:[0-9a-f]{0,4}:){2,7}[0-9a-f]{0,4}(?:%\w+)?(?![\w:])")
 _MAC = re.compile(r"(?<![\w:\-.])(?:[0-9a-f]{2}([:\-])[0-9a-f]{2}(?:\1[0-9a-f]{2}){4}|"
                   r"[0-9a-f]{4}\.[0-9a-f]{4}\.[0-9a-f]{4})(?![\w:\-]|\.\w)")
-_VERSION_BEFORE = re.compile(r"(?:\bv|version|phien ban|ver\.?|build)\s*$")
+_VERSION_BEFORE = re.compile(r"(?:\bv|version|phien ban|ban|ver\.?|build|cap nhat|update|"
+                             r"patch|release|firmware|ios|android|windows)\s*$")
 
 
 def find_network(doc: Doc) -> list[Hit]:

@@ -33,6 +33,7 @@ from .lexicon import (
     UNACCENTED_FAMILY_NAMES,
     NAME_TRIGGERS,
     VI_TITLES,
+    is_capital_stopword,
     is_family_name_word,
     is_vi_name_word,
 )
@@ -93,7 +94,7 @@ def find_persons(doc: Doc) -> list[Hit]:
                 continue
             first = words[i]
             if weak and not (
-                    first[3] and not _acronym(first[4]) and first[2] not in CAPITAL_STOPWORDS
+                    first[3] and not _acronym(first[4]) and not is_capital_stopword(first[4])
                     and (j - i >= 2 or is_vi_name_word(first[4], True)
                          or first[2] in ENGLISH_FIRST_NAMES)
                     or j - i >= 2 and _family(first[4])):
@@ -114,14 +115,14 @@ def find_persons(doc: Doc) -> list[Hit]:
         run = words[k:r + 1]
         k = r + 1
         # drop leading sentence words and titles ("Em", "Cô", "Mr")
-        while run and (run[0][2] in CAPITAL_STOPWORDS or run[0][2] in EN_TITLES) and \
-                not (len(run) >= 2 and run[0][2] in FAMILY_NAMES and run[1][2] in GIVEN_NAMES
-                     and run[0][2] not in CAPITAL_STOPWORDS):
+        start_before = f[max(0, run[0][0] - 20):run[0][0]]
+        while run and (is_capital_stopword(run[0][4]) or run[0][2] in EN_TITLES):
             run = run[1:]
         if not run:
             continue
         before = f[max(0, run[0][0] - 20):run[0][0]]
-        if _PLACE_BEFORE.search(before) or _NUMBER_BEFORE.search(before):
+        if _PLACE_BEFORE.search(before) or _NUMBER_BEFORE.search(before) or \
+                _PLACE_BEFORE.search(start_before):
             continue
         folded = [w[2] for w in run]
         joined = " ".join(folded)
@@ -146,7 +147,8 @@ def find_persons(doc: Doc) -> list[Hit]:
             continue
         # English: known first name + capitalised surname
         if len(run) >= 2 and folded[0] in ENGLISH_FIRST_NAMES and folded[1] not in \
-                _EN_NEXT_STOP and folded[1] not in CAPITAL_STOPWORDS:
+                _EN_NEXT_STOP and not is_capital_stopword(run[1][4]) and \
+                (run[1][4].isascii() or _family(run[1][4])):
             end = run[1][1]
             if len(run) >= 3 and folded[2] not in _EN_NEXT_STOP and len(folded[1]) == 1:
                 end = run[2][1]  # "John F Kennedy"
@@ -158,8 +160,9 @@ def find_persons(doc: Doc) -> list[Hit]:
             continue
         before = f[max(0, head[0] - 16):head[0]]
         given = is_vi_name_word(head[4], True) or head[2] in ENGLISH_FIRST_NAMES
-        if given and len(run) == 1 and (_VOCATIVE_AFTER.match(f, head[1]) or
-                                        _SOCIAL_BEFORE.search(before)):
+        month = doc.text[max(0, head[0] - 6):head[0]].lower().endswith("tháng ")
+        if given and len(run) == 1 and not month and (_VOCATIVE_AFTER.match(f, head[1]) or
+                                                      _SOCIAL_BEFORE.search(before)):
             hits.append(Hit("PERSON", head[0], head[1], 0.6, "given name in address/social"))
             continue
         if _TITLE_BEFORE.search(before) and (is_vi_name_word(head[4], True) or head[2] in
@@ -236,7 +239,7 @@ def _consume_name(doc: Doc, words: list[tuple[int, int, str, bool, str]], i: int
             first_family = j == i and _family(raw)
             if not (accented and name_word or after_name and name_word or first_family):
                 break
-        if cap and fw in CAPITAL_STOPWORDS and j > i:
+        if cap and j > i and is_capital_stopword(raw):
             break
         j += 1
     return j

@@ -92,7 +92,7 @@ def find_schools(doc: Doc) -> list[Hit]:
             cls = _CLASS_BEFORE.search(f, max(0, start - 24), start)
             if cls:
                 start = cls.start()
-            score = 0.9 if typ or m.group("chuyen") else 0.75
+            score = 0.9 if typ or m.group("chuyen") else 0.88
             hits.append(Hit("SCHOOL", start, end, score, "school type/keyword + name"))
     if "School" in doc.text or "Academy" in doc.text or "College" in doc.text or \
             "Institute" in doc.text or "Lyceum" in doc.text:
