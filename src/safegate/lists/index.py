@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from safegate.lists.parse import ListFileError, ParseReport, iter_entries
+from safegate.lists.parse import ListFileError, ParseReport, iter_batches
 from safegate.lists.psl import PublicSuffixList
 from safegate.lists.sources import ListSpec
 
@@ -149,72 +149,108 @@ class DomainIndex:
         return self.lists[list_id].spec.key
 
 
+def _distinct_sorted(values: np.ndarray) -> np.ndarray:
+    """``values`` sorted (in place: pass an array nobody else uses), without repeats;
+    ``np.unique`` without its hashing overhead or extra copy."""
+    values.sort()
+    if values.shape[0] < 2:
+        return values
+    keep = np.empty(values.shape[0], dtype=bool)
+    keep[0] = True
+    np.not_equal(values[1:], values[:-1], out=keep[1:])
+    return values if keep.all() else values[keep]
+
+
+def _read_list(spec: ListSpec, report: ParseReport) -> np.ndarray:
+    """The sorted, distinct hashes of one list's names (``ListFileError`` if unreadable)."""
+    parts: list[np.ndarray] = []
+    for names, allow_names in iter_batches(spec.path, report):
+        if allow_names and spec.role != "allow":
+            report.allow_entries -= len(allow_names)
+            for name in allow_names:
+                report.skip("exception (@@) rule in a block list", name)
+            allow_names = []
+        for batch in (names, allow_names):
+            if batch:
+                parts.append(np.fromiter(map(hash, batch), dtype=np.int64, count=len(batch)))
+    if not parts:
+        return np.zeros(0, dtype=np.int64)
+    return _distinct_sorted(np.concatenate(parts) if len(parts) > 1 else parts[0])
+
+
+def _unique_inverse(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted distinct values and, for each value, its position among them."""
+    distinct = _distinct_sorted(values.copy())
+    return distinct, np.searchsorted(distinct, values)
+
+
+def _combos(uniq: np.ndarray, lists: Sequence[np.ndarray]) -> tuple[
+        np.ndarray, tuple[tuple[int, ...], ...]]:
+    """The combo id of every name in ``uniq`` (sorted distinct hashes) given each list's
+    sorted distinct hashes, and the table of combos: combo ``i < len(lists)`` is ``(i,)``;
+    sets of several lists follow, ordered by their bitmask.
+
+    Vectorised: a name's set of lists is a bitmask (one uint64 word per 64 lists) set by
+    one ``searchsorted`` per list; the distinct masks are found by sorting.
+    """
+    n_lists = len(lists)
+    words = max(1, (n_lists + 63) // 64)
+    masks = np.zeros((words, uniq.shape[0]), dtype=np.uint64)
+    for lid, hashes in enumerate(lists):
+        if hashes.shape[0]:
+            masks[lid // 64, np.searchsorted(uniq, hashes)] |= np.uint64(1 << (lid % 64))
+    # Each word's distinct values, and one small integer key per distinct whole mask.
+    word_values: list[np.ndarray] = []
+    key = np.zeros(uniq.shape[0], dtype=np.int64)
+    for w in range(words):
+        values, inverse = _unique_inverse(masks[w])
+        word_values.append(values)
+        key = key * values.shape[0] + inverse
+    del masks
+    keys, key = _unique_inverse(key)
+    table: list[tuple[int, ...]] = [(lid,) for lid in range(n_lists)]
+    lut = np.zeros(keys.shape[0], dtype=np.uint32)
+    for u, k in enumerate(keys.tolist()):
+        members: list[int] = []
+        for w in range(words - 1, -1, -1):  # the key holds the last word's index lowest
+            k, index = divmod(k, word_values[w].shape[0])
+            bits = int(word_values[w][index])
+            members += [w * 64 + b for b in range(64) if bits >> b & 1]
+        members.sort()
+        if len(members) == 1:
+            lut[u] = members[0]
+        else:
+            lut[u] = len(table)
+            table.append(tuple(members))
+    return lut[key], tuple(table)
+
+
 def build_index(specs: Sequence[ListSpec], psl: PublicSuffixList) -> DomainIndex:
     """Read every list (streaming) and compile the index. A list that cannot be read is
     recorded with its error and contributes nothing; the others still load."""
     started = time.perf_counter()
-    chunks_h: list[np.ndarray] = []
-    chunks_l: list[np.ndarray] = []
+    lists: list[np.ndarray] = []
     loaded: list[LoadedList] = []
-    for lid, spec in enumerate(specs):
+    for spec in specs:
         report = ParseReport()
-        hashes: list[int] = []
         try:
-            for entry in iter_entries(spec.path, report):
-                if entry.allow and spec.role != "allow":
-                    report.skip("exception (@@) rule in a block list", entry.domain)
-                    continue
-                hashes.append(hash(entry.domain))
+            hashes = _read_list(spec, report)
         except ListFileError as exc:
             log.error("list %s not loaded: %s", spec.key, exc)
             loaded.append(LoadedList(spec, 0, 0, dict(report.skipped), str(exc)))
-            continue
-        arr = np.fromiter(hashes, dtype=np.int64, count=len(hashes))
-        del hashes
-        chunks_h.append(arr)
-        chunks_l.append(np.full(arr.shape[0], lid, dtype=np.uint16))
-        loaded.append(
-            LoadedList(spec, report.entries, report.allow_entries, dict(report.skipped))
-        )
-    if chunks_h:
-        all_h = np.concatenate(chunks_h)
-        all_l = np.concatenate(chunks_l)
-    else:
-        all_h = np.zeros(0, dtype=np.int64)
-        all_l = np.zeros(0, dtype=np.uint16)
-    del chunks_h, chunks_l
-    order = np.lexsort((all_l, all_h))
-    all_h = all_h[order]
-    all_l = all_l[order]
-    del order
-    # Each run of equal hashes becomes one entry; its set of lists becomes a combo.
-    starts = np.flatnonzero(np.r_[True, all_h[1:] != all_h[:-1]]) if all_h.size else all_h
-    uniq = all_h[starts] if all_h.size else all_h
-    combo_ids = np.zeros(uniq.shape[0], dtype=np.uint32)
-    combo_table: dict[tuple[int, ...], int] = {}
-    single = np.r_[starts[1:] - starts[:-1], all_h.size - starts[-1]] == 1 if all_h.size else starts
-    # Fast path: names in exactly one list map to the combo (list,).
-    for lid in range(len(specs)):
-        combo_table.setdefault((lid,), len(combo_table))
-    if all_h.size:
-        single_lists = all_l[starts[single]]
-        lut = np.array([combo_table[(lid,)] for lid in range(len(specs))], dtype=np.uint32)
-        combo_ids[single] = lut[single_lists]
-        for k in np.flatnonzero(~single):
-            s = starts[k]
-            e = starts[k + 1] if k + 1 < starts.shape[0] else all_h.size
-            key = tuple(sorted(set(all_l[s:e].tolist())))
-            cid = combo_table.get(key)
-            if cid is None:
-                cid = combo_table[key] = len(combo_table)
-            combo_ids[k] = cid
-    dtype = np.uint16 if len(combo_table) < 65536 else np.uint32
-    combos = combo_ids.astype(dtype)
-    del all_h, all_l, combo_ids
-    combo_lists = tuple(sorted(combo_table, key=combo_table.__getitem__))
+            hashes = np.zeros(0, dtype=np.int64)
+        else:
+            loaded.append(
+                LoadedList(spec, report.entries, report.allow_entries, dict(report.skipped))
+            )
+        lists.append(hashes)
+    uniq = _distinct_sorted(np.concatenate(lists)) if lists else np.zeros(0, dtype=np.int64)
+    combo_ids, combo_lists = _combos(uniq, lists)
+    del lists
+    dtype = np.uint16 if len(combo_lists) < 65536 else np.uint32
     index = DomainIndex(
         hashes=np.ascontiguousarray(uniq),
-        combos=combos,
+        combos=combo_ids.astype(dtype),
         combo_lists=combo_lists,
         lists=tuple(loaded),
         psl=psl,
