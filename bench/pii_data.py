@@ -606,9 +606,11 @@ def ordinary(gen: Gen | None = None, n_generated: int = 300) -> list[str]:
         lambda: f"mã đơn {r.choice(['DH', 'SP', 'LZD', 'TK'])}{gen.digits(r.randint(6, 12))}",
         lambda: f"hẹn {r.randint(0, 23)}:{r.randint(0, 59):02d} nhé",
         lambda: f"ngày {r.randint(1, 28)}/{r.randint(1, 12)}/{r.randint(2000, 2025)} em đi thi",
-        lambda: f"năm {r.randint(1990, 2030)} em {r.choice(['vào lớp 1', 'đi Huế', 'lên cấp 2'])}",
+        lambda: f"năm {r.randint(1990, 2030)} em "
+                f"{r.choice(['vào lớp 1', 'đi Huế', 'lên cấp 2'])}",
         lambda: f"phòng {r.randint(100, 999)} tầng {r.randint(1, 20)}",
-        lambda: f"lớp {r.randint(1, 12)}{r.choice(['', 'A', 'A1', 'B2'])} có {r.randint(20, 50)} bạn",
+        lambda: f"lớp {r.randint(1, 12)}{r.choice(['', 'A', 'A1', 'B2'])} có "
+                f"{r.randint(20, 50)} bạn",
         lambda: f"em có {r.randint(1, 99999)} xu trong game",
         lambda: f"I scored {r.randint(0, 100)} points",
         lambda: f"it costs ${r.randint(1, 999)}.{r.randint(0, 99):02d}",
@@ -616,7 +618,8 @@ def ordinary(gen: Gen | None = None, n_generated: int = 300) -> list[str]:
         lambda: f"see you at {r.randint(1, 12)}:{r.randint(0, 59):02d} pm",
         lambda: f"the match is on {r.randint(1, 12)}/{r.randint(1, 28)}/{r.randint(2020, 2026)}",
         lambda: f"{r.randint(1000, 99999)} lượt xem rồi",
-        lambda: f"trận đấu lúc {r.randint(17, 22)}h{r.choice(['', '30', '45'])} ngày {r.randint(1, 28)}/{r.randint(1, 12)}",
+        lambda: f"trận đấu lúc {r.randint(17, 22)}h{r.choice(['', '30', '45'])} ngày "
+                f"{r.randint(1, 28)}/{r.randint(1, 12)}",
     ]
     for _ in range(n_generated):
         out.append(r.choice(forms)())

@@ -23,10 +23,19 @@ from .lexicon import FAMILY_NAMES, is_vi_name_word
 from .patterns import Hit
 from .text import Doc
 
+
+def _ws(text: str) -> list[str]:
+    return text.split()
+
 _NUM = r"\d{1,5}[a-z]?(?:\s?[/\-]\s?\d{1,5}[a-z]?){0,3}"
 _NUMRE = re.compile(r"\s*[.:]?\s*(?:so\s+)?(" + _NUM + r")(?![\w/])")
 _WORD = re.compile(r"\s*(?:-\s*)?([^\W\d_][\w']*)")
-_LOWER_STOP = frozenset(["nhe", "nha", "nhá", "a", "ah", "ak", "do", "day", "dau", "va", "voi", "hay", "hoac", "hoc", "lop", "o", "nay", "nam", "tuoi", "sinh", "so", "sdt", "la", "thi", "ma", "con", "cua", "cho", "di", "dang", "da", "se", "roi", "ne", "ha", "ko", "khong", "k", "cung", "vs", "truong", "the", "and", "at", "in", "em", "anh", "chi", "minh", "to", "tao", "tui", "toi", "ban", "gan", "canh", "doi", "dien", "sau", "truoc", "trong", "ngoai", "phia", "ben", "tren", "duoi", "ve", "tu", "den", "qua", "khi", "neu", "vi", "nen", "rat", "lam", "qua", "oi", "nhi", "chu", "chua", "luon", "nua", "thoi", "moi", "vao", "ra", "len", "xuong"])
+_LOWER_STOP = frozenset(_ws("""
+nhe nha nhá a ah ak do day dau va voi hay hoac hoc lop o nay nam tuoi sinh so sdt la thi ma
+con cua cho di dang da se roi ne ha ko khong k cung vs truong the and at in em anh chi minh
+to tao tui toi ban gan canh doi dien sau truoc trong ngoai phia ben tren duoi ve tu den qua
+khi neu vi nen rat lam oi nhi chu chua luon nua thoi moi vao ra len xuong
+"""))
 _FINE = {"house", "lane", "street", "area", "ward", "house_street"}
 
 # keyword -> (component kind, what may follow: 'num', 'name', 'both')
@@ -55,8 +64,10 @@ _GAP = re.compile(r"[\s,;\-–]{0,4}")
 
 
 _KEYWORDS_RAW = frozenset(
-    "số ngõ ngách hẻm kiệt đường phố phường xã thị quận huyện tỉnh thành tp ấp thôn xóm khu tổ "
-    "đại p q h tt tx".split())
+    _ws("""
+số ngõ ngách hẻm kiệt đường phố phường xã thị quận huyện tỉnh thành tp ấp thôn xóm khu
+tổ đại p q h tt tx
+"""))
 
 
 def _keyword_as_written(doc: Doc, s: int, e: int) -> bool:
@@ -199,7 +210,8 @@ def find_vn_addresses(doc: Doc) -> list[Hit]:
         n = len(kinds)
         if "house_street" in kinds:
             hs = next(c for c in chain if c[2] == "house_street")
-            first = _WORD.match(doc.text, hs[0] + len(_NUMRE.match(doc.folded, hs[0]).group()))
+            num = _NUMRE.match(doc.folded, hs[0])
+            first = _WORD.match(doc.text, hs[0] + len(num.group())) if num else None
             if first and is_vi_name_word(first.group(1)):
                 n += 1
         trig = _TRIGGER.search(doc.folded, max(0, start - 40), start)
@@ -240,8 +252,10 @@ _BRIDGE_FROM = {"house", "lane", "number", "area"}
 # up to five words between a house/lane/street and the next component: a street name
 # written without keyword or capitals ("so 177 phan chu trinh quan thu duc")
 _BRIDGE = re.compile(r"[\s,\-–]{1,3}(?:[^\W_]+\s){0,4}[^\W_]+[\s,\-–]{1,3}")
-_BRIDGE_STOP = frozenset("va voi hoac nhung con thi la o tai gan canh nha nhe di den qua ve "
-                         "em anh chi minh toi ban hay roi and or near the".split())
+_BRIDGE_STOP = frozenset(_ws("""
+va voi hoac nhung con thi la o tai gan canh nha nhe di den qua ve em anh chi minh toi
+ban hay roi and or near the
+"""))
 
 
 def _street_after(doc: Doc, pos: int, lower_ok: bool = True) -> tuple[int, int, str] | None:

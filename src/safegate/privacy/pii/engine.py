@@ -19,7 +19,12 @@ from typing import Any
 
 from .address import find_addresses
 from .entity import ENTITY_TYPES, Entity
-from .lexicon import DISTINCT_FAMILY_NAMES, MIDDLE_NAMES, UNACCENTED_FAMILY_NAMES
+from .lexicon import (
+    DISTINCT_FAMILY_NAMES,
+    MIDDLE_NAMES,
+    PUBLIC_NAMES,
+    UNACCENTED_FAMILY_NAMES,
+)
 from .numbers import find_numbers
 from .patterns import Hit, find_dob, find_emails, find_handles, find_network
 from .person import find_persons
@@ -70,12 +75,13 @@ def analyzer() -> Any:
         pyvi)."""
 
         def load(self) -> None:
-            self.nlp = {"vi": spacy.blank("xx"), "en": spacy.blank("en")}
+            self.nlp: Any = {"vi": spacy.blank("xx"), "en": spacy.blank("en")}
 
-    class SafeGateRecognizer(EntityRecognizer):  # type: ignore[misc]
+    class SafeGateRecognizer(EntityRecognizer):
         def __init__(self, name: str, entities: tuple[str, ...], finder: Finder,
                      language: str) -> None:
             self._finder = finder
+            self._label = name
             super().__init__(supported_entities=list(entities), name=name,
                              supported_language=language, version="1")
 
@@ -91,12 +97,13 @@ def analyzer() -> Any:
             for hit in self._finder(_doc_for(text)):
                 if hit.type not in wanted:
                     continue
-                expl = AnalysisExplanation(recognizer=self.name,
+                name = self._label
+                expl = AnalysisExplanation(recognizer=name,
                                            original_score=hit.score, textual_explanation=hit.why)
                 out.append(RecognizerResult(hit.type, hit.start, hit.end, hit.score,
                                             analysis_explanation=expl,
                                             recognition_metadata={
-                                                RecognizerResult.RECOGNIZER_NAME_KEY: self.name,
+                                                RecognizerResult.RECOGNIZER_NAME_KEY: name,
                                                 RecognizerResult.RECOGNIZER_IDENTIFIER_KEY:
                                                     self.id}))
             return out
@@ -198,7 +205,7 @@ def detect(text: str, *, language: str | None = None,
             s += 1
         while e > s and work[e - 1] in _EDGE:
             e -= 1
-        if e > s:
+        if e > s and not (r.entity_type == "PERSON" and doc.folded[s:e] in PUBLIC_NAMES):
             hits.append((r.entity_type, s, e, float(r.score)))
     out = []
     for typ, s, e, score in _resolve(hits):

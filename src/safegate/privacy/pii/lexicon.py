@@ -57,7 +57,8 @@ Trà, Trâm, Trang, Trí, Triết, Triều, Trinh, Trọng, Trúc, Trung, Trư�
 Tùng, Tường, Tuyền, Tuyết, Uyên, Văn, Vân, Vi, Việt, Vinh, Vĩnh, Vũ, Vương, Vy, Xuân, Yên,
 Yến, Ý, Hậu, Hiệu, Khiêm, Lành, Lụa, Mơ, Nương, Phấn, Quyền, Tám, Thục, Tố, Trân, Tươi, Út,
 Hưởng, Thiên, Thủ, Thường, Toản, Tuân, Tuyên, Vĩ, Điền, Đoàn, Dân, Bằng, Cảnh, Chung, Đang,
-Giao, Hồ, Hợp, Sáu, Nhiên, Khuyên, Kỳ, Luyến, Lý, Mạc, Nghị, Nhẫn, Phan, Phòng, Sinh, Sỹ, Sĩ, Thạnh, Thân, Thìn
+Giao, Hồ, Hợp, Sáu, Nhiên, Khuyên, Kỳ, Luyến, Lý, Mạc, Nghị, Nhẫn, Phan, Phòng, Sinh, Sỹ,
+Sĩ, Thạnh, Thân, Thìn
 """)
 GIVEN_NAMES = _folded(_GIVEN)
 GIVEN_NAMES_RAW = _raw(_GIVEN)
@@ -221,3 +222,18 @@ UNACCENTED_FAMILY_NAMES = frozenset({
     "nguyen", "tran", "pham", "huynh", "hoang", "bui", "trinh", "phung", "quach", "dinh",
     "vuong", "ngo", "vo", "vu", "le",
 })
+
+# Public and fictional figures that children write about: a name, but not personal data.
+# Compared folded; extend as needed (streets and schools named after historical figures are
+# covered by the address and school recognisers).
+PUBLIC_NAMES = _folded("""
+Harry Potter, Hermione Granger, Ron Weasley, Albus Dumbledore, Lord Voldemort, Peter Parker,
+Tony Stark, Bruce Wayne, Clark Kent, Mickey Mouse, Donald Duck, Elsa, Doraemon, Nobita,
+Shizuka, Conan, Edogawa Conan, Son Goku, Naruto, Sasuke, Luffy, Pikachu, Mario, Luigi,
+Taylor Swift, Justin Bieber, Billie Eilish, Lionel Messi, Cristiano Ronaldo, Neymar,
+Elon Musk, Mark Zuckerberg, Bill Gates, Steve Jobs, Albert Einstein, Isaac Newton,
+Hồ Chí Minh, Võ Nguyên Giáp, Trần Hưng Đạo, Lê Lợi, Nguyễn Du, Nguyễn Trãi, Quang Trung,
+Sơn Tùng, Sơn Tùng M-TP, Đen Vâu, Mỹ Tâm, Hòa Minzy, Quang Hải, Công Phượng, Nguyễn Quang Hải,
+Hai Bà Trưng, Bà Triệu, Lý Thường Kiệt, Trần Phú, Lê Quý Đôn, Chu Văn An, Kim Đồng,
+Võ Thị Sáu, Phan Bội Châu, Phan Châu Trinh, Nguyễn Huệ, Ngô Quyền
+""")

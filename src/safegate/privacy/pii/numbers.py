@@ -18,6 +18,10 @@ from .gazetteer import province_codes
 from .lexicon import BANKS
 from .text import Doc
 
+
+def _ws(text: str) -> list[str]:
+    return text.split()
+
 MOBILE_PREFIXES = frozenset(
     [f"03{d}" for d in "23456789"]
     + ["052", "055", "056", "058", "059"]
@@ -26,7 +30,11 @@ MOBILE_PREFIXES = frozenset(
     + [f"09{d}" for d in "0123456789"]
 )
 # Fixed-line area codes since 2017 (0 + 2x or 2xx); 24 Hà Nội and 28 Hồ Chí Minh City.
-LANDLINE_AREA3 = frozenset(f"0{c}" for c in ["203", "204", "205", "206", "207", "208", "209", "210", "211", "212", "213", "214", "215", "216", "218", "219", "220", "221", "222", "225", "226", "227", "228", "229", "232", "233", "234", "235", "236", "237", "238", "239", "251", "252", "254", "255", "256", "257", "258", "259", "260", "261", "262", "263", "269", "270", "271", "272", "273", "274", "275", "276", "277", "290", "291", "292", "293", "294", "296", "297", "299"])
+LANDLINE_AREA3 = frozenset(f"0{c}" for c in _ws("""
+203 204 205 206 207 208 209 210 211 212 213 214 215 216 218 219 220 221 222 225 226 227
+228 229 232 233 234 235 236 237 238 239 251 252 254 255 256 257 258 259 260 261 262 263
+269 270 271 272 273 274 275 276 277 290 291 292 293 294 296 297 299
+"""))
 LANDLINE_AREA2 = frozenset({"024", "028"})
 
 
@@ -174,7 +182,8 @@ def _phonenumbers_valid(e164: str) -> bool:
     return _phonenumbers_check(e164) == 2
 
 
-def classify(digits: str, plus: bool, ctx: str | None, grouped: bool) -> tuple[str, float, str] | None:
+def classify(digits: str, plus: bool, ctx: str | None,
+             grouped: bool) -> tuple[str, float, str] | None:
     """Decide what a run of digits is. Returns (type, score, reason) or None."""
     n = len(digits)
     if n < 6 or n > 19:
@@ -189,9 +198,9 @@ def classify(digits: str, plus: bool, ctx: str | None, grouped: bool) -> tuple[s
                 score = 0.9 if check == 2 else 0.8
                 return "PHONE", score if ctx in (None, "phone") else 0.7, "E.164"
         return None
-    if ctx == "card" or (ctx == "bank" and digits.startswith("9704")):
-        if 13 <= n <= 19 and luhn_ok(digits):
-            return "CARD", 0.95, f"Luhn, {card_brand(digits) or 'card context'}"
+    if (ctx == "card" or (ctx == "bank" and digits.startswith("9704"))) and \
+            13 <= n <= 19 and luhn_ok(digits):
+        return "CARD", 0.95, f"Luhn, {card_brand(digits) or 'card context'}"
     if ctx == "bank":
         return "BANK_ACCOUNT", 0.9, "bank context"
     if ctx == "cmnd":
@@ -274,7 +283,7 @@ def _classify_groups(doc: Doc, groups: list[tuple[int, int, str]], plus: bool,
             if len(digits) < 6:
                 break
             lead_plus = plus and i == 0
-            s = run_start if lead_plus else start
+            s = run_start if i == 0 else start
             ctx = context_kind(doc.folded, s, end)
             got = classify(digits, lead_plus, ctx, j - i > 1)
             if got:

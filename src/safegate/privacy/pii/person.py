@@ -22,16 +22,14 @@ import re
 
 from .gazetteer import names_by_kind
 from .lexicon import (
-    CAPITAL_STOPWORDS,
     DISTINCT_FAMILY_NAMES,
     EN_TITLES,
     ENGLISH_FIRST_NAMES,
     FAMILY_NAMES,
-    GIVEN_NAMES,
     MIDDLE_NAMES,
     NAME_STOPWORDS,
-    UNACCENTED_FAMILY_NAMES,
     NAME_TRIGGERS,
+    UNACCENTED_FAMILY_NAMES,
     VI_TITLES,
     is_capital_stopword,
     is_family_name_word,
@@ -39,6 +37,10 @@ from .lexicon import (
 )
 from .patterns import Hit
 from .text import Doc
+
+
+def _ws(text: str) -> list[str]:
+    return text.split()
 
 _WORD = re.compile(r"[^\W\d_]+(?:['’\-][^\W\d_]+)*")
 _TRIGGER = re.compile(r"\b(?:" + "|".join(NAME_TRIGGERS) + r")\s*:?\s*")
@@ -58,7 +60,10 @@ _PLACE_BEFORE = re.compile(
 _NUMBER_BEFORE = re.compile(r"\d[a-z]?\s+$")
 _TITLE_BEFORE = re.compile(r"\b(?:" + "|".join(VI_TITLES + EN_TITLES) + r")\.?\s+$")
 _EN_NEXT_STOP = frozenset(
-    ["school", "street", "road", "avenue", "lane", "drive", "court", "academy", "college", "university", "elementary", "middle", "high", "primary", "park", "city", "county", "state", "and", "or", "the", "of", "to", "in", "at", "on"])
+    _ws("""
+school street road avenue lane drive court academy college university elementary middle
+high primary park city county state and or the of to in at on
+"""))
 _LOWER_FAMILY_OK2 = frozenset({"nguyễn", "trần", "phạm", "huỳnh"})
 
 
@@ -165,9 +170,9 @@ def find_persons(doc: Doc) -> list[Hit]:
                                                       _SOCIAL_BEFORE.search(before)):
             hits.append(Hit("PERSON", head[0], head[1], 0.6, "given name in address/social"))
             continue
-        if _TITLE_BEFORE.search(before) and (is_vi_name_word(head[4], True) or head[2] in
-                                             ENGLISH_FIRST_NAMES or _TITLE_BEFORE.search(
-                                                 before).group().strip(". ") in EN_TITLES):
+        title = _TITLE_BEFORE.search(before)
+        if title and (is_vi_name_word(head[4], True) or head[2] in ENGLISH_FIRST_NAMES
+                      or title.group().strip(". ") in EN_TITLES):
             end = run[min(len(run), 3) - 1][1]
             hits.append(Hit("PERSON", head[0], end, 0.6, "title + name"))
         elif _SELF_INTRO.search(before) and (is_vi_name_word(head[4], True) or head[2] in
@@ -239,7 +244,7 @@ def _consume_name(doc: Doc, words: list[tuple[int, int, str, bool, str]], i: int
             first_family = j == i and _family(raw)
             if not (accented and name_word or after_name and name_word or first_family):
                 break
-        if cap and j > i and is_capital_stopword(raw):
+        if cap and j > i and is_capital_stopword(raw) and not name_word:
             break
         j += 1
     return j

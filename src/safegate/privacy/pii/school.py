@@ -14,6 +14,10 @@ from .lexicon import FAMILY_NAMES, GIVEN_NAMES
 from .patterns import Hit
 from .text import Doc
 
+
+def _ws(text: str) -> list[str]:
+    return text.split()
+
 _TYPE = (r"tieu hoc va trung hoc co so|trung hoc co so va trung hoc pho thong|"
          r"trung hoc co so|trung hoc pho thong|pho thong dan toc noi tru|pho thong nang khieu|"
          r"th\s*(?:-|&|va)\s*thcs|thcs\s*(?:-|&|va)\s*thpt|tieu hoc|thcs|thpt|ptth|ptdtnt|"
@@ -29,13 +33,18 @@ _CLASS_BEFORE = re.compile(
     r"(?:lop|class)\s+\d{1,2}(?:\s?[a-z]{1,2}\d{0,2})?(?:\s*[,\-–]\s*|\s+)(?:(?:o|tai|cua|"
     r"at|in)\s+)?$")
 _WORD = re.compile(r"\s*(?:-\s*)?([^\W_][\w'’.]*)")
-_NAME_STOP = frozenset(["hop", "hoc", "lop", "cua", "em", "minh", "va", "la", "o", "nha", "nhe", "nha", "thi", "ma", "khong", "ko", "co", "dang", "da", "roi", "nay", "do", "kia", "nao", "nhung", "cac", "moi", "gi", "day", "ay", "the", "vi", "nen", "tu", "den", "voi", "cho", "khi", "luc", "gan", "xa", "lon", "nho", "moi", "cu", "ben", "tren"])
+_NAME_STOP = frozenset(_ws("""
+hop hoc lop cua em minh va la o nha nhe thi ma khong ko co dang da roi nay do kia nao nhung
+cac moi gi day ay the vi nen tu den voi cho khi luc gan xa lon nho cu ben tren ne a ak ah oi
+di nhi ha
+"""))
 _NUM_NAME = re.compile(r"\s*(?:so\s+)?\d{1,2}\b")
 
 
 def _name_end(doc: Doc, pos: int, lower_ok: bool, lexicon_only: bool) -> int:
     end = -1
     n = 0
+    capitalised = False
     nm = _NUM_NAME.match(doc.folded, pos)
     if nm:
         end = nm.end()
@@ -47,7 +56,10 @@ def _name_end(doc: Doc, pos: int, lower_ok: bool, lexicon_only: bool) -> int:
             break
         word = m.group(1).rstrip(".")
         fw = doc.folded[m.start(1):m.start(1) + len(word)]
-        if doc.text[m.start(1)].isupper() or doc.text[m.start(1)].isdigit() and n or lower_ok and fw not in _NAME_STOP and (
+        first_char = doc.text[m.start(1)]
+        if first_char.isupper() or first_char.isdigit() and n:
+            capitalised = capitalised or not n
+        elif not capitalised and lower_ok and fw not in _NAME_STOP and (
                 not lexicon_only or fw in FAMILY_NAMES or fw in GIVEN_NAMES):
             pass
         else:
