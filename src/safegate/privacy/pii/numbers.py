@@ -131,7 +131,7 @@ _BANK_NAMES = sorted(BANKS, key=len, reverse=True)
 _BEFORE = re.compile(
     r"\b(?:" + "|".join(f"(?P<{k}>{_alt(v)})" for k, v in CONTEXT_WORDS.items())
     + f"|(?P<bankname>{_alt(_BANK_NAMES)}))" + r"\b")
-_AFTER = re.compile(r"^[\s,:()\-]{0,4}(?:\(|-\s*)?\b(?:" + _alt(_BANK_NAMES) + r"|cccd|cmnd)\b")
+_AFTER = re.compile(r"[\s,:()\-]{0,4}(?:\(|-\s*)?\b(?:" + _alt(_BANK_NAMES) + r"|cccd|cmnd)\b")
 WINDOW_BEFORE = 48
 
 

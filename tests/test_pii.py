@@ -1,0 +1,272 @@
+"""safegate.privacy.pii: detection per entity type, validation, offsets and redaction.
+
+Everything runs the real pipeline (Presidio with blank spaCy tokenizers and SafeGate's
+recognisers); nothing is mocked.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+import pytest
+
+from safegate.privacy.pii import ENTITY_TYPES, Entity, detect, redact
+from safegate.privacy.pii.numbers import luhn_ok, valid_cccd
+from safegate.privacy.pii.text import fold
+
+
+def found(text: str, **kw: object) -> list[tuple[str, str]]:
+    ents = detect(text, **kw)  # type: ignore[arg-type]
+    for e in ents:
+        assert text[e.start:e.end] == e.text, e
+    return [(e.type, e.text) for e in ents]
+
+
+POSITIVE = [
+    # PHONE: every mobile prefix family, +84/84, separators, landlines, foreign E.164
+    ("sđt của em là 0912 345 678 nha", "PHONE", "0912 345 678"),
+    ("sdt cua em la 0912.345.678", "PHONE", "0912.345.678"),
+    ("gọi 0387-654-321 nhé", "PHONE", "0387-654-321"),
+    ("số mới 0563456789", "PHONE", "0563456789"),
+    ("zalo 0708123456", "PHONE", "0708123456"),
+    ("lưu số 0862345678 đi", "PHONE", "0862345678"),
+    ("call me on +84 912 345 678", "PHONE", "+84 912 345 678"),
+    ("số em 84912345678", "PHONE", "84912345678"),
+    ("alo (+84) 590 328 401 ai đấy", "PHONE", "(+84) 590 328 401"),
+    ("gọi số nhà 024 3826 1234", "PHONE", "024 3826 1234"),
+    ("điện thoại bàn (0236) 382 1234", "PHONE", "(0236) 382 1234"),
+    ("my number is +1 415-555-2671", "PHONE", "+1 415-555-2671"),
+    ("text me +44 20 7946 0958", "PHONE", "+44 20 7946 0958"),
+    # disguised and spelled-out digits
+    ("sdt e la O9l2 345 678 nhe", "PHONE", "O9l2 345 678"),
+    ("số em: không chín tám bảy sáu năm bốn ba hai một", "PHONE",
+     "không chín tám bảy sáu năm bốn ba hai một"),
+    ("so em khong chin tam bay sau nam bon ba hai mot", "PHONE",
+     "khong chin tam bay sau nam bon ba hai mot"),
+    ("my number is zero nine one two three four five six seven eight", "PHONE",
+     "zero nine one two three four five six seven eight"),
+    # CCCD / CMND
+    ("số CCCD của mẹ em là 079185001234", "CCCD", "079185001234"),
+    ("can cuoc cong dan: 001 203 012 345", "CCCD", "001 203 012 345"),
+    ("mã định danh 036310004567", "CCCD", "036310004567"),
+    ("số CMND của bố là 123456789", "CMND", "123456789"),
+    ("chung minh nhan dan 023456781", "CMND", "023456781"),
+    # EMAIL
+    ("email của em là be.ngoc2012@gmail.com nhé", "EMAIL", "be.ngoc2012@gmail.com"),
+    ("send it to Sarah.Wagner@example.org pls", "EMAIL", "Sarah.Wagner@example.org"),
+    ("mail e: embe2012 (at) gmail (dot) com", "EMAIL", "embe2012 (at) gmail (dot) com"),
+    # BANK_ACCOUNT (context words and bank names)
+    ("stk 0123456789 vietcombank", "BANK_ACCOUNT", "0123456789"),
+    ("số tài khoản: 19033456789012 Techcombank", "BANK_ACCOUNT", "19033456789012"),
+    ("chuyển vào 0912345678 MB bank nha", "BANK_ACCOUNT", "0912345678"),
+    ("tk BIDV 31410001234567", "BANK_ACCOUNT", "31410001234567"),
+    ("send the money to account 12345678 at ACB", "BANK_ACCOUNT", "12345678"),
+    # CARD (Luhn, NAPAS 9704)
+    ("thẻ ATM của mẹ 9704 0000 0000 0018", "CARD", "9704 0000 0000 0018"),
+    ("the visa 4111 1111 1111 1111 het han 09/27", "CARD", "4111 1111 1111 1111"),
+    ("I used the card 5555555555554444 to buy gems", "CARD", "5555555555554444"),
+    # ADDRESS
+    ("nhà em ở số 5 ngõ 20 đường Láng, phường Láng Thượng, quận Đống Đa, Hà Nội nhé",
+     "ADDRESS", "số 5 ngõ 20 đường Láng, phường Láng Thượng, quận Đống Đa, Hà Nội"),
+    ("nha em o so 5 ngo 20 duong lang, quan dong da, ha noi", "ADDRESS",
+     "so 5 ngo 20 duong lang, quan dong da, ha noi"),
+    ("nhà tớ hẻm 34/5 Lê Văn Sỹ, P.13, Q.3 nè", "ADDRESS", "hẻm 34/5 Lê Văn Sỹ, P.13, Q.3"),
+    ("qua kiệt 20 Hùng Vương, Huế chơi", "ADDRESS", "kiệt 20 Hùng Vương, Huế"),
+    ("địa chỉ: 12 Nguyễn Trãi", "ADDRESS", "12 Nguyễn Trãi"),
+    ("em ở thôn 3, xã Tân An, huyện Củ Chi", "ADDRESS", "thôn 3, xã Tân An, huyện Củ Chi"),
+    ("I live at 742 Evergreen Terrace, Springfield, OR 97403", "ADDRESS",
+     "742 Evergreen Terrace, Springfield, OR 97403"),
+    # SCHOOL
+    ("em học lớp 7A2, trường THCS Nguyễn Du", "SCHOOL", "lớp 7A2, trường THCS Nguyễn Du"),
+    ("minh hoc truong thpt chuyen le hong phong", "SCHOOL",
+     "truong thpt chuyen le hong phong"),
+    ("con học trường tiểu học Kim Đồng ạ", "SCHOOL", "trường tiểu học Kim Đồng"),
+    ("THPT chuyên Lê Hồng Phong tổ chức văn nghệ", "SCHOOL", "THPT chuyên Lê Hồng Phong"),
+    ("I'm in grade 6 at Springfield Elementary School", "SCHOOL",
+     "grade 6 at Springfield Elementary School"),
+    ("She goes to St. Mary's Academy", "SCHOOL", "St. Mary's Academy"),
+    # PERSON
+    ("Em là Nguyễn Văn An, học lớp 6", "PERSON", "Nguyễn Văn An"),
+    ("ten minh la tran thi mai nha", "PERSON", "tran thi mai"),
+    ("tên em là Lan năm nay 12 tuổi", "PERSON", "Lan"),
+    ("TÊN EM LÀ PHẠM MINH ĐỨC", "PERSON", "PHẠM MINH ĐỨC"),
+    ("hôm qua Trần Thị Bích Ngọc bắt nạt em", "PERSON", "Trần Thị Bích Ngọc"),
+    ("bạn nguyễn văn nam lớp em", "PERSON", "nguyễn văn nam"),
+    ("tớ là Hạnh Trần nè", "PERSON", "Hạnh Trần"),
+    ("My name is Emma Watson.", "PERSON", "Emma Watson"),
+    ("Ryan Gallagher keeps messaging me", "PERSON", "Ryan Gallagher"),
+    ("Khoa ơi, mai đi học không", "PERSON", "Khoa"),
+    # SOCIAL_HANDLE
+    ("fb của em nè https://www.facebook.com/nguyen.an.123", "SOCIAL_HANDLE",
+     "https://www.facebook.com/nguyen.an.123"),
+    ("follow tiktok mình tiktok.com/@be_an.2012 nha", "SOCIAL_HANDLE", "tiktok.com/@be_an.2012"),
+    ("ib mk qua @be.bong_2012 nhe", "SOCIAL_HANDLE", "@be.bong_2012"),
+    ("ig: an_cute09", "SOCIAL_HANDLE", "an_cute09"),
+    ("add zalo zalo.me/0912345678", "SOCIAL_HANDLE", "zalo.me/0912345678"),
+    ("tele t.me/hoang_anh nha", "SOCIAL_HANDLE", "t.me/hoang_anh"),
+    ("vào server discord.gg/abcXYZ1", "SOCIAL_HANDLE", "discord.gg/abcXYZ1"),
+    ("acc discord: gamerboy#1234", "SOCIAL_HANDLE", "gamerboy#1234"),
+    # IP, MAC
+    ("IP nhà em là 113.161.72.5", "IP", "113.161.72.5"),
+    ("ipv6 2001:db8::8a2e:370:7334", "IP", "2001:db8::8a2e:370:7334"),
+    ("MAC máy em: 00:1A:2B:3C:4D:5E", "MAC", "00:1A:2B:3C:4D:5E"),
+    ("mac AA-BB-CC-11-22-33", "MAC", "AA-BB-CC-11-22-33"),
+    # DATE_OF_BIRTH
+    ("em sinh ngày 12/05/2013", "DATE_OF_BIRTH", "12/05/2013"),
+    ("ngay sinh: 12 thang 5 nam 2013", "DATE_OF_BIRTH", "12 thang 5 nam 2013"),
+    ("sinh nhật em là 22.4.2016", "DATE_OF_BIRTH", "22.4.2016"),
+    ("I was born on May 12, 2013", "DATE_OF_BIRTH", "May 12, 2013"),
+    ("DOB: 2013-05-12", "DATE_OF_BIRTH", "2013-05-12"),
+    ("mình sinh năm 2012", "DATE_OF_BIRTH", "2012"),
+]
+
+
+@pytest.mark.parametrize(("text", "typ", "value"), POSITIVE,
+                         ids=[f"{t}-{i}" for i, (_, t, _) in enumerate(POSITIVE)])
+def test_positive(text: str, typ: str, value: str) -> None:
+    assert (typ, value) in found(text)
+
+
+NEGATIVE = [
+    "hôm nay em được 9.5 điểm toán",
+    "giá cái áo là 150.000đ thôi",
+    "giá vé 1.250.000đ một người",
+    "mã đơn hàng DH20240512 của em chưa giao",
+    "mã vận đơn SPXVN045123456789",
+    "7h30 sáng mai tập trung nhé",
+    "hẹn gặp lúc 15:30 ở thư viện",
+    "năm 2024 em lên lớp 6",
+    "ngày 12/05/2024 em thi học kỳ",       # a date without birth context
+    "phòng 302 tầng 3 nhé",
+    "lớp 6 có 45 bạn",                      # a class alone is not a SCHOOL
+    "em học lớp 7A2",
+    "em ở quận 1",                           # a district alone is not an ADDRESS
+    "đi chơi phố cổ Hà Nội",
+    "trường hợp này khó quá",
+    "học sinh 2012 phải đi tiêm",
+    "bản cập nhật 1.2.3.4 sửa lỗi",
+    "iPhone 15 Pro Max giá 30 triệu",
+    "tiếng Việt khó quá, học tiếng Anh dễ hơn",
+    "em thích Sơn Tùng và Harry Potter",     # public figures are not personal data
+    "1 2 3 4 5 6 7 8 9 10 em đếm xong rồi",
+    "đề thi có 40 câu trong 50 phút",
+    "ban do dang hoc bai",                   # "bạn đó đang học bài" typed without accents
+    "I scored 95 on my math test",
+    "The price is $19.99 plus tax",
+    "order #A1234567 has shipped",
+    "see you on 12/05 at 3:45 pm",
+    "I'm in grade 6",
+    "New York is a big city",
+    "hotline 111 hỗ trợ trẻ em",
+    "lol ok bạn ơi",
+]
+
+
+@pytest.mark.parametrize("text", NEGATIVE)
+def test_negative(text: str) -> None:
+    assert found(text) == []
+
+
+def test_cccd_validation() -> None:
+    assert valid_cccd("079185001234")          # HCMC, male born 1985
+    assert valid_cccd("001310001234")          # Hà Nội, female born 2010
+    assert not valid_cccd("003185001234")      # 003 is no province code
+    assert not valid_cccd("099185001234")      # nor is 099
+    assert not valid_cccd("079585001234")      # century digit 5: born in the 2100s
+    assert not valid_cccd("079299001234", year=2026)  # born 2099: in the future
+    assert found("số CCCD 079185001234") == [("CCCD", "079185001234")]
+    assert found("số CCCD 003185001234") == []
+    assert found("số CCCD 079585001234") == []
+    # without context a valid CCCD is still found; an invalid 12-digit number is not
+    assert found("079185001234") == [("CCCD", "079185001234")]
+    assert found("079885001234") == []
+
+
+def test_cmnd_needs_context() -> None:
+    assert found("số cmnd 123456789") == [("CMND", "123456789")]
+    assert found("em có 123456789 điểm") == []
+
+
+def test_luhn_and_cards() -> None:
+    assert luhn_ok("4111111111111111")
+    assert not luhn_ok("4111111111111112")
+    assert found("thẻ 9704 0000 0000 0018") == [("CARD", "9704 0000 0000 0018")]
+    assert found("thẻ 9704 0000 0000 0019") == []
+    assert found("4111 1111 1111 1112 là gì") == []
+
+
+def test_bank_context_decides_between_phone_and_account() -> None:
+    assert found("sđt 0912345678") == [("PHONE", "0912345678")]
+    assert found("stk 0912345678") == [("BANK_ACCOUNT", "0912345678")]
+    assert found("0912345678 Vietcombank") == [("BANK_ACCOUNT", "0912345678")]
+    assert found("em có 12345678 xu") == []
+
+
+def test_with_and_without_diacritics() -> None:
+    accented = "Em tên là Nguyễn Thị Hồng Nhung, nhà ở số 12 ngõ 34 phố Huế, Hai Bà Trưng"
+    for text in (accented, fold(accented), fold(accented).upper()):
+        types = {t for t, _ in found(text)}
+        assert {"PERSON", "ADDRESS"} <= types, text
+
+
+def test_offsets_are_into_the_input_even_when_decomposed() -> None:
+    text = unicodedata.normalize("NFD", "Tên em là Nguyễn Văn An, sđt 0912345678")
+    ents = detect(text)
+    assert [e.type for e in ents] == ["PERSON", "PHONE"]
+    for e in ents:
+        assert text[e.start:e.end] == e.text
+    assert unicodedata.normalize("NFC", ents[0].text) == "Nguyễn Văn An"
+
+
+def test_sorted_non_overlapping_and_entity_shape() -> None:
+    text = ("Em tên là Nguyễn Văn An, học lớp 7A2 trường THCS Nguyễn Du, nhà ở số 5 ngõ 20 "
+            "đường Láng, phường Láng Thượng, quận Đống Đa, Hà Nội. SĐT 0912345678, email "
+            "an.nguyen@gmail.com, stk 123456789 VCB, sinh ngày 12/05/2013, fb.com/an.nguyen")
+    ents = detect(text)
+    assert [e.type for e in ents] == ["PERSON", "SCHOOL", "ADDRESS", "PHONE", "EMAIL",
+                                      "BANK_ACCOUNT", "DATE_OF_BIRTH", "SOCIAL_HANDLE"]
+    for a, b in zip(ents, ents[1:], strict=False):
+        assert a.end <= b.start
+    e = ents[0]
+    assert isinstance(e, Entity) and 0 < e.score <= 1
+    with pytest.raises(AttributeError):
+        e.text = "x"  # type: ignore[misc]
+
+
+def test_types_filter() -> None:
+    text = "sđt 0912345678, email a.b@gmail.com"
+    assert found(text, types=["EMAIL"]) == [("EMAIL", "a.b@gmail.com")]
+    assert found(text, types=[]) == []
+    with pytest.raises(ValueError):
+        detect(text, types=["PASSPORT"])
+    assert set(ENTITY_TYPES) >= {"PHONE", "CCCD", "SCHOOL", "DATE_OF_BIRTH"}
+
+
+def test_redact_placeholder() -> None:
+    text = "tên em là Nguyễn Văn An, sđt 0912 345 678"
+    out, ents = redact(text)
+    assert out == "tên em là [PERSON], sđt [PHONE]"
+    assert [(e.start, e.end) for e in ents] == [(10, 23), (29, 41)]
+
+
+def test_redact_pseudonyms_are_stable_within_a_document() -> None:
+    text = ("gọi 0912345678 hoặc 0912.345.678 hoặc +84 912 345 678, "
+            "còn số mẹ là 0987654321; email a@b.vn, A@B.VN")
+    out, ents = redact(text, mode="pseudonym")
+    assert out == ("gọi [PHONE_1] hoặc [PHONE_1] hoặc [PHONE_1], còn số mẹ là [PHONE_2]; "
+                   "email [EMAIL_1], [EMAIL_1]")
+    assert len(ents) == 6
+    assert redact("", mode="pseudonym") == ("", [])
+    with pytest.raises(ValueError):
+        redact(text, mode="shuffle")  # type: ignore[arg-type]
+
+
+def test_presidio_runs_offline_with_blank_pipelines() -> None:
+    from safegate.privacy.pii.engine import analyzer
+
+    engine = analyzer()
+    nlp = engine.nlp_engine.nlp
+    assert set(nlp) == {"vi", "en"}
+    assert all(p.pipe_names == [] for p in nlp.values())  # tokenizers only, no model
+    names = {r.name for r in engine.registry.recognizers}
+    assert {"VnNumberRecognizer", "PersonRecognizer", "AddressRecognizer"} <= names
