@@ -654,7 +654,7 @@ HELDOUT = [
     "stk [[BANK_ACCOUNT:1903 5678 9012 34]] tcb",
     "ck qua momo hay [[BANK_ACCOUNT:88886668888]] vietinbank cũng được",
     "acc ngân hàng: [[BANK_ACCOUNT:2711200456789]]",
-    "số thẻ [[CARD:9704 3666 1234 5673]] mặt sau có 3 số"  # Luhn-valid (fixed data error),
+    "số thẻ [[CARD:9704 3666 1234 5673]] mặt sau có 3 số",  # Luhn-valid (data fix)
     "mail tui [[EMAIL:tuanpro_9x@yahoo.com.vn]] á",
     "contact: [[EMAIL:ms.hoa.teacher@school.edu.vn]]",
     "tui học [[SCHOOL:THCS Trưng Vương]] á",
