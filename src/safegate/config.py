@@ -4,12 +4,15 @@ Every option is declared once in ``OPTIONS`` with its type, default, allowed val
 sentence of documentation; ``docs/configuration.md`` is generated from the same table.
 A bad value raises ``ConfigError`` naming the key, the value and what is allowed.
 Environment variables override the file: ``gate.cache_size`` is ``SAFEGATE_GATE__CACHE_SIZE``
-(sections joined by a double underscore); lists are comma-separated.
+(sections joined by a double underscore); lists are comma-separated. Precedence: defaults <
+file < environment < command line.
 """
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
+import math
 import os
 import tomllib
 from collections.abc import Callable, Mapping
@@ -18,6 +21,9 @@ from pathlib import Path
 from typing import Any
 
 ENV_PREFIX = "SAFEGATE_"
+CONFIG_ENV = ENV_PREFIX + "CONFIG"  # path of the TOML file
+# Read by the Alembic migration environment too; an alias of server.database_url here.
+DATABASE_URL_ENV = ENV_PREFIX + "DATABASE_URL"
 
 
 class ConfigError(ValueError):
@@ -27,7 +33,9 @@ class ConfigError(ValueError):
 @dataclass(frozen=True, slots=True)
 class Option:
     key: str  # dotted, e.g. "gate.cache_size"
-    kind: str  # "str" | "int" | "float" | "bool" | "list" | "choice" | "addr" | "nets"
+    # "str" | "int" | "float" | "bool" | "list" | "choice" | "addr" | "nets" | "upstreams"
+    # | "ipv4" | "ipv6" | "categories"
+    kind: str
     default: Any
     doc: str
     choices: tuple[str, ...] = ()
@@ -58,8 +66,8 @@ OPTIONS: tuple[Option, ...] = (
            choices=("debug", "info", "warning", "error")),
     Option("gate.dns", "addr", None,
            "UDP and TCP address of the resolver. Default 0.0.0.0:53 as root, else 0.0.0.0:5353."),
-    Option("gate.upstreams", "list", ["1.1.1.1:53", "8.8.8.8:53"],
-           "Upstream resolvers, tried in order with failover: HOST:PORT for UDP/TCP, or an "
+    Option("gate.upstreams", "upstreams", ["1.1.1.1:53", "8.8.8.8:53"],
+           "Upstream resolvers, tried in order with failover: IP:PORT for UDP/TCP, or an "
            "https:// URL for DNS over HTTPS (RFC 8484)."),
     Option("gate.upstream_timeout", "float", 2.0,
            "Seconds to wait for one upstream before trying the next.", minimum=0.05, maximum=30),
@@ -82,8 +90,11 @@ OPTIONS: tuple[Option, ...] = (
            choices=("null", "nxdomain", "blockpage")),
     Option("gate.block_ttl", "int", 60, "TTL of block answers in seconds.", minimum=0,
            maximum=86_400),
-    Option("gate.blockpage_ipv4", "str", "", "IPv4 address of the block page (blockpage mode)."),
-    Option("gate.blockpage_ipv6", "str", "", "IPv6 address of the block page (blockpage mode)."),
+    Option("gate.blockpage_ipv4", "ipv4", "",
+           "IPv4 address of the block page; required in blockpage mode."),
+    Option("gate.blockpage_ipv6", "ipv6", "",
+           "IPv6 address of the block page; without it, AAAA queries for blocked names get "
+           "an empty answer in blockpage mode."),
     Option("gate.allowed_networks", "nets", list(PRIVATE_NETWORKS),
            "Client networks that may query; everyone else is refused (not an open resolver)."),
     Option("gate.rate_limit_qps", "float", 200.0,
@@ -100,6 +111,9 @@ OPTIONS: tuple[Option, ...] = (
            minimum=0.5, maximum=600),
     Option("gate.max_tcp_connections", "int", 512, "Concurrent TCP clients.", minimum=1,
            maximum=100_000),
+    Option("gate.workers", "int", 1,
+           "Gate processes answering on the same address (SO_REUSEPORT) under one supervisor; "
+           "0 means one per CPU core. More than 1 needs a fixed port.", minimum=0, maximum=256),
     Option("querylog.enabled", "bool", True, "Record queries in the store."),
     Option("querylog.retention_days", "int", 30, "Days query log rows are kept.", minimum=0,
            maximum=3_650),
@@ -108,7 +122,7 @@ OPTIONS: tuple[Option, ...] = (
            "counted.", minimum=100, maximum=10_000_000),
     Option("querylog.flush_interval", "float", 1.0, "Seconds between batch writes.",
            minimum=0.05, maximum=60),
-    Option("policy.default_categories", "list", None,
+    Option("policy.default_categories", "categories", None,
            "Categories blocked for clients that are not a known device. Default: every "
            "category the taxonomy marks as blocked by default."),
     Option("policy.default_log_level", "choice", "full",
@@ -119,27 +133,46 @@ OPTIONS: tuple[Option, ...] = (
 _BY_KEY = {o.key: o for o in OPTIONS}
 
 
+def _number(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else f"{x:g}"
+
+
 def _allowed(opt: Option) -> str:
     if opt.kind == "choice":
         return "one of " + ", ".join(opt.choices)
     if opt.kind == "bool":
         return "true or false"
     if opt.kind in ("int", "float"):
-        lo = "" if opt.minimum is None else f" >= {opt.minimum:g}"
-        hi = "" if opt.maximum is None else f" <= {opt.maximum:g}"
+        lo = "" if opt.minimum is None else f" >= {_number(opt.minimum)}"
+        hi = "" if opt.maximum is None else f" <= {_number(opt.maximum)}"
         what = "a whole number" if opt.kind == "int" else "a number"
         return what + (lo + (" and" if lo and hi else "") + hi)
     if opt.kind == "addr":
-        return "HOST:PORT, e.g. 127.0.0.1:5353 or [::1]:53"
+        return "IP:PORT, e.g. 127.0.0.1:5353 or [::1]:53"
     if opt.kind == "nets":
         return "a list of networks in CIDR form, e.g. 192.168.0.0/16"
+    if opt.kind == "upstreams":
+        return ("a non-empty list of IP:PORT (e.g. 1.1.1.1:53, [2606:4700::1111]:53) or "
+                "https:// URLs")
+    if opt.kind in ("ipv4", "ipv6"):
+        return f"an IPv{opt.kind[3]} address, or empty"
+    if opt.kind == "categories":
+        return "a list of category ids: " + ", ".join(_category_ids())
     if opt.kind == "list":
         return "a list of strings"
     return "a string"
 
 
-def _bad(opt: Option, value: object, source: str) -> ConfigError:
-    return ConfigError(f"{opt.key} ({source}): {value!r} is not allowed; expected {_allowed(opt)}")
+def _category_ids() -> list[str]:
+    try:
+        from safegate.lists.taxonomy import categories
+    except ImportError:  # pragma: no cover - the taxonomy ships with the package
+        return []
+    return [c.id for c in categories()]
+
+
+def _bad(opt: Option, value: object, source: str, why: str = "is not allowed") -> ConfigError:
+    return ConfigError(f"{opt.key} ({source}): {value!r} {why}; expected {_allowed(opt)}")
 
 
 def parse_addr(text: str) -> tuple[str, int]:
@@ -147,12 +180,16 @@ def parse_addr(text: str) -> tuple[str, int]:
     text = text.strip()
     if text.startswith("["):
         host, _, rest = text[1:].partition("]")
-        port_text = rest.removeprefix(":")
+        if not rest.startswith(":"):
+            raise ValueError("missing :PORT")
+        port_text = rest[1:]
     else:
         host, sep, port_text = text.rpartition(":")
         if not sep:
             raise ValueError("missing :PORT")
     ipaddress.ip_address(host)
+    if not port_text.isdigit():
+        raise ValueError("the port is not a number")
     port = int(port_text)
     if not 0 <= port <= 65535:
         raise ValueError("port out of range")
@@ -182,7 +219,7 @@ def _coerce(opt: Option, value: Any, source: str) -> Any:
             if isinstance(value, bool):
                 raise ValueError
             f = float(value) if (from_env or isinstance(value, int | float)) else None
-            if f is None:
+            if f is None or not math.isfinite(f):
                 raise ValueError
             _check_range(opt, f)
             return f
@@ -195,17 +232,45 @@ def _coerce(opt: Option, value: Any, source: str) -> Any:
                 raise ValueError
             parse_addr(value)
             return value
-        if opt.kind in ("list", "nets"):
-            items = [s.strip() for s in value.split(",") if s.strip()] if from_env else value
-            if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
+        if opt.kind in ("ipv4", "ipv6"):
+            if not isinstance(value, str):
                 raise ValueError
-            if opt.kind == "nets":
+            if value:
+                ip = ipaddress.ip_address(value.strip())
+                if ip.version != int(opt.kind[3]):
+                    raise _bad(opt, value, source, f"is an IPv{ip.version} address")
+                return str(ip)
+            return value
+        if opt.kind in ("list", "nets", "upstreams", "categories"):
+            items = [s.strip() for s in value.split(",") if s.strip()] if from_env else value
+            if not isinstance(items, list):
+                raise ValueError
+            for item in items:
+                if not isinstance(item, str):
+                    raise _bad(opt, item, source, f"in {value!r} is not a string")
+                if opt.kind == "nets":
+                    try:
+                        ipaddress.ip_network(item, strict=False)
+                    except ValueError:
+                        raise _bad(opt, item, source, "is not a network") from None
+                elif opt.kind == "upstreams" and not item.startswith(("https://", "http://")):
+                    try:
+                        parse_addr(item)
+                    except ValueError:
+                        raise _bad(opt, item, source, "is not an upstream") from None
+            if opt.kind == "upstreams" and not items:
+                raise ValueError
+            if opt.kind == "categories":
+                known = _category_ids()
                 for item in items:
-                    ipaddress.ip_network(item, strict=False)
+                    if known and item not in known:
+                        raise _bad(opt, item, source, "is not a category")
             return items
         if not isinstance(value, str):
             raise ValueError
         return value
+    except ConfigError:
+        raise  # already names the item at fault
     except (ValueError, TypeError) as exc:
         raise _bad(opt, value, source) from exc
 
@@ -239,10 +304,16 @@ class Settings:
         return self._values[key]
 
     def with_overrides(self, overrides: Mapping[str, Any]) -> Settings:
+        """A copy with command-line values (validated like everything else)."""
         values = dict(self._values)
         for key, value in overrides.items():
-            values[key] = _coerce(_BY_KEY[key], value, "command line")
-        return Settings(values, self.path)
+            opt = _BY_KEY.get(key)
+            if opt is None:
+                raise ConfigError(f"{key} (command line): unknown setting{_did_you_mean(key)}")
+            values[key] = _coerce(opt, value, "command line")
+        settings = Settings(values, self.path)
+        _cross_check(settings)
+        return settings
 
     @property
     def data_dir(self) -> Path:
@@ -272,73 +343,90 @@ def load_settings(
 ) -> Settings:
     """Defaults ← TOML file ← environment ← command-line overrides, all validated."""
     environ = os.environ if env is None else env
-    if path is None and environ.get(ENV_PREFIX + "CONFIG"):
-        path = Path(environ[ENV_PREFIX + "CONFIG"])
+    if path is None and environ.get(CONFIG_ENV):
+        path = Path(environ[CONFIG_ENV])
     values = {o.key: o.default for o in OPTIONS}
     if path is not None:
-        try:
-            with open(path, "rb") as fh:
-                table = tomllib.load(fh)
-        except FileNotFoundError as exc:
-            raise ConfigError(f"config file {path} does not exist") from exc
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"config file {path} is not valid TOML: {exc}") from exc
-        for key, value in _flatten(table).items():
+        for key, value in _flatten(_read_toml(path)).items():
             opt = _BY_KEY.get(key)
             if opt is None:
-                raise ConfigError(f"{key} (in {path}): unknown setting; see docs/configuration.md")
+                raise ConfigError(f"{key} (in {path}): unknown setting{_did_you_mean(key)}; "
+                                  "see docs/configuration.md")
             values[key] = _coerce(opt, value, f"in {path}")
+    by_env = {o.env: o for o in OPTIONS}
+    if DATABASE_URL_ENV in environ and "SAFEGATE_SERVER__DATABASE_URL" not in environ:
+        values["server.database_url"] = _coerce(
+            _BY_KEY["server.database_url"], environ[DATABASE_URL_ENV], f"env {DATABASE_URL_ENV}")
     for opt in OPTIONS:
         if opt.env in environ:
             values[opt.key] = _coerce(opt, environ[opt.env], f"env {opt.env}")
     for name in environ:
-        if name.startswith(ENV_PREFIX) and name != ENV_PREFIX + "CONFIG" and not any(
-            o.env == name for o in OPTIONS
-        ) and not name.startswith(ENV_PREFIX + "TEST_"):
-            raise ConfigError(f"{name}: unknown environment setting; see docs/configuration.md")
+        if (name.startswith(ENV_PREFIX) and name not in by_env
+                and name not in (CONFIG_ENV, DATABASE_URL_ENV)
+                and not name.startswith(ENV_PREFIX + "TEST_")):
+            close = difflib.get_close_matches(name, list(by_env), n=1)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            raise ConfigError(f"{name}: unknown environment setting{hint}; "
+                              "see docs/configuration.md")
     settings = Settings(values, path)
     if overrides:
         settings = settings.with_overrides(overrides)
-    for key, check in _CROSS_CHECKS:
-        check(settings, key)
+    _cross_check(settings)
     return settings
 
 
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with open(path, "rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError as exc:
+        raise ConfigError(f"config file {path} does not exist") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"config file {path} is not UTF-8 text: {exc}") from exc
+    except OSError as exc:
+        raise ConfigError(f"config file {path} cannot be read: {exc.strerror or exc}") from exc
+
+
+def _did_you_mean(key: str) -> str:
+    close = difflib.get_close_matches(key, list(_BY_KEY), n=1)
+    return f" (did you mean {close[0]}?)" if close else ""
+
+
 def _check_blockpage(settings: Settings, key: str) -> None:
-    for k in ("gate.blockpage_ipv4", "gate.blockpage_ipv6"):
-        if settings[k]:
-            try:
-                ip = ipaddress.ip_address(settings[k])
-            except ValueError as exc:
-                raise ConfigError(f"{k}: {settings[k]!r} is not an IP address") from exc
-            if (ip.version == 4) != (k.endswith("ipv4")):
-                raise ConfigError(f"{k}: {settings[k]!r} is the wrong address family")
     if settings[key] == "blockpage" and not settings["gate.blockpage_ipv4"]:
-        raise ConfigError("gate.block_mode is blockpage but gate.blockpage_ipv4 is not set")
-
-
-def _check_upstreams(settings: Settings, key: str) -> None:
-    for item in settings[key]:
-        if item.startswith(("https://", "http://")):
-            continue
-        try:
-            parse_addr(item)
-        except ValueError as exc:
-            raise ConfigError(
-                f"{key}: {item!r} is not allowed; expected HOST:PORT or an https:// URL"
-            ) from exc
+        others = ", ".join(c for c in _BY_KEY[key].choices if c != "blockpage")
+        raise ConfigError(f"{key}: 'blockpage' needs gate.blockpage_ipv4 (the IPv4 address of "
+                          f"the block page); set it, or use one of {others}")
 
 
 _CROSS_CHECKS: tuple[tuple[str, Callable[[Settings, str], None]], ...] = (
     ("gate.block_mode", _check_blockpage),
-    ("gate.upstreams", _check_upstreams),
 )
+
+
+def _cross_check(settings: Settings) -> None:
+    for key, check in _CROSS_CHECKS:
+        check(settings, key)
+
+
+def _toml(value: Any) -> str:
+    """A default as it would be written in the TOML file."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml(v) for v in value) + "]"
+    return repr(value)
 
 
 def options_markdown() -> str:
     """The reference table for docs/configuration.md."""
     rows = ["| key | environment variable | default | allowed | meaning |", "|---|---|---|---|---|"]
     for o in OPTIONS:
-        default = "(see meaning)" if o.default is None else f"`{o.default!r}`".replace("|", "\\|")
-        rows.append(f"| `{o.key}` | `{o.env}` | {default} | {_allowed(o)} | {o.doc} |")
+        default = "(see meaning)" if o.default is None else f"`{_toml(o.default)}`"
+        cells = (f"`{o.key}`", f"`{o.env}`", default, _allowed(o), o.doc)
+        rows.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     return "\n".join(rows)
