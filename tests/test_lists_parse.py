@@ -234,7 +234,8 @@ def test_damaged_or_missing_files_raise_list_file_error(tmp_path: Path, case: st
 LINE = st.one_of(
     st.from_regex(r"[a-z0-9_-]{1,12}(\.[a-z0-9_-]{1,12}){0,3}", fullmatch=True),
     st.from_regex(r"[0-9.]{1,16}", fullmatch=True),
-    st.sampled_from(["localhost", "local", "0.0.0.0 a.com b.com", "# comment", "||x.com^",
+    st.sampled_from(["localhost", "local", "127.0.0.1 localhost", "0.0.0.0 a.com b.com",
+                     "# comment", "||x.com^", "192.0.2.1", "::1 ip6-localhost",
                      "@@||y.com^", "||z.com^$third-party", "e.com##.ad", "", " ", "A.COM",
                      "x" * 63 + ".com", "x" * 64 + ".com", "a" * 250 + ".com", "-a.com",
                      "a-.com", "a..com", ".a.com", "a.com.", "bücher.example", "1.2.3.4",
@@ -269,6 +270,7 @@ def test_fast_path_matches_the_line_parser(tmp_path_factory: pytest.TempPathFact
     assert report.entries == expected_report.entries
     assert report.allow_entries == expected_report.allow_entries
     assert report.skipped == expected_report.skipped
+    assert report.examples == expected_report.examples
 
 
 @given(st.lists(st.text(alphabet="abz09-_.\n", min_size=1, max_size=70), max_size=30))

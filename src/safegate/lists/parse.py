@@ -284,15 +284,15 @@ def _batch(block: bytes, report: ParseReport) -> tuple[list[str], list[str]]:
     ok = _plain_lines(block)
     lines = block.decode("utf-8", "replace").split("\n")
     lines.pop()  # the block ends with "\n"
-    if ok.all():
+    local = not _LOCAL_NAMES.isdisjoint(lines)
+    if not local and ok.all():
         plain, rest = lines, []
     else:
         mask = ok.tolist()
+        if local:
+            mask = [m and line not in _LOCAL_NAMES for m, line in zip(mask, lines, strict=True)]
         plain = list(compress(lines, mask))
-        rest = list(compress(lines, [not m for m in mask]))
-    if not _LOCAL_NAMES.isdisjoint(plain):
-        rest += [name for name in plain if name in _LOCAL_NAMES]
-        plain = [name for name in plain if name not in _LOCAL_NAMES]
+        rest = list(compress(lines, [not m for m in mask]))  # in file order, for the report
     report.entries += len(plain)
     allow: list[str] = []
     for line in rest:
