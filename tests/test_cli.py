@@ -133,3 +133,35 @@ def test_help_everywhere() -> None:
     for args in ([], ["serve"], ["reload"], ["check"]):
         result = cli(*args, "--help")
         assert result.returncode == 0 and "Usage:" in result.stdout
+
+
+def test_workers_share_the_port_and_reload_and_stop_together(tmp_path: Path) -> None:
+    upstream = FakeUpstream().start()
+    port = free_port()
+    proc = subprocess.Popen(
+        [*SAFEGATE, "serve", "--workers", "2", "--no-default-lists", "--data-dir", str(tmp_path),
+         "--dns", f"127.0.0.1:{port}", "--upstream", f"127.0.0.1:{upstream.port}"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                query(port, "ready.example")
+                break
+            except Exception:
+                assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
+                time.sleep(0.2)
+        answers = [addresses(query(port, f"w{i}.example")) for i in range(50)]
+        assert answers == [["192.0.2.1"]] * 50
+        assert cli("reload", "--data-dir", str(tmp_path)).returncode == 0
+        time.sleep(0.5)
+        assert addresses(query(port, "after.example")) == ["192.0.2.1"]
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=20)
+        upstream.stop()
+    assert proc.returncode == 0, out
+    assert out.count("listening on udp/tcp") == 2, out
+    assert "Traceback" not in out
+    assert not (tmp_path / "safegate.pid").exists()

@@ -302,7 +302,7 @@ def test_rate_limit_per_client(make_gate: Any) -> None:
     g = make_gate(**{"gate.rate_limit_qps": 5.0, "gate.rate_limit_burst": 5})
     # Loopback is exempt by default; switch that off to test the limiter on 127.0.0.9.
     g.gate.options = dataclasses.replace(g.gate.options, exempt_loopback=False)
-    g.gate.clients = {}
+    g.gate.clients.clear()
     answered = set()
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         sock.bind(("127.0.0.9", 0))

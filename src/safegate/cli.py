@@ -67,11 +67,14 @@ def main() -> None:
                    "applied to every client. Repeatable.")
 @click.option("--no-default-lists", is_flag=True,
               help="Do not load the blocklists embedded in the package.")
+@click.option("--workers", type=int, metavar="N",
+              help="Gate processes sharing the port (SO_REUSEPORT); 0 = one per CPU core.")
 @click.option("--no-web", is_flag=True, help="Run only the DNS gate (no web app).")
 @click.option("--demo", is_flag=True,
               help="Create the demo household (two children, four devices) if missing.")
 def serve(config: Path | None, data_dir: Path | None, dns: str | None, upstream: tuple[str, ...],
-          blocklist: tuple[Path, ...], no_default_lists: bool, no_web: bool, demo: bool) -> None:
+          blocklist: tuple[Path, ...], no_default_lists: bool, workers: int | None, no_web: bool,
+          demo: bool) -> None:
     """Run the gate (and, once it exists, the web app) until stopped.
 
     SIGHUP or `safegate reload` re-reads policy and changed lists without a restart.
@@ -81,6 +84,7 @@ def serve(config: Path | None, data_dir: Path | None, dns: str | None, upstream:
         "gate.dns": dns,
         "gate.upstreams": list(upstream) if upstream else None,
         "gate.default_lists": False if no_default_lists else None,
+        "gate.workers": workers,
     }
     settings = _settings(config, overrides)
     if blocklist:

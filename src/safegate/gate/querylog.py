@@ -1,6 +1,7 @@
-"""The query log: the hot path appends one small tuple to an in-memory batch; a
-background task folds the batches into per-window counts and writes one row per
-(client, name, type, action) and window from a worker thread.
+"""The query log: the hot path appends two references (the client address and the
+answer's log record, or the memoised answer that carries it) to an in-memory batch; a
+background task on the same event loop folds the batch into per-window counts and
+writes one row per (client, name, type, action) and window from a worker thread.
 
 Keeping logs minimal is a privacy rule here, and it is also what keeps logging cheap:
 a row says "in the 10 seconds from 10:42:10 this device asked for tiktok.com 3 times and
@@ -22,8 +23,9 @@ log = logging.getLogger(__name__)
 
 # (window start, client ip, profile id, qname, qtype, action, reason, count)
 Row = tuple[float, str, int | None, str, int, str, str | None, int]
-# What the hot path appends: (client ip, (profile id, qname, qtype, action, reason,
-# log level)). The inner tuple is built once per memoised answer, not once per query.
+# A record: (profile id, qname, qtype, action, reason, log level), built once per
+# memoised answer, not once per query. The batch holds ip, item, ip, item, … where an
+# item is a record or an object with a ``record`` attribute (a memoised answer).
 Record = tuple[str, tuple[Any, ...]]
 
 
@@ -48,7 +50,7 @@ class QueryLog:
         flush_interval: float,
         window: float = 10.0,
     ) -> None:
-        self.batch: list[Record] = []
+        self.batch: list[Any] = []  # never replaced: the hot path keeps its append method
         self.capacity = ring_size
         self.sink = sink
         self.flush_interval = flush_interval
@@ -62,12 +64,9 @@ class QueryLog:
         self._last_error_log = 0.0
 
     def add(self, ip: str, record: tuple[Any, ...]) -> None:
-        """What the slow path calls; the hot path inlines the same two lines."""
-        batch = self.batch
-        if len(batch) < self.capacity:
-            batch.append((ip, record))
-        else:
-            self.dropped += 1
+        """What the slow path calls; the hot path appends the same two items itself."""
+        self.batch.append(ip)
+        self.batch.append(record)
 
     def start(self) -> None:
         if self._task is None:
@@ -83,10 +82,23 @@ class QueryLog:
         await self._write(force=True)  # the last window on orderly shutdown
 
     def _fold(self) -> None:
-        batch, self.batch = self.batch, []
-        self.queries += len(batch)
-        if self.sink is not None:
-            self._counts.update(batch)
+        """Count the batch into the current window. Runs on the event loop, so the hot
+        path never sees a half-emptied batch."""
+        batch = self.batch
+        items = batch[:]
+        batch.clear()
+        limit = 2 * self.capacity
+        if len(items) > limit:  # more than a flush interval can hold: drop the newest
+            self.dropped += (len(items) - limit) // 2
+            del items[limit:]
+        self.queries += len(items) // 2
+        if self.sink is None or not items:
+            return
+        it = iter(items)
+        counts = self._counts
+        for (ip, item), n in Counter(zip(it, it, strict=False)).items():
+            record = item if type(item) is tuple else item.record
+            counts[(ip, record)] += n
 
     async def _write(self, force: bool = False) -> None:
         now = time.time()

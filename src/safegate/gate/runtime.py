@@ -120,6 +120,9 @@ class Runtime:
     stopping: asyncio.Event | None = None
     reload_lock: asyncio.Lock | None = None
     background: set[asyncio.Task[Any]] = field(default_factory=set)
+    reuse_port: bool = False  # several worker processes share the port (SO_REUSEPORT)
+    preloaded_index: DomainIndex | None = None  # built by the supervisor before forking
+    worker: int | None = None
 
     def open_store(self, demo: bool) -> None:
         from safegate.store.db import make_engine, migrate, session_factory
@@ -185,7 +188,10 @@ class Runtime:
         data_dir.mkdir(parents=True, exist_ok=True)
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(None, self.open_store, demo)
-        self.index = await loop.run_in_executor(None, self.load_index)
+        if self.preloaded_index is not None:
+            self.index, self.preloaded_index = self.preloaded_index, None
+        else:
+            self.index = await loop.run_in_executor(None, self.load_index)
         snapshot = await loop.run_in_executor(None, self.build_snapshot, self.index)
         pool = UpstreamPool(s["gate.upstreams"], s["gate.upstream_timeout"],
                             s["gate.health_interval"])
@@ -217,22 +223,25 @@ class Runtime:
         )
         self.gate = Gate(snapshot, pool, cache, querylog, options)
         host, port = s.dns_address
-        closers, self.port = await start_listeners(self.gate, host, port)
+        closers, self.port = await start_listeners(self.gate, host, port,
+                                                   reuse_port=self.reuse_port)
         self.closers = list(closers)
         pool.start()
         querylog.start()
         self._spawn(self._purge_loop())
         self._spawn(self._source_update_loop())
         self._spawn(self._seen_domains_loop())
-        (data_dir / PID_FILE).write_text(str(os.getpid()))
+        if self.worker is None:
+            (data_dir / PID_FILE).write_text(str(os.getpid()))
         _tune_gc()
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop.add_signal_handler(signal.SIGHUP, lambda: self._spawn(self._reload_logged()))
             loop.add_signal_handler(signal.SIGTERM, self.stopping.set)
             loop.add_signal_handler(signal.SIGINT, self.stopping.set)
         log.info(
-            "SafeGate gate listening on udp/tcp %s:%d with %d list names, %d profiles "
-            "(ready in %.1f s)", host, self.port, self.index.size, len(snapshot.profiles),
+            "SafeGate gate%s listening on udp/tcp %s:%d with %d list names, %d profiles "
+            "(ready in %.1f s)", "" if self.worker is None else f" worker {self.worker}",
+            host, self.port, self.index.size, len(snapshot.profiles),
             time.perf_counter() - started,
         )
         return self.port
@@ -316,8 +325,9 @@ class Runtime:
         await self.gate.querylog.stop()
         for task in [*self.gate._tasks, *self.background]:
             task.cancel()
-        with contextlib.suppress(OSError):
-            (self.settings.data_dir / PID_FILE).unlink()
+        if self.worker is None:
+            with contextlib.suppress(OSError):
+                (self.settings.data_dir / PID_FILE).unlink()
         if self.engine is not None:
             self.engine.dispose()
 
@@ -331,10 +341,21 @@ class Runtime:
             await self.stop()
 
 
-def run(settings: Settings, *, demo: bool = False) -> None:
+def run_loop(runtime: Runtime, demo: bool = False) -> None:
     try:
         import uvloop
-
-        uvloop.run(Runtime(settings).run_forever(demo=demo))
     except ImportError:  # pragma: no cover - platforms without uvloop
-        asyncio.run(Runtime(settings).run_forever(demo=demo))
+        asyncio.run(runtime.run_forever(demo=demo))
+    else:
+        uvloop.run(runtime.run_forever(demo=demo))
+
+
+def run(settings: Settings, *, demo: bool = False) -> None:
+    """Serve until stopped: one process, or a supervisor with ``gate.workers`` processes."""
+    workers = settings["gate.workers"] or (os.cpu_count() or 1)
+    if workers <= 1:
+        run_loop(Runtime(settings), demo)
+        return
+    from safegate.gate.workers import supervise
+
+    supervise(settings, workers, demo=demo)

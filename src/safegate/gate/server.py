@@ -75,13 +75,14 @@ class Client:
 class Memo:
     """A finished response for one exact query (bytes after the ID) and profile."""
 
-    __slots__ = ("expires", "entry", "stamp", "response", "record", "prefix", "suffix")
+    __slots__ = ("expires", "entry", "refresh_at", "response", "record", "prefix", "suffix")
 
-    def __init__(self, expires: float, entry: CacheEntry | None, stamp: int, response: bytes,
-                 record: tuple[Any, ...] | None, prefix: bytes, suffix: bytes) -> None:
+    def __init__(self, expires: float, entry: CacheEntry | None, refresh_at: float,
+                 response: bytes, record: tuple[Any, ...] | None, prefix: bytes,
+                 suffix: bytes) -> None:
         self.expires = expires
         self.entry = entry  # the shared cache entry, to age TTLs each second
-        self.stamp = stamp
+        self.refresh_at = refresh_at  # when the TTLs in ``response`` are a second old
         self.response = response  # the response without its first two bytes (the ID)
         self.record = record  # query-log tuple, None when the profile logs nothing
         self.prefix = prefix  # header after the ID + the client's question
@@ -141,10 +142,11 @@ class Gate:
     # -- policy swaps ------------------------------------------------------------------
 
     def swap(self, snapshot: PolicySnapshot) -> None:
-        """Atomically switch to a new snapshot: one reference assignment each; queries in
-        flight finish under the snapshot they started with."""
+        """Atomically switch to a new snapshot: one reference assignment; queries in
+        flight finish under the snapshot they started with. The client table is emptied
+        in place (this runs on the event loop, between two queries)."""
         self.snapshot = snapshot
-        self.clients = {}
+        self.clients.clear()
 
     # -- clients -----------------------------------------------------------------------
 
@@ -167,7 +169,7 @@ class Gate:
         memo: dict[bytes, Any] = {} if by_mac else profile.memo
         client = Client(ip, profile, memo, limiter, not allowed, by_mac)
         if len(self.clients) >= MAX_CLIENTS:
-            self.clients = {}
+            self.clients.clear()
         self.clients[ip] = client
         return client
 
@@ -339,14 +341,15 @@ class Gate:
         suffix = b""
         if entry is not None and not truncated and query.edns:
             suffix = wire.opt_record(do=query.do, ext_rcode=entry.scanned.rcode)
-        memo[data[2:]] = Memo(expires, None if truncated else entry, int(now), response[2:],
-                              record, prefix, suffix)
+        aged = None if truncated else entry
+        refresh_at = expires if aged is None else float(int(now) + 1)
+        memo[data[2:]] = Memo(expires, aged, refresh_at, response[2:], record, prefix, suffix)
 
     def refresh(self, memo: Memo, now: float) -> None:
         """Age the TTLs of a memoised answer (at most once per second per entry)."""
         entry = memo.entry
         assert entry is not None
-        memo.stamp = int(now)
+        memo.refresh_at = float(int(now) + 1)
         memo.response = memo.prefix + entry.tail_at(now) + memo.suffix
 
     # -- transports ----------------------------------------------------------------------
@@ -375,36 +378,35 @@ class UdpServer(asyncio.DatagramProtocol):
     def __init__(self, gate: Gate) -> None:
         self.gate = gate
         self.transport: asyncio.DatagramTransport | None = None
+        # Bound once: the hot path reads these without attribute chains.
+        self.clients = gate.clients
+        self.log = gate.querylog.batch.append
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
 
     def datagram_received(self, data: bytes, addr: tuple[Any, ...]) -> None:
         # The hot path. Keep it short: every line here runs for every query.
-        gate = self.gate
         ip = addr[0]
-        client = gate.clients.get(ip)
+        client = self.clients.get(ip)
         if client is None:
-            client = gate.admit(ip)
+            client = self.gate.admit(ip)
         if client.limiter is not None and not client.limiter.allow():
-            gate.stats.rate_limited += 1
+            self.gate.stats.rate_limited += 1
             return
         memo = client.memo.get(data[2:])
         if memo is not None:
             now = time.monotonic()
             if now < memo.expires:
-                if memo.entry is not None and int(now) != memo.stamp:
-                    gate.refresh(memo, now)
+                if now >= memo.refresh_at:
+                    self.gate.refresh(memo, now)
                 self.transport.sendto(data[:2] + memo.response, addr)  # type: ignore[union-attr]
-                record = memo.record
-                if record is not None:
-                    batch = gate.querylog.batch
-                    if len(batch) < gate.querylog.capacity:
-                        batch.append((ip, record))
-                    else:
-                        gate.querylog.dropped += 1
+                if memo.record is not None:
+                    log = self.log
+                    log(ip)
+                    log(memo)
                 return
-        gate.spawn(self._slow(data, addr, client))
+        self.gate.spawn(self._slow(data, addr, client))
 
     async def _slow(self, data: bytes, addr: tuple[Any, ...], client: Client) -> None:
         try:
@@ -480,12 +482,14 @@ class TcpServer:
                 pass
 
 
-async def start_listeners(gate: Gate, host: str, port: int) -> tuple[Sequence[Any], int]:
+async def start_listeners(gate: Gate, host: str, port: int, *,
+                          reuse_port: bool = False) -> tuple[Sequence[Any], int]:
     """Bind UDP and TCP on the same port (port 0 picks a free one). Returns the transports
-    and servers to close, and the bound port."""
+    and servers to close, and the bound port. With ``reuse_port`` several processes share
+    the port and the kernel spreads queries over them."""
     loop = asyncio.get_running_loop()
     transport, _ = await loop.create_datagram_endpoint(
-        lambda: UdpServer(gate), local_addr=(host, port)
+        lambda: UdpServer(gate), local_addr=(host, port), reuse_port=reuse_port or None
     )
     sock = transport.get_extra_info("socket")
     if sock is not None:
@@ -494,5 +498,6 @@ async def start_listeners(gate: Gate, host: str, port: int) -> tuple[Sequence[An
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, UDP_BUFFER_BYTES)
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, UDP_BUFFER_BYTES)
     bound = transport.get_extra_info("sockname")[1]
-    tcp = await asyncio.start_server(TcpServer(gate).handle, host, bound, reuse_address=True)
+    tcp = await asyncio.start_server(TcpServer(gate).handle, host, bound, reuse_address=True,
+                                     reuse_port=reuse_port or None)
     return [transport, tcp], bound
