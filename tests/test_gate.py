@@ -146,6 +146,31 @@ def test_ttl_counts_down_in_cache(make_gate: Any, upstream: FakeUpstream) -> Non
     assert 97 <= ttl <= 98
 
 
+def test_long_ttls_are_aged_conservatively(make_gate: Any, upstream: FakeUpstream) -> None:
+    upstream.behaviour.ttl = 3600
+    g = make_gate()
+    first = time.monotonic()
+    assert ask(g.port, "long.example").answer[0].ttl == 3600
+    for _ in range(3):
+        time.sleep(0.6)
+        served = ask(g.port, "long.example").answer[0].ttl
+        true_remaining = 3600 - (time.monotonic() - first)
+        assert served <= true_remaining, "never more time than the cache has left"
+        assert served >= true_remaining - 62, "at most TTL/60 (+1 s) early"
+
+
+def test_upstream_failures_are_remembered_briefly(make_gate: Any,
+                                                  upstream: FakeUpstream) -> None:
+    upstream.behaviour.mode = "dead"
+    g = make_gate()
+    for _ in range(3):
+        assert ask(g.port, "down.example", timeout=5).rcode() == dns.rcode.SERVFAIL
+    assert len([q for q in upstream.queries if q[1] == "down.example"]) == 1
+    upstream.behaviour.mode = "normal"
+    time.sleep(2.1)
+    assert addresses(ask(g.port, "down.example")) == ["192.0.2.1"]
+
+
 # --- sizes and transports ---------------------------------------------------------------------
 
 

@@ -22,10 +22,18 @@ class CacheEntry:
     def expires(self) -> float:
         return self.stored + self.ttl
 
-    def tail_at(self, now: float) -> bytes:
-        """Answer sections with TTLs reduced by the time spent in the cache."""
+    def tail_at(self, now: float, ahead: int = 0) -> bytes:
+        """Answer sections with TTLs reduced by the time spent in the cache, and by
+        ``ahead`` more seconds for an answer that will be served for that long."""
         s = self.scanned
-        return wire.with_ttls(s.tail, s.ttl_offsets, s.ttls, int(now - self.stored))
+        return wire.with_ttls(s.tail, s.ttl_offsets, s.ttls, int(now - self.stored) + ahead)
+
+    @property
+    def refresh_interval(self) -> int:
+        """How long a memoised copy of this answer may be served before its TTLs are
+        aged again: 1 s for short TTLs, up to TTL/60 for long ones (under 2 % early)."""
+        ttl = self.scanned.min_ttl if self.scanned.min_ttl is not None else self.ttl
+        return max(1, ttl // 60)
 
 
 def cache_ttl(scanned: Scanned, max_ttl: int, max_negative_ttl: int) -> int:

@@ -34,6 +34,7 @@ BLOCK_MEMO_SECONDS = 3600.0  # block answers do not depend on upstream data
 STALE_TTL = 30  # RFC 8767 §4: TTL of a stale answer
 MAX_CLIENTS = 200_000
 UDP_BUFFER_BYTES = 4 * 1024 * 1024
+FAILURE_MEMO_SECONDS = 2.0
 MAX_NEW_DOMAINS = 50_000  # per flush interval; beyond it new names wait for the next one
 
 
@@ -321,7 +322,12 @@ class Gate:
         record = self._record(profile, query, "servfail", ALLOW)
         if record is not None:
             self.querylog.add(client.ip, record)
-        return answers.servfail(data, query, "no upstream answered")
+        response = answers.servfail(data, query, "no upstream answered")
+        # RFC 9520: remember a failure briefly, so that retries do not pile onto upstreams
+        # that are already struggling.
+        self._memoise(client, data, query, response, None, record, now + FAILURE_MEMO_SECONDS,
+                      now)
+        return response
 
     @staticmethod
     def _record(profile: CompiledProfile, query: Query, action: str,
@@ -349,8 +355,11 @@ class Gate:
         """Age the TTLs of a memoised answer (at most once per second per entry)."""
         entry = memo.entry
         assert entry is not None
-        memo.refresh_at = float(int(now) + 1)
-        memo.response = memo.prefix + entry.tail_at(now) + memo.suffix
+        # Serve TTLs that are already ``interval`` seconds older than now, so that until
+        # the next refresh no answer claims more time than the cache really has left.
+        interval = entry.refresh_interval
+        memo.refresh_at = float(int(now) + interval)
+        memo.response = memo.prefix + entry.tail_at(now, interval) + memo.suffix
 
     # -- transports ----------------------------------------------------------------------
 
