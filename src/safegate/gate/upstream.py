@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import logging
 import secrets
+import socket
 import struct
 import time
 from collections.abc import Sequence
@@ -86,6 +87,7 @@ class UdpUpstream:
         self.healthy = True
         self.failures = 0
         self.unexpected = 0
+        self.retransmits = 0
         self.pending: dict[int, tuple[asyncio.Future[bytes], bytes]] = {}
         self.transport: asyncio.DatagramTransport | None = None
         self._lock = asyncio.Lock()
@@ -98,6 +100,13 @@ class UdpUpstream:
                     transport, _ = await loop.create_datagram_endpoint(
                         lambda: _UdpProtocol(self), remote_addr=(self.host, self.port)
                     )
+                    sock = transport.get_extra_info("socket")
+                    if sock is not None:
+                        # A burst of cache misses brings a burst of answers: with the
+                        # default buffer (~200 KB, ~270 datagrams) the kernel drops them.
+                        with contextlib.suppress(OSError):
+                            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+                            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4 << 20)
                     self.transport = transport
         return self.transport
 
@@ -113,9 +122,16 @@ class UdpUpstream:
         qid = self._new_id()
         future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
         self.pending[qid] = (future, question)
+        message = wire.make_query(qid, question, do=do, cd=cd)
         try:
-            transport.sendto(wire.make_query(qid, question, do=do, cd=cd))
-            data = await asyncio.wait_for(future, timeout)
+            # UDP loses datagrams: send again (same ID) once if half the time passes.
+            transport.sendto(message)
+            try:
+                data = await asyncio.wait_for(asyncio.shield(future), timeout / 2)
+            except TimeoutError:
+                self.retransmits += 1
+                transport.sendto(message)
+                data = await asyncio.wait_for(future, timeout / 2)
         except TimeoutError as exc:
             raise UpstreamError(f"{self.name}: timed out") from exc
         finally:
