@@ -296,7 +296,7 @@ def test_serve_stale_when_every_upstream_is_down(make_gate: Any, upstream: FakeU
 def test_identical_concurrent_misses_share_one_upstream_query(make_gate: Any,
                                                               upstream: FakeUpstream) -> None:
     upstream.behaviour.delay = 0.3
-    g = make_gate()
+    g = make_gate(**{"gate.upstream_timeout": 2.0})  # no retransmission within 0.3 s
     results: list[dns.message.Message] = []
 
     def worker() -> None:
