@@ -88,6 +88,18 @@ def load_profiles_from_store(engine: Any) -> list[Any]:
         return list(load_profiles(session))
 
 
+M_ARENA_MAX = -8  # glibc mallopt parameter
+
+
+def one_malloc_arena() -> None:
+    """Let every thread allocate from glibc's main arena. The index is built in a worker
+    thread; with per-thread arenas its freed temporaries stay resident (measured: 28
+    instead of 14 bytes per list domain), because ``malloc_trim`` cannot shrink a thread
+    arena's heap past fragments. Call before any thread starts."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").mallopt(M_ARENA_MAX, 1)
+
+
 def release_memory() -> None:
     """Give memory freed after an index build back to the OS. glibc keeps freed heap
     pages (and raises its mmap threshold after large frees), so without a trim the
@@ -352,6 +364,7 @@ def run_loop(runtime: Runtime, demo: bool = False) -> None:
 
 def run(settings: Settings, *, demo: bool = False) -> None:
     """Serve until stopped: one process, or a supervisor with ``gate.workers`` processes."""
+    one_malloc_arena()
     workers = settings["gate.workers"] or (os.cpu_count() or 1)
     if workers <= 1:
         run_loop(Runtime(settings), demo)
