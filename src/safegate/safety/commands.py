@@ -1,0 +1,66 @@
+"""``safegate classify``: the safety engine on the command line."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import click
+
+BATCH = 256
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--jsonl", is_flag=True,
+              help="Read JSON objects, one per line, with a 'text' field (other fields are "
+                   "ignored) instead of plain text lines.")
+@click.option("--no-pii", is_flag=True, help="Skip the pii_disclosure category (faster).")
+def classify(jsonl: bool, no_pii: bool) -> None:
+    """Classify text from stdin for harmful content (Vietnamese and English).
+
+    One input line → one JSON line on stdout:
+    {"labels": [...], "scores": {...}, "severity": "none|info|warning|urgent", "spans": [...]}.
+    A line that is not valid JSONL (with --jsonl) gives {"error": "...", "line": N}.
+    """
+    from safegate.safety.engine import Engine
+
+    engine = Engine(use_pii=not no_pii)
+    out = sys.stdout
+
+    def flush(batch: list[tuple[int, str | None, str]]) -> None:
+        texts = [t for _, err, t in batch if err is None]
+        results = iter(engine.classify_many(texts))
+        for line_no, err, _ in batch:
+            obj: dict[str, Any] = ({"error": err, "line": line_no} if err is not None
+                                   else next(results).to_dict())
+            out.write(json.dumps(obj, ensure_ascii=False) + "\n")
+        out.flush()
+
+    batch: list[tuple[int, str | None, str]] = []
+    stdin = sys.stdin
+    for line_no, raw in enumerate(stdin, start=1):
+        line = raw.rstrip("\r\n")
+        if jsonl:
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as exc:
+                batch.append((line_no, f"invalid JSON: {exc.msg}", ""))
+            else:
+                text = obj.get("text") if isinstance(obj, dict) else None
+                if isinstance(text, str):
+                    batch.append((line_no, None, text))
+                else:
+                    batch.append((line_no, "expected an object with a string 'text' field", ""))
+        else:
+            batch.append((line_no, None, line))
+        if len(batch) >= BATCH:
+            flush(batch)
+            batch = []
+    if batch:
+        flush(batch)
+
+
+COMMANDS = [classify]

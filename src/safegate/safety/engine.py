@@ -1,0 +1,205 @@
+"""The engine: rules + model + PII → one :class:`Result` per text.
+
+Scores. For each category the rule score ``r`` is the noisy-or of the rule hits' strengths and
+the model score ``m`` is the linear model's probability; the category score is their noisy-or
+``1 - (1 - r)(1 - m)``: either layer alone can raise a label, and agreement raises it further.
+
+Labels and severity (see docs/safety.md for the trade-offs):
+
+* a category is labelled when its score reaches its threshold (``THRESHOLDS``, overridden by
+  the thresholds stored in the model file, which the trainer picks on out-of-fold
+  predictions: F2 for the urgent categories, F1 for the others);
+* ``self_harm`` and ``grooming`` labels are ``urgent``; ``violence`` is ``urgent`` when a
+  threat rule fired or its score reaches ``VIOLENCE_URGENT``, else ``warning``;
+* other labels are ``warning`` from ``WARNING_FLOOR`` up and ``info`` below it;
+* no label but some category at ``INFO_FLOOR`` or more → ``info`` (a weak signal).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from safegate.safety.model import LinearModel, default_model
+from safegate.safety.normalise import has_diacritics, normalise, normalise_pair
+from safegate.safety.rules import Hit, RuleSet, default_ruleset
+from safegate.safety.types import (
+    CATEGORIES,
+    URGENT_CATEGORIES,
+    Result,
+    Span,
+    max_severity,
+)
+
+__all__ = ["GROOMING_MESSAGE_THRESHOLD", "GROOMING_MODEL_ALONE", "INFO_FLOOR", "THRESHOLDS",
+           "VIOLENCE_URGENT", "WARNING_FLOOR", "Engine", "default_engine"]
+
+# Default label thresholds (the model file may override them). Urgent categories are lower:
+# a missed self-harm or grooming message costs more than a parent reading a false alarm.
+THRESHOLDS: dict[str, float] = {
+    "sexual": 0.5, "grooming": 0.4, "self_harm": 0.4, "bullying": 0.5, "hate": 0.5,
+    "violence": 0.45, "scam": 0.5, "drugs": 0.5, "gambling": 0.5, "pii_disclosure": 0.5,
+}
+VIOLENCE_URGENT = 0.8
+# Grooming is a pattern over a conversation (see conversation.py); one message alone is
+# labelled only on strong evidence. The grooming model therefore counts in proportion to the
+# grooming rules that fired (alone it is capped at GROOMING_MODEL_ALONE), and the message-level
+# label needs GROOMING_MESSAGE_THRESHOLD: a lone "add zalo anh nhé" is info, "gửi anh ảnh khoả
+# thân, đừng nói với ai" is urgent, and the escalation over several messages does the rest.
+GROOMING_MODEL_ALONE = 0.3
+GROOMING_MESSAGE_THRESHOLD = 0.6
+WARNING_FLOOR = 0.6
+INFO_FLOOR = 0.3
+THREAT_RULES = frozenset({"violence_threat"})
+
+# PII types that mean "a child is giving out their own details".
+PII_TYPES = ("PHONE", "CCCD", "CMND", "EMAIL", "ADDRESS", "SCHOOL", "SOCIAL_HANDLE",
+             "DATE_OF_BIRTH", "BANK_ACCOUNT", "CARD")
+_PII_HINT = re.compile(
+    r"\d{6}|\d[\d .\-]{7,}\d|@|\b(?:trường|truong|lớp|lop|thcs|thpt|tiểu học|đường|duong|phố|"
+    r"ngõ|ngo|ngách|hẻm|hem|phường|phuong|quận|quan|huyện|xã|tỉnh|nhà|nha|school|street|road|"
+    r"grade|avenue|born|sinh ngày|sinh nhật|zalo|facebook|fb|insta|tiktok|telegram|discord)\b",
+    re.IGNORECASE)
+_SELF = re.compile(
+    r"\b(?:của (?:em|mình|tớ|tôi|con|tao)|(?:sđt|sdt|số|zalo|nhà|địa chỉ|trường|lớp|face|fb|"
+    r"mail|email|acc|nick) (?:của )?(?:em|mình|tớ|tôi|con|tao|t)|(?:em|mình|tớ|tôi|con|tao) "
+    r"(?:ở|sống|học|học ở|học lớp|tên|sinh)|my (?:number|phone|address|school|email|snap|insta|"
+    r"zalo|birthday)|i (?:live|go to|study)|call me|text me|i'?m in grade)\b", re.IGNORECASE)
+
+
+def _noisy_or(values: Sequence[float]) -> float:
+    p = 1.0
+    for v in values:
+        p *= 1.0 - v
+    return 1.0 - p
+
+
+class Engine:
+    """Rules, model and PII detector put together. Cheap to call; build once."""
+
+    def __init__(self, ruleset: RuleSet | None = None, model: LinearModel | None = None,
+                 use_model: bool = True, use_pii: bool = True,
+                 thresholds: dict[str, float] | None = None) -> None:
+        self.ruleset = ruleset or default_ruleset()
+        self.model = (model or default_model()) if use_model else None
+        self.use_pii = use_pii
+        self.thresholds = dict(THRESHOLDS)
+        if self.model is not None:
+            self.thresholds.update(self.model.thresholds)
+        self.thresholds["grooming"] = max(self.thresholds["grooming"], GROOMING_MESSAGE_THRESHOLD)
+        if thresholds:
+            self.thresholds.update(thresholds)
+        self._pii: Any = None
+        self._pii_checked = False
+
+    # ---------------------------------------------------------------- PII
+
+    def pii_available(self) -> bool:
+        if not self._pii_checked:
+            self._pii_checked = True
+            try:
+                from safegate.privacy.pii import detect
+            except Exception:  # not written yet, or its dependencies are missing
+                self._pii = None
+            else:
+                self._pii = detect
+        return self._pii is not None
+
+    def _pii_hits(self, text: str, normalised_text: str) -> tuple[float, list[Span]]:
+        if not self.use_pii or not _PII_HINT.search(text) or not self.pii_available():
+            return 0.0, []
+        try:
+            entities = self._pii(text, types=PII_TYPES)
+        except Exception:  # a detector bug must not break classification
+            return 0.0, []
+        if not entities:
+            return 0.0, []
+        own = bool(_SELF.search(normalised_text) or _SELF.search(text))
+        score = max(float(e.score) for e in entities)
+        score = min(0.95, 0.55 + 0.4 * score) if own else min(0.6, 0.3 + 0.3 * score)
+        spans = [Span(e.start, e.end, "pii_disclosure", e.text, f"rule:pii_{e.type.lower()}")
+                 for e in entities]
+        return score, spans
+
+    # ---------------------------------------------------------------- classification
+
+    def classify(self, text: str) -> Result:
+        return self.classify_many([text])[0]
+
+    def classify_many(self, texts: Sequence[str]) -> list[Result]:
+        texts = [t if isinstance(t, str) else str(t) for t in texts]
+        pairs = [normalise_pair(t) for t in texts]
+        probs = None
+        if self.model is not None and texts:
+            probs = self.model.predict(pairs)
+            cat_index = {c: i for i, c in enumerate(self.model.categories)}
+        out: list[Result] = []
+        for i, (text, (norm, plain)) in enumerate(zip(texts, pairs, strict=True)):
+            diacritics = has_diacritics(text)
+            hits = self.ruleset.scan(norm, plain, diacritics)
+            model_scores: dict[str, float] = {}
+            if probs is not None:
+                row = probs[i]
+                model_scores = {c: float(row[j]) for c, j in cat_index.items()}
+            out.append(self._result(text, norm, hits, model_scores))
+        return out
+
+    def rule_scores(self, hits: Sequence[Hit]) -> dict[str, float]:
+        by_cat: dict[str, dict[str, float]] = {}
+        for h in hits:
+            best = by_cat.setdefault(h.rule.category, {})
+            best[h.rule.name] = max(best.get(h.rule.name, 0.0), h.score)
+        return {c: min(0.99, _noisy_or(list(v.values()))) for c, v in by_cat.items()}
+
+    def _result(self, text: str, norm: str, hits: list[Hit],
+                model_scores: dict[str, float]) -> Result:
+        rule = self.rule_scores(hits)
+        scores: dict[str, float] = {}
+        for c in CATEGORIES:
+            r, m = rule.get(c, 0.0), model_scores.get(c, 0.0)
+            if c == "grooming":
+                m = m * r if r > 0 else min(m, GROOMING_MODEL_ALONE)
+            scores[c] = 1.0 - (1.0 - r) * (1.0 - m)
+        pii_score, pii_spans = self._pii_hits(text, norm)
+        scores["pii_disclosure"] = pii_score
+        labels = tuple(c for c in CATEGORIES if scores[c] >= self.thresholds[c])
+
+        spans: list[Span] = []
+        if hits:
+            n = normalise(text)
+            for h in hits:
+                a, b = n.span(h.start, h.end)
+                spans.append(Span(a, b, h.rule.category, text[a:b], f"rule:{h.rule.name}"))
+        spans.extend(pii_spans)
+        ruled = {s.category for s in spans}
+        for c in labels:
+            if c not in ruled and text:
+                spans.append(Span(0, len(text), c, text, "model"))
+        spans.sort(key=lambda s: (s.start, -s.end, s.category))
+
+        severity = "none"
+        threat = any(h.rule.name in THREAT_RULES for h in hits)
+        for c in labels:
+            if c in URGENT_CATEGORIES or (c == "violence" and (
+                    threat or scores[c] >= VIOLENCE_URGENT)):
+                level = "urgent"
+            elif scores[c] >= WARNING_FLOOR:
+                level = "warning"
+            else:
+                level = "info"
+            severity = max_severity(severity, level)
+        if severity == "none" and any(v >= INFO_FLOOR for v in scores.values()):
+            severity = "info"
+        rounded = {c: round(v, 4) for c, v in scores.items()}
+        return Result(labels, rounded, severity, tuple(spans))
+
+
+_DEFAULT: Engine | None = None
+
+
+def default_engine() -> Engine:
+    global _DEFAULT
+    if _DEFAULT is None:
+        _DEFAULT = Engine()
+    return _DEFAULT

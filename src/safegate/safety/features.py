@@ -1,0 +1,226 @@
+"""Hashed character and word n-gram features, computed for a whole batch with numpy.
+
+The same code serves training (``scripts/train_safety.py`` turns the output into a sparse
+matrix) and inference (:mod:`safegate.safety.model` multiplies it by the weights), so the two
+cannot drift apart. Python's own ``hash`` is salted per process, so n-grams are hashed with a
+fixed polynomial hash over code points instead:
+
+* the batch is one array of code points; a prefix sum of ``cp[j] * Q**(j+1)`` (mod 2**64,
+  where ``Q`` is the inverse of the odd multiplier ``P``) gives every substring's hash as
+  ``P**b * (G[b] - G[a])`` in O(1), vectorised;
+* each feature family (char 2–5-grams of the plain text and, where they differ, of the
+  accented text; word 1–2-grams of the plain text; words of the accented text) is mixed
+  with its own salt and finalised (splitmix64) into ``2**bits`` buckets; one more feature
+  says whether the text looks Vietnamese;
+* values are TF-IDF: ``(1 + log count) * idf[bucket]``, L2-normalised per text.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = ["FEATURISER", "Batch", "Featuriser"]
+
+FEATURISER = "hash-ngram-v3"
+
+_P = np.uint64(0x100000001B3)  # FNV-64 prime (odd, so invertible mod 2**64)
+_Q = np.uint64(pow(0x100000001B3, -1, 2**64))
+_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
+_MIX2 = np.uint64(0x94D049BB133111EB)
+_GOLD = 0x9E3779B97F4A7C15
+
+_RE_SPACE = re.compile(r"\s+")
+_RE_NONWORD = re.compile(r"[\W_]+")
+
+U64 = npt.NDArray[np.uint64]
+
+# Frequent Vietnamese words, as typed without diacritics, that are rare in English text.
+_VI_WORDS = frozenset({
+    "khong", "duoc", "nguoi", "cua", "nhung", "mot", "minh", "ban", "toi", "tao", "chung", "nay",
+    "thi", "roi", "nua", "lam", "qua", "voi", "cho", "biet", "dang", "cung", "nhu", "gi", "sao",
+    "vay", "nhe", "oi", "nha", "em", "anh", "chi", "vao", "tu", "trong", "thay", "noi", "hoc",
+    "truong", "lop", "nhieu", "that", "luon", "moi", "dep", "ngu", "chet", "ong", "ko", "dc",
+    "vl", "mik", "mk", "thoi", "dit", "deo", "dcm", "vcl", "clm", "cc",
+})
+_LANG_VI = np.uint64(0x7669)
+_LANG_OTHER = np.uint64(0x656E)
+
+
+def _is_vietnamese(text: str, plain: str) -> bool:
+    if text != plain:
+        return True
+    words = plain.split()
+    hits = sum(1 for w in words if w in _VI_WORDS)
+    return hits >= 1 and hits * 4 >= len(words)
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """Sparse features of a batch: ``(doc, bucket, value)`` triples sorted by doc."""
+
+    n_docs: int
+    doc: npt.NDArray[np.int64]
+    bucket: npt.NDArray[np.int64]
+    value: npt.NDArray[np.float32]
+
+
+def _codepoints(parts: Sequence[str]) -> tuple[U64, npt.NDArray[np.int64]]:
+    big = "".join(parts)
+    cp = np.frombuffer(big.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
+    lengths = np.fromiter((len(p) for p in parts), dtype=np.int64, count=len(parts))
+    return cp, lengths
+
+
+def _prefix(cp: U64) -> tuple[U64, U64]:
+    """``G`` (length n+1) and the powers ``P**k`` (length n+1) for substring hashing."""
+    n = len(cp)
+    with np.errstate(over="ignore"):
+        qpow = np.empty(n + 1, dtype=np.uint64)
+        ppow = np.empty(n + 1, dtype=np.uint64)
+        qpow[0] = 1
+        ppow[0] = 1
+        if n:
+            qpow[1:] = _Q
+            ppow[1:] = _P
+            qpow = np.cumprod(qpow, dtype=np.uint64)
+            ppow = np.cumprod(ppow, dtype=np.uint64)
+        g = np.zeros(n + 1, dtype=np.uint64)
+        if n:
+            g[1:] = np.cumsum(cp * qpow[1:], dtype=np.uint64)
+    return g, ppow
+
+
+def _substring_hash(g: U64, ppow: U64, a: npt.NDArray[np.int64],
+                    b: npt.NDArray[np.int64]) -> U64:
+    with np.errstate(over="ignore"):
+        return ppow[b] * (g[b] - g[a])
+
+
+def _finalise(h: U64, salt: int, bits: int) -> npt.NDArray[np.int64]:
+    with np.errstate(over="ignore"):
+        x = h ^ np.uint64((salt * _GOLD) % 2**64)
+        x = (x ^ (x >> np.uint64(30))) * _MIX1
+        x = (x ^ (x >> np.uint64(27))) * _MIX2
+        x = x ^ (x >> np.uint64(31))
+    return (x >> np.uint64(64 - bits)).astype(np.int64)
+
+
+class Featuriser:
+    """Turns normalised ``(text, plain)`` pairs into hashed TF-IDF features."""
+
+    def __init__(self, bits: int = 18, char_min: int = 2, char_max: int = 5,
+                 idf: npt.NDArray[np.float32] | None = None, primary: str = "plain") -> None:
+        if primary not in ("plain", "text"):
+            raise ValueError("primary must be 'plain' or 'text'")
+        self.bits = bits
+        self.char_min = char_min
+        self.char_max = char_max
+        self.idf = idf
+        self.primary = primary  # which string gets every char n-gram; the other only differences
+
+    def params(self) -> dict[str, int | str]:
+        return {"name": FEATURISER, "bits": self.bits, "char_min": self.char_min,
+                "char_max": self.char_max, "primary": self.primary}
+
+    # ---------------------------------------------------------------- raw hashed counts
+
+    def hashed(self, pairs: Sequence[tuple[str, str]]) -> tuple[npt.NDArray[np.int64],
+                                                                npt.NDArray[np.int64]]:
+        """``(doc, bucket)`` for every n-gram occurrence in the batch."""
+        n_docs = len(pairs)
+        docs: list[npt.NDArray[np.int64]] = []
+        buckets: list[npt.NDArray[np.int64]] = []
+
+        # Character n-grams over the plain and over the accented text, padded with one space
+        # on each side. Both strings have the same length, so the positions are shared; the
+        # accented family tells "ngủ" (sleep) from "ngu" (stupid) when the writer used accents.
+        plain_chars = [" " + _RE_SPACE.sub(" ", p).strip() + " " for _, p in pairs]
+        text_chars = [" " + _RE_SPACE.sub(" ", t).strip() + " " for t, _ in pairs]
+        cp, lengths = _codepoints(plain_chars)
+        cp_t, _ = _codepoints(text_chars)
+        doc_of = np.repeat(np.arange(n_docs, dtype=np.int64), lengths)
+        total = len(cp)
+        first, second = (cp, cp_t) if self.primary == "plain" else (cp_t, cp)
+        for family, cps in ((0, first), (20, second)):
+            g, ppow = _prefix(cps)
+            for n in range(self.char_min, self.char_max + 1):
+                if total < n:
+                    continue
+                a = np.arange(total - n + 1, dtype=np.int64)
+                a = a[doc_of[a] == doc_of[a + n - 1]]
+                if family:  # the second string's n-grams only where they differ
+                    diff = np.flatnonzero(cps != first)
+                    touched = np.zeros(total + 1, dtype=np.int64)
+                    touched[diff + 1] = 1
+                    touched = np.cumsum(touched)
+                    a = a[touched[a + n] - touched[a] > 0]
+                docs.append(doc_of[a])
+                buckets.append(_finalise(_substring_hash(g, ppow, a, a + n), family + n,
+                                         self.bits))
+
+        # Words (letters and digits only) of the plain and of the accented text.
+        words_plain = [" " + _RE_NONWORD.sub(" ", p).strip() + " " for _, p in pairs]
+        words_text = [" " + _RE_NONWORD.sub(" ", t).strip() + " " for t, _ in pairs]
+        for family, parts in ((10, words_plain), (12, words_text)):
+            cp, lengths = _codepoints(parts)
+            if not len(cp):
+                continue
+            g, ppow = _prefix(cp)
+            doc_of = np.repeat(np.arange(n_docs, dtype=np.int64), lengths)
+            spaces = np.flatnonzero(cp == 32)
+            # A word runs from one space to the next within the same text.
+            starts = spaces[:-1] + 1
+            ends = spaces[1:]
+            keep = (ends > starts) & (doc_of[spaces[:-1]] == doc_of[spaces[1:]])
+            starts, ends = starts[keep], ends[keep]
+            wdoc = doc_of[starts]
+            docs.append(wdoc)
+            buckets.append(_finalise(_substring_hash(g, ppow, starts, ends), family, self.bits))
+            if family == 10 and len(starts) > 1:
+                same = wdoc[:-1] == wdoc[1:]
+                a2, b2 = starts[:-1][same], ends[1:][same]
+                docs.append(wdoc[:-1][same])
+                buckets.append(_finalise(_substring_hash(g, ppow, a2, b2), 11, self.bits))
+        # One language feature per text ("vi" or "other"): the data sets differ in base rate
+        # (ViHOS ~half offensive, Davidson 83 %), and this lets the model learn one offset per
+        # language instead of a single intercept pulled towards the larger set.
+        lang = np.fromiter((_LANG_VI if _is_vietnamese(t, p) else _LANG_OTHER for t, p in pairs),
+                           dtype=np.uint64, count=n_docs)
+        docs.append(np.arange(n_docs, dtype=np.int64))
+        buckets.append(_finalise(lang, 40, self.bits))
+        if not docs:
+            empty = np.zeros(0, dtype=np.int64)
+            return empty, empty
+        return np.concatenate(docs), np.concatenate(buckets)
+
+    # ---------------------------------------------------------------- TF-IDF
+
+    def counts(self, pairs: Sequence[tuple[str, str]]) -> tuple[npt.NDArray[np.int64],
+                                                                npt.NDArray[np.int64],
+                                                                npt.NDArray[np.int64]]:
+        """Distinct ``(doc, bucket)`` pairs with their counts, sorted by doc."""
+        doc, bucket = self.hashed(pairs)
+        keys = doc << np.int64(self.bits) | bucket
+        uniq, count = np.unique(keys, return_counts=True)
+        return uniq >> np.int64(self.bits), uniq & np.int64((1 << self.bits) - 1), count
+
+    def transform(self, pairs: Sequence[tuple[str, str]]) -> Batch:
+        if self.idf is None:
+            raise ValueError("the featuriser has no IDF table (fit or load a model first)")
+        doc, bucket, count = self.counts(pairs)
+        value = (1.0 + np.log(count.astype(np.float32))) * self.idf[bucket]
+        norm = np.sqrt(np.bincount(doc, weights=value * value, minlength=len(pairs)))
+        norm[norm == 0] = 1.0
+        return Batch(len(pairs), doc, bucket, (value / norm[doc]).astype(np.float32))
+
+    def fit_idf(self, pairs: Sequence[tuple[str, str]]) -> npt.NDArray[np.float32]:
+        doc, bucket, _ = self.counts(pairs)
+        df = np.bincount(bucket, minlength=1 << self.bits).astype(np.float64)
+        n = len(pairs)
+        self.idf = (np.log((1.0 + n) / (1.0 + df)) + 1.0).astype(np.float32)
+        return self.idf

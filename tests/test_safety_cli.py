@@ -1,0 +1,71 @@
+"""`safegate classify` and the trainer's smoke run."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from safegate.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_TEXT = ROOT.parent / "shared" / "data" / "text"
+
+
+def test_classify_plain_lines() -> None:
+    result = CliRunner().invoke(main, ["classify", "--no-pii"],
+                                input="tao sẽ giết mày\nhôm nay trời đẹp\n")
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(x) for x in result.output.splitlines()]
+    assert len(rows) == 2
+    assert rows[0]["labels"] == ["violence"] and rows[0]["severity"] == "urgent"
+    assert set(rows[0]) == {"labels", "scores", "severity", "spans"}
+    span = rows[0]["spans"][0]
+    assert {"start", "end", "category", "text"} <= set(span)
+    assert "tao sẽ giết mày"[span["start"]:span["end"]] == span["text"]
+    assert rows[1]["labels"] == [] and rows[1]["severity"] == "none"
+
+
+def test_classify_jsonl_with_a_broken_line() -> None:
+    data = "\n".join([
+        json.dumps({"text": "i want to kill myself", "id": 1}),
+        '{"text": "unterminated',
+        json.dumps({"no_text": 1}),
+        json.dumps({"text": "chúc ngủ ngon"}),
+    ]) + "\n"
+    result = CliRunner().invoke(main, ["classify", "--jsonl", "--no-pii"], input=data)
+    assert result.exit_code == 0, result.output
+    assert "Traceback" not in result.output
+    rows = [json.loads(x) for x in result.output.splitlines()]
+    assert len(rows) == 4
+    assert rows[0]["severity"] == "urgent" and "self_harm" in rows[0]["labels"]
+    assert rows[1]["line"] == 2 and "error" in rows[1]
+    assert rows[2]["line"] == 3 and "error" in rows[2]
+    assert rows[3]["severity"] == "none"
+
+
+def test_classify_subprocess() -> None:
+    proc = subprocess.run([sys.executable, "-m", "safegate.cli", "classify", "--no-pii"],
+                          input="mày béo như lợn\n", capture_output=True, text=True, timeout=60,
+                          check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert "bullying" in json.loads(proc.stdout)["labels"]
+
+
+@pytest.mark.skipif(not SHARED_TEXT.is_dir(), reason="needs ../shared/data/text")
+def test_trainer_smoke(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "train_safety.py"), "--limit", "150",
+         "--folds", "0", "--bits", "14", "--out", str(tmp_path)],
+        capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    from safegate.safety.model import load
+
+    model = load(tmp_path / "safety_model.json.gz")
+    assert model.version.startswith("1.")
+    assert (tmp_path / "ambiguous.txt").is_file()
+    assert model.predict([("xin chào", "xin chao")]).shape == (1, 9)
