@@ -98,6 +98,7 @@ def test_check_explains_a_verdict(served: tuple[int, Path, FakeUpstream]) -> Non
     assert verdict["profile"] == "An"
     assert verdict["entry"] in ("pornhub.com", "www.pornhub.com")
     assert "/" in verdict["list"]
+    assert verdict["setting"] == "profile 'An' blocks the category 'adult'"
     human = cli("check", "example.org", "--data-dir", str(data_dir))
     assert "ALLOWED" in human.stdout
     missing = cli("check", "example.org", "--profile", "Nobody", "--data-dir", str(data_dir))

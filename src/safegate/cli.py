@@ -177,6 +177,7 @@ def check(config: Path | None, data_dir: Path | None, domain: str, profile: str 
     from safegate.lists.services import services_for_domain
 
     result["services"] = list(services_for_domain(name))
+    result["setting"] = _setting(decision, compiled.name)
     if as_json:
         click.echo(json.dumps(result, ensure_ascii=False))
         return
@@ -187,8 +188,31 @@ def check(config: Path | None, data_dir: Path | None, domain: str, profile: str 
         click.echo(f"  category: {decision.category}")
     if decision.rule:
         click.echo(f"  rule:     {decision.rule}")
+    if result["setting"]:
+        click.echo(f"  setting:  {result['setting']}")
     if result["services"]:
         click.echo(f"  service:  {', '.join(result['services'])}")
+
+
+def _setting(decision: Any, profile: str) -> str | None:
+    """The policy setting behind a verdict, in words."""
+    rule = decision.rule or ""
+    if decision.category == "guard":
+        return "built-in never-block guard (category lists only)"
+    if decision.category == "service":
+        return f"profile {profile!r} blocks the service {rule.split(':')[1]!r}"
+    if rule.startswith("profile:"):
+        kind = "allow" if decision.action == "allow" else "deny"
+        return f"profile {profile!r} has the {kind} rule {rule.split(':', 1)[1]!r}"
+    if decision.category == "bypass":
+        return f"profile {profile!r} has bypass protection on"
+    if decision.action == "block" and decision.category == "custom":
+        return "operator list (applies to every profile)"
+    if decision.action == "block":
+        return f"profile {profile!r} blocks the category {decision.category!r}"
+    if decision.category == "allow":
+        return "allow list"
+    return None
 
 
 # Each domain package may contribute commands through a ``commands`` module that exposes
