@@ -35,9 +35,10 @@ def entries(path: Path) -> tuple[list[Entry], ParseReport]:
     out = list(iter_entries(path, report))
     batch_report = ParseReport()
     batched: Counter[Entry] = Counter()
-    for names, allow in iter_batches(path, batch_report):
+    for names, allow, patterns in iter_batches(path, batch_report):
         batched.update(Entry(n) for n in names)
         batched.update(Entry(n, True) for n in allow)
+        batched.update(patterns)
     assert batched == Counter(out)
     assert batch_report == report
     return out, report
@@ -104,14 +105,16 @@ def test_adblock_rules(tmp_path: Path) -> None:
     ))
     out, report = entries(path)
     assert out == [Entry("ads.example.com"), Entry("tracker.example.net"),
-                   Entry("good.example.com", allow=True)]
-    assert report.entries == 2 and report.allow_entries == 1
+                   Entry("good.example.com", allow=True), Entry("w.com"),
+                   Entry("||v.*.com^", pattern=r"(?:^|\.)v\..*\.com$")]
+    assert report.entries == 4 and report.allow_entries == 1 and report.patterns == 1
     assert report.skipped == Counter({
-        parse.SKIP_MODIFIER: 2, parse.SKIP_WILDCARD: 3, parse.SKIP_COSMETIC: 4,
-        parse.SKIP_NOT_HOST: 2,
+        parse.SKIP_MODIFIER: 2, parse.SKIP_PATH: 2, parse.SKIP_COSMETIC: 4,
+        parse.SKIP_NOT_HOST: 1,
     })
     assert report.examples[parse.SKIP_MODIFIER] == "||x.com^$third-party"
     assert report.examples[parse.SKIP_COSMETIC] == "example.com##.banner"
+    assert report.examples[parse.SKIP_PATH] == "||z.com/path^"
 
 
 def test_ip_lines_are_reported(tmp_path: Path) -> None:
@@ -239,8 +242,10 @@ LINE = st.one_of(
                      "@@||y.com^", "||z.com^$third-party", "e.com##.ad", "", " ", "A.COM",
                      "x" * 63 + ".com", "x" * 64 + ".com", "a" * 250 + ".com", "-a.com",
                      "a-.com", "a..com", ".a.com", "a.com.", "bücher.example", "1.2.3.4",
-                     "\ufffd", "a.com\t#", "*.w.com", "\x00"]),
-    st.text(alphabet="ab.-_19 #\x00é", max_size=20),
+                     "\ufffd", "a.com\t#", "*.w.com", "\x00", "||ads*.x.com^",
+                     "@@||*cdn*.example^", "||*.w.com^", "/^ad[0-9]+\\.x$/", "/(a+)+/",
+                     "/banner/*", "/x/$important", "||a.com/p"]),
+    st.text(alphabet="ab.-_19 #\x00é|/*^@", max_size=20),
 )
 
 
@@ -269,6 +274,7 @@ def test_fast_path_matches_the_line_parser(tmp_path_factory: pytest.TempPathFact
     assert Counter(out) == expected
     assert report.entries == expected_report.entries
     assert report.allow_entries == expected_report.allow_entries
+    assert report.patterns == expected_report.patterns
     assert report.skipped == expected_report.skipped
     assert report.examples == expected_report.examples
 

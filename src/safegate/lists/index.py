@@ -6,18 +6,26 @@ of its enabled lists blocks or allows the name (``Verdicts``), so a lookup is a 
 probes along the name's suffix walk and a tuple index, with no per-profile copy of the
 lists. Hashes are Python's ``hash(str)``: the index is built in the process that uses it
 and never persisted, so the per-process hash seed does not matter.
+
+Regex and wildcard entries (see ``safegate.lists.parse``) sit beside the hash arrays, one
+``PatternSet`` per list, its patterns compiled once into one alternation. They are
+searched only when the hash walk allows nothing: allow patterns when it found no entry or
+only a block (an allow beats a block, whatever kind), block patterns only when it found
+no entry at all (a listed name beats a pattern). A profile whose lists have no patterns
+pays nothing for them.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from safegate.lists.parse import ListFileError, ParseReport, iter_batches
+from safegate.lists.parse import REGEX_FLAGS, Entry, ListFileError, ParseReport, iter_batches
 from safegate.lists.psl import PublicSuffixList
 from safegate.lists.sources import ListSpec
 
@@ -31,10 +39,11 @@ class LoadedList:
     """A list as it went into the index, with what happened to its lines."""
 
     spec: ListSpec
-    entries: int
+    entries: int  # block entries (names and patterns)
     allow_entries: int
     skipped: dict[str, int]
     error: str | None = None
+    patterns: int = 0  # regex and wildcard entries among the entries (distinct)
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +55,38 @@ class Hit:
     allow: bool
 
 
+@dataclass(frozen=True, eq=False)
+class PatternSet:
+    """The regex and wildcard entries of one list, compiled once per index build:
+    ``combined`` is their alternation (one search per lookup); ``rules`` (the rule as
+    written and its own pattern, in file order) name the entry that matched."""
+
+    list_id: int
+    allow: bool
+    combined: re.Pattern[str]
+    rules: tuple[tuple[str, re.Pattern[str]], ...]
+
+    @classmethod
+    def compile(cls, list_id: int, allow: bool, entries: Sequence[Entry]) -> PatternSet:
+        rules: dict[str, str] = {}  # pattern -> the first rule that gave it
+        for entry in entries:
+            if entry.pattern is not None:
+                rules.setdefault(entry.pattern, entry.domain)
+        combined = "|".join(f"(?:{source})" for source in rules)
+        return cls(list_id, allow, re.compile(combined, REGEX_FLAGS),
+                   tuple((rule, re.compile(source, REGEX_FLAGS))
+                         for source, rule in rules.items()))
+
+    def match(self, name: str) -> str | None:
+        """The first rule (in file order) whose pattern is found in ``name``, or None."""
+        if self.combined.search(name) is None:
+            return None
+        for rule, pattern in self.rules:
+            if pattern.search(name) is not None:
+                return rule
+        return None  # pragma: no cover - the alternation matched, so one rule does
+
+
 @dataclass(frozen=True, slots=True)
 class Verdicts:
     """One profile's view of the index: for each combo, the list that decides.
@@ -53,12 +94,16 @@ class Verdicts:
     ``block_exact[c]`` is the first enabled block list in combo ``c`` (any match mode),
     used when the entry equals the queried name; ``block_suffix[c]`` only considers
     suffix-matching lists, used for parent names. Likewise for allow lists.
+    ``allow_patterns`` and ``block_patterns`` are the pattern sets of the enabled lists,
+    by list id (empty when those lists have no regex or wildcard entries).
     """
 
     block_exact: tuple[int, ...]
     block_suffix: tuple[int, ...]
     allow_exact: tuple[int, ...]
     allow_suffix: tuple[int, ...]
+    allow_patterns: tuple[PatternSet, ...] = ()
+    block_patterns: tuple[PatternSet, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -69,6 +114,7 @@ class DomainIndex:
     lists: tuple[LoadedList, ...]
     psl: PublicSuffixList
     build_seconds: float = 0.0
+    patterns: tuple[PatternSet, ...] = ()  # by list id; only lists that have some
 
     @property
     def size(self) -> int:
@@ -113,7 +159,10 @@ class DomainIndex:
             bs.append(first_bs)
             ae.append(first_ae)
             als.append(first_as)
-        return Verdicts(tuple(be), tuple(bs), tuple(ae), tuple(als))
+        enabled_patterns = [ps for ps in self.patterns if ps.list_id in on]
+        return Verdicts(tuple(be), tuple(bs), tuple(ae), tuple(als),
+                        tuple(ps for ps in enabled_patterns if ps.allow),
+                        tuple(ps for ps in enabled_patterns if not ps.allow))
 
     def lookup(self, name: str, verdicts: Verdicts) -> Hit | None:
         """The deciding hit for ``name`` under ``verdicts``: an allow anywhere on the
@@ -121,6 +170,9 @@ class DomainIndex:
 
         The walk goes from the full name up to its registrable domain and never to a
         public suffix, so a list entry that is a public suffix only matches itself.
+        Patterns (regex and wildcard entries) match the whole name; they are searched
+        only when the walk allowed nothing: allow patterns, then (when the walk found no
+        block either) block patterns, each by list id.
         """
         labels = name.split(".")
         stop = self.psl.registrable_labels(name)
@@ -143,7 +195,23 @@ class DomainIndex:
                 return Hit(a, cand, True)
             if b != NO_LIST and block is None:
                 block = Hit(b, cand, False)
+        if verdicts.allow_patterns or (block is None and verdicts.block_patterns):
+            return self._pattern_lookup(name, verdicts, block)
         return block
+
+    @staticmethod
+    def _pattern_lookup(name: str, verdicts: Verdicts, block: Hit | None) -> Hit | None:
+        for patterns in verdicts.allow_patterns:
+            rule = patterns.match(name)
+            if rule is not None:
+                return Hit(patterns.list_id, rule, True)
+        if block is not None:
+            return block
+        for patterns in verdicts.block_patterns:
+            rule = patterns.match(name)
+            if rule is not None:
+                return Hit(patterns.list_id, rule, False)
+        return None
 
     def names_of(self, list_id: int) -> str:
         return self.lists[list_id].spec.key
@@ -161,21 +229,34 @@ def _distinct_sorted(values: np.ndarray) -> np.ndarray:
     return values if keep.all() else values[keep]
 
 
-def _read_list(spec: ListSpec, report: ParseReport) -> np.ndarray:
-    """The sorted, distinct hashes of one list's names (``ListFileError`` if unreadable)."""
+SKIP_ALLOW_IN_BLOCK_LIST = "exception (@@) rule in a block list"
+
+
+def _read_list(spec: ListSpec, report: ParseReport) -> tuple[np.ndarray, list[Entry]]:
+    """The sorted, distinct hashes of one list's names and its pattern entries
+    (``ListFileError`` if unreadable). In a block list, "@@" exceptions are reported and
+    not used; in an allow list every entry allows."""
     parts: list[np.ndarray] = []
-    for names, allow_names in iter_batches(spec.path, report):
+    patterns: list[Entry] = []
+    for names, allow_names, batch_patterns in iter_batches(spec.path, report):
         if allow_names and spec.role != "allow":
             report.allow_entries -= len(allow_names)
             for name in allow_names:
-                report.skip("exception (@@) rule in a block list", name)
+                report.skip(SKIP_ALLOW_IN_BLOCK_LIST, name)
             allow_names = []
+        for entry in batch_patterns:
+            if entry.allow and spec.role != "allow":
+                report.allow_entries -= 1
+                report.patterns -= 1
+                report.skip(SKIP_ALLOW_IN_BLOCK_LIST, entry.domain)
+            else:
+                patterns.append(entry)
         for batch in (names, allow_names):
             if batch:
                 parts.append(np.fromiter(map(hash, batch), dtype=np.int64, count=len(batch)))
     if not parts:
-        return np.zeros(0, dtype=np.int64)
-    return _distinct_sorted(np.concatenate(parts) if len(parts) > 1 else parts[0])
+        return np.zeros(0, dtype=np.int64), patterns
+    return _distinct_sorted(np.concatenate(parts) if len(parts) > 1 else parts[0]), patterns
 
 
 def _unique_inverse(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -231,18 +312,23 @@ def build_index(specs: Sequence[ListSpec], psl: PublicSuffixList) -> DomainIndex
     started = time.perf_counter()
     lists: list[np.ndarray] = []
     loaded: list[LoadedList] = []
-    for spec in specs:
+    pattern_sets: list[PatternSet] = []
+    for lid, spec in enumerate(specs):
         report = ParseReport()
         try:
-            hashes = _read_list(spec, report)
+            hashes, patterns = _read_list(spec, report)
         except ListFileError as exc:
             log.error("list %s not loaded: %s", spec.key, exc)
             loaded.append(LoadedList(spec, 0, 0, dict(report.skipped), str(exc)))
             hashes = np.zeros(0, dtype=np.int64)
         else:
-            loaded.append(
-                LoadedList(spec, report.entries, report.allow_entries, dict(report.skipped))
-            )
+            pattern_set = None
+            if patterns:
+                pattern_set = PatternSet.compile(lid, spec.role == "allow", patterns)
+                pattern_sets.append(pattern_set)
+            loaded.append(LoadedList(
+                spec, report.entries, report.allow_entries, dict(report.skipped), None,
+                len(pattern_set.rules) if pattern_set else 0))
         lists.append(hashes)
     uniq = _distinct_sorted(np.concatenate(lists)) if lists else np.zeros(0, dtype=np.int64)
     combo_ids, combo_lists = _combos(uniq, lists)
@@ -255,6 +341,7 @@ def build_index(specs: Sequence[ListSpec], psl: PublicSuffixList) -> DomainIndex
         lists=tuple(loaded),
         psl=psl,
         build_seconds=time.perf_counter() - started,
+        patterns=tuple(pattern_sets),
     )
     log.info("index: %d names from %d lists in %.2f s", index.size, len(specs),
              index.build_seconds)

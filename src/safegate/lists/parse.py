@@ -1,4 +1,10 @@
-"""Parse blocklist files: plain domains, hosts format, and simple adblock rules.
+"""Parse blocklist files: plain domains, hosts format, adblock rules and regex entries.
+
+Adblock host rules (``||domain^``, ``@@||domain^`` exceptions) become plain entries; a rule
+with ``*`` wildcards (``||ads*.example.com^``) and a regex written as ``/.../``
+(AdGuard / Pi-hole style) become *pattern* entries: a regular expression searched in the
+whole host name (see ``regex_problem`` for the bounds a pattern must keep). A leading
+``*.`` (``||*.doubleclick.net^``) only means "and its subdomains": that is a plain entry.
 
 Parsing is streaming (a chunk of about a mebibyte at a time) so that large lists never
 sit in memory as Python strings. Every line that is not used is counted with its reason,
@@ -14,14 +20,16 @@ gives the same entries one by one, in file order.
 from __future__ import annotations
 
 import gzip
+import importlib
 import re
+import time
 import zlib
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from itertools import compress
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -44,7 +52,15 @@ _COSMETIC = re.compile(r"[^\s#]#(?:[@?$%]|@[?$%])?#")
 CHUNK_BYTES = 1 << 20
 
 SKIP_MODIFIER = "adblock modifier not supported"
-SKIP_WILDCARD = "adblock wildcard or path not supported"
+SKIP_PATH = "adblock rule with a path (not a DNS rule)"
+SKIP_WILDCARD = "adblock wildcard that is not a host pattern"
+SKIP_EVERYTHING = "pattern matches every name"
+SKIP_REGEX_INVALID = "regex does not compile"
+SKIP_REGEX_LONG = "regex or wildcard longer than 256 characters"
+SKIP_REGEX_FEATURE = "regex feature not supported (backreference, named group, inline flag)"
+SKIP_REGEX_NESTED = "regex with nested quantifiers (may backtrack catastrophically)"
+SKIP_REGEX_SLOW = "regex too slow to compile or to match long names"
+SKIP_REGEX_LIMIT = "more than 1,000 regex and wildcard entries in one list"
 SKIP_COSMETIC = "adblock element-hiding rule (not a DNS rule)"
 SKIP_IP = "IP address"
 SKIP_LOCAL = "local name (localhost and the like)"
@@ -56,8 +72,9 @@ SKIP_WORDS = "several words without an address (not hosts format)"
 class ParseReport:
     """What a parse did with each line."""
 
-    entries: int = 0
+    entries: int = 0  # block entries, plain names and patterns alike
     allow_entries: int = 0
+    patterns: int = 0  # the regex and wildcard entries among them (bounded per list)
     skipped: Counter[str] = field(default_factory=Counter)
     examples: dict[str, str] = field(default_factory=dict)
 
@@ -72,8 +89,12 @@ class ListFileError(OSError):
 
 @dataclass(frozen=True, slots=True)
 class Entry:
+    """A usable entry: a host name, or (``pattern`` set) a regex or wildcard rule, whose
+    ``domain`` is then the rule as written (what an explanation shows)."""
+
     domain: str
     allow: bool = False  # adblock "@@" exception
+    pattern: str | None = None  # regex source, searched in the whole host name
 
 
 def to_ascii(name: str) -> str | None:
@@ -130,26 +151,288 @@ def _why_not(part: str) -> str:
     return SKIP_NOT_HOST
 
 
+# --- regex and wildcard entries -------------------------------------------------------
+#
+# A pattern is searched (``re.search``) in the lowercase host name, case-insensitively
+# (AdGuard's default). Lists are made by others and the gate runs every enabled list's
+# patterns on each name the hash lookup misses, so a pattern must keep these bounds:
+# at most MAX_PATTERN_LENGTH characters; no backreferences, conditionals, named groups or
+# inline global flags (``(?i)`` at the start is accepted and redundant); no quantified
+# group that contains another quantifier unless every repetition must pass a delimiter
+# character the inner quantifiers cannot match (``(\w+\.)*`` is fine, ``(a+)+`` is not);
+# compiling takes at most REGEX_COMPILE_SECONDS and a search in probe names up to 253
+# characters long at most REGEX_PROBE_SECONDS; and it must not match every name. A list
+# keeps at most MAX_PATTERNS of them.
+
+MAX_PATTERN_LENGTH = 256
+MAX_PATTERNS = 1000
+REGEX_FLAGS = re.IGNORECASE | re.ASCII
+REGEX_COMPILE_SECONDS = 0.05
+REGEX_PROBE_SECONDS = 0.002
+PROBE_LENGTHS = (8, 12, 16, 24, 32, 64, 128, 253)
+
+_WILDCARD_HOST = re.compile(r"^[a-z0-9_*-]+(?:\.[a-z0-9_*-]+)*$")
+
+# The parser behind re.compile, to look at a pattern's structure ("re._parser" since
+# Python 3.11; its items are (opcode, argument) pairs, see ``_children``).
+_sre: Any = importlib.import_module("re._parser")
+
+_REPEATS = {_sre.MAX_REPEAT, _sre.MIN_REPEAT, _sre.POSSESSIVE_REPEAT}
+_BACKTRACKING_REPEATS = {_sre.MAX_REPEAT, _sre.MIN_REPEAT}
+_REFERENCES = {_sre.GROUPREF, _sre.GROUPREF_EXISTS}
+
+
+def _children(op: Any, av: Any) -> list[Any]:
+    """The sub-sequences of one parsed regex item."""
+    if op in _REPEATS:
+        return [av[2]]
+    if op is _sre.SUBPATTERN:
+        return [av[3]]
+    if op is _sre.BRANCH:
+        return list(av[1])
+    if op in (_sre.ASSERT, _sre.ASSERT_NOT):
+        return [av[1]]
+    if op is _sre.ATOMIC_GROUP:
+        return [av]
+    if op is _sre.GROUPREF_EXISTS:
+        return [x for x in av[1:] if x is not None]
+    return []
+
+
+def _inner_repeats(seq: Any) -> list[Any]:
+    """Every quantified item (that may repeat more than once) inside ``seq``."""
+    out = []
+    for op, av in seq:
+        if op in _REPEATS and av[1] > 1:
+            out.append((op, av))
+        for child in _children(op, av):
+            out += _inner_repeats(child)
+    return out
+
+
+def _char_matches(item: tuple[Any, Any], ch: int) -> bool:
+    """Can the one-character item ``item`` match the character ``ch``? True when unsure."""
+    op, av = item
+    chars = {ch, ord(chr(ch).lower()), ord(chr(ch).upper())}  # patterns ignore case
+    if op is _sre.LITERAL:
+        return chr(av).lower() == chr(ch).lower()
+    if op is _sre.NOT_LITERAL:
+        return chr(av).lower() != chr(ch).lower()
+    if op is _sre.ANY:
+        return ch != 10
+    if op is _sre.IN:
+        negate = False
+        found = False
+        for sop, sav in av:
+            if sop is _sre.NEGATE:
+                negate = True
+            elif sop is _sre.LITERAL:
+                found |= sav in chars
+            elif sop is _sre.RANGE:
+                found |= any(sav[0] <= c <= sav[1] for c in chars)
+            elif sop is _sre.CATEGORY:
+                c = chr(ch)
+                tests = {
+                    _sre.CATEGORY_DIGIT: c.isdigit(), _sre.CATEGORY_NOT_DIGIT: not c.isdigit(),
+                    _sre.CATEGORY_WORD: c.isalnum() or c == "_",
+                    _sre.CATEGORY_NOT_WORD: not (c.isalnum() or c == "_"),
+                    _sre.CATEGORY_SPACE: c.isspace(), _sre.CATEGORY_NOT_SPACE: not c.isspace(),
+                }
+                found |= tests.get(sav, True)
+            else:
+                return True
+        return found != negate
+    return True
+
+
+def _delimited(body: Any, inner: list[Any]) -> bool:
+    """Does every repetition of ``body`` start or end with a literal character that none
+    of the quantifiers ``inner`` (inside it) can match? Then a name splits into
+    repetitions in one way only, and the nesting cannot backtrack exponentially
+    (``(\\w+\\.)*`` is delimited; ``(\\w+\\.\\w+)*`` is not: "a.bc.d" splits twice)."""
+    while len(body) == 1 and body[0][0] is _sre.SUBPATTERN:  # a group: look inside
+        body = body[0][1][3]
+    edges = [body[0], body[-1]] if len(body) else []
+    for op, av in edges:
+        if op is _sre.LITERAL and all(len(sub) == 1 and not _char_matches(sub[0], av)
+                                      for _, (_, _, sub) in inner):
+            return True
+    return False
+
+
+def _structure_problem(seq: Any) -> str | None:
+    for op, av in seq:
+        if op in _REFERENCES:
+            return SKIP_REGEX_FEATURE
+        if op in _BACKTRACKING_REPEATS and av[1] > 1:
+            inner = _inner_repeats(av[2])
+            if inner and not _delimited(av[2], inner):
+                return SKIP_REGEX_NESTED
+        for child in _children(op, av):
+            problem = _structure_problem(child)
+            if problem:
+                return problem
+    return None
+
+
+def _literals(seq: Any) -> set[int]:
+    out: set[int] = set()
+    for op, av in seq:
+        if op is _sre.LITERAL:
+            out.add(av)
+        for child in _children(op, av):
+            out |= _literals(child)
+    return out
+
+
+def _probes(seq: Any) -> list[str]:
+    """Characters to repeat into probe names: the pattern's own literals (what makes a
+    backtracking pattern try hardest) and a few common ones."""
+    chars = sorted({chr(c).lower() for c in _literals(seq) if 32 < c < 127})[:4]
+    return list(dict.fromkeys([*chars, "a", "."]))
+
+
+def _search_seconds(compiled: re.Pattern[str], name: str) -> float:
+    started = time.perf_counter()
+    compiled.search(name)
+    return time.perf_counter() - started
+
+
+def _too_slow(compiled: re.Pattern[str], chars: list[str]) -> bool:
+    """Does a search in a long probe name exceed the budget? Lengths grow slowly, so a
+    pattern that blows up is caught at a length where it still returns quickly. A slow
+    probe is timed twice more (the best of three counts), so that a pause of the
+    machine does not reject a pattern."""
+    for n in PROBE_LENGTHS:
+        for ch in chars:
+            for name in (ch * n, (ch * n)[:-1] + "!"):
+                if (_search_seconds(compiled, name) > REGEX_PROBE_SECONDS
+                        and min(_search_seconds(compiled, name) for _ in range(2))
+                        > REGEX_PROBE_SECONDS):
+                    return True
+    return False
+
+
+# A pattern that matches all of these matches every name (``.``, ``^``, ``a*``).
+_UNRELATED_NAMES = ("a", "0", "example.com", "xn--p1ai", "_dmarc.q-1.zz")
+
+
+def regex_problem(source: str, *, probe: bool = True) -> str | None:
+    """Why the regex ``source`` may not be used (a skip reason), or None if it may.
+    ``probe=False`` skips the timing of searches (for patterns built by
+    ``wildcard_regex``, which cannot backtrack badly)."""
+    if len(source) > MAX_PATTERN_LENGTH:
+        return SKIP_REGEX_LONG
+    started = time.perf_counter()
+    try:
+        compiled = re.compile(source, REGEX_FLAGS)
+        # As a part of a list's alternation: refuses inline global flags after the start.
+        re.compile(f"(?:{source})", REGEX_FLAGS)
+        tree = _sre.parse(source, REGEX_FLAGS)
+    except re.error as exc:
+        return SKIP_REGEX_FEATURE if "global flags" in str(exc) else SKIP_REGEX_INVALID
+    except (RecursionError, OverflowError, ValueError):
+        return SKIP_REGEX_INVALID
+    if time.perf_counter() - started > REGEX_COMPILE_SECONDS:
+        return SKIP_REGEX_SLOW
+    if compiled.groupindex:
+        return SKIP_REGEX_FEATURE
+    problem = _structure_problem(tree)
+    if problem:
+        return problem
+    if all(compiled.search(name) for name in _UNRELATED_NAMES):
+        return SKIP_EVERYTHING
+    if probe and _too_slow(compiled, _probes(tree)):
+        return SKIP_REGEX_SLOW
+    return None
+
+
+def wildcard_regex(host: str) -> str:
+    """The regex of the adblock host rule ``||host^`` where ``host`` (lowercase ASCII)
+    has ``*`` wildcards: the rule matches a name when the glob matches the name or the
+    name's end after a dot. Each middle part is matched at its first occurrence inside an
+    atomic group, so a search never backtracks into earlier parts (linear, not
+    polynomial, in the number of ``*``)."""
+    parts = host.split("*")
+    out = ["(?:^|\\.)", re.escape(parts[0])]
+    for middle in parts[1:-1]:
+        if middle:
+            out.append(f"(?>.*?{re.escape(middle)})")
+    out.append(f".*{re.escape(parts[-1])}$")
+    return "".join(out)
+
+
+def _pattern_entry(source: str, text: str, allow: bool, report: ParseReport, *,
+                   probe: bool = True) -> tuple[Entry, ...]:
+    """A ``/regex/`` line (or a wildcard rule's regex), if it keeps within the bounds."""
+    if source.startswith("(?i)"):
+        source = source[4:]  # patterns are case-insensitive anyway
+    if report.patterns >= MAX_PATTERNS:
+        report.skip(SKIP_REGEX_LIMIT, text)
+        return ()
+    problem = regex_problem(source, probe=probe)
+    if problem:
+        report.skip(problem, text)
+        return ()
+    report.patterns += 1
+    return (Entry(text, allow, source),)
+
+
+def _host_rule(body: str, text: str, allow: bool, report: ParseReport,
+               ) -> tuple[Entry, ...]:
+    """An adblock ``||...`` rule (``body`` is what follows the ``||``)."""
+    if "$" in body:
+        report.skip(SKIP_MODIFIER, text)
+        return ()
+    host = body.rstrip("^|")
+    if "/" in host:
+        report.skip(SKIP_PATH, text)
+        return ()
+    while host.startswith("*."):  # "||*.example.com^" is "||example.com^"
+        host = host[2:]
+    if "*" not in host or "^" in host or "|" in host:
+        name = normalise_domain(host) if "^" not in host and "|" not in host else None
+        if name is None:
+            report.skip(SKIP_NOT_HOST, text)
+            return ()
+        return (Entry(name, allow),)
+    host = re.sub(r"\*{2,}", "*", host.strip().lower().rstrip("."))
+    if not host.isascii():
+        labels = [label if "*" in label or label.isascii() else to_ascii(label)
+                  for label in host.split(".")]
+        if any(label is None or not label.isascii() for label in labels):
+            report.skip(SKIP_WILDCARD, text)
+            return ()
+        host = ".".join(label for label in labels if label is not None).lower()
+    if not _WILDCARD_HOST.match(host):
+        report.skip(SKIP_WILDCARD, text)
+        return ()
+    if not host.strip("*."):
+        report.skip(SKIP_EVERYTHING, text)
+        return ()
+    if len(host) > MAX_PATTERN_LENGTH:
+        report.skip(SKIP_REGEX_LONG, text)
+        return ()
+    return _pattern_entry(wildcard_regex(host), text, allow, report, probe=False)
+
+
 def parse_line(line: str, report: ParseReport) -> tuple[Entry, ...]:
     """The entries of one line of any supported format (empty for comments and skips)."""
     text = line.strip()
     if not text or text[0] in "#!" or text.startswith("["):
         return ()
-    if text.startswith("@@||") or text.startswith("||"):
+    if text[0] in "|@/":
         allow = text.startswith("@@")
-        body = text[4:] if allow else text[2:]
-        if "$" in body:
-            report.skip(SKIP_MODIFIER, text)
+        body = text[2:] if allow else text
+        if body.startswith("||"):
+            return _host_rule(body[2:], text, allow, report)
+        if body.startswith("/") and len(body) > 1:
+            end = body.rfind("/")
+            if end > 1 and end == len(body) - 1:
+                return _pattern_entry(body[1:end], text, allow, report)
+            report.skip(SKIP_MODIFIER if body[end + 1:].startswith("$") and end > 1
+                        else SKIP_PATH, text)
             return ()
-        body = body.rstrip("^|")
-        if "*" in body or "/" in body or "^" in body:
-            report.skip(SKIP_WILDCARD, text)
-            return ()
-        name = normalise_domain(body)
-        if name is None:
-            report.skip(SKIP_NOT_HOST, text)
-            return ()
-        return (Entry(name, allow),)
     if "#" in text:
         if _COSMETIC.search(text):
             report.skip(SKIP_COSMETIC, text)
@@ -279,8 +562,16 @@ def _plain_lines(block: bytes) -> np.ndarray:
     return ok
 
 
-def _batch(block: bytes, report: ParseReport) -> tuple[list[str], list[str]]:
-    """Block and allow names of one chunk (see ``iter_batches``)."""
+class Batch(NamedTuple):
+    """The usable entries of one chunk of a list file."""
+
+    names: list[str]  # block names
+    allow: list[str]  # allow names ("@@" rules)
+    patterns: list[Entry]  # regex and wildcard entries, in file order
+
+
+def _batch(block: bytes, report: ParseReport) -> Batch:
+    """Block and allow names and patterns of one chunk (see ``iter_batches``)."""
     ok = _plain_lines(block)
     lines = block.decode("utf-8", "replace").split("\n")
     lines.pop()  # the block ends with "\n"
@@ -295,19 +586,25 @@ def _batch(block: bytes, report: ParseReport) -> tuple[list[str], list[str]]:
         rest = list(compress(lines, [not m for m in mask]))  # in file order, for the report
     report.entries += len(plain)
     allow: list[str] = []
+    patterns: list[Entry] = []
     for line in rest:
         for entry in parse_line(line, report):
             if entry.allow:
                 report.allow_entries += 1
-                allow.append(entry.domain)
             else:
                 report.entries += 1
+            if entry.pattern is not None:
+                patterns.append(entry)
+            elif entry.allow:
+                allow.append(entry.domain)
+            else:
                 plain.append(entry.domain)
-    return plain, allow
+    return Batch(plain, allow, patterns)
 
 
-def iter_batches(path: Path, report: ParseReport) -> Iterator[tuple[list[str], list[str]]]:
-    """Every usable entry of a list file, a chunk at a time: (block names, allow names).
+def iter_batches(path: Path, report: ParseReport) -> Iterator[Batch]:
+    """Every usable entry of a list file, a chunk at a time: block names, allow names and
+    patterns (a ``Batch``).
 
     The same entries as ``iter_entries`` (not in file order) at a fraction of the cost;
     ``report`` counts the rest.
