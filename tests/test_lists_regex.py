@@ -113,9 +113,12 @@ def test_regex_lines() -> None:
     # Unanchored regexes are searched anywhere in the name (AdGuard and Pi-hole do so).
     pihole = one(r"/(\.|^)doubleclick\.net$/")
     assert pihole.pattern is not None and matches(pihole.pattern, "ad.doubleclick.net")
-    # Case-insensitive, like AdGuard; a leading (?i) is accepted and dropped.
+    # Case-insensitive, like AdGuard: a leading (?i) is redundant; uppercase letters make
+    # the pattern ignore case (only then: it is slower).
     upper = one("/(?i)^ADS\\./")
-    assert upper.pattern == "^ADS\\." and matches(upper.pattern, "ads.example")
+    assert upper.pattern == "(?i:^ADS\\.)" and matches(upper.pattern, "ads.example")
+    assert one("/^[A-C]d/").pattern == "(?i:^[A-C]d)"
+    assert one("/^\\Wad\\D/").pattern == "^\\Wad\\D"
     # A pattern with slashes inside: the last slash closes it.
     assert one(r"/^a\/b|^ads\./").pattern == r"^a\/b|^ads\."
 
@@ -308,6 +311,10 @@ def test_block_patterns_block_on_a_miss(tmp_path: Path) -> None:
     assert hit(index, "example.com") is None
     loaded = index.lists[0]
     assert (loaded.entries, loaded.patterns) == (3, 2)
+    # Two searches: the wildcard rules (their common start factored out), the regexes.
+    (patterns,) = index.patterns
+    assert [s.pattern for s in patterns.searches] == [
+        r"(?:^|\.)(?:ads.*\.example\.com$)", r"(?:^ad[0-9]+\.example\.net$)"]
 
 
 def test_allow_patterns_beat_blocks_of_every_kind(tmp_path: Path) -> None:

@@ -25,7 +25,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from safegate.lists.parse import REGEX_FLAGS, Entry, ListFileError, ParseReport, iter_batches
+from safegate.lists.parse import (
+    REGEX_FLAGS,
+    WILDCARD_PREFIX,
+    Entry,
+    ListFileError,
+    ParseReport,
+    iter_batches,
+)
 from safegate.lists.psl import PublicSuffixList
 from safegate.lists.sources import ListSpec
 
@@ -57,13 +64,18 @@ class Hit:
 
 @dataclass(frozen=True, eq=False)
 class PatternSet:
-    """The regex and wildcard entries of one list, compiled once per index build:
-    ``combined`` is their alternation (one search per lookup); ``rules`` (the rule as
-    written and its own pattern, in file order) name the entry that matched."""
+    """The regex and wildcard entries of one list, compiled once per index build.
+
+    ``searches`` holds at most two alternations: the wildcard rules, with their common
+    start ``(?:^|\\.)`` factored out (``re`` then tries the alternatives only at label
+    starts, and skips one whose first character differs at once), and the other regexes.
+    A lookup is one or two searches; ``rules`` (the rule as written and its own pattern,
+    in file order) name the entry that matched once one did.
+    """
 
     list_id: int
     allow: bool
-    combined: re.Pattern[str]
+    searches: tuple[re.Pattern[str], ...]
     rules: tuple[tuple[str, re.Pattern[str]], ...]
 
     @classmethod
@@ -72,14 +84,23 @@ class PatternSet:
         for entry in entries:
             if entry.pattern is not None:
                 rules.setdefault(entry.pattern, entry.domain)
-        combined = "|".join(f"(?:{source})" for source in rules)
-        return cls(list_id, allow, re.compile(combined, REGEX_FLAGS),
+        wild = [s[len(WILDCARD_PREFIX):] for s in rules if s.startswith(WILDCARD_PREFIX)]
+        other = [f"(?:{s})" for s in rules if not s.startswith(WILDCARD_PREFIX)]
+        searches = []
+        if wild:
+            searches.append(f"{WILDCARD_PREFIX}(?:{'|'.join(wild)})")
+        if other:
+            searches.append("|".join(other))
+        return cls(list_id, allow, tuple(re.compile(s, REGEX_FLAGS) for s in searches),
                    tuple((rule, re.compile(source, REGEX_FLAGS))
                          for source, rule in rules.items()))
 
     def match(self, name: str) -> str | None:
         """The first rule (in file order) whose pattern is found in ``name``, or None."""
-        if self.combined.search(name) is None:
+        for search in self.searches:
+            if search.search(name) is not None:
+                break
+        else:
             return None
         for rule, pattern in self.rules:
             if pattern.search(name) is not None:

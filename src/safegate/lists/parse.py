@@ -154,8 +154,11 @@ def _why_not(part: str) -> str:
 # --- regex and wildcard entries -------------------------------------------------------
 #
 # A pattern is searched (``re.search``) in the lowercase host name, case-insensitively
-# (AdGuard's default). Lists are made by others and the gate runs every enabled list's
-# patterns on each name the hash lookup misses, so a pattern must keep these bounds:
+# (AdGuard's default): ``Entry.pattern`` is the form to compile with REGEX_FLAGS, wrapped
+# in ``(?i:...)`` only when it has uppercase letters (ignoring case makes ``re`` slower,
+# and host names reach the index in lowercase). Lists are made by others and the gate
+# runs every enabled list's patterns on each name the hash lookup misses, so a pattern
+# must keep these bounds:
 # at most MAX_PATTERN_LENGTH characters; no backreferences, conditionals, named groups or
 # inline global flags (``(?i)`` at the start is accepted and redundant); no quantified
 # group that contains another quantifier unless every repetition must pass a delimiter
@@ -166,7 +169,9 @@ def _why_not(part: str) -> str:
 
 MAX_PATTERN_LENGTH = 256
 MAX_PATTERNS = 1000
-REGEX_FLAGS = re.IGNORECASE | re.ASCII
+REGEX_FLAGS = re.ASCII
+_CHECK_FLAGS = re.ASCII | re.IGNORECASE  # what a pattern means
+WILDCARD_PREFIX = r"(?:^|\.)"  # how every pattern of a wildcard rule starts
 REGEX_COMPILE_SECONDS = 0.05
 REGEX_PROBE_SECONDS = 0.002
 PROBE_LENGTHS = (8, 12, 16, 24, 32, 64, 128, 253)
@@ -325,10 +330,10 @@ def regex_problem(source: str, *, probe: bool = True) -> str | None:
         return SKIP_REGEX_LONG
     started = time.perf_counter()
     try:
-        compiled = re.compile(source, REGEX_FLAGS)
+        compiled = re.compile(source, _CHECK_FLAGS)
         # As a part of a list's alternation: refuses inline global flags after the start.
-        re.compile(f"(?:{source})", REGEX_FLAGS)
-        tree = _sre.parse(source, REGEX_FLAGS)
+        re.compile(f"(?:{source})", _CHECK_FLAGS)
+        tree = _sre.parse(source, _CHECK_FLAGS)
     except re.error as exc:
         return SKIP_REGEX_FEATURE if "global flags" in str(exc) else SKIP_REGEX_INVALID
     except (RecursionError, OverflowError, ValueError):
@@ -347,6 +352,26 @@ def regex_problem(source: str, *, probe: bool = True) -> str | None:
     return None
 
 
+def _has_upper(seq: Any) -> bool:
+    for op, av in seq:
+        if op in (_sre.LITERAL, _sre.NOT_LITERAL) and 65 <= av <= 90:
+            return True
+        if op is _sre.IN and any(
+                (sop is _sre.LITERAL and 65 <= sav <= 90)
+                or (sop is _sre.RANGE and sav[0] <= 90 and sav[1] >= 65) for sop, sav in av):
+            return True
+        if any(_has_upper(child) for child in _children(op, av)):
+            return True
+    return False
+
+
+def search_form(source: str) -> str:
+    """The pattern to compile with REGEX_FLAGS for a checked regex ``source``: itself, or
+    ``(?i:source)`` when it has uppercase letters (on lowercase names the two agree with
+    ``source`` compiled to ignore case)."""
+    return f"(?i:{source})" if _has_upper(_sre.parse(source, _CHECK_FLAGS)) else source
+
+
 def wildcard_regex(host: str) -> str:
     """The regex of the adblock host rule ``||host^`` where ``host`` (lowercase ASCII)
     has ``*`` wildcards: the rule matches a name when the glob matches the name or the
@@ -354,7 +379,7 @@ def wildcard_regex(host: str) -> str:
     atomic group, so a search never backtracks into earlier parts (linear, not
     polynomial, in the number of ``*``)."""
     parts = host.split("*")
-    out = ["(?:^|\\.)", re.escape(parts[0])]
+    out = [WILDCARD_PREFIX, re.escape(parts[0])]
     for middle in parts[1:-1]:
         if middle:
             out.append(f"(?>.*?{re.escape(middle)})")
@@ -375,7 +400,7 @@ def _pattern_entry(source: str, text: str, allow: bool, report: ParseReport, *,
         report.skip(problem, text)
         return ()
     report.patterns += 1
-    return (Entry(text, allow, source),)
+    return (Entry(text, allow, search_form(source)),)
 
 
 def _host_rule(body: str, text: str, allow: bool, report: ParseReport,
