@@ -109,10 +109,26 @@ def serve(config: Path | None, data_dir: Path | None, dns: str | None, upstream:
 @main.command(context_settings=CONTEXT)
 @config_option
 @data_dir_option
-def reload(config: Path | None, data_dir: Path | None) -> None:
-    """Tell a running server to re-read policy and lists (sends SIGHUP)."""
+@click.option("--all", "everywhere", is_flag=True,
+              help="Announce the change to every node over Redis (server.notify_url).")
+def reload(config: Path | None, data_dir: Path | None, everywhere: bool) -> None:
+    """Tell a running server to re-read policy and lists (sends SIGHUP), or every node."""
     settings = _settings(config, {"server.data_dir": str(data_dir) if data_dir else None})
     from safegate.gate.runtime import PID_FILE
+
+    if everywhere:
+        if not settings["server.notify_url"]:
+            raise click.ClickException("--all needs server.notify_url (a Redis URL)")
+        from safegate.store.notify import publish
+
+        try:
+            nodes = publish(settings["server.notify_url"], settings["server.notify_channel"],
+                            "safegate reload --all")
+        except Exception as exc:
+            url = settings['server.notify_url']
+            raise click.ClickException(f"cannot reach {url}: {exc}") from exc
+        click.echo(f"reload announced to {nodes} node(s)")
+        return
 
     pid_file = settings.data_dir / PID_FILE
     try:

@@ -64,6 +64,11 @@ OPTIONS: tuple[Option, ...] = (
            "Use postgresql+psycopg://user@host/db for many nodes."),
     Option("server.log_level", "choice", "info", "Level of the server's own log.",
            choices=("debug", "info", "warning", "error")),
+    Option("server.notify_url", "str", "",
+           "Redis URL (redis://host:6379/0) on which nodes announce policy and list changes; "
+           "every node listening reloads within a second. Empty: this node only."),
+    Option("server.notify_channel", "str", "safegate:reload",
+           "Redis pub/sub channel for those announcements (one per deployment)."),
     Option("gate.dns", "addr", None,
            "UDP and TCP address of the resolver. Default 0.0.0.0:53 as root, else 0.0.0.0:5353."),
     Option("gate.upstreams", "upstreams", ["1.1.1.1:53", "8.8.8.8:53"],

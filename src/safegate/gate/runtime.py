@@ -135,6 +135,7 @@ class Runtime:
     reuse_port: bool = False  # several worker processes share the port (SO_REUSEPORT)
     preloaded_index: DomainIndex | None = None  # built by the supervisor before forking
     worker: int | None = None
+    notify_ready: asyncio.Event | None = None
 
     def open_store(self, demo: bool) -> None:
         from safegate.store.db import make_engine, migrate, session_factory
@@ -243,6 +244,9 @@ class Runtime:
         self._spawn(self._purge_loop())
         self._spawn(self._source_update_loop())
         self._spawn(self._seen_domains_loop())
+        if s["server.notify_url"]:
+            self.notify_ready = asyncio.Event()
+            self._spawn(self._notify_loop())
         if self.worker is None:
             (data_dir / PID_FILE).write_text(str(os.getpid()))
         _tune_gc()
@@ -312,6 +316,20 @@ class Runtime:
             except Exception as exc:
                 log.error("list source update failed: %s", exc)
             await asyncio.sleep(SOURCE_CHECK_SECONDS)
+
+    async def _notify_loop(self) -> None:
+        """Reload when another node announces a change (bursts coalesce into one)."""
+        from safegate.store.notify import listen
+
+        async def on_message(reason: str) -> None:
+            log.info("reload announced: %s", reason)
+            assert self.reload_lock is not None
+            if self.reload_lock.locked():
+                return  # a reload is running; it will see the change
+            await self._reload_logged()
+
+        await listen(self.settings["server.notify_url"], self.settings["server.notify_channel"],
+                     on_message, self.notify_ready)
 
     async def _seen_domains_loop(self) -> None:
         """Hand the newly seen domains to the store for the content-safety engine."""

@@ -1,0 +1,71 @@
+"""Many nodes: a policy change announced over Redis reaches every gate (real Redis)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.fakes import wait_until
+from tests.test_gate import addresses, ask
+
+REDIS = os.environ.get("SAFEGATE_TEST_REDIS_URL")
+pytestmark = pytest.mark.skipif(
+    not REDIS, reason="SAFEGATE_TEST_REDIS_URL not set: Redis notification tests skipped")
+
+
+def test_policy_change_reaches_every_node(make_gate: Any, tmp_path: Path) -> None:
+    from safegate.store.db import make_engine, migrate, session_factory, sqlite_url
+    from safegate.store.notify import publish
+    from safegate.store.repo import create_demo_household, load_profiles, update_policy
+
+    assert REDIS is not None
+    channel = f"safegate:test:{uuid.uuid4().hex}"
+    shared_db = sqlite_url(tmp_path / "shared")
+    engine = make_engine(shared_db)
+    migrate(engine)
+    with session_factory(engine).begin() as s:
+        create_demo_household(s)
+    nodes = [make_gate(**{"server.database_url": shared_db, "server.notify_url": REDIS,
+                          "server.notify_channel": channel}) for _ in range(2)]
+    for node in nodes:
+        assert node.runtime.notify_ready is not None
+        assert wait_until(node.runtime.notify_ready.is_set, 5)
+    for node in nodes:
+        assert addresses(ask(node.port, "new-rule.example", source="127.0.0.2")) == ["192.0.2.1"]
+    with session_factory(engine).begin() as s:
+        an = next(p for p in load_profiles(s) if p.name == "An")
+        update_policy(s, an.id, deny=["new-rule.example"])
+    assert publish(REDIS, channel, "policy of An changed") == 2
+    for node in nodes:
+        assert wait_until(
+            lambda node=node: addresses(ask(node.port, "new-rule.example",
+                                            source="127.0.0.2")) == ["0.0.0.0"], 3)
+
+
+def test_reload_all_command(tmp_path: Path) -> None:
+    assert REDIS is not None
+    env = {**os.environ, "SAFEGATE_SERVER__NOTIFY_URL": REDIS,
+           "SAFEGATE_SERVER__NOTIFY_CHANNEL": f"safegate:test:{uuid.uuid4().hex}"}
+    result = subprocess.run([sys.executable, "-m", "safegate.cli", "reload", "--all",
+                             "--data-dir", str(tmp_path)], capture_output=True, text=True,
+                            env=env, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "reload announced to 0 node(s)" in result.stdout
+    bad = subprocess.run([sys.executable, "-m", "safegate.cli", "reload", "--all",
+                          "--data-dir", str(tmp_path)], capture_output=True, text=True,
+                         env={**env, "SAFEGATE_SERVER__NOTIFY_URL": "redis://127.0.0.1:1/0"},
+                         timeout=60)
+    assert bad.returncode != 0 and "cannot reach" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_gate_survives_redis_outage(make_gate: Any) -> None:
+    g = make_gate(**{"server.notify_url": "redis://127.0.0.1:1/0"})
+    time.sleep(0.5)
+    assert addresses(ask(g.port, "still-serving.example")) == ["192.0.2.1"]
