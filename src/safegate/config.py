@@ -128,8 +128,9 @@ OPTIONS: tuple[Option, ...] = (
     Option("querylog.flush_interval", "float", 1.0, "Seconds between batch writes.",
            minimum=0.05, maximum=60),
     Option("policy.default_categories", "categories", None,
-           "Categories blocked for clients that are not a known device. Default: every "
-           "category the taxonomy marks as blocked by default."),
+           "Categories blocked for clients that are not a child's device (a parent's phone, "
+           "a guest). Default: harm to anyone — adult, gambling, drugs, violence, weapons, "
+           "self_harm, hate, scam, malware, cults."),
     Option("policy.default_log_level", "choice", "full",
            "Query logging for unknown clients: full, domains (no client address, hour "
            "resolution) or off.", choices=("full", "domains", "off")),
