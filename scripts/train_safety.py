@@ -55,6 +55,8 @@ DAVIDSON_HOLDOUT = 0.2
 PACKAGE_DATA = ROOT / "src" / "safegate" / "safety" / "data"
 SEEDS = ROOT / "src" / "safegate" / "safety" / "seeds"
 ALL = frozenset(MODEL_CATEGORIES)
+# The language of each public data set, for per-language thresholds.
+SOURCE_LANGUAGE = {"vihos": "vi", "davidson": "en"}
 
 # What a row of each source says something about (its "known" categories).
 KNOWN_OFFENSIVE = frozenset({"bullying", "scam", "gambling", "self_harm", "grooming"})
@@ -306,6 +308,7 @@ def main(argv: list[str] | None = None) -> int:
     weights = np.zeros((1 << args.bits, n_cat), dtype=np.float32)
     bias = np.zeros(n_cat, dtype=np.float32)
     thresholds: dict[str, float] = {}
+    language_thresholds: dict[str, dict[str, float]] = {}
     metrics: dict[str, dict[str, float]] = {}
     base_w = np.array([r.weight for r in rows], dtype=np.float64)
     for j, cat in enumerate(MODEL_CATEGORIES):
@@ -347,6 +350,12 @@ def main(argv: list[str] | None = None) -> int:
                 oof[te] = fit(tr).predict_proba(X[idx[te]])[:, 1]
             combined = 1.0 - (1.0 - rules_all[idx, j]) * (1.0 - oof)
             t, f = best_threshold(y, combined, beta, groups)
+            for g, lang in SOURCE_LANGUAGE.items():
+                m = groups == g
+                if np.sum(y[m]) >= 200 and len(np.unique(groups)) > 1:
+                    lang_t, _ = best_threshold(y[m], combined[m], beta, groups[m])
+                    language_thresholds.setdefault(lang, {})[cat] = lang_t
+                    print(f"    {g} alone: threshold {lang_t} for language {lang}")
             for g in np.unique(groups):
                 m = groups == g
                 if y[m].any():
@@ -367,6 +376,7 @@ def main(argv: list[str] | None = None) -> int:
     model = LinearModel(
         categories=MODEL_CATEGORIES, featuriser=feat, weights=weights, bias=bias,
         version=f"1.{recipe[:10]}", thresholds=thresholds,
+        language_thresholds=language_thresholds,
         meta={"training": {"data_sha256": data_hash, "seed": SEED, "C": args.C,
                            "C_small": args.C_small,
                            "rows": len(rows), "limit": args.limit,

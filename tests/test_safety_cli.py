@@ -58,6 +58,7 @@ def test_classify_subprocess() -> None:
 
 @pytest.mark.skipif(not SHARED_TEXT.is_dir(), reason="needs ../shared/data/text")
 def test_trainer_smoke(tmp_path: Path) -> None:
+    pytest.importorskip("sklearn")  # a development dependency of the trainer only
     proc = subprocess.run(
         [sys.executable, str(ROOT / "scripts" / "train_safety.py"), "--limit", "150",
          "--folds", "0", "--bits", "14", "--out", str(tmp_path)],

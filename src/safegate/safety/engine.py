@@ -21,6 +21,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from safegate.safety.features import is_vietnamese
 from safegate.safety.model import LinearModel, default_model
 from safegate.safety.normalise import has_diacritics, normalise, normalise_pair
 from safegate.safety.rules import Hit, RuleSet, default_ruleset
@@ -68,6 +69,9 @@ _SELF = re.compile(
     r"zalo|birthday)|i (?:live|go to|study)|call me|text me|i'?m in grade)\b", re.IGNORECASE)
 
 
+_RE_WORD = re.compile(r"\w+")
+
+
 def _noisy_or(values: Sequence[float]) -> float:
     p = 1.0
     for v in values:
@@ -90,6 +94,12 @@ class Engine:
         self.thresholds["grooming"] = max(self.thresholds["grooming"], GROOMING_MESSAGE_THRESHOLD)
         if thresholds:
             self.thresholds.update(thresholds)
+        # Language-specific thresholds (from the model file) unless the caller set one.
+        self.language_thresholds: dict[str, dict[str, float]] = {}
+        if self.model is not None:
+            for lang, th in self.model.language_thresholds.items():
+                self.language_thresholds[lang] = {
+                    c: t for c, t in th.items() if not (thresholds and c in thresholds)}
         self._pii: Any = None
         self._pii_checked = False
 
@@ -142,7 +152,8 @@ class Engine:
             if probs is not None:
                 row = probs[i]
                 model_scores = {c: float(row[j]) for c, j in cat_index.items()}
-            out.append(self._result(text, norm, hits, model_scores))
+            out.append(self._result(text, norm, hits, model_scores,
+                                    "vi" if is_vietnamese(norm, plain) else "en"))
         return out
 
     def rule_scores(self, hits: Sequence[Hit]) -> dict[str, float]:
@@ -152,8 +163,30 @@ class Engine:
             best[h.rule.name] = max(best.get(h.rule.name, 0.0), h.score)
         return {c: min(0.99, _noisy_or(list(v.values()))) for c, v in by_cat.items()}
 
+    def _model_evidence(self, text: str, category: str, top: int = 2) -> list[Span]:
+        """The words that push the model's score for ``category`` up most (source "model").
+
+        Each word is scored on its own by the linear model; the best ``top`` words with a
+        positive contribution become spans. Falls back to the whole text.
+        """
+        words = [(m.start(), m.end()) for m in _RE_WORD.finditer(text)]
+        if self.model is None or category not in self.model.categories or not words:
+            return [Span(0, len(text), category, text, "model")]
+        j = self.model.categories.index(category)
+        logits = self.model.logits([normalise_pair(text[a:b]) for a, b in words])[:, j]
+        logits = logits - self.model.bias[j]
+        order = [i for i in logits.argsort()[::-1][:top] if logits[i] > 0]
+        if not order:
+            return [Span(0, len(text), category, text, "model")]
+        return [Span(words[i][0], words[i][1], category, text[words[i][0]:words[i][1]], "model")
+                for i in sorted(order)]
+
+    def threshold(self, category: str, language: str) -> float:
+        return self.language_thresholds.get(language, {}).get(category,
+                                                               self.thresholds[category])
+
     def _result(self, text: str, norm: str, hits: list[Hit],
-                model_scores: dict[str, float]) -> Result:
+                model_scores: dict[str, float], language: str = "en") -> Result:
         rule = self.rule_scores(hits)
         scores: dict[str, float] = {}
         for c in CATEGORIES:
@@ -163,7 +196,7 @@ class Engine:
             scores[c] = 1.0 - (1.0 - r) * (1.0 - m)
         pii_score, pii_spans = self._pii_hits(text, norm)
         scores["pii_disclosure"] = pii_score
-        labels = tuple(c for c in CATEGORIES if scores[c] >= self.thresholds[c])
+        labels = tuple(c for c in CATEGORIES if scores[c] >= self.threshold(c, language))
 
         spans: list[Span] = []
         if hits:
@@ -175,7 +208,7 @@ class Engine:
         ruled = {s.category for s in spans}
         for c in labels:
             if c not in ruled and text:
-                spans.append(Span(0, len(text), c, text, "model"))
+                spans.extend(self._model_evidence(text, c))
         spans.sort(key=lambda s: (s.start, -s.end, s.category))
 
         severity = "none"

@@ -4,12 +4,12 @@ The model file ``data/safety_model.json.gz`` is plain gzipped JSON, no pickle:
 
 ```
 {"format": "safegate-safety-linear", "format_version": 1,
- "version": "<date>-<hash>", "featuriser": {"name": "hash-ngram-v1", "bits": 18, ...},
+ "version": "1.<hash of data and recipe>", "featuriser": {"name": "hash-ngram-v1", "bits": 18, ...},
  "categories": [...], "bias": [...], "weight_scale": [...],
  "weights": "<base64 int8, buckets × categories, row-major>",
  "idf_scale": s, "idf": "<base64 uint8, one per bucket>",
- "thresholds": {...}, "training": {"data_sha256": ..., "seed": ..., "rows": ...},
- "metrics": {...}}
+ "thresholds": {...}, "language_thresholds": {"vi": {...}, "en": {...}},
+ "training": {"data_sha256": ..., "seed": ..., "rows": ...}, "metrics": {...}}
 ```
 
 Weights are stored as int8 with one scale per category and IDF as uint8: ~2.5 MB before
@@ -49,6 +49,8 @@ class LinearModel:
     version: str
     thresholds: dict[str, float] = field(default_factory=dict)
     meta: dict[str, Any] = field(default_factory=dict)
+    # Per-language overrides ("vi", "en") where each language has its own large data set.
+    language_thresholds: dict[str, dict[str, float]] = field(default_factory=dict)
 
     def logits(self, pairs: Sequence[tuple[str, str]]) -> npt.NDArray[np.float32]:
         batch = self.featuriser.transform(pairs)
@@ -91,6 +93,7 @@ class LinearModel:
             "idf_scale": idf_scale,
             "idf": base64.b64encode(idf_q.tobytes()).decode("ascii"),
             "thresholds": self.thresholds,
+            "language_thresholds": self.language_thresholds,
             **self.meta,
         }
 
@@ -125,7 +128,8 @@ def from_json(data: dict[str, Any]) -> LinearModel:
     meta = {k: v for k, v in data.items() if k in ("training", "metrics", "created")}
     return LinearModel(cats, featuriser, weights, np.asarray(data["bias"], dtype=np.float32),
                        str(data["version"]), {k: float(v) for k, v in data["thresholds"].items()},
-                       meta)
+                       meta, {lang: {k: float(v) for k, v in th.items()}
+                              for lang, th in data.get("language_thresholds", {}).items()})
 
 
 def load(path: Path) -> LinearModel:
