@@ -311,10 +311,13 @@ def test_block_patterns_block_on_a_miss(tmp_path: Path) -> None:
     assert hit(index, "example.com") is None
     loaded = index.lists[0]
     assert (loaded.entries, loaded.patterns) == (3, 2)
-    # Two searches: the wildcard rules (their common start factored out), the regexes.
+    # Grouped by the labels a matching name must end with.
     (patterns,) = index.patterns
-    assert [s.pattern for s in patterns.searches] == [
-        r"(?:^|\.)(?:ads.*\.example\.com$)", r"(?:^ad[0-9]+\.example\.net$)"]
+    assert patterns.general is None
+    assert {key: [s.pattern for s in group.searches]
+            for key, group in patterns.by_suffix.items()} == {
+        "example.com": [r"(?:^|\.)(?:ads.*\.example\.com$)"],
+        "example.net": [r"(?:^ad[0-9]+\.example\.net$)"]}
 
 
 def test_allow_patterns_beat_blocks_of_every_kind(tmp_path: Path) -> None:
@@ -387,6 +390,45 @@ def test_pattern_lists_by_list_id_and_first_rule_in_file_order(tmp_path: Path) -
     assert hit(index, "ads1.example", [1]) == ("second", "/ads/", False)
     assert index.lists[0].patterns == 3  # the repeated /ads/ is kept once
     assert len(index.patterns) == 2 and [p.list_id for p in index.patterns] == [0, 1]
+
+
+@pytest.mark.parametrize(("pattern", "key"), [
+    (wildcard_regex("ads*.example.com"), "example.com"),
+    (wildcard_regex("ads*.a.b.example.co.uk"), "co.uk"),
+    (wildcard_regex("*cdn*.example"), "example"),
+    (wildcard_regex("*cdn.example"), "example"),  # "cdn" may end a longer label
+    (r"(\.|^)doubleclick\.net$", "net"),
+    (r"\.com$", "com"),
+    (r"com$", None),
+    (r"^ad[0-9]+\.", None),
+    (wildcard_regex("ads.*"), None),
+    (wildcard_regex("ads*.example.*"), None),
+    (r"(?i:^ADS\.COM$)", None),
+    (r"a\.com$|b\.com$", None),
+    (r"x.com$", None),  # an unescaped dot is any character
+])
+def test_suffix_key(pattern: str, key: str | None) -> None:
+    assert parse.suffix_key(pattern) == key
+
+
+def test_groups_keep_the_first_rule_in_file_order(tmp_path: Path) -> None:
+    index = index_of(
+        tmp_path,
+        ("general-first", ["/^ads/", "||ads*.example.com^", "||*.x.example.com^"],
+         "suffix", "block"),
+        ("keyed-first", ["||ads*.example.com^", "/^ads/", "||ads*.example.org^"],
+         "suffix", "block"),
+    )
+    assert hit(index, "ads1.example.com", [0]) == ("general-first", "/^ads/", False)
+    assert hit(index, "ads1.example.com", [1]) == ("keyed-first", "||ads*.example.com^", False)
+    assert hit(index, "ads1.example.org", [1]) == ("keyed-first", "/^ads/", False)
+    assert hit(index, "x.ads1.example.org", [1]) == ("keyed-first",
+                                                     "||ads*.example.org^", False)
+    assert hit(index, "x.example.com", [0]) == ("general-first", "x.example.com", False)
+    assert hit(index, "ads", [1]) == ("keyed-first", "/^ads/", False)  # one label
+    keyed = index.patterns[1]
+    assert sorted(keyed.by_suffix) == ["example.com", "example.org"]
+    assert keyed.general is not None and keyed.general.members == (1,)
 
 
 def test_exceptions_in_a_block_list_are_reported_not_used(tmp_path: Path) -> None:

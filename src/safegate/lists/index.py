@@ -32,6 +32,7 @@ from safegate.lists.parse import (
     ListFileError,
     ParseReport,
     iter_batches,
+    suffix_key,
 )
 from safegate.lists.psl import PublicSuffixList
 from safegate.lists.sources import ListSpec
@@ -62,50 +63,88 @@ class Hit:
     allow: bool
 
 
+def _searches(sources: Sequence[str]) -> tuple[re.Pattern[str], ...]:
+    """At most two alternations that together match what any of ``sources`` matches:
+    the wildcard rules with their common start ``(?:^|\\.)`` factored out (``re`` then
+    tries them only at label starts, and skips one whose first character differs at
+    once), and the other patterns."""
+    wild = [s[len(WILDCARD_PREFIX):] for s in sources if s.startswith(WILDCARD_PREFIX)]
+    other = [f"(?:{s})" for s in sources if not s.startswith(WILDCARD_PREFIX)]
+    out = []
+    if wild:
+        out.append(f"{WILDCARD_PREFIX}(?:{'|'.join(wild)})")
+    if other:
+        out.append("|".join(other))
+    return tuple(re.compile(s, REGEX_FLAGS) for s in out)
+
+
+@dataclass(frozen=True, slots=True)
+class PatternGroup:
+    """Patterns searched together: their alternations and their indices in the list."""
+
+    searches: tuple[re.Pattern[str], ...]
+    members: tuple[int, ...]
+
+    def found(self, name: str) -> bool:
+        return any(search.search(name) is not None for search in self.searches)
+
+
 @dataclass(frozen=True, eq=False)
 class PatternSet:
     """The regex and wildcard entries of one list, compiled once per index build.
 
-    ``searches`` holds at most two alternations: the wildcard rules, with their common
-    start ``(?:^|\\.)`` factored out (``re`` then tries the alternatives only at label
-    starts, and skips one whose first character differs at once), and the other regexes.
-    A lookup is one or two searches; ``rules`` (the rule as written and its own pattern,
-    in file order) name the entry that matched once one did.
+    Patterns that only match names ending with given labels (``suffix_key``: most
+    wildcard rules, ``||ads*.example.com^``) are grouped by those labels; the others form
+    one group searched for every name. A lookup is then two dict probes and a search or
+    two per group that applies, however many patterns the list has. ``rules`` (the rule
+    as written and its own pattern, in file order) name the entry that matched.
     """
 
     list_id: int
     allow: bool
-    searches: tuple[re.Pattern[str], ...]
+    general: PatternGroup | None
+    by_suffix: dict[str, PatternGroup]
     rules: tuple[tuple[str, re.Pattern[str]], ...]
 
     @classmethod
     def compile(cls, list_id: int, allow: bool, entries: Sequence[Entry]) -> PatternSet:
-        rules: dict[str, str] = {}  # pattern -> the first rule that gave it
+        first: dict[str, str] = {}  # pattern -> the first rule that gave it
         for entry in entries:
             if entry.pattern is not None:
-                rules.setdefault(entry.pattern, entry.domain)
-        wild = [s[len(WILDCARD_PREFIX):] for s in rules if s.startswith(WILDCARD_PREFIX)]
-        other = [f"(?:{s})" for s in rules if not s.startswith(WILDCARD_PREFIX)]
-        searches = []
-        if wild:
-            searches.append(f"{WILDCARD_PREFIX}(?:{'|'.join(wild)})")
-        if other:
-            searches.append("|".join(other))
-        return cls(list_id, allow, tuple(re.compile(s, REGEX_FLAGS) for s in searches),
+                first.setdefault(entry.pattern, entry.domain)
+        sources = list(first)
+        keyed: dict[str | None, list[int]] = {}
+        for i, source in enumerate(sources):
+            keyed.setdefault(suffix_key(source), []).append(i)
+
+        def group(members: list[int]) -> PatternGroup:
+            return PatternGroup(_searches([sources[i] for i in members]), tuple(members))
+
+        general = keyed.get(None)
+        return cls(list_id, allow, group(general) if general else None,
+                   {key: group(members) for key, members in keyed.items() if key is not None},
                    tuple((rule, re.compile(source, REGEX_FLAGS))
-                         for source, rule in rules.items()))
+                         for source, rule in first.items()))
 
     def match(self, name: str) -> str | None:
         """The first rule (in file order) whose pattern is found in ``name``, or None."""
-        for search in self.searches:
-            if search.search(name) is not None:
-                break
-        else:
+        hits = []
+        if self.general is not None and self.general.found(name):
+            hits.append(self.general)
+        if self.by_suffix:
+            dot = name.rfind(".")
+            if dot > 0:
+                for key in (name[dot + 1:], name[name.rfind(".", 0, dot) + 1:]):
+                    found = self.by_suffix.get(key)
+                    if found is not None and found.found(name):
+                        hits.append(found)
+        if not hits:
             return None
-        for rule, pattern in self.rules:
+        for i in sorted(i for group in hits for i in group.members):
+            rule, pattern = self.rules[i]
             if pattern.search(name) is not None:
                 return rule
-        return None  # pragma: no cover - the alternation matched, so one rule does
+        return None  # pragma: no cover - a group matched, so one of its rules does
 
 
 @dataclass(frozen=True, slots=True)

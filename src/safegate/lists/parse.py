@@ -377,14 +377,51 @@ def wildcard_regex(host: str) -> str:
     has ``*`` wildcards: the rule matches a name when the glob matches the name or the
     name's end after a dot. Each middle part is matched at its first occurrence inside an
     atomic group, so a search never backtracks into earlier parts (linear, not
-    polynomial, in the number of ``*``)."""
+    polynomial, in the number of ``*``). With a leading ``*`` the glob may start
+    anywhere: the pattern starts with the first literal part, unanchored (a search then
+    skips quickly to where that part occurs, instead of scanning from every label)."""
     parts = host.split("*")
-    out = [WILDCARD_PREFIX, re.escape(parts[0])]
+    if parts[0]:
+        out = [WILDCARD_PREFIX, re.escape(parts[0])]
+    else:
+        parts = parts[1:]
+        if len(parts) == 1:  # "*tail": the name ends with tail
+            return f"{re.escape(parts[0])}$"
+        out = [re.escape(parts[0])]
     for middle in parts[1:-1]:
         if middle:
             out.append(f"(?>.*?{re.escape(middle)})")
-    out.append(f".*{re.escape(parts[-1])}$")
+    if parts[-1]:  # (a trailing "*" matches the rest of the name whatever it is)
+        out.append(f".*{re.escape(parts[-1])}$")
     return "".join(out)
+
+
+def suffix_key(pattern: str) -> str | None:
+    """The last one or two whole labels every name that ``pattern`` (a search form, see
+    ``search_form``) matches must end with, or None if the pattern does not say.
+
+    Known when the pattern ends with literal characters, a dot among them, then ``$``:
+    ``(?:^|\\.)ads.*\\.example\\.com$`` gives ``example.com``,
+    ``(\\.|^)doubleclick\\.net$`` gives ``net`` ("doubleclick" may end a longer
+    label). The index groups patterns by it, so that a lookup searches only the groups
+    of the name's last labels and the patterns without one.
+    """
+    try:
+        items = list(_sre.parse(pattern, REGEX_FLAGS))
+    except (re.error, RecursionError, OverflowError, ValueError):
+        return None
+    if not items or items[-1] != (_sre.AT, _sre.AT_END):
+        return None
+    tail: list[str] = []
+    for op, av in reversed(items[:-1]):
+        if op is not _sre.LITERAL:
+            break
+        tail.append(chr(av))
+    text = "".join(reversed(tail))
+    dot = text.find(".")
+    if dot < 0 or dot == len(text) - 1:
+        return None
+    return ".".join(text[dot + 1:].split(".")[-2:])
 
 
 def _pattern_entry(source: str, text: str, allow: bool, report: ParseReport, *,
