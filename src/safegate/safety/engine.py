@@ -19,11 +19,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from safegate.safety.features import is_vietnamese
 from safegate.safety.model import LinearModel, default_model
-from safegate.safety.normalise import has_diacritics, normalise, normalise_pair
+from safegate.safety.normalise import deaccent, has_diacritics, normalise, normalise_pair
 from safegate.safety.rules import Hit, RuleSet, default_ruleset
 from safegate.safety.types import (
     CATEGORIES,
@@ -144,7 +145,7 @@ class Engine:
         if self.model is not None and texts:
             probs = self.model.predict(pairs)
             cat_index = {c: i for i, c in enumerate(self.model.categories)}
-        out: list[Result] = []
+        partial: list[_Partial] = []
         for i, (text, (norm, plain)) in enumerate(zip(texts, pairs, strict=True)):
             diacritics = has_diacritics(text)
             hits = self.ruleset.scan(norm, plain, diacritics)
@@ -152,9 +153,13 @@ class Engine:
             if probs is not None:
                 row = probs[i]
                 model_scores = {c: float(row[j]) for c, j in cat_index.items()}
-            out.append(self._result(text, norm, hits, model_scores,
-                                    "vi" if is_vietnamese(norm, plain) else "en"))
-        return out
+            partial.append(self._score(text, norm, hits, model_scores,
+                                       "vi" if is_vietnamese(norm, plain) else "en"))
+        # Labels that no rule explains get word-level evidence from the model, in one batch.
+        need = [(i, c) for i, p in enumerate(partial) for c in p.labels
+                if c not in {s.category for s in p.spans} and texts[i]]
+        evidence = self._model_evidence(texts, need)
+        return [self._finish(p, evidence.get(i, [])) for i, p in enumerate(partial)]
 
     def rule_scores(self, hits: Sequence[Hit]) -> dict[str, float]:
         by_cat: dict[str, dict[str, float]] = {}
@@ -163,30 +168,51 @@ class Engine:
             best[h.rule.name] = max(best.get(h.rule.name, 0.0), h.score)
         return {c: min(0.99, _noisy_or(list(v.values()))) for c, v in by_cat.items()}
 
-    def _model_evidence(self, text: str, category: str, top: int = 2) -> list[Span]:
-        """The words that push the model's score for ``category`` up most (source "model").
+    def _model_evidence(self, texts: Sequence[str], need: Sequence[tuple[int, str]],
+                        top: int = 2) -> dict[int, list[Span]]:
+        """The words that push the model's score for a label up most (source "model").
 
-        Each word is scored on its own by the linear model; the best ``top`` words with a
-        positive contribution become spans. Falls back to the whole text.
+        Each word of the text is scored on its own by the linear model; the best ``top`` words
+        with a positive contribution become spans (else the whole text). One model call for
+        the whole batch.
         """
-        words = [(m.start(), m.end()) for m in _RE_WORD.finditer(text)]
-        if self.model is None or category not in self.model.categories or not words:
-            return [Span(0, len(text), category, text, "model")]
-        j = self.model.categories.index(category)
-        logits = self.model.logits([normalise_pair(text[a:b]) for a, b in words])[:, j]
-        logits = logits - self.model.bias[j]
-        order = [i for i in logits.argsort()[::-1][:top] if logits[i] > 0]
-        if not order:
-            return [Span(0, len(text), category, text, "model")]
-        return [Span(words[i][0], words[i][1], category, text[words[i][0]:words[i][1]], "model")
-                for i in sorted(order)]
+        out: dict[int, list[Span]] = {}
+        if not need:
+            return out
+        words: dict[int, list[tuple[int, int]]] = {}
+        for i, _ in need:
+            if i not in words:
+                words[i] = [(m.start(), m.end()) for m in _RE_WORD.finditer(texts[i])]
+        order = sorted(words)
+        flat = [(i, a, b) for i in order for a, b in words[i]]
+        logits = None
+        if self.model is not None and flat:
+            lowered = [texts[i][a:b].lower() for i, a, b in flat]  # words: no full pipeline
+            logits = self.model.logits([(w, deaccent(w)) for w in lowered])
+            logits = logits - self.model.bias
+        offset: dict[int, int] = {}
+        k = 0
+        for i in order:
+            offset[i] = k
+            k += len(words[i])
+        for i, c in need:
+            text = texts[i]
+            spans: list[Span] = []
+            if logits is not None and self.model is not None and c in self.model.categories:
+                j = self.model.categories.index(c)
+                col = logits[offset[i]:offset[i] + len(words[i]), j]
+                best = [w for w in col.argsort()[::-1][:top] if col[w] > 0]
+                spans = [Span(words[i][w][0], words[i][w][1], c,
+                              text[words[i][w][0]:words[i][w][1]], "model") for w in sorted(best)]
+            out.setdefault(i, []).extend(spans or [Span(0, len(text), c, text, "model")])
+        return out
 
     def threshold(self, category: str, language: str) -> float:
         return self.language_thresholds.get(language, {}).get(category,
                                                                self.thresholds[category])
 
-    def _result(self, text: str, norm: str, hits: list[Hit],
-                model_scores: dict[str, float], language: str = "en") -> Result:
+    def _score(self, text: str, norm: str, hits: list[Hit],
+               model_scores: dict[str, float], language: str = "en") -> _Partial:
         rule = self.rule_scores(hits)
         scores: dict[str, float] = {}
         for c in CATEGORIES:
@@ -197,7 +223,6 @@ class Engine:
         pii_score, pii_spans = self._pii_hits(text, norm)
         scores["pii_disclosure"] = pii_score
         labels = tuple(c for c in CATEGORIES if scores[c] >= self.threshold(c, language))
-
         spans: list[Span] = []
         if hits:
             n = normalise(text)
@@ -205,27 +230,33 @@ class Engine:
                 a, b = n.span(h.start, h.end)
                 spans.append(Span(a, b, h.rule.category, text[a:b], f"rule:{h.rule.name}"))
         spans.extend(pii_spans)
-        ruled = {s.category for s in spans}
-        for c in labels:
-            if c not in ruled and text:
-                spans.extend(self._model_evidence(text, c))
-        spans.sort(key=lambda s: (s.start, -s.end, s.category))
-
-        severity = "none"
         threat = any(h.rule.name in THREAT_RULES for h in hits)
-        for c in labels:
+        return _Partial(labels, scores, spans, threat)
+
+    def _finish(self, p: _Partial, evidence: list[Span]) -> Result:
+        spans = sorted([*p.spans, *evidence], key=lambda s: (s.start, -s.end, s.category))
+        severity = "none"
+        for c in p.labels:
             if c in URGENT_CATEGORIES or (c == "violence" and (
-                    threat or scores[c] >= VIOLENCE_URGENT)):
+                    p.threat or p.scores[c] >= VIOLENCE_URGENT)):
                 level = "urgent"
-            elif scores[c] >= WARNING_FLOOR:
+            elif p.scores[c] >= WARNING_FLOOR:
                 level = "warning"
             else:
                 level = "info"
             severity = max_severity(severity, level)
-        if severity == "none" and any(v >= INFO_FLOOR for v in scores.values()):
+        if severity == "none" and any(v >= INFO_FLOOR for v in p.scores.values()):
             severity = "info"
-        rounded = {c: round(v, 4) for c, v in scores.items()}
-        return Result(labels, rounded, severity, tuple(spans))
+        rounded = {c: round(v, 4) for c, v in p.scores.items()}
+        return Result(p.labels, rounded, severity, tuple(spans))
+
+
+@dataclass(slots=True)
+class _Partial:
+    labels: tuple[str, ...]
+    scores: dict[str, float]
+    spans: list[Span]
+    threat: bool
 
 
 _DEFAULT: Engine | None = None
