@@ -98,6 +98,27 @@ def test_positive_without_diacritics(category: str, text: str) -> None:
     assert category in labels(deaccent(text))
 
 
+# Per category: ordinary messages that share its vocabulary, in both languages.
+NEGATIVES = {
+    "self_harm": ["mệt muốn chết sau giờ thể dục", "i'm dying to see that movie"],
+    "grooming": ["cô gửi ảnh lớp mình lên nhóm zalo rồi", "add me to the class group chat"],
+    "sexual": ["bài học giáo dục giới tính hôm nay", "sex education class was awkward"],
+    "violence": ["hôm qua bắn rank free fire vui quá", "we killed the final boss"],
+    "bullying": ["tao với mày chơi thân từ lớp 1", "you are my best friend"],
+    "hate": ["bạn ấy là người dân tộc Tày, hát rất hay", "my friend is muslim and fasts"],
+    "scam": ["chúc mừng bạn đạt giải nhất cuộc thi vẽ", "congrats on winning the math contest"],
+    "drugs": ["thầy dạy về tác hại của ma tuý", "the doctor gave me pills for my cold"],
+    "gambling": ["bố xem tỉ số bóng đá trên tivi", "i bet it will rain tomorrow"],
+}
+
+
+@pytest.mark.parametrize(("category", "text"),
+                         [(c, t) for c, ts in NEGATIVES.items() for t in ts])
+def test_negative(category: str, text: str) -> None:
+    assert category not in labels(text)
+    assert category not in labels(deaccent(text))
+
+
 HARD_NEGATIVES = [
     "mẹ lấy con dao gọt táo cho em",
     pytest.param("lấy con dao thái rau giúp mẹ", marks=pytest.mark.xfail(

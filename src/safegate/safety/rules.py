@@ -361,7 +361,9 @@ def builtin_rules() -> list[Rule]:
           r"\b(?:ma tuý|ma túy|cần sa|thuốc lắc|ketamine|heroin|cocaine|methamphetamine|meth|mdma|"
           r"ecstasy|fentanyl|xanax|oxycodone|percocet|lsd|shrooms|nấm thần|hàng trắng|hồng phiến|"
           r"bóng cười|nước vui|tem giấy|kẹo lắc|kẹo ke|đập đá|hút đá|chơi đá|hút chích|"
-          r"hút cỏ|weed|marijuana|cannabis|molly|edibles|dope)\b"),
+          r"hút cỏ|weed|marijuana|cannabis|molly|edibles|dope)\b",
+          unless=r"(?:tác hại|phòng chống|nói không với|tuyên truyền|giáo dục|cai nghiện|"
+                 r"education|prevention|awareness|dangers of|say no to|drug safety)"),
         R("drugs_use", "drugs", STRONG,
           r"\b(?:bay lắc|bay phòng|chơi (?:ke|kẹo|hàng|đồ)|phê (?:thuốc|cần|pha|đá)|"
           r"(?:mua |bán |ship |có )(?:cần|cỏ|kẹo|ke|đá|hàng) (?:không|ko|đây|giá)|"
