@@ -17,3 +17,11 @@ QUERY_ACTIONS: Final = ("allow", "block", "rewrite", "local", "servfail", "stale
 LIST_MATCHES: Final = ("exact", "suffix")
 LIST_FORMATS: Final = ("auto", "hosts", "domains", "adblock")
 CATEGORY_SOURCES: Final = ("auto", "operator")
+# Alerts (safegate.protect): the text-harm categories, the severities that make an alert, and
+# a parent's feedback on one.
+ALERT_CATEGORIES: Final = (
+    "sexual", "grooming", "self_harm", "bullying", "hate", "violence", "scam", "drugs",
+    "gambling", "pii_disclosure",
+)
+ALERT_SEVERITIES: Final = ("warning", "urgent")
+ALERT_FEEDBACK: Final = ("helpful", "wrong")

@@ -299,3 +299,37 @@ class SeenDomain(Base):
     last_seen: Mapped[float] = mapped_column(Float)
     queries: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     classified: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+
+
+class Alert(Base):
+    """Something a parent should know about a child's conversation (safegate.protect).
+
+    ``snippet`` is ciphertext (safegate.privacy.crypto): a short excerpt around the evidence,
+    personal data already replaced by typed placeholders, never the whole conversation.
+    ``created_at`` and ``last_seen_at`` are the times of the first and latest messages behind the
+    alert; ``count`` is how many detections were deduplicated into it. ``feedback`` is the
+    parent's "helpful" or "wrong", set from the web app.
+    """
+
+    __tablename__ = "alert"
+    __table_args__ = (
+        one_of("category", choices.ALERT_CATEGORIES),
+        one_of("severity", choices.ALERT_SEVERITIES),
+        one_of("feedback", choices.ALERT_FEEDBACK),
+        Index(None, "profile_id", "conversation", "category", "created_at"),
+        Index(None, "profile_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    profile_id: Mapped[int] = mapped_column(ForeignKey("profile.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = _created_at()
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    conversation: Mapped[str] = mapped_column(String(200))
+    category: Mapped[str] = mapped_column(String(20))
+    severity: Mapped[str] = mapped_column(String(10))
+    score: Mapped[float] = mapped_column(Float)
+    snippet: Mapped[str] = mapped_column(Text)
+    guidance: Mapped[str] = mapped_column(String(40))
+    count: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    feedback: Mapped[str | None] = mapped_column(String(10))
+    feedback_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
