@@ -1,0 +1,161 @@
+"""`safegate monitor` end to end: JSONL in, alert lines out, a summary on stderr; SQLite and
+PostgreSQL (when SAFEGATE_TEST_DATABASE_URL is set), one run as a real process."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy.engine import make_url
+
+from safegate.cli import main
+from safegate.config import DATABASE_URL_ENV
+from safegate.privacy.crypto import KEY_FILE, load_keyring
+from safegate.protect.monitor import find_profile, list_alerts
+from safegate.store import make_engine, migrate, session_factory, sqlite_url
+from safegate.store.repo import create_demo_household
+
+PG_ENV = "SAFEGATE_TEST_DATABASE_URL"
+
+LINES = [
+    {"sender": "stranger99", "time": "2026-12-01T20:00:00", "text": "em xinh quá, dễ thương ghê",
+     "conversation": "roblox-dm"},
+    {"sender": "An", "time": "2026-12-01T20:01:00", "text": "hihi", "conversation": "roblox-dm"},
+    {"sender": "stranger99", "time": "2026-12-01T20:02:00",
+     "text": "add zalo anh nhé, mình nói chuyện riêng", "conversation": "roblox-dm"},
+    {"sender": "stranger99", "time": "2026-12-01T20:03:00",
+     "text": "gửi anh ảnh của em đi, đừng nói với bố mẹ nhé", "conversation": "roblox-dm"},
+    "this line is broken {",
+    {"sender": "An", "time": 1796130000, "text": "sđt của em là 0912 345 678",
+     "conversation": "zalo-new-friend"},
+    {"sender": "An", "time": 1796130060, "text": "tao muốn chết, không muốn sống nữa",
+     "conversation": "diary"},
+    [1, 2, 3],
+    {"sender": "hs7a2", "time": 1796130120, "text": "mày ngu như con chó, cả lớp ghét mày",
+     "conversation": "lop-7a2"},
+    {"sender": "An", "text": "hôm nay trời đẹp", "conversation": "lop-7a2"},
+]
+
+
+def _jsonl(items: list[Any]) -> str:
+    return "".join((x if isinstance(x, str) else json.dumps(x, ensure_ascii=False)) + "\n"
+                   for x in items)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str, str]]:
+    """A data directory with the demo household, and the environment that points at it."""
+    data = tmp_path / "data"
+    if request.param == "sqlite":
+        url, env, cleanup = sqlite_url(data), {}, None
+    else:
+        base = os.environ.get(PG_ENV)
+        if not base:
+            pytest.skip(f"{PG_ENV} not set: PostgreSQL CLI test skipped")
+        schema = f"sg_test_{secrets.token_hex(6)}"
+        admin = make_engine(base)
+        with admin.begin() as conn:
+            conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+        url = make_url(base).update_query_dict({"options": f"-csearch_path={schema}"}) \
+            .render_as_string(hide_password=False)
+        env, cleanup = {DATABASE_URL_ENV: url}, (admin, schema)
+    engine = make_engine(url)
+    migrate(engine)
+    with session_factory(engine).begin() as session:
+        create_demo_household(session)
+    engine.dispose()
+    try:
+        yield {"data": str(data), "url": url, **env}
+    finally:
+        if cleanup is not None:
+            admin, schema = cleanup
+            with admin.begin() as conn:
+                conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
+            admin.dispose()
+
+
+def _invoke(store: dict[str, str], args: list[str], stdin: str) -> Any:
+    env = {k: v for k, v in store.items() if k == DATABASE_URL_ENV}
+    return CliRunner(env=env).invoke(main, ["monitor", "--data-dir", store["data"], *args],
+                                     input=stdin)
+
+
+def test_monitor_reads_jsonl_and_reports_alerts_and_bad_lines(store: dict[str, str]) -> None:
+    result = _invoke(store, ["--profile", "An"], _jsonl(LINES))
+    assert result.exit_code == 0, result.output
+    out = [json.loads(line) for line in result.stdout.splitlines()]
+    errors = [o for o in out if "error" in o]
+    assert [e["line"] for e in errors] == [5, 8]
+    assert "not JSON" in errors[0]["error"] and "object" in errors[1]["error"]
+    alerts = [o for o in out if "error" not in o]
+    grooming = [a for a in alerts if a["category"] == "grooming"]
+    assert grooming[-1]["severity"] == "urgent" and grooming[-1]["deduplicated"] is True
+    assert len({a["id"] for a in grooming}) == 1
+    by_cat = {a["category"]: a for a in alerts}
+    assert set(by_cat) == {"grooming", "pii_disclosure", "self_harm", "bullying"}
+    assert by_cat["self_harm"]["severity"] == "urgent"
+    assert by_cat["bullying"]["severity"] == "warning"
+    assert by_cat["pii_disclosure"]["snippet"] == "sđt của em là [PHONE]"
+    for a in alerts:
+        assert set(a) >= {"id", "category", "severity", "snippet", "guidance", "deduplicated"}
+    assert "Traceback" not in result.output
+    assert "8 messages (4 from the child), 4 alerts created, 1 updated" in result.stderr
+    assert "2 bad lines" in result.stderr
+
+    # the same input again: everything is deduplicated into the stored alerts
+    again = _invoke(store, ["--profile", "An"], _jsonl(LINES))
+    rows = [json.loads(line) for line in again.stdout.splitlines()]
+    assert all(r["deduplicated"] for r in rows if "error" not in r)
+    engine = make_engine(store["url"])
+    with session_factory(engine)() as session:
+        profile = find_profile(session, "An")
+        stored = list_alerts(session, profile.id, load_keyring(store["data"], env={}))
+    engine.dispose()
+    assert len(stored) == 4 and all(a.count >= 2 for a in stored)
+
+
+def test_unknown_profile_is_a_clear_error(store: dict[str, str]) -> None:
+    result = _invoke(store, ["--profile", "Nobody"], _jsonl(LINES[:1]))
+    assert result.exit_code == 1
+    assert "no profile named 'Nobody'; profiles: An (id:1), Bình (id:2)" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_child_sender_option_and_the_note_when_no_message_is_the_childs(
+        store: dict[str, str]) -> None:
+    lines = [{"sender": "an.nguyen", "text": "sđt của em là 0912 345 678",
+              "conversation": "c"}]
+    plain = _invoke(store, ["--profile", "An"], _jsonl(lines))
+    assert plain.stdout == ""  # not the child's message: no personal-data alert
+    assert "no message was from the child" in plain.stderr
+    named = _invoke(store, ["--profile", "An", "--child-sender", "an.nguyen"], _jsonl(lines))
+    assert json.loads(named.stdout)["category"] == "pii_disclosure"
+
+
+def test_monitor_as_a_process_never_shows_a_traceback(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    engine = make_engine(sqlite_url(data))
+    migrate(engine)
+    with session_factory(engine).begin() as session:
+        create_demo_household(session)
+    engine.dispose()
+    payload = (_jsonl([LINES[6], "{", {"text": 5, "conversation": "c", "sender": "x"}]).encode()
+               + b'{"sender": "An", "text": "\xff\xfe broken utf-8", "conversation": "c"}\n')
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SAFEGATE_")}
+    proc = subprocess.run(
+        [sys.executable, "-m", "safegate.cli", "monitor", "-p", "An", "--data-dir", str(data)],
+        input=payload, capture_output=True, timeout=120, env=env)
+    assert proc.returncode == 0, proc.stderr.decode()
+    out = [json.loads(line) for line in proc.stdout.decode().splitlines()]
+    assert out[0]["category"] == "self_harm"
+    assert [o.get("line") for o in out[1:]] == [2, 3]
+    assert b"Traceback" not in proc.stderr and b"1 alerts created" in proc.stderr
+    assert (data / KEY_FILE).stat().st_mode & 0o077 == 0
