@@ -8,8 +8,9 @@ lists. Hashes are Python's ``hash(str)``: the index is built in the process that
 and never persisted, so the per-process hash seed does not matter.
 
 Regex and wildcard entries (see ``safegate.lists.parse``) sit beside the hash arrays, one
-``PatternSet`` per list, its patterns compiled once into one alternation. They are
-searched only when the hash walk allows nothing: allow patterns when it found no entry or
+``PatternSet`` per list, its patterns compiled once per build into a few alternations
+(grouped by the last labels a matching name must have). They are searched only when the
+hash walk allows nothing: allow patterns when it found no entry or
 only a block (an allow beats a block, whatever kind), block patterns only when it found
 no entry at all (a listed name beats a pattern). A profile whose lists have no patterns
 pays nothing for them.
