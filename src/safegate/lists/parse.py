@@ -161,7 +161,7 @@ def _why_not(part: str) -> str:
 # must keep these bounds:
 # at most MAX_PATTERN_LENGTH characters; no backreferences, conditionals, named groups or
 # inline global flags (``(?i)`` at the start is accepted and redundant); no quantified
-# group that contains another quantifier unless every repetition must pass a delimiter
+# group that contains another quantifier unless every repetition starts or ends with a
 # character the inner quantifiers cannot match (``(\w+\.)*`` is fine, ``(a+)+`` is not);
 # compiling takes at most REGEX_COMPILE_SECONDS and a search in probe names up to 253
 # characters long at most REGEX_PROBE_SECONDS; and it must not match every name. A list
@@ -171,7 +171,7 @@ MAX_PATTERN_LENGTH = 256
 MAX_PATTERNS = 1000
 REGEX_FLAGS = re.ASCII
 _CHECK_FLAGS = re.ASCII | re.IGNORECASE  # what a pattern means
-WILDCARD_PREFIX = r"(?:^|\.)"  # how every pattern of a wildcard rule starts
+WILDCARD_PREFIX = r"(?:^|\.)"  # how a wildcard rule's pattern starts (unless with "*")
 REGEX_COMPILE_SECONDS = 0.05
 REGEX_PROBE_SECONDS = 0.002
 PROBE_LENGTHS = (8, 12, 16, 24, 32, 64, 128, 253)
