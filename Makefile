@@ -31,12 +31,12 @@ apt-test:
 	  else echo "note: install$$missing for the dig/kdig tests (they skip without them)"; fi; fi
 
 test: $(DEV_STAMP) apt-test
-	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/ruff check src tests bench scripts
 	$(VENV)/bin/mypy
 	$(PY) -m pytest -q
 
 lint: $(DEV_STAMP)
-	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/ruff check src tests bench scripts
 
 typecheck: $(DEV_STAMP)
 	$(VENV)/bin/mypy

@@ -12,7 +12,14 @@ import argparse
 import sys
 from pathlib import Path
 
-from safegate.config import CONFIG_ENV, DATABASE_URL_ENV, ENV_PREFIX, OPTIONS, options_markdown
+from safegate.config import (
+    CONFIG_ENV,
+    DATABASE_URL_ENV,
+    ENV_PREFIX,
+    OPTIONS,
+    SECRET_KEY_ENV,
+    options_markdown,
+)
 
 REPO = Path(__file__).resolve().parent.parent
 DOC = REPO / "docs" / "configuration.md"
@@ -79,7 +86,10 @@ def render() -> str:
         "1/0, yes/no and on/off. An unknown variable that starts with "
         f"`{ENV_PREFIX}` is an error, except `{CONFIG_ENV}`, `{DATABASE_URL_ENV}` (read by "
         "the database migrations too, and used for `server.database_url` unless "
-        f"`{ENV_PREFIX}SERVER__DATABASE_URL` is set) and `{ENV_PREFIX}TEST_*` (tests).",
+        f"`{ENV_PREFIX}SERVER__DATABASE_URL` is set), `{SECRET_KEY_ENV}` (the keys that "
+        "encrypt children's free text at field level, comma-separated, the first one "
+        "encrypts; without it a 0600 `secret.key` is created in the data directory; see "
+        f"docs/alerts.md) and `{ENV_PREFIX}TEST_*` (tests).",
         "",
         "## Settings",
         "",

@@ -24,6 +24,9 @@ ENV_PREFIX = "SAFEGATE_"
 CONFIG_ENV = ENV_PREFIX + "CONFIG"  # path of the TOML file
 # Read by the Alembic migration environment too; an alias of server.database_url here.
 DATABASE_URL_ENV = ENV_PREFIX + "DATABASE_URL"
+# Field-encryption keys (safegate.privacy.crypto): read there, never stored in settings,
+# so they cannot end up in a settings dump or a log line.
+SECRET_KEY_ENV = ENV_PREFIX + "SECRET_KEY"
 
 
 class ConfigError(ValueError):
@@ -368,7 +371,7 @@ def load_settings(
             values[opt.key] = _coerce(opt, environ[opt.env], f"env {opt.env}")
     for name in environ:
         if (name.startswith(ENV_PREFIX) and name not in by_env
-                and name not in (CONFIG_ENV, DATABASE_URL_ENV)
+                and name not in (CONFIG_ENV, DATABASE_URL_ENV, SECRET_KEY_ENV)
                 and not name.startswith(ENV_PREFIX + "TEST_")):
             close = difflib.get_close_matches(name, list(by_env), n=1)
             hint = f" (did you mean {close[0]}?)" if close else ""
