@@ -75,7 +75,8 @@ def main(shared: Path) -> None:
     (psl_out / "ATTRIBUTION.md").write_text(
         "# Public Suffix List\n\nUnmodified copy of `public_suffix_list.dat` from the Public "
         "Suffix List project (publicsuffix.org), commit "
-        "`e8c9a2b2b2856b6449999dd0ec0d118f364ed0cd`, under the Mozilla Public License 2.0 (`LICENSE-MPL-2.0.txt`).\n"
+        "`e8c9a2b2b2856b6449999dd0ec0d118f364ed0cd`, under the Mozilla Public License 2.0 "
+        "(`LICENSE-MPL-2.0.txt`).\n"
     )
     print(f"copied {len(rows)} list files and the PSL into {PKG}")
 
