@@ -237,6 +237,7 @@ def _setting(decision: Any, profile: str) -> str | None:
 COMMAND_MODULES = (
     "safegate.lists.commands",
     "safegate.safety.commands",
+    "safegate.safety.url_commands",
     "safegate.privacy.commands",
     "safegate.protect.commands",
 )
