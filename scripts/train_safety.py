@@ -387,6 +387,12 @@ def main(argv: list[str] | None = None) -> int:
                            "licences": "ViHOS MIT (c) 2023 Phu Hoang Gia; Davidson MIT (c) 2017 "
                                        "Tom Davidson; seeds: this project"},
               "metrics": metrics})
+    # The version names the content: the recipe (data, featuriser, C, seed) and the result
+    # (weights and thresholds, which also depend on the rules), so any change shows.
+    content = model.to_json()
+    content.pop("version")
+    digest = hashlib.sha256(recipe.encode() + json.dumps(content, sort_keys=True).encode())
+    model.version = f"1.{digest.hexdigest()[:10]}"
     out = args.out / MODEL_FILE
     model.save(out)
     print(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB), version {model.version}, "

@@ -60,6 +60,7 @@ def test_escalation_grows_with_stages() -> None:
     assert seen[0] == 0 and seen[-1] == 3
     # one weak signal alone is only information
     assert score_conversation([("x", "add zalo anh nhé")]).severity == "info"
+    assert score_conversation([("dad", "i'll pick you up at five")]).severity == "info"
 
 
 def test_friends_chatting_is_not_grooming() -> None:

@@ -39,7 +39,7 @@ STAGE_WEIGHTS: dict[str, float] = {
 }
 HARD_STAGES = frozenset({"secrecy", "photo_request", "sexual_photo", "sexual", "meet"})
 URGENT_AT = 0.6
-WARNING_AT = 0.35
+WARNING_AT = 0.4
 WINDOW = 20
 
 _RULE_STAGE = {

@@ -95,10 +95,10 @@ _MACROS = {
     "<APP>": (r"(?:zalo|telegram|tele|snapchat|snap|discord|messenger|mess|kik|whatsapp|"
               r"viber|signal|instagram|insta|facebook|face|tiktok|line|wechat|skype)"),
     "<PIC>": r"(?:ảnh|hình|pic|pics|picture|pictures|photo|photos|video|clip|selfie)",
-    "<BODY>": (r"(?:nude|nudes|khoả thân|khỏa thân|không mặc (?:gì|đồ|quần|áo)|cởi (?:đồ|áo|quần)|"
+    "<BODY>": (r"\b(?:nude|nudes|khoả thân|khỏa thân|không mặc (?:gì|đồ|quần|áo)|cởi (?:đồ|áo|quần)|"
                r"đồ lót|quần lót|áo ngực|ngực|vếu|mông|vùng kín|chỗ kín|body|bikini|naked|đồ ngủ|"
                r"đồ bơi|áo tắm|swimsuit|pyjamas|pajamas|in bed|trên giường|"
-               r"topless|underwear|boobs|tits|nsfw|sexy|hở hang|hot)"),
+               r"topless|underwear|boobs|tits|nsfw|sexy|hở hang|hot)\b"),
 }
 
 
