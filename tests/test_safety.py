@@ -6,6 +6,8 @@ import gzip
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from safegate.safety import CATEGORIES, Result, Span, classify, classify_many
 from safegate.safety.engine import Engine
@@ -221,3 +223,26 @@ def test_pii_disclosure_uses_the_privacy_detector() -> None:
     assert "pii_disclosure" in classify("my number is 0912345678, text me").labels
     assert "pii_disclosure" not in classify("điểm toán của em là 9, xếp thứ 3 lớp").labels
     assert Engine(use_pii=False).classify(text).scores["pii_disclosure"] == 0.0
+
+
+# ------------------------------------------------------------------ robustness
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.text(max_size=60), min_size=1, max_size=5))
+def test_any_text_gives_valid_results(texts: list[str]) -> None:
+    for text, r in zip(texts, Engine(use_pii=False).classify_many(texts), strict=True):
+        assert r.severity in ("none", "info", "warning", "urgent")
+        assert set(r.labels) <= set(CATEGORIES)
+        for s in r.spans:
+            assert 0 <= s.start <= s.end <= len(text)
+            assert text[s.start:s.end] == s.text
+
+
+@pytest.mark.parametrize("text", [("a" * 5000 + " ") * 10, "x" * 50000, "ab." * 10000,
+                                  "a " * 20000, "send me " * 6000])
+def test_long_pathological_input_is_fast(text: str) -> None:
+    import time
+
+    t0 = time.perf_counter()
+    Engine(use_pii=False).classify(text)
+    assert time.perf_counter() - t0 < 3.0  # no quadratic backtracking

@@ -111,7 +111,7 @@ _LETTER = r"[^\W\d_]"
 _SEP_PUNCT = r"(?:\s*[.\-_*·•'’+~|/\\,:]\s*)"
 # Re-used patterns.
 _RE_ZW = re.compile(f"[{_ZERO_WIDTH}]+")
-_RE_TOKEN_LEET = re.compile(r"[\w@$]*[01345@$][\w@$]*")
+_RE_TOKEN_LEET = re.compile(r"(?<![\w@$])[\w@$]*[01345@$][\w@$]*")  # one try per token
 _RE_SPLIT_PUNCT = re.compile(f"(?<!{_LETTER}){_LETTER}(?:{_SEP_PUNCT}{_LETTER}(?!{_LETTER}))+")
 _RE_SPLIT_SPACE = re.compile(f"(?<!{_LETTER}){_LETTER}(?:[ \t]{_LETTER}(?!{_LETTER})){{2,}}")
 _RE_REPEAT = re.compile(r"([^\W\d_])\1{2,}")
