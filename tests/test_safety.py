@@ -70,18 +70,22 @@ def test_model_only_label_has_model_span() -> None:
 
 POSITIVES = {
     "self_harm": ["em không muốn sống nữa", "i want to kill myself", "toi muon tu tu",
-                  "chán sống lắm rồi"],
+                  "chán sống lắm rồi",
+                  "chỉ muốn ngủ một giấc thật dài và không bao giờ tỉnh lại"],
     "grooming": ["đừng nói với bố mẹ nhé, chuyện của hai đứa mình thôi",
+                 "chú hàng xóm hay sờ vào người em, em sợ lắm",
+                 "my step dad comes into my room at night and i feel scared",
                  "send me a pic in your underwear, don't tell your parents",
                  "gui anh anh khoa than di"],
     "sexual": ["ai có link phim sex không", "free porn videos here", "co ai xem phim heo ko"],
-    "violence": ["tao sẽ giết mày", "i'm going to stab you tomorrow", "tan hoc ra cong tao xu may"],
+    "violence": ["tao sẽ giết mày", "i'm going to stab you tomorrow", "tan hoc ra cong tao xu may",
+                 "he said he would hurt me if i told anyone", "nó dọa sẽ đánh em nếu em mách cô"],
     "bullying": ["mày béo như lợn, không ai chơi với mày", "you're so ugly, everyone hates you",
                  "do an hai vo dung"],
     "hate": ["bọn bắc kỳ toàn lừa đảo", "go back to africa", "lu be de benh hoan"],
     "scam": ["chúc mừng bạn đã trúng iphone, bấm vào link để nhận",
              "your account will be suspended, verify your account here",
-             "gui ma otp cho minh nhe"],
+             "gui ma otp cho minh nhe", "link nhận 500 kim cương free fire nè bấm nhanh"],
     "drugs": ["ai bán cần sa không", "my plug has molly", "toi nay bay lac ko"],
     "gambling": ["nạp tiền vào nhà cái chơi tài xỉu", "online casino free spins",
                  "ca do bong da tren mang"],
@@ -142,6 +146,9 @@ HARD_NEGATIVES = [
     "don't tell mom about her surprise party",
     "i bet you can't finish that pizza",
     "can you send me the photo from the trip",  # "hot" inside "photo" is not a body word
+    "bé lớp 6B vẽ đẹp không, ai có ảnh không",  # "hôn" inside "không" is not a kiss
+    "tối qua ngủ ngon không tỉnh giấc lần nào",
+    "the teacher touched on the topic of history",
     "we learned about drug safety in class",
 ]
 

@@ -54,6 +54,7 @@ _RULE_STAGE = {
     "grooming_probe": "probe",
     "grooming_flattery": "flattery",
     "grooming_minor_sexual": "sexual",
+    "grooming_abuse_disclosure": "sexual",
     "sexual_explicit": "sexual",
     "sexual_media": "sexual",
     "sexual_word": "sexual",

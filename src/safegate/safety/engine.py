@@ -53,7 +53,7 @@ GROOMING_MODEL_ALONE = 0.3
 GROOMING_MESSAGE_THRESHOLD = 0.6
 WARNING_FLOOR = 0.6
 INFO_FLOOR = 0.3
-THREAT_RULES = frozenset({"violence_threat"})
+THREAT_RULES = frozenset({"violence_threat", "violence_threat_reported"})
 
 # PII types that mean "a child is giving out their own details".
 PII_TYPES = ("PHONE", "CCCD", "CMND", "EMAIL", "ADDRESS", "SCHOOL", "SOCIAL_HANDLE",

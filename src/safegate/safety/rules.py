@@ -149,6 +149,10 @@ def builtin_rules() -> list[Rule]:
           r"\b(?:cut|cutting|hurt|hurting|harm|harming|burn|burning) myself\b|\bself[- ]?harm\w*|"
           r"\btự (?:làm đau|hại|làm hại|rạch|cắt) (?:bản thân|mình|tay)",
           unless=r"(?:nấu|bếp|rau|thịt|gọt|vô tình|lỡ tay|kitchen|cooking|accident|giấy|paper)"),
+        R("self_harm_sleep_forever", "self_harm", MEDIUM,
+          r"\b(?:ngủ|nhắm mắt|ngủ một giấc)\b.{0,30}\b(?:(?:không bao giờ|mãi mãi không|mãi không) (?:tỉnh|tỉnh lại|dậy|thức dậy)|không (?:tỉnh lại|dậy|thức dậy) nữa)\b|"
+          r"\bngủ (?:luôn|mãi) không (?:dậy|tỉnh)|\b(?:go to )?sleep (?:forever|and never wake up)\b|"
+          r"\bnever wake up\b|\bnot wake up (?:again|tomorrow)\b"),
         R("self_harm_farewell", "self_harm", MEDIUM,
           r"\b(?:đây là )?(?:tin nhắn|lời|dòng) (?:cuối cùng|cuối)(?: của (?:em|mình|tớ|tao|con))?|"
           r"\b(?:mọi người |bố mẹ |đừng ai )?đừng (?:tìm|chờ|đợi) (?:em|mình|tớ|con|tao) nữa|"
@@ -237,6 +241,13 @@ def builtin_rules() -> list[Rule]:
           r"đặc biệt|sexy|gợi cảm|quyến rũ|ngoan) (?:quá|thế|lắm|hơn|ghê)|\bchỉ có <ADULT> (?:mới )?hiểu <KID>|"
           r"\bkhông ai hiểu <KID> bằng\b|\bmature for your age\b|\byou'?re (?:so )?(?:special|mature|pretty|beautiful|"
           r"cute|hot|sexy)\b|\bonly i understand you\b|\bnobody understands you like\b"),
+        R("grooming_abuse_disclosure", "grooming", STRONG,
+          r"\b(?:comes?|came|coming) into my (?:room|bed)\b.{0,30}\b(?:at night|when|scared|touch)|"
+          r"\b(?:he|she|they|my \w+) (?:touches|touched|keeps touching|made me touch) (?:me|my|him|her)\b"
+          r"(?:.{0,25}\b(?:private|down there|there|body|chest|when no one|at night))?|"
+          r"\b(?:chú|bác|dượng|bố dượng|anh họ|ông|thầy|anh ấy|hắn|ông ấy) .{0,25}\b(?:sờ|động vào|chạm vào|sờ soạng|sờ mó) "
+          r"(?:vào )?(?:người|vùng kín|chỗ kín|ngực|mông|đùi) (?:của )?(?:em|con|cháu|mình|tớ)\b|"
+          r"\b(?:bắt|ép) (?:em|con|cháu|mình) (?:cởi|sờ|xem phim|quan hệ|giữ bí mật)"),
         R("grooming_minor_sexual", "grooming", STRONG,
           r"\b(?:<KID>|bạn|you) (?:\w+ ){0,3}(?:lớp|grade|tuổi|years? old|tuổi rồi)\b.{0,40}"
           r"(?:làm tình|quan hệ|chịch|sex|nude|khoả thân|khỏa thân|sờ|hôn|ngủ với|đi nhà nghỉ|"
@@ -271,6 +282,13 @@ def builtin_rules() -> list[Rule]:
           r"\b(?:bring|brought) a (?:gun|knife) to school|\bshoot up (?:the|my|our) school|"
           r"\bwatch your back\b|\bi know where you live\b|\bschool shooting\b",
           unless=rf"(?:{game}|bắn rank|in game|trong game|đùa|joke|jk|lol|haha|=\)\)|:\)\)|😂|🤣)"),
+        R("violence_threat_reported", "violence", STRONG,
+          r"\b(?:he|she|they|my (?:dad|stepdad|step dad|mom|uncle|brother|teacher|coach)) "
+          r"(?:said|says|told me|threatened) (?:that )?(?:he|she|they)(?:'d| would| will| is going to| was going to) "
+          r"(?:hurt|kill|beat|hit|punish) (?:me|us|my)\b|"
+          r"\b(?:anh ấy|chú ấy|ông ấy|bà ấy|nó|hắn|bố dượng|dượng|bố|mẹ|thầy|cô|bọn nó) "
+          r"(?:bảo|nói|dọa|doạ|đe dọa|đe doạ|hăm dọa) (?:là )?(?:sẽ )?(?:đánh|giết|đánh chết|làm hại|xử|đốt) "
+          r"(?:em|mình|con|cháu|tôi|tớ)\b"),
         R("violence_graphic", "violence", MEDIUM,
           r"\b(?:clip|video|ảnh|hình) (?:đánh nhau|đánh hội đồng|chém nhau|giết người|bạo lực|"
           r"máu me|tai nạn kinh hoàng|cắt cổ)|\bđánh hội đồng\b|\bchém nhau\b|\bgiết người\b|"
@@ -352,6 +370,10 @@ def builtin_rules() -> list[Rule]:
           r"\b(?:free|claim) (?:robux|v-?bucks|nitro|skins)\b|\bdouble your (?:money|bitcoin|crypto)|"
           r"\bgift ?card (?:code|number)|\bwire (?:me )?(?:the )?money\b|\bguaranteed (?:profit|returns)|"
           r"\b(?:đầu tư|investment) .{0,20}(?:lãi|lợi nhuận|profit) .{0,10}(?:\d+ ?%|gấp)"),
+        R("scam_game_currency", "scam", MEDIUM,
+          r"\b(?:nhận|lấy|hack|tặng|free) (?:ngay )?(?:\d+ ?k? )?(?:kim cương|kc|quân huy|robux|vbucks|v-bucks|skin|uc|gem|gems)\b"
+          r".{0,40}\b(?:link|bấm|click|nhấn|truy cập|đăng nhập|nhập|tại đây|here|login|kẻo hết|nhanh)\b|"
+          r"\blink (?:nhận|hack|free) (?:quà|kc|kim cương|quân huy|robux|skin)"),
         R("scam_link", "scam", WEAK,
           r"\b(?:bit\.ly|tinyurl\.com|goo\.gl|cutt\.ly|shorturl\.at|t\.ly|rb\.gy|is\.gd)/|"
           r"\b(?:bấm|click|nhấn|truy cập) (?:vào )?(?:link|đường link|đây)\b|\bclick (?:the |this )?link\b"),
@@ -588,6 +610,43 @@ def _anchors(items: Any) -> set[str] | None:
 _GRAM = 3
 
 
+def _whole_words(pattern: str) -> re.Pattern[str]:
+    """Compile ``pattern`` so that a match never starts or ends inside a word.
+
+    "hôn" must not match inside "không", nor "hot" inside "photo". A match may still begin or
+    end with punctuation ("bit.ly/…"). The regex engine backtracks into other alternatives
+    when a boundary fails ("photo" → "photos").
+    """
+    if all(alt.startswith(r"\b") for alt in _top_level_alternatives(pattern)):
+        return re.compile(rf"(?:{pattern})(?:(?<=\W)|(?!\w))")  # starts are bounded already
+    return re.compile(rf"(?:(?=\W)|(?<!\w))(?:{pattern})(?:(?<=\W)|(?!\w))")
+
+
+def _top_level_alternatives(pattern: str) -> list[str]:
+    """Split a pattern at its top-level ``|`` (outside groups and character classes)."""
+    parts: list[str] = []
+    depth, start, i, in_class = 0, 0, 0, False
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "\\":
+            i += 2
+            continue
+        if in_class:
+            in_class = ch != "]"
+        elif ch == "[":
+            in_class = True
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif ch == "|" and depth == 0:
+            parts.append(pattern[start:i])
+            start = i + 1
+        i += 1
+    parts.append(pattern[start:])
+    return parts
+
+
 def _grams(s: str) -> set[str]:
     return {s[i:i + _GRAM] for i in range(len(s) - _GRAM + 1)}
 
@@ -607,11 +666,11 @@ class RuleSet:
         for i, rule in enumerate(rule_list):
             self._rules.append(_Compiled(
                 rule,
-                re.compile(rule.pattern),
-                re.compile(deaccent(rule.pattern)),
+                _whole_words(rule.pattern),
+                _whole_words(deaccent(rule.pattern)),
                 deaccent(rule.pattern) == rule.pattern,
-                re.compile(rule.unless) if rule.unless else None,
-                re.compile(deaccent(rule.unless)) if rule.unless else None,
+                _whole_words(rule.unless) if rule.unless else None,
+                _whole_words(deaccent(rule.unless)) if rule.unless else None,
                 frozenset(re.findall(r"\w+", rule.pattern)),
             ))
             anchors = _anchors(_P.parse(rule.pattern))
