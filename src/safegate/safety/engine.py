@@ -54,6 +54,9 @@ GROOMING_MESSAGE_THRESHOLD = 0.6
 WARNING_FLOOR = 0.6
 INFO_FLOOR = 0.3
 THREAT_RULES = frozenset({"violence_threat", "violence_threat_reported"})
+# Rules whose hits are profanity used as an intensifier ("vl", "vãi"): alone they make a
+# bullying label informational only.
+MILD_RULES = frozenset({"lexicon_bullying_mild"})
 
 # PII types that mean "a child is giving out their own details".
 PII_TYPES = ("PHONE", "CCCD", "CMND", "EMAIL", "ADDRESS", "SCHOOL", "SOCIAL_HANDLE",
@@ -231,7 +234,9 @@ class Engine:
                 spans.append(Span(a, b, h.rule.category, text[a:b], f"rule:{h.rule.name}"))
         spans.extend(pii_spans)
         threat = any(h.rule.name in THREAT_RULES for h in hits)
-        return _Partial(labels, scores, spans, threat)
+        bullying_rules = {h.rule.name for h in hits if h.rule.category == "bullying"}
+        mild = bool(bullying_rules) and bullying_rules <= MILD_RULES
+        return _Partial(labels, scores, spans, threat, mild)
 
     def _finish(self, p: _Partial, evidence: list[Span]) -> Result:
         spans = sorted([*p.spans, *evidence], key=lambda s: (s.start, -s.end, s.category))
@@ -240,6 +245,8 @@ class Engine:
             if c in URGENT_CATEGORIES or (c == "violence" and (
                     p.threat or p.scores[c] >= VIOLENCE_URGENT)):
                 level = "urgent"
+            elif c == "bullying" and p.mild_profanity:
+                level = "info"  # "đẹp trai vl": profanity as an intensifier, nobody targeted
             elif p.scores[c] >= WARNING_FLOOR:
                 level = "warning"
             else:
@@ -257,6 +264,7 @@ class _Partial:
     scores: dict[str, float]
     spans: list[Span]
     threat: bool
+    mild_profanity: bool = False
 
 
 _DEFAULT: Engine | None = None

@@ -11,8 +11,8 @@ Accent awareness. A de-accented hit is accepted only where the writer did not ty
 diacritics over the matched words (the normalised text and its plain copy agree there); so
 "các bạn" never matches the vulgarity ``cac``. A short term whose unaccented form is also an
 ordinary word ("cac", "deo", "lon", "ngu", "dm"…) is *ambiguous*: when the whole message is
-typed without diacritics we cannot tell "cặc" from "các", so such hits keep only a weak score
-(an ``info`` signal) and the trained model decides. In a message written with diacritics an
+typed without diacritics we cannot tell "cặc" from "các", so such hits keep only a faint score
+(below the ``info`` floor on their own) and the trained model decides. In a message written with diacritics an
 unaccented spelling is deliberate and scores fully.
 
 The Vietnamese offensive-words lexicon in ``data/vn_offensive_words.txt`` is a copy of
@@ -294,7 +294,7 @@ def builtin_rules() -> list[Rule]:
           r"máu me|tai nạn kinh hoàng|cắt cổ)|\bđánh hội đồng\b|\bchém nhau\b|\bgiết người\b|"
           r"\bbeheading\b|\bgore\b|\bfight video\b|\bmass shooting\b|\bmáu me\b|\bxử tử\b"),
         R("violence_weapon", "violence", WEAK,
-          r"\b(?:mã tấu|súng|dao găm|kiếm|lựu đạn|bom|gun|knife|bomb|grenade|hung khí|bạo lực|"
+          r"\b(?:mã tấu|súng|dao găm|thanh kiếm|lựu đạn|quả bom|gun|knife|bomb|grenade|hung khí|bạo lực|"
           r"đánh nhau|fight|stab|stabbed)\b",
           unless=rf"(?:{game}|bếp|nấu|gọt|thái|cắt|hoa quả|trái cây|rau|thịt|kitchen|cook|súng nước|"
                  r"đồ chơi|toy|water gun|nerf|bom tấn|blockbuster|photobomb|bomb\.com|da bomb)"),
@@ -491,7 +491,7 @@ class Lexicon:
                 if rule is not None:
                     score = rule.score
                     if not diacritics and text[a:b] == plain[a:b] and _is_ambiguous(words_t):
-                        score = min(score, WEAK)
+                        score = min(score, FAINT)
                     found.append(Hit(rule, a, b, score))
                     taken_until = b
                     break
@@ -727,7 +727,7 @@ class RuleSet:
                 score = c.rule.score
                 if (c.rule.ambiguous and not diacritics and text[a:b] == plain[a:b]
                         and _is_ambiguous(plain[a:b])):
-                    score = min(score, WEAK)
+                    score = min(score, FAINT)
                 hits.append(Hit(c.rule, a, b, score))
         return hits
 
