@@ -7,7 +7,7 @@ DEV_STAMP := $(VENV)/.installed-dev
 # Debian packages the tests use as real DNS clients (dig, kdig).
 APT_TEST_PACKAGES := bind9-dnsutils knot-dnsutils
 
-.PHONY: run test lint typecheck apt-test vendor-lists clean
+.PHONY: run test lint typecheck apt-test vendor-lists models clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,11 @@ typecheck: $(DEV_STAMP)
 # Re-copy the blocklists that may be shipped (see shared/data/blocklists/README.md) into the package.
 vendor-lists: $(STAMP)
 	$(PY) scripts/vendor_lists.py ../shared/data
+
+# Rebuild the safety engine's model from ../shared/data/text (needs the dev extras); the
+# result is byte-identical for the same data and is committed inside the package.
+models: $(DEV_STAMP)
+	$(PY) scripts/train_safety.py --data ../shared/data/text
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
