@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from typing import Any
 
@@ -48,28 +47,16 @@ def redact(jsonl: bool, mode: str, types: str | None, language: str | None,
         if unknown:
             raise click.BadParameter(f"unknown type(s) {', '.join(unknown)}; "
                                      f"known: {TYPE_NAMES}", param_hint="--types")
+    from safegate.textio import read_lines
+
     out = sys.stdout
-    for number, raw in enumerate(sys.stdin, start=1):
-        line = raw.rstrip("\r\n")
-        record: dict[str, Any]
-        extra: dict[str, Any] = {}
-        if jsonl:
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                _write(out, {"error": f"invalid JSON: {exc.msg}", "line": number})
-                continue
-            if not isinstance(obj, dict) or not isinstance(obj.get("text"), str):
-                _write(out, {"error": "expected an object with a string \"text\" field",
-                             "line": number})
-                continue
-            text = obj["text"]
-            if "id" in obj:
-                extra["id"] = obj["id"]
-        else:
-            text = line
+    for line in read_lines(sys.stdin, jsonl=jsonl):
+        number = line.number
+        if line.text is None:
+            _write(out, {"error": line.error, "line": number})
+            continue
+        text = line.text
+        extra: dict[str, Any] = {"id": line.fields["id"]} if "id" in line.fields else {}
         try:
             redacted, entities = do_redact(text, mode=mode,  # type: ignore[arg-type]
                                            types=wanted, language=language)
@@ -82,13 +69,13 @@ def redact(jsonl: bool, mode: str, types: str | None, language: str | None,
             if with_score:
                 item.update(score=e.score, text=e.text)
             ents.append(item)
-        record = {**extra, "text": redacted, "entities": ents}
-        _write(out, record)
+        _write(out, {**extra, "text": redacted, "entities": ents})
 
 
 def _write(out: Any, obj: dict[str, Any]) -> None:
-    out.write(json.dumps(obj, ensure_ascii=False) + "\n")
-    out.flush()
+    from safegate.textio import write_json
+
+    write_json(out, obj)
 
 
 COMMANDS = [redact]

@@ -37,25 +37,11 @@ def classify(jsonl: bool, no_pii: bool) -> None:
             out.write(json.dumps(obj, ensure_ascii=False) + "\n")
         out.flush()
 
+    from safegate.textio import read_lines
+
     batch: list[tuple[int, str | None, str]] = []
-    stdin = sys.stdin
-    for line_no, raw in enumerate(stdin, start=1):
-        line = raw.rstrip("\r\n")
-        if jsonl:
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                batch.append((line_no, f"invalid JSON: {exc.msg}", ""))
-            else:
-                text = obj.get("text") if isinstance(obj, dict) else None
-                if isinstance(text, str):
-                    batch.append((line_no, None, text))
-                else:
-                    batch.append((line_no, "expected an object with a string 'text' field", ""))
-        else:
-            batch.append((line_no, None, line))
+    for item in read_lines(sys.stdin, jsonl=jsonl):
+        batch.append((item.number, item.error, item.text or ""))
         if len(batch) >= BATCH:
             flush(batch)
             batch = []
