@@ -707,12 +707,13 @@ def _supporting(t: Target, lex: Lexicon, risky: bool, tld: str) -> list[Reason]:
             out.append(Reason("lexical", "long_host", f"a {len(t.host)}-character host name",
                               w, None, "host"))
             break
-    digits = sum(c.isdigit() for c in t.label)
-    if digits >= 6 or (digits >= 4 and digits / len(t.label) >= 0.4):
-        out.append(Reason("lexical", "digits", f"'{t.label}' is mostly digits", W_DIGITS,
+    label = _unicode_label(t.label)  # (the xn-- of an IDN is not the owner's hyphens)
+    digits = sum(c.isdigit() for c in label)
+    if digits >= 6 or (digits >= 4 and digits / len(label) >= 0.4):
+        out.append(Reason("lexical", "digits", f"'{label}' is mostly digits", W_DIGITS,
                           None, "domain"))
-    if t.label.count("-") >= 3:
-        out.append(Reason("lexical", "hyphens", f"'{t.label}' strings {t.label.count('-') + 1} "
+    if label.count("-") >= 3:
+        out.append(Reason("lexical", "hyphens", f"'{label}' strings {label.count('-') + 1} "
                           "words together with hyphens", W_HYPHENS, None, "domain"))
     return out
 
