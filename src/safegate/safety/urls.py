@@ -757,6 +757,13 @@ def _verdict(score: float, category: str | None) -> str:
 _PROFILE_CACHE: dict[tuple[int, str], tuple[Any, Any, Any]] = {}
 
 
+def _remember(key: tuple[int, str], value: tuple[Any, Any, Any]) -> None:
+    """Cache per index, for the last few indexes only (a reload builds a new one)."""
+    while len(_PROFILE_CACHE) >= 4:
+        del _PROFILE_CACHE[next(iter(_PROFILE_CACHE))]
+    _PROFILE_CACHE[key] = value
+
+
 def baseline_profile(index: DomainIndex) -> CompiledProfile:
     """What the gate applies to a client with no profile of its own (docs/lists.md):
     every list of the baseline harm categories, custom lists and allow lists."""
@@ -772,7 +779,7 @@ def baseline_profile(index: DomainIndex) -> CompiledProfile:
         verdicts=index.verdicts(enabled_lists(index, BASELINE_CATEGORIES)),
         allow=frozenset(), deny=frozenset(), deny_nets=(), services={}, block_mode="null",
         log_level="off", bypass_protection=False, safe_search=False, youtube_mode="off")
-    _PROFILE_CACHE[(id(index), "baseline")] = (index, profile, None)
+    _remember((id(index), "baseline"), (index, profile, None))
     return profile
 
 
@@ -781,7 +788,7 @@ def _all_verdicts(index: DomainIndex) -> Any:
     if cached is not None and cached[0] is index:
         return cached[1]
     verdicts = index.verdicts(range(len(index.lists)))
-    _PROFILE_CACHE[(id(index), "all")] = (index, verdicts, None)
+    _remember((id(index), "all"), (index, verdicts, None))
     return verdicts
 
 
