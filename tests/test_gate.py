@@ -108,6 +108,17 @@ def test_cname_to_blocked_name_is_blocked(make_gate: Any, upstream: FakeUpstream
     assert addresses(fine) == ["203.0.113.6"]
 
 
+def test_answer_pointing_into_a_blocked_network_is_blocked(make_gate: Any,
+                                                          upstream: FakeUpstream) -> None:
+    upstream.behaviour.records["rebound.example"] = [("A", "203.0.113.77")]
+    upstream.behaviour.records["elsewhere.example"] = [("A", "198.51.100.7")]
+    g = make_gate({"custom": ["blocked.example", "203.0.113.0/24"]})
+    blocked = ask(g.port, "rebound.example")
+    assert addresses(blocked) == ["0.0.0.0"]
+    assert "203.0.113.0/24 (answer address)" in ede(blocked)[0][1]
+    assert addresses(ask(g.port, "elsewhere.example")) == ["198.51.100.7"]
+
+
 def test_canary_private_relay_and_local_zone(make_gate: Any, upstream: FakeUpstream) -> None:
     g = make_gate()
     assert ask(g.port, "use-application-dns.net").rcode() == dns.rcode.NXDOMAIN

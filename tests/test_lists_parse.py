@@ -117,12 +117,15 @@ def test_adblock_rules(tmp_path: Path) -> None:
     assert report.examples[parse.SKIP_PATH] == "||z.com/path^"
 
 
-def test_ip_lines_are_reported(tmp_path: Path) -> None:
-    path = write(tmp_path / "l.txt", "1.2.3.4\n2001:db8::1\n10.0.0.0/8\nok.example\n")
+def test_lone_addresses_are_address_rules(tmp_path: Path) -> None:
+    path = write(tmp_path / "l.txt",
+                 "1.2.3.4\n2001:db8::1\n10.0.0.0/8\n0.0.0.0\n127.0.0.1\nok.example\n")
     out, report = entries(path)
-    assert [e.domain for e in out] == ["ok.example"]
-    assert report.skipped[parse.SKIP_IP] == 2
-    assert report.skipped[parse.SKIP_NOT_HOST] == 1
+    assert [(e.domain, e.network) for e in out] == [
+        ("1.2.3.4", "1.2.3.4/32"), ("2001:db8::1", "2001:db8::1/128"),
+        ("10.0.0.0/8", "10.0.0.0/8"), ("ok.example", None)]
+    # Sinkhole addresses are never rules.
+    assert report.skipped[parse.SKIP_LOCAL] + report.skipped[parse.SKIP_IP] == 2
 
 
 def test_numeric_names_that_are_not_addresses(tmp_path: Path) -> None:

@@ -269,6 +269,13 @@ class Gate:
             d = decide(profile, index, target)
             if d.action in ("block", "nxdomain"):
                 return Decision("block", d.category, f"cname {target} → {d.rule}")
+        if profile.verdicts.block_networks:
+            for raw in entry.scanned.addresses:
+                hit = index.lookup_address(raw, profile.verdicts)
+                if hit is not None:
+                    spec = index.lists[hit.list_id].spec
+                    return Decision("block", spec.category,
+                                    f"{spec.key}:{hit.entry} (answer address)")
         if profile.deny_nets:
             for raw in entry.scanned.addresses:
                 addr = ipaddress.ip_address(raw)

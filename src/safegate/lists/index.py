@@ -18,6 +18,7 @@ pays nothing for them.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import re
 import time
@@ -40,7 +41,12 @@ from safegate.lists.sources import ListSpec
 
 log = logging.getLogger(__name__)
 
+SKIP_NETWORK_IN_ALLOW_LIST = "address rule in an allow list (not supported)"
+SKIP_TOO_MANY_NETWORKS = "too many address rules in one list"
+
 NO_LIST = -1
+MAX_NETWORKS_PER_LIST = 10_000  # address rules are scanned per answer: keep them few
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,6 +171,7 @@ class Verdicts:
     allow_suffix: tuple[int, ...]
     allow_patterns: tuple[PatternSet, ...] = ()
     block_patterns: tuple[PatternSet, ...] = ()
+    block_networks: tuple[tuple[int, tuple[Network, ...]], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -176,6 +183,7 @@ class DomainIndex:
     psl: PublicSuffixList
     build_seconds: float = 0.0
     patterns: tuple[PatternSet, ...] = ()  # by list id; only lists that have some
+    networks: tuple[tuple[int, tuple[Network, ...]], ...] = ()  # (list id, address rules)
 
     @property
     def size(self) -> int:
@@ -223,7 +231,20 @@ class DomainIndex:
         enabled_patterns = [ps for ps in self.patterns if ps.list_id in on]
         return Verdicts(tuple(be), tuple(bs), tuple(ae), tuple(als),
                         tuple(ps for ps in enabled_patterns if ps.allow),
-                        tuple(ps for ps in enabled_patterns if not ps.allow))
+                        tuple(ps for ps in enabled_patterns if not ps.allow),
+                        tuple(item for item in self.networks if item[0] in on))
+
+    @staticmethod
+    def lookup_address(raw: bytes, verdicts: Verdicts) -> Hit | None:
+        """The enabled block list whose address rule covers an answer's A/AAAA data."""
+        if not verdicts.block_networks:
+            return None
+        addr = ipaddress.ip_address(raw)
+        for list_id, nets in verdicts.block_networks:
+            for net in nets:
+                if addr.version == net.version and addr in net:
+                    return Hit(list_id, str(net), False)
+        return None
 
     def lookup(self, name: str, verdicts: Verdicts) -> Hit | None:
         """The deciding hit for ``name`` under ``verdicts``: an allow anywhere on the
@@ -294,11 +315,12 @@ SKIP_ALLOW_IN_BLOCK_LIST = "exception (@@) rule in a block list"
 
 
 def _read_list(spec: ListSpec, report: ParseReport) -> tuple[np.ndarray, list[Entry]]:
-    """The sorted, distinct hashes of one list's names and its pattern entries
+    """The sorted, distinct hashes of one list's names and its pattern and address entries
     (``ListFileError`` if unreadable). In a block list, "@@" exceptions are reported and
     not used; in an allow list every entry allows."""
     parts: list[np.ndarray] = []
     patterns: list[Entry] = []
+    network_count = 0
     for names, allow_names, batch_patterns in iter_batches(spec.path, report):
         if allow_names and spec.role != "allow":
             report.allow_entries -= len(allow_names)
@@ -306,7 +328,17 @@ def _read_list(spec: ListSpec, report: ParseReport) -> tuple[np.ndarray, list[En
                 report.skip(SKIP_ALLOW_IN_BLOCK_LIST, name)
             allow_names = []
         for entry in batch_patterns:
-            if entry.allow and spec.role != "allow":
+            if entry.network is not None:
+                if spec.role == "allow":
+                    report.entries -= 1
+                    report.skip(SKIP_NETWORK_IN_ALLOW_LIST, entry.domain)
+                elif network_count >= MAX_NETWORKS_PER_LIST:
+                    report.entries -= 1
+                    report.skip(SKIP_TOO_MANY_NETWORKS, entry.domain)
+                else:
+                    network_count += 1
+                    patterns.append(entry)
+            elif entry.allow and spec.role != "allow":
                 report.allow_entries -= 1
                 report.patterns -= 1
                 report.skip(SKIP_ALLOW_IN_BLOCK_LIST, entry.domain)
@@ -374,6 +406,7 @@ def build_index(specs: Sequence[ListSpec], psl: PublicSuffixList) -> DomainIndex
     lists: list[np.ndarray] = []
     loaded: list[LoadedList] = []
     pattern_sets: list[PatternSet] = []
+    network_sets: list[tuple[int, tuple[Network, ...]]] = []
     for lid, spec in enumerate(specs):
         report = ParseReport()
         try:
@@ -384,6 +417,10 @@ def build_index(specs: Sequence[ListSpec], psl: PublicSuffixList) -> DomainIndex
             hashes = np.zeros(0, dtype=np.int64)
         else:
             pattern_set = None
+            nets = tuple(ipaddress.ip_network(e.network) for e in patterns if e.network)
+            if nets:
+                network_sets.append((lid, nets))
+                patterns = [e for e in patterns if e.network is None]
             if patterns:
                 pattern_set = PatternSet.compile(lid, spec.role == "allow", patterns)
                 pattern_sets.append(pattern_set)
@@ -403,6 +440,7 @@ def build_index(specs: Sequence[ListSpec], psl: PublicSuffixList) -> DomainIndex
         psl=psl,
         build_seconds=time.perf_counter() - started,
         patterns=tuple(pattern_sets),
+        networks=tuple(network_sets),
     )
     log.info("index: %d names from %d lists in %.2f s", index.size, len(specs),
              index.build_seconds)

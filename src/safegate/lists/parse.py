@@ -95,6 +95,7 @@ class Entry:
     domain: str
     allow: bool = False  # adblock "@@" exception
     pattern: str | None = None  # regex source, searched in the whole host name
+    network: str | None = None  # an IP address or CIDR: blocks answers that point into it
 
 
 def to_ascii(name: str) -> str | None:
@@ -140,6 +141,23 @@ def _is_ip(text: str) -> bool:
     except ValueError:
         return bool(_IPV4.match(text))
     return True
+
+
+def _network(text: str) -> str | None:
+    """A lone IP address or CIDR on a line: an address rule (answers pointing into it are
+    blocked). The unspecified and loopback addresses are never rules: sinkholes answer
+    with them."""
+    if not (text[0].isdigit() or ":" in text):
+        return None
+    import ipaddress
+
+    try:
+        net = ipaddress.ip_network(text, strict=False)
+    except ValueError:
+        return None
+    if net.network_address.is_unspecified or net.network_address.is_loopback:
+        return None
+    return str(net)
 
 
 def _why_not(part: str) -> str:
@@ -503,6 +521,10 @@ def parse_line(line: str, report: ParseReport) -> tuple[Entry, ...]:
         if not text:
             return ()
     parts = text.split()
+    if len(parts) == 1:
+        network = _network(parts[0])
+        if network is not None:
+            return (Entry(parts[0], network=network),)
     if len(parts) >= 2:
         if not (parts[0] in _HOSTS_PREFIXES or _IPV4.match(parts[0])):
             # Not hosts format ("sp ace.example", "bad.com CNAME ."): no word is a
@@ -629,7 +651,7 @@ class Batch(NamedTuple):
 
     names: list[str]  # block names
     allow: list[str]  # allow names ("@@" rules)
-    patterns: list[Entry]  # regex and wildcard entries, in file order
+    patterns: list[Entry]  # regex, wildcard and address entries, in file order
 
 
 def _batch(block: bytes, report: ParseReport) -> Batch:
@@ -655,7 +677,7 @@ def _batch(block: bytes, report: ParseReport) -> Batch:
                 report.allow_entries += 1
             else:
                 report.entries += 1
-            if entry.pattern is not None:
+            if entry.pattern is not None or entry.network is not None:
                 patterns.append(entry)
             elif entry.allow:
                 allow.append(entry.domain)
