@@ -199,10 +199,28 @@ def cpu_seconds(pid: int) -> float:
     return total / _CLK
 
 
-def _child_setup() -> None:
+CHILD_NICE = 0  # set by the benchmark: nice level of every child's scheduling group
+
+
+def set_autogroup_nice(nice: int) -> bool:
+    """With the kernel's autogroup scheduling (sched_autogroup_enabled=1) every session
+    (setsid) is its own CPU group, and groups share the CPU equally whatever the nice level
+    of their processes. The group's own nice is in /proc/self/autogroup."""
+    try:
+        with open("/proc/self/autogroup", "w") as f:
+            f.write(str(nice))
+        return True
+    except OSError:
+        return False
+
+
+def child_setup() -> None:
     """In the child before exec: own process group (so that the whole group can be
-    stopped), and SIGTERM when the benchmark dies even by SIGKILL (Linux PDEATHSIG)."""
+    stopped), SIGTERM when the benchmark dies even by SIGKILL (Linux PDEATHSIG), and the
+    benchmark's nice level for its new scheduling group."""
     os.setsid()
+    if CHILD_NICE:
+        set_autogroup_nice(CHILD_NICE)
     with contextlib.suppress(Exception):
         import ctypes
 
@@ -226,7 +244,7 @@ class Children:
     def start(self, argv: list[str], log_path: Path, **kw: object) -> subprocess.Popen[bytes]:
         with open(log_path, "ab") as log:
             p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                                 preexec_fn=_child_setup, **kw)  # type: ignore[call-overload]
+                                 preexec_fn=child_setup, **kw)  # type: ignore[call-overload]
         self.procs.append(p)
         return p
 
