@@ -225,13 +225,13 @@ class Gate:
                 entry = CacheEntry(scanned, now, ttl)
                 if ttl > 0:
                     self.cache.put(key, entry)
+            # Either way the answer depends on upstream data: memoise it only that long.
+            expires = entry.stored + entry.ttl
             cloaked = self._check_answer(profile, entry)
             if cloaked is not None:
                 decision = cloaked
                 action = "block"
                 entry = None
-            else:
-                expires = entry.stored + entry.ttl
         if action == "allow" and entry is not None:
             response = self._from_entry(data, query, entry, now)
         elif action == "local":
@@ -241,8 +241,7 @@ class Gate:
             mode = profile.block_mode if profile.block_mode else "null"
             response = answers.block_response(data, query, decision, mode, self.options.style)
         response = self._fit(response, query, max_size)
-        record = self._record(profile, query, decision.log_action if action != "block"
-                              else "block", decision)
+        record = self._record(profile, query, decision.log_action, decision)
         if record is not None:
             self.querylog.add(client.ip, record)
         if max_size is not None and expires > now and (entry is None or entry.ttl > 0):
@@ -375,9 +374,6 @@ class Gate:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def drain(self) -> None:
-        if self._tasks:
-            await asyncio.wait(list(self._tasks), timeout=5)
 
 
 def _mac_from_option(raw: bytes) -> str | None:
