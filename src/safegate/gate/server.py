@@ -15,6 +15,7 @@ import logging
 import socket
 import struct
 import time
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -63,7 +64,7 @@ class Client:
 
     __slots__ = ("ip", "profile", "memo", "limiter", "refused", "by_mac")
 
-    def __init__(self, ip: str, profile: CompiledProfile, memo: dict[bytes, Any],
+    def __init__(self, ip: str, profile: CompiledProfile, memo: OrderedDict[bytes, Any],
                  limiter: TokenBucket | None, refused: bool, by_mac: bool) -> None:
         self.ip = ip
         self.profile = profile
@@ -88,6 +89,20 @@ class Memo:
         self.record = record  # query-log tuple, None when the profile logs nothing
         self.prefix = prefix  # header after the ID + the client's question
         self.suffix = suffix  # our OPT record, if the client used EDNS
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """A query that waits for the upstreams (everything decided before asking them)."""
+
+    data: bytes
+    query: Query
+    client: Client
+    profile: CompiledProfile
+    decision: Decision
+    key: tuple[bytes, bool, bool]
+    now: float
+    max_size: int | None
 
 
 @dataclass
@@ -167,7 +182,7 @@ class Gate:
         by_mac = profile is None and bool(snap.by_mac)
         if profile is None:
             profile = snap.default
-        memo: dict[bytes, Any] = {} if by_mac else profile.memo
+        memo: OrderedDict[bytes, Any] = OrderedDict() if by_mac else profile.memo
         client = Client(ip, profile, memo, limiter, not allowed, by_mac)
         if len(self.clients) >= MAX_CLIENTS:
             self.clients.clear()
@@ -189,49 +204,73 @@ class Gate:
 
     async def answer(self, data: bytes, client: Client, max_size: int | None) -> bytes | None:
         """The response to one query (None: drop). ``max_size`` None means TCP."""
+        done, result = self.answer_now(data, client, max_size)
+        if done:
+            return result  # type: ignore[return-value]
+        return await self.answer_upstream(result)  # type: ignore[arg-type]
+
+    def answer_now(self, data: bytes, client: Client,
+                   max_size: int | None) -> tuple[bool, bytes | None | Pending]:
+        """Everything that needs no upstream, without awaiting: (True, response) for
+        malformed, refused, blocked, local and cached answers; (False, pending) when the
+        upstreams must be asked (see ``answer_upstream``)."""
         self.stats.slow_path += 1
         try:
             query = wire.parse_query(data)
         except WireError as exc:
             if exc.rcode is None:
-                return None
+                return True, None
             self.stats.formerr += 1
-            return wire.error_response(data, exc.rcode)
+            return True, wire.error_response(data, exc.rcode)
         if client.refused:
             self.stats.refused += 1
-            return answers.refused(data, query)
-        snap = self.snapshot
+            return True, answers.refused(data, query)
         profile = self._profile_for(client, query)
-        decision = decide(profile, snap.index, query.name)
+        decision = decide(profile, self.snapshot.index, query.name)
         now = time.monotonic()
-        entry: CacheEntry | None = None
-        expires = now + BLOCK_MEMO_SECONDS
-        action = decision.action
         if decision is ALLOW:
             self._note_unknown(query.name)
-        if action == "allow":
-            end = query.question_end
-            # Lowercase the name only: the type and class bytes must stay as they are.
-            question = data[12 : end - 4].lower() + data[end - 4 : end]
-            key = (question, query.do, query.cd)
-            entry = self.cache.fresh(key, now)
-            if entry is None:
-                try:
-                    upstream_data = await self.pool.resolve(question, query.do, query.cd)
-                    scanned = wire.scan_response(upstream_data, query.question_end)
-                except (UpstreamError, WireError) as exc:
-                    return self._failure(data, query, client, profile, key, now, exc)
-                ttl = cache_ttl(scanned, self.options.max_ttl, self.options.max_negative_ttl)
-                entry = CacheEntry(scanned, now, ttl)
-                if ttl > 0:
-                    self.cache.put(key, entry)
+        if decision.action != "allow":
+            return True, self._finish(data, query, client, profile, decision, None, now,
+                                      max_size)
+        end = query.question_end
+        # Lowercase the name only: the type and class bytes must stay as they are.
+        question = data[12 : end - 4].lower() + data[end - 4 : end]
+        key = (question, query.do, query.cd)
+        entry = self.cache.fresh(key, now)
+        if entry is not None:
+            return True, self._finish(data, query, client, profile, decision, entry, now,
+                                      max_size)
+        return False, Pending(data, query, client, profile, decision, key, now, max_size)
+
+    async def answer_upstream(self, p: Pending) -> bytes | None:
+        """Ask the upstreams for a pending query, cache the answer and finish it."""
+        question, do, cd = p.key
+        try:
+            upstream_data = await self.pool.resolve(question, do, cd)
+            scanned = wire.scan_response(upstream_data, p.query.question_end)
+        except (UpstreamError, WireError) as exc:
+            return self._failure(p.data, p.query, p.client, p.profile, p.key, p.now, exc)
+        ttl = cache_ttl(scanned, self.options.max_ttl, self.options.max_negative_ttl)
+        entry = CacheEntry(scanned, p.now, ttl)
+        if ttl > 0:
+            self.cache.put(p.key, entry)
+        return self._finish(p.data, p.query, p.client, p.profile, p.decision, entry, p.now,
+                            p.max_size)
+
+    def _finish(self, data: bytes, query: Query, client: Client, profile: CompiledProfile,
+                decision: Decision, entry: CacheEntry | None, now: float,
+                max_size: int | None) -> bytes:
+        """Build, log and memoise the response for a decision (and, for allowed names,
+        the upstream answer it is based on)."""
+        expires = now + BLOCK_MEMO_SECONDS
+        if entry is not None:
             # Either way the answer depends on upstream data: memoise it only that long.
             expires = entry.stored + entry.ttl
             cloaked = self._check_answer(profile, entry)
             if cloaked is not None:
-                decision = cloaked
-                action = "block"
-                entry = None
+                decision, entry = cloaked, None
+        action = decision.action
         if action == "allow" and entry is not None:
             response = self._from_entry(data, query, entry, now)
         elif action == "local":
@@ -347,7 +386,7 @@ class Gate:
                  now: float) -> None:
         memo = client.memo
         while len(memo) >= self.options.memo_size:
-            del memo[next(iter(memo))]
+            memo.popitem(last=False)
         truncated = bool(response[2] & (wire.FLAG_TC >> 8))
         prefix = response[2 : query.question_end]
         suffix = b""
@@ -414,19 +453,31 @@ class UdpServer(asyncio.DatagramProtocol):
                     self.gate.refresh(memo, now)
                 self.transport.sendto(data[:2] + memo.response, addr)  # type: ignore[union-attr]
                 if memo.record is not None:
-                    log = self.log
-                    log(ip)
-                    log(memo)
+                    append = self.log
+                    append(ip)
+                    append(memo)
                 return
-        self.gate.spawn(self._slow(data, addr, client))
-
-    async def _slow(self, data: bytes, addr: tuple[Any, ...], client: Client) -> None:
+        # A miss: answer at once when no upstream is needed (blocked, local, cached),
+        # otherwise in a task that waits for the upstreams.
+        gate = self.gate
         try:
-            response = await self.gate.answer(data, client, wire.DEFAULT_UDP_PAYLOAD)
+            done, result = gate.answer_now(data, client, wire.DEFAULT_UDP_PAYLOAD)
+        except Exception:
+            gate.stats.handler_errors += 1
+            log.exception("error answering a query from %s", ip)
+            done, result = True, wire.error_response(data, wire.RCODE_SERVFAIL)
+        if not done:
+            gate.spawn(self._upstream(result, addr))  # type: ignore[arg-type]
+        elif result is not None:
+            self.transport.sendto(result, addr)  # type: ignore[union-attr,arg-type]
+
+    async def _upstream(self, pending: Pending, addr: tuple[Any, ...]) -> None:
+        try:
+            response = await self.gate.answer_upstream(pending)
         except Exception:
             self.gate.stats.handler_errors += 1
             log.exception("error answering a query from %s", addr[0])
-            response = wire.error_response(data, wire.RCODE_SERVFAIL)
+            response = wire.error_response(pending.data, wire.RCODE_SERVFAIL)
         if response is not None and self.transport is not None:
             self.transport.sendto(response, addr)
 

@@ -8,6 +8,7 @@ reference assignment, so a change never drops or half-applies a query.
 from __future__ import annotations
 
 import ipaddress
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -75,7 +76,9 @@ class CompiledProfile:
     youtube_mode: str
     # Per-snapshot memo of finished responses, keyed by the query bytes after the ID.
     # It belongs to this frozen object, so a policy swap starts with an empty memo.
-    memo: dict[bytes, Any] = field(default_factory=dict, compare=False, repr=False)
+    # Oldest entries are evicted first (OrderedDict.popitem: O(1), unlike a dict's first key).
+    memo: OrderedDict[bytes, Any] = field(default_factory=OrderedDict, compare=False,
+                                          repr=False)
 
 
 @dataclass(frozen=True)
