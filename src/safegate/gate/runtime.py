@@ -97,7 +97,11 @@ def one_malloc_arena() -> None:
     instead of 14 bytes per list domain), because ``malloc_trim`` cannot shrink a thread
     arena's heap past fragments. Call before any thread starts."""
     with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").mallopt(M_ARENA_MAX, 1)
+        _libc().mallopt(M_ARENA_MAX, 1)
+
+
+def _libc() -> Any:
+    return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
 
 
 def release_memory() -> None:
@@ -106,14 +110,14 @@ def release_memory() -> None:
     build's temporaries would stay in the resident set."""
     gc.collect()
     with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim(0)
+        _libc().malloc_trim(0)
 
 
 def _tune_gc() -> None:
-    """The hot path allocates one small tuple per query (the log record). With the
-    default thresholds that triggers a young-generation collection every 700 queries and
-    regular full collections over the memo; freezing what exists at start and raising the
-    thresholds keeps collection work off the query path."""
+    """Cache misses allocate many small objects (memo entries, log records). With the
+    default thresholds that triggers a young-generation collection every 700 allocations
+    and regular full collections over the memo; freezing what exists at start and raising
+    the thresholds keeps collection work off the query path."""
     release_memory()
     gc.freeze()
     gc.set_threshold(50_000, 50, 100)
