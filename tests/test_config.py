@@ -3,7 +3,6 @@ that name the key, the bad value and what is allowed. Also the generated referen
 
 from __future__ import annotations
 
-import importlib.util
 import re
 from pathlib import Path
 from types import ModuleType
@@ -11,6 +10,7 @@ from types import ModuleType
 import pytest
 
 from safegate.config import OPTIONS, ConfigError, Settings, load_settings, parse_addr
+from tests.helpers import load_script
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -290,12 +290,7 @@ def test_every_option_is_documented_and_valid() -> None:
 
 
 def load_generator() -> ModuleType:
-    path = REPO / "scripts" / "gen_config_doc.py"
-    spec = importlib.util.spec_from_file_location("gen_config_doc", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("gen_config_doc")
 
 
 def test_configuration_doc_is_up_to_date() -> None:

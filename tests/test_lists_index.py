@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from safegate.lists.index import NO_LIST, DomainIndex, Hit, build_index
 from safegate.lists.psl import PublicSuffixList, embedded_psl
 from safegate.lists.sources import ListSpec, Match, Role, manifest_specs
+from tests.helpers import index_hit
 
 SHARED_LISTS = Path(__file__).resolve().parents[2] / "shared" / "data" / "blocklists"
 
@@ -41,13 +42,7 @@ def everything(index: DomainIndex) -> object:
     return index.verdicts(range(len(index.lists)))
 
 
-def hit(index: DomainIndex, name: str, enabled: Iterable[int] | None = None,
-        ) -> tuple[str, str, bool] | None:
-    verdicts = index.verdicts(range(len(index.lists)) if enabled is None else enabled)
-    found = index.lookup(name, verdicts)
-    if found is None:
-        return None
-    return index.lists[found.list_id].spec.key, found.entry, found.allow
+hit = index_hit
 
 
 # ------------------------------------------------------------------ semantics

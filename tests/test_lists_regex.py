@@ -33,6 +33,7 @@ from safegate.lists.parse import (
 from safegate.lists.psl import embedded_psl
 from safegate.lists.sources import ListSpec, Match, Role
 from safegate.policy.compiled import DefaultPolicy, compile_profile
+from tests.helpers import index_hit
 
 
 def parsed(*lines: str) -> tuple[list[Entry], ParseReport]:
@@ -289,13 +290,7 @@ def index_of(directory: Path, *lists: tuple[str, Iterable[str], Match, Role]) ->
     return build_index(write_lists(directory, lists), embedded_psl())
 
 
-def hit(index: DomainIndex, name: str, enabled: Iterable[int] | None = None,
-        ) -> tuple[str, str, bool] | None:
-    verdicts = index.verdicts(range(len(index.lists)) if enabled is None else enabled)
-    found = index.lookup(name, verdicts)
-    if found is None:
-        return None
-    return index.lists[found.list_id].spec.key, found.entry, found.allow
+hit = index_hit
 
 
 def test_block_patterns_block_on_a_miss(tmp_path: Path) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 from types import ModuleType
 
@@ -18,6 +17,7 @@ from safegate.lists.services import (
     services,
     services_for_domain,
 )
+from tests.helpers import load_script
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -165,12 +165,7 @@ def test_parse_services_validates() -> None:
 
 
 def _generator() -> ModuleType:
-    path = REPO / "scripts" / "gen_categories_doc.py"
-    spec = importlib.util.spec_from_file_location("gen_categories_doc", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("gen_categories_doc")
 
 
 def test_services_doc_is_up_to_date() -> None:

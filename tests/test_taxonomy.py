@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import importlib.util
 import re
 from pathlib import Path
 from types import ModuleType
@@ -25,6 +24,7 @@ from safegate.lists.taxonomy import (
     parse_categories,
     parse_list_mappings,
 )
+from tests.helpers import load_script
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED_MANIFEST = REPO.parent / "shared" / "data" / "blocklists" / "manifest.tsv"
@@ -239,12 +239,7 @@ def test_shared_manifest_and_mapping_agree() -> None:
 
 
 def load_generator() -> ModuleType:
-    path = REPO / "scripts" / "gen_categories_doc.py"
-    spec = importlib.util.spec_from_file_location("gen_categories_doc", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("gen_categories_doc")
 
 
 def test_categories_doc_is_up_to_date() -> None:
