@@ -173,7 +173,8 @@ def stats(config: Any, data_dir: Any, as_json: bool) -> None:
     index = runtime.load_index()
     lists_out: list[dict[str, Any]] = [{
         "key": x.spec.key, "category": x.spec.category, "match": x.spec.match,
-        "role": x.spec.role, "entries": x.entries, "skipped": x.skipped, "error": x.error,
+        "role": x.spec.role, "entries": x.entries, "patterns": x.patterns,
+        "skipped": x.skipped, "error": x.error,
     } for x in index.lists]
     summary = {"names": index.size, "lists": len(index.lists),
                "build_seconds": round(index.build_seconds, 2),
@@ -185,6 +186,7 @@ def stats(config: Any, data_dir: Any, as_json: bool) -> None:
         problems = f"  ERROR: {x['error']}" if x["error"] else ""
         skipped = sum(x["skipped"].values())
         click.echo(f"{x['key']:<34} {x['category']:<12} {x['match']:<6} {x['entries']:>8}"
+                   + (f"  ({x['patterns']} patterns)" if x["patterns"] else "")
                    + (f"  ({skipped} lines skipped)" if skipped else "") + problems)
     click.echo(f"{index.size} distinct names from {len(index.lists)} lists, built in "
                f"{index.build_seconds:.2f} s, {index.memory_bytes() / 1e6:.1f} MB of index")
