@@ -5,8 +5,6 @@ from __future__ import annotations
 import importlib
 import json
 import logging
-import os
-import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -132,10 +130,11 @@ def reload(config: Path | None, data_dir: Path | None, everywhere: bool) -> None
         click.echo(f"reload announced to {nodes} node(s)")
         return
 
+    from safegate.gate.runtime import signal_reload
+
     pid_file = settings.data_dir / PID_FILE
     try:
-        pid = int(pid_file.read_text().strip())
-        os.kill(pid, signal.SIGHUP)
+        pid = signal_reload(settings.data_dir)
     except (OSError, ValueError) as exc:
         raise click.ClickException(
             f"no running server found through {pid_file} ({exc}); is `safegate serve` "

@@ -36,6 +36,14 @@ SOURCE_CHECK_SECONDS = 300
 SEEN_FLUSH_SECONDS = 30  # how often subscribed list sources are checked for being due
 
 
+def signal_reload(data_dir: Path) -> int:
+    """Ask the server running on ``data_dir`` to reload (SIGHUP); returns its pid.
+    Raises OSError or ValueError when no server is found through the pid file."""
+    pid = int((data_dir / PID_FILE).read_text().strip())
+    os.kill(pid, signal.SIGHUP)
+    return pid
+
+
 def list_specs(settings: Settings, engine: Any = None) -> list[ListSpec]:
     """Embedded lists, operator files from the settings, and subscribed sources."""
     specs: list[ListSpec] = embedded_specs() if settings["gate.default_lists"] else []

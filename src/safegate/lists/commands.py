@@ -111,7 +111,7 @@ def add(config: Any, data_dir: Any, name: str, location: str, category: str, mat
         click.echo(f"added {name}, but the first fetch failed: {report.error}")
     else:
         click.echo(f"added {name}: {report.entries} entries")
-    _ask_reload(settings)
+    ask_reload(settings)
 
 
 @lists.command(context_settings=CONTEXT)
@@ -138,7 +138,7 @@ def update(config: Any, data_dir: Any, names: tuple[str, ...], force: bool) -> N
     if not reports:
         click.echo("nothing due")
     if any(r.changed for r in reports):
-        _ask_reload(settings)
+        ask_reload(settings)
     if failed:
         raise SystemExit(1)
 
@@ -158,7 +158,7 @@ def remove(config: Any, data_dir: Any, name: str) -> None:
     except SourceError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"removed {name}")
-    _ask_reload(settings)
+    ask_reload(settings)
 
 
 @lists.command(context_settings=CONTEXT)
@@ -210,7 +210,7 @@ def categorise(config: Any, data_dir: Any, domain: str, category: str, note: str
     except AutoCategoryError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"{domain}: {category} (operator)")
-    _ask_reload(settings)
+    ask_reload(settings)
 
 
 @lists.command("new-domains", context_settings=CONTEXT)
@@ -227,18 +227,15 @@ def new_domains(config: Any, data_dir: Any, limit: int) -> None:
             click.echo(name)
 
 
-def _ask_reload(settings: Any) -> None:
-    import os
-    import signal
-
-    from safegate.gate.runtime import PID_FILE
+def ask_reload(settings: Any) -> None:
+    """Tell a running gate on this data directory to reload, if there is one."""
+    from safegate.gate.runtime import signal_reload
 
     try:
-        pid = int((settings.data_dir / PID_FILE).read_text().strip())
-        os.kill(pid, signal.SIGHUP)
-        click.echo(f"asked the running server (pid {pid}) to reload")
+        pid = signal_reload(settings.data_dir)
     except (OSError, ValueError):
-        pass
+        return
+    click.echo(f"asked the running server (pid {pid}) to reload")
 
 
 COMMANDS = [services, lists]

@@ -166,22 +166,9 @@ def categorise_new(config: Path | None, data_dir: Path | None, fetch: bool,
         click.echo(f"{len(outcomes)} domains: {summary}" + (" (dry run: nothing changed)"
                                                            if dry_run else ""))
     if counts.get("recorded") and not dry_run:
-        _ask_reload(runtime.settings)
+        from safegate.lists.commands import ask_reload
 
-
-def _ask_reload(settings: Any) -> None:
-    """Tell a running gate to reload, so that the new auto categories apply."""
-    import os
-    import signal
-
-    from safegate.gate.runtime import PID_FILE
-
-    try:
-        pid = int((settings.data_dir / PID_FILE).read_text().strip())
-        os.kill(pid, signal.SIGHUP)
-    except (OSError, ValueError):
-        return
-    click.echo(f"asked the running server (pid {pid}) to reload")
+        ask_reload(runtime.settings)
 
 
 COMMANDS = [check_url, categorise_new]
