@@ -340,6 +340,13 @@ def test_not_an_open_resolver(make_gate: Any, upstream: FakeUpstream) -> None:
     assert not upstream.queries
 
 
+def test_refused_client_never_reads_memoised_answers(make_gate: Any) -> None:
+    g = make_gate({"custom": BLOCKED}, **{"gate.allowed_networks": ["127.0.0.1/32"]})
+    for name in ("shared.example", "blocked.example"):
+        assert ask(g.port, name).rcode() == dns.rcode.NOERROR  # memoised for 127.0.0.1
+        assert ask(g.port, name, source="127.0.0.9").rcode() == dns.rcode.REFUSED
+
+
 def test_rate_limit_per_client(make_gate: Any) -> None:
     g = make_gate(**{"gate.rate_limit_qps": 5.0, "gate.rate_limit_burst": 5})
     # Loopback is exempt by default; switch that off to test the limiter on 127.0.0.9.

@@ -182,7 +182,10 @@ class Gate:
         by_mac = profile is None and bool(snap.by_mac)
         if profile is None:
             profile = snap.default
-        memo: OrderedDict[bytes, Any] = OrderedDict() if by_mac else profile.memo
+        # A refused client gets a private memo that stays empty (refusals are never
+        # memoised), so it can never read answers memoised for allowed clients.
+        private = by_mac or not allowed
+        memo: OrderedDict[bytes, Any] = OrderedDict() if private else profile.memo
         client = Client(ip, profile, memo, limiter, not allowed, by_mac)
         if len(self.clients) >= MAX_CLIENTS:
             self.clients.clear()
