@@ -553,6 +553,19 @@ async def start_listeners(gate: Gate, host: str, port: int, *,
     """Bind UDP and TCP on the same port (port 0 picks a free one). Returns the transports
     and servers to close, and the bound port. With ``reuse_port`` several processes share
     the port and the kernel spreads queries over them."""
+    attempts = 20 if port == 0 else 1
+    for attempt in range(attempts):
+        try:
+            return await _bind(gate, host, port, reuse_port)
+        except OSError:
+            # With port 0 the UDP port is free but the same TCP port may not be: try again.
+            if attempt == attempts - 1:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+async def _bind(gate: Gate, host: str, port: int,
+                reuse_port: bool) -> tuple[Sequence[Any], int]:
     loop = asyncio.get_running_loop()
     transport, _ = await loop.create_datagram_endpoint(
         lambda: UdpServer(gate), local_addr=(host, port), reuse_port=reuse_port or None
@@ -564,6 +577,10 @@ async def start_listeners(gate: Gate, host: str, port: int, *,
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, UDP_BUFFER_BYTES)
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, UDP_BUFFER_BYTES)
     bound = transport.get_extra_info("sockname")[1]
-    tcp = await asyncio.start_server(TcpServer(gate).handle, host, bound, reuse_address=True,
-                                     reuse_port=reuse_port or None)
+    try:
+        tcp = await asyncio.start_server(TcpServer(gate).handle, host, bound,
+                                         reuse_address=True, reuse_port=reuse_port or None)
+    except OSError:
+        transport.close()
+        raise
     return [transport, tcp], bound
