@@ -391,11 +391,12 @@ class Gate:
         while len(memo) >= self.options.memo_size:
             memo.popitem(last=False)
         truncated = bool(response[2] & (wire.FLAG_TC >> 8))
-        prefix = response[2 : query.question_end]
-        suffix = b""
-        if entry is not None and not truncated and query.edns:
-            suffix = wire.opt_record(do=query.do, ext_rcode=entry.scanned.rcode)
         aged = None if truncated else entry
+        # Only answers whose TTLs age need the pieces to rebuild them.
+        prefix = response[2 : query.question_end] if aged is not None else b""
+        suffix = b""
+        if aged is not None and query.edns:
+            suffix = wire.opt_record(do=query.do, ext_rcode=aged.scanned.rcode)
         refresh_at = expires if aged is None else float(int(now) + 1)
         memo[data[2:]] = Memo(expires, aged, refresh_at, response[2:], record, prefix, suffix)
 
