@@ -154,7 +154,7 @@ def test_ttl_counts_down_in_cache(make_gate: Any, upstream: FakeUpstream) -> Non
     assert ask(g.port, "ttl.example").answer[0].ttl == 100
     time.sleep(2.1)
     ttl = ask(g.port, "ttl.example").answer[0].ttl
-    assert 97 <= ttl <= 98
+    assert 96 <= ttl <= 98  # 2.1 s and whole seconds; one more if the machine stalls
 
 
 def test_long_ttls_are_aged_conservatively(make_gate: Any, upstream: FakeUpstream) -> None:
