@@ -7,9 +7,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import Engine
 
 from safegate.config import load_settings
 from safegate.gate.runtime import Runtime
+from safegate.store import make_engine, migrate, sqlite_url
+from safegate.store.models import Base
+from tests.databases import BACKENDS, postgresql_schema
 from tests.fakes import FakeUpstream, LoopThread
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -44,6 +48,32 @@ class GateRunner:
     def stop(self) -> None:
         self.loop.call(self.runtime.stop())
         self.loop.stop()
+
+
+@pytest.fixture(scope="session")
+def postgresql_engine() -> Iterator[Engine]:
+    """One migrated schema for the whole test session; ``engine`` empties it before each test."""
+    with postgresql_schema("PostgreSQL store tests") as url:
+        engine = make_engine(url)
+        migrate(engine)
+        yield engine
+        engine.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """A migrated, empty database: a new SQLite file, or the session's PostgreSQL schema."""
+    if request.param == "sqlite":
+        sqlite_engine = make_engine(sqlite_url(tmp_path / "data"))
+        migrate(sqlite_engine)
+        yield sqlite_engine
+        sqlite_engine.dispose()
+        return
+    pg: Engine = request.getfixturevalue("postgresql_engine")
+    tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
+    with pg.begin() as conn:
+        conn.exec_driver_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+    yield pg
 
 
 @pytest.fixture

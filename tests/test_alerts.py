@@ -4,10 +4,7 @@ real safety engine and PII detector."""
 
 from __future__ import annotations
 
-import os
 import re
-import secrets
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -15,7 +12,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, delete, func, select
-from sqlalchemy.engine import make_url
 
 from safegate.privacy.crypto import DecryptionError, Keyring
 from safegate.protect import guidance as guide
@@ -42,11 +38,10 @@ from safegate.protect.monitor import (
     set_feedback,
 )
 from safegate.safety import CATEGORIES, classify
-from safegate.store import StoreError, choices, make_engine, migrate, session_factory, sqlite_url
-from safegate.store.models import Alert, AuditLog, Base, Profile
+from safegate.store import StoreError, choices, session_factory
+from safegate.store.models import Alert, AuditLog, Profile
 from safegate.store.repo import create_demo_household
 
-PG_ENV = "SAFEGATE_TEST_DATABASE_URL"
 T0 = datetime(2026, 12, 1, 13, 0, tzinfo=UTC)
 
 GROOMING = [
@@ -249,42 +244,6 @@ def test_guidance_errors() -> None:
 
 
 # --- the monitor against real databases ----------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def pg_engine() -> Iterator[Engine]:
-    base = os.environ.get(PG_ENV)
-    if not base:
-        pytest.skip(f"{PG_ENV} not set: PostgreSQL alert tests skipped")
-    schema = f"sg_test_{secrets.token_hex(6)}"
-    admin = make_engine(base)
-    with admin.begin() as conn:
-        conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-    url = make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
-    engine = make_engine(url.render_as_string(hide_password=False))
-    try:
-        migrate(engine)
-        yield engine
-    finally:
-        engine.dispose()
-        with admin.begin() as conn:
-            conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
-        admin.dispose()
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    if request.param == "sqlite":
-        eng = make_engine(sqlite_url(tmp_path / "data"))
-        migrate(eng)
-        yield eng
-        eng.dispose()
-        return
-    eng = request.getfixturevalue("pg_engine")
-    tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
-    with eng.begin() as conn:
-        conn.exec_driver_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
-    yield eng
 
 
 @pytest.fixture

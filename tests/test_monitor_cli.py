@@ -5,16 +5,15 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy.engine import make_url
 
 from safegate.cli import main
 from safegate.config import DATABASE_URL_ENV
@@ -22,8 +21,7 @@ from safegate.privacy.crypto import KEY_FILE, load_keyring
 from safegate.protect.monitor import find_profile, list_alerts
 from safegate.store import make_engine, migrate, session_factory, sqlite_url
 from safegate.store.repo import create_demo_household
-
-PG_ENV = "SAFEGATE_TEST_DATABASE_URL"
+from tests.databases import postgresql_schema
 
 LINES = [
     {"sender": "stranger99", "time": "2026-12-01T20:00:00", "text": "em xinh quá, dễ thương ghê",
@@ -54,32 +52,18 @@ def _jsonl(items: list[Any]) -> str:
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str, str]]:
     """A data directory with the demo household, and the environment that points at it."""
     data = tmp_path / "data"
-    if request.param == "sqlite":
-        url, env, cleanup = sqlite_url(data), {}, None
-    else:
-        base = os.environ.get(PG_ENV)
-        if not base:
-            pytest.skip(f"{PG_ENV} not set: PostgreSQL CLI test skipped")
-        schema = f"sg_test_{secrets.token_hex(6)}"
-        admin = make_engine(base)
-        with admin.begin() as conn:
-            conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-        url = make_url(base).update_query_dict({"options": f"-csearch_path={schema}"}) \
-            .render_as_string(hide_password=False)
-        env, cleanup = {DATABASE_URL_ENV: url}, (admin, schema)
-    engine = make_engine(url)
-    migrate(engine)
-    with session_factory(engine).begin() as session:
-        create_demo_household(session)
-    engine.dispose()
-    try:
+    with ExitStack() as stack:
+        if request.param == "sqlite":
+            url, env = sqlite_url(data), {}
+        else:
+            url = stack.enter_context(postgresql_schema("PostgreSQL CLI test"))
+            env = {DATABASE_URL_ENV: url}
+        engine = make_engine(url)
+        migrate(engine)
+        with session_factory(engine).begin() as session:
+            create_demo_household(session)
+        engine.dispose()
         yield {"data": str(data), "url": url, **env}
-    finally:
-        if cleanup is not None:
-            admin, schema = cleanup
-            with admin.begin() as conn:
-                conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
-            admin.dispose()
 
 
 def _invoke(store: dict[str, str], args: list[str], stdin: str) -> Any:

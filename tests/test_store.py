@@ -9,12 +9,9 @@ fresh schema each. Reruns and parallel runs never collide.
 
 from __future__ import annotations
 
-import os
-import secrets
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -25,7 +22,6 @@ from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, delete, func, insert, inspect, select
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError, StatementError
 
 from safegate.store import StoreError, make_engine, migrate, session_factory, sqlite_url
@@ -50,8 +46,8 @@ from safegate.store.repo import (
     purge_query_logs,
     update_policy,
 )
+from tests.databases import BACKENDS, postgresql_schema
 
-PG_ENV = "SAFEGATE_TEST_DATABASE_URL"
 BINH_CATEGORIES = {
     *("adult", "gambling", "drugs", "violence", "self_harm", "scam", "malware", "dating"),
     *("bypass", "cults", "weapons", "hate"),
@@ -62,62 +58,14 @@ AN_EXTRA_CATEGORIES = {"piracy", "social", "chat", "games"}
 # --- fixtures ---------------------------------------------------------------------------------
 
 
-BACKENDS = ["sqlite", "postgresql"]
-
-
-@contextmanager
-def _postgresql_schema() -> Iterator[str]:
-    """A new schema sg_test_<random> (dropped on exit); yields a URL whose search_path is it."""
-    base = os.environ.get(PG_ENV)
-    if not base:
-        pytest.skip(f"{PG_ENV} not set: PostgreSQL store tests skipped")
-    schema = f"sg_test_{secrets.token_hex(6)}"
-    admin = make_engine(base)
-    with admin.begin() as conn:
-        conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-    try:
-        url = make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with admin.begin() as conn:
-            conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
-        admin.dispose()
-
-
-@pytest.fixture(scope="session")
-def postgresql_engine() -> Iterator[Engine]:
-    """One migrated schema for the whole test session; ``engine`` empties it before each test."""
-    with _postgresql_schema() as url:
-        engine = make_engine(url)
-        migrate(engine)
-        yield engine
-        engine.dispose()
-
-
 @pytest.fixture(params=BACKENDS)
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """URL of an empty, unmigrated database (for the migration tests)."""
     if request.param == "sqlite":
         yield sqlite_url(tmp_path / "data")
     else:
-        with _postgresql_schema() as url:
+        with postgresql_schema("PostgreSQL store tests") as url:
             yield url
-
-
-@pytest.fixture(params=BACKENDS)
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    """A migrated, empty database: a new SQLite file, or the session's PostgreSQL schema."""
-    if request.param == "sqlite":
-        engine = make_engine(sqlite_url(tmp_path / "data"))
-        migrate(engine)
-        yield engine
-        engine.dispose()
-        return
-    engine = request.getfixturevalue("postgresql_engine")
-    tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
-    with engine.begin() as conn:
-        conn.exec_driver_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
-    yield engine
 
 
 @pytest.fixture
