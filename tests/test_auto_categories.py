@@ -17,17 +17,10 @@ from safegate.lists.auto import (
     record_seen,
     set_operator,
 )
-from safegate.store.db import make_engine, migrate, session_factory, sqlite_url
+from safegate.store.db import session_factory
 from safegate.store.models import SeenDomain
 from tests.fakes import wait_until
 from tests.test_gate import addresses, ask
-
-
-@pytest.fixture
-def engine(tmp_path: Path) -> Any:
-    e = make_engine(sqlite_url(tmp_path))
-    migrate(e)
-    return e
 
 
 def test_operator_word_beats_the_engine(engine: Any, tmp_path: Path) -> None:

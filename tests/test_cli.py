@@ -39,26 +39,31 @@ def query(port: int, name: str, source: str = "127.0.0.1") -> dns.message.Messag
     return dns.query.udp(q, "127.0.0.1", port=port, timeout=3, source=source)
 
 
+def start_server(*args: str) -> tuple[subprocess.Popen[str], int]:
+    """`safegate serve ARGS --dns 127.0.0.1:<free port>`, once it answers queries."""
+    port = free_port()
+    proc = subprocess.Popen([*SAFEGATE, "serve", *args, "--dns", f"127.0.0.1:{port}"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            query(port, "ready.example")
+            return proc, port
+        except Exception:
+            if proc.poll() is not None:
+                raise AssertionError(proc.stdout.read() if proc.stdout else "exited") from None
+            time.sleep(0.2)
+    proc.kill()
+    raise AssertionError("safegate serve did not answer within 60 s")
+
+
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, Path, FakeUpstream]]:
     """`safegate serve --demo` with the embedded lists, as `make run` starts it."""
     upstream = FakeUpstream().start()
     data_dir = tmp_path_factory.mktemp("served")
-    port = free_port()
-    proc = subprocess.Popen(
-        [*SAFEGATE, "serve", "--demo", "--no-web", "--data-dir", str(data_dir),
-         "--dns", f"127.0.0.1:{port}", "--upstream", f"127.0.0.1:{upstream.port}"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            query(port, "ready.example")
-            break
-        except Exception:
-            if proc.poll() is not None:
-                raise AssertionError(proc.stdout.read() if proc.stdout else "exited") from None
-            time.sleep(0.2)
+    proc, port = start_server("--demo", "--no-web", "--data-dir", str(data_dir),
+                              "--upstream", f"127.0.0.1:{upstream.port}")
     yield port, data_dir, upstream
     proc.send_signal(signal.SIGTERM)
     out, _ = proc.communicate(timeout=20)
@@ -138,21 +143,9 @@ def test_help_everywhere() -> None:
 
 def test_workers_share_the_port_and_reload_and_stop_together(tmp_path: Path) -> None:
     upstream = FakeUpstream().start()
-    port = free_port()
-    proc = subprocess.Popen(
-        [*SAFEGATE, "serve", "--workers", "2", "--no-default-lists", "--data-dir", str(tmp_path),
-         "--dns", f"127.0.0.1:{port}", "--upstream", f"127.0.0.1:{upstream.port}"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
+    proc, port = start_server("--workers", "2", "--no-default-lists", "--data-dir",
+                              str(tmp_path), "--upstream", f"127.0.0.1:{upstream.port}")
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                query(port, "ready.example")
-                break
-            except Exception:
-                assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
-                time.sleep(0.2)
         answers = [addresses(query(port, f"w{i}.example")) for i in range(50)]
         assert answers == [["192.0.2.1"]] * 50
         assert cli("reload", "--data-dir", str(tmp_path)).returncode == 0

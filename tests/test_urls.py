@@ -28,7 +28,7 @@ from safegate.safety.urls import (
     score_url,
     skeleton,
 )
-from safegate.store.db import make_engine, migrate, session_factory, sqlite_url
+from safegate.store.db import session_factory
 from safegate.store.models import DomainCategory, SeenDomain
 
 # ---------------------------------------------------------------- a real local web server
@@ -454,13 +454,6 @@ def test_a_domain_is_fetched_by_name_https_first(pages: PageServer) -> None:
 
 
 # ---------------------------------------------------------------- the gate's auto store
-
-
-@pytest.fixture
-def engine(tmp_path: Path) -> Any:
-    e = make_engine(sqlite_url(tmp_path))
-    migrate(e)
-    return e
 
 
 def test_confident_findings_go_to_the_auto_store(engine: Any, pages: PageServer) -> None:
