@@ -21,6 +21,7 @@ class CacheEntry:
 
     @property
     def expires(self) -> float:
+        """Monotonic time at which the entry stops being fresh."""
         return self.stored + self.ttl
 
     def tail_at(self, now: float, ahead: int = 0) -> bytes:
@@ -66,7 +67,7 @@ class AnswerCache:
 
     def fresh(self, key: CacheKey, now: float) -> CacheEntry | None:
         entry = self._entries.get(key)
-        if entry is not None and now < entry.stored + entry.ttl:
+        if entry is not None and now < entry.expires:
             self.hits += 1
             return entry
         self.misses += 1
@@ -75,7 +76,7 @@ class AnswerCache:
     def stale(self, key: CacheKey, now: float) -> CacheEntry | None:
         """An expired entry still inside the serve-stale window, if any."""
         entry = self._entries.get(key)
-        if entry is None or now > entry.stored + entry.ttl + self.stale_max_age:
+        if entry is None or now > entry.expires + self.stale_max_age:
             return None
         self.stale_served += 1
         return entry
@@ -89,6 +90,3 @@ class AnswerCache:
             entries.popitem(last=False)
             self.evictions += 1
         entries[key] = entry
-
-    def clear(self) -> None:
-        self._entries.clear()

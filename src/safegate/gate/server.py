@@ -269,7 +269,7 @@ class Gate:
         expires = now + BLOCK_MEMO_SECONDS
         if entry is not None:
             # Either way the answer depends on upstream data: memoise it only that long.
-            expires = entry.stored + entry.ttl
+            expires = entry.expires
             cloaked = self._check_answer(profile, entry)
             if cloaked is not None:
                 decision, entry = cloaked, None

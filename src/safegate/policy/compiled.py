@@ -15,9 +15,6 @@ from typing import Any, Protocol
 
 from safegate.lists.index import DomainIndex, Verdicts
 
-LOG_LEVELS = ("full", "domains", "off")
-BLOCK_MODES = ("null", "nxdomain", "blockpage")
-
 
 class DeviceLike(Protocol):
     name: str
