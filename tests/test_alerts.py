@@ -37,6 +37,7 @@ from safegate.protect.monitor import (
     parse_message,
     set_feedback,
 )
+from safegate.protect.retention import purge_alerts, retention_cutoff
 from safegate.safety import CATEGORIES, classify
 from safegate.store import StoreError, choices, session_factory
 from safegate.store.models import Alert, AuditLog, Profile
@@ -425,3 +426,40 @@ def test_monitor_tells_the_child_apart_by_sender(engine: Engine, profile: Profil
                                           "(char 0)", "line": 2}]
     assert monitor.stats.child_messages == 1 and monitor.stats.errors == 1
     assert CHILD not in str(out)
+
+
+# --- retention ----------------------------------------------------------------------------
+
+
+def test_retention_cutoff() -> None:
+    assert retention_cutoff(T0, 90) == T0 - timedelta(days=90)
+    assert retention_cutoff(T0, 0) is None  # kept forever
+    with pytest.raises(ValueError, match="0 \\(forever\\) or more"):
+        retention_cutoff(T0, -1)
+
+
+def test_purge_deletes_alerts_past_retention_by_their_latest_message(
+        engine: Engine, profile: ProfileRef, key: Keyring) -> None:
+    cutoff = T0 - timedelta(days=90)
+    insult = [("bully", "mày ngu như con chó, cả lớp ghét mày")]
+    monitor = Monitor(engine, profile, key)
+    _feed(monitor, insult, conversation="old", start=cutoff - timedelta(days=3))
+    # first message before the cut-off, the latest after it: still being added to, kept
+    _feed(monitor, insult * 2, conversation="spanning", start=cutoff - timedelta(hours=1),
+          step=timedelta(hours=2))
+    _feed(monitor, [("An", "tao muốn chết, không muốn sống nữa")], conversation="recent",
+          start=T0)
+    assert len(_alerts(engine, profile, key)) == 3
+
+    assert purge_alerts(engine, cutoff) == 1
+    kept = {a.conversation: a for a in _alerts(engine, profile, key)}
+    assert set(kept) == {"spanning", "recent"}
+    assert kept["spanning"].created_at < cutoff < kept["spanning"].last_seen_at
+    assert purge_alerts(engine, cutoff) == 0  # nothing left to purge: no audit entry either
+    with session_factory(engine)() as session:
+        [entry] = session.scalars(select(AuditLog).where(AuditLog.action == "alert.purge"))
+    assert (entry.actor, entry.object_type, entry.object_id) == ("retention", "alert", None)
+    assert entry.detail == {"count": 1, "before": cutoff.isoformat(timespec="seconds")}
+
+    assert purge_alerts(engine, T0 + timedelta(days=1), actor="operator") == 2
+    assert _alerts(engine, profile, key) == []

@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -143,3 +144,37 @@ def test_monitor_as_a_process_never_shows_a_traceback(tmp_path: Path) -> None:
     assert [o.get("line") for o in out[1:]] == [2, 3]
     assert b"Traceback" not in proc.stderr and b"1 alerts created" in proc.stderr
     assert (data / KEY_FILE).stat().st_mode & 0o077 == 0
+
+
+def _stored_alerts(store: dict[str, str]) -> list[Any]:
+    engine = make_engine(store["url"])
+    with session_factory(engine)() as session:
+        profile = find_profile(session, "An")
+        stored = list_alerts(session, profile.id, load_keyring(store["data"], env={}))
+    engine.dispose()
+    return stored
+
+
+def test_alerts_purge_deletes_alerts_past_retention(store: dict[str, str]) -> None:
+    now = time.time()
+    lines = [{"sender": "hs7a2", "time": now - 100 * 86400, "conversation": "lop-7a2",
+              "text": "mày ngu như con chó, cả lớp ghét mày"},
+             {"sender": "An", "time": now - 10 * 86400, "conversation": "diary",
+              "text": "tao muốn chết, không muốn sống nữa"}]
+    assert _invoke(store, ["--profile", "An"], _jsonl(lines)).exit_code == 0
+    env = {k: v for k, v in store.items() if k == DATABASE_URL_ENV}
+
+    def purge(*args: str, **extra: str) -> Any:
+        return CliRunner(env={**env, **extra}).invoke(
+            main, ["alerts", "purge", "--data-dir", store["data"], *args])
+
+    forever = purge(SAFEGATE_ALERTS__RETENTION_DAYS="0")
+    assert forever.exit_code == 0 and "kept forever" in forever.output
+    default = purge()  # alerts.retention_days: 90
+    assert default.exit_code == 0, default.output
+    assert default.output.startswith("purged 1 alert whose latest message is older than 90 days")
+    assert [a.category for a in _stored_alerts(store)] == ["self_harm"]
+    assert purge("--days", "7").output.startswith("purged 1 alert ")
+    assert _stored_alerts(store) == []
+    bad = purge("--days", "0")
+    assert bad.exit_code == 2 and "Traceback" not in bad.output

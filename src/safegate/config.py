@@ -123,13 +123,24 @@ OPTIONS: tuple[Option, ...] = (
            "Gate processes answering on the same address (SO_REUSEPORT) under one supervisor; "
            "0 means one per CPU core. More than 1 needs a fixed port.", minimum=0, maximum=256),
     Option("querylog.enabled", "bool", True, "Record queries in the store."),
-    Option("querylog.retention_days", "int", 30, "Days query log rows are kept.", minimum=0,
-           maximum=3_650),
+    Option("querylog.retention_days", "int", 30,
+           "Days query log rows are kept; 0 keeps them forever.", minimum=0, maximum=3_650),
     Option("querylog.ring_size", "int", 200_000,
            "Records held in memory between writes; beyond it the oldest are dropped and "
            "counted.", minimum=100, maximum=10_000_000),
     Option("querylog.flush_interval", "float", 1.0, "Seconds between batch writes.",
            minimum=0.05, maximum=60),
+    Option("alerts.retention_days", "int", 90,
+           "Days an alert about a child is kept after its latest message (the gate purges "
+           "hourly; `safegate alerts purge` by hand); 0 keeps alerts forever.", minimum=0,
+           maximum=3_650),
+    Option("urls.categorise_interval", "float", 0.0,
+           "Seconds between runs of `safegate categorise-new` that the gate starts as a child "
+           "process (one at a time, stopped after 10 minutes); 0: never (run it from cron).",
+           minimum=0, maximum=604_800),
+    Option("urls.categorise_fetch", "bool", False,
+           "Those scheduled runs also read each page (categorise-new --fetch): outgoing HTTP "
+           "from the gate's host to sites nobody has judged yet."),
     Option("policy.default_categories", "categories", None,
            "Categories blocked for clients that are not a child's device (a parent's phone, "
            "a guest). Default: harm to anyone — adult, gambling, drugs, violence, weapons, "
@@ -382,6 +393,31 @@ def load_settings(
         settings = settings.with_overrides(overrides)
     _cross_check(settings)
     return settings
+
+
+def child_environ(settings: Settings, base: Mapping[str, str]) -> dict[str, str]:
+    """The environment of a ``safegate`` child process that must see exactly ``settings``:
+    ``base`` without its own settings variables, config file and encryption keys, plus one
+    ``SAFEGATE_*`` variable per option (the database URL too: never on a command line).
+    ``load_settings`` reads the result back to the same values. Raises ConfigError for a
+    list item that a comma-separated variable cannot carry."""
+    dropped = {o.env for o in OPTIONS} | {CONFIG_ENV, DATABASE_URL_ENV, SECRET_KEY_ENV}
+    env = {k: v for k, v in base.items() if k not in dropped}
+    for opt in OPTIONS:
+        value = settings[opt.key]
+        if value is None:  # the option's own default applies
+            continue
+        if isinstance(value, list):
+            for item in value:
+                if "," in item or item != item.strip() or not item:
+                    raise ConfigError(f"{opt.key}: {item!r} cannot be passed in {opt.env} "
+                                      "(comma-separated)")
+            env[opt.env] = ",".join(value)
+        elif isinstance(value, bool):
+            env[opt.env] = "true" if value else "false"
+        else:
+            env[opt.env] = str(value)
+    return env
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

@@ -1,5 +1,6 @@
 """Assemble and run the gate from settings: lists → index, store → policy snapshot,
-listeners, upstream pool, query-log writer, retention purge, reload on SIGHUP."""
+listeners, upstream pool, query-log writer, retention purge, scheduled child processes,
+reload on SIGHUP."""
 
 from __future__ import annotations
 
@@ -12,13 +13,14 @@ import ipaddress
 import logging
 import os
 import signal
+import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from safegate.config import Settings
+from safegate.config import ConfigError, Settings, child_environ
 from safegate.gate.answers import BlockStyle
 from safegate.gate.cache import AnswerCache
 from safegate.gate.querylog import QueryLog
@@ -34,6 +36,9 @@ log = logging.getLogger(__name__)
 PID_FILE = "safegate.pid"
 SOURCE_CHECK_SECONDS = 300
 SEEN_FLUSH_SECONDS = 30  # how often subscribed list sources are checked for being due
+PURGE_SECONDS = 3600  # how often rows past their retention are deleted
+CATEGORISE_TIMEOUT = 600.0  # a scheduled `safegate categorise-new` is stopped after this
+CHILD_MESSAGE_LIMIT = 300  # characters of a child's output quoted in the log
 
 
 def signal_reload(data_dir: Path) -> int:
@@ -129,6 +134,101 @@ def _tune_gc() -> None:
     release_memory()
     gc.freeze()
     gc.set_threshold(50_000, 50, 100)
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """A command the gate runs as a child process ``interval`` seconds after its previous
+    run ended (so one run at a time), stopped after ``timeout`` seconds. Work that would
+    share the GIL with the DNS hot path (scoring domains, building an index) runs this way."""
+
+    name: str
+    argv: tuple[str, ...]
+    interval: float
+    timeout: float
+
+
+@dataclass(frozen=True, slots=True)
+class ChildRun:
+    """How one run of a job ended: ``returncode`` None when it was stopped at its timeout."""
+
+    returncode: int | None
+    stdout: str
+    stderr: str
+    seconds: float
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0
+
+
+def scheduled_jobs(settings: Settings) -> list[Job]:
+    """The child processes the settings ask the gate to run (``urls.categorise_interval``)."""
+    interval = settings["urls.categorise_interval"]
+    if not interval:
+        return []
+    argv = [sys.executable, "-m", "safegate.cli", "categorise-new"]
+    if settings["urls.categorise_fetch"]:
+        argv.append("--fetch")
+    return [Job("categorise-new", tuple(argv), interval, CATEGORISE_TIMEOUT)]
+
+
+def describe_run(job: Job, run: ChildRun) -> str:
+    """One log line for a finished run: the command's last line of output (its summary), or
+    why it failed."""
+    def last(text: str, prefix: str = "") -> str:
+        lines = [line.strip() for line in text.splitlines() if line.strip()]
+        marked = [line for line in lines if prefix and line.startswith(prefix)]
+        return (marked or lines or [""])[-1][:CHILD_MESSAGE_LIMIT]
+
+    took = f"{run.seconds:.1f} s"
+    if run.returncode is None:
+        return f"{job.name}: stopped after {took} (timeout {job.timeout:g} s)"
+    if run.ok:
+        return f"{job.name}: {last(run.stdout) or 'done'} ({took})"
+    why = last(run.stderr, "Error:") or last(run.stdout) or "no output"
+    return f"{job.name}: failed with exit status {run.returncode} after {took}: {why}"
+
+
+async def run_child(job: Job, env: Mapping[str, str]) -> ChildRun:
+    """Run ``job`` once as a child process and wait for it (at most ``job.timeout``; then it
+    is killed). Cancelling the wait kills the child too."""
+    started = time.monotonic()
+    proc = await asyncio.create_subprocess_exec(
+        *job.argv, env=dict(env), stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        start_new_session=True)  # a Ctrl-C at the terminal is for the gate; it stops the child
+    try:
+        out, err = await asyncio.wait_for(proc.communicate(), job.timeout)
+    except TimeoutError:
+        with contextlib.suppress(ProcessLookupError):
+            proc.kill()
+        await proc.wait()
+        return ChildRun(None, "", "", time.monotonic() - started)
+    except BaseException:  # cancelled: the gate is stopping, and no child outlives it
+        with contextlib.suppress(ProcessLookupError):
+            proc.kill()
+        await proc.wait()
+        raise
+    assert proc.returncode is not None
+    return ChildRun(proc.returncode, out.decode("utf-8", "replace"),
+                    err.decode("utf-8", "replace"), time.monotonic() - started)
+
+
+async def run_schedule(job: Job, env: Mapping[str, str]) -> None:
+    """Run ``job`` every ``job.interval`` seconds (after each run ends, so never two at once)
+    and log each outcome in one line, forever; a failing run is logged, never raised."""
+    while True:
+        await asyncio.sleep(job.interval)
+        try:
+            run = await run_child(job, env)
+        except Exception as exc:  # e.g. the interpreter cannot be started
+            log.error("%s: cannot run: %s", job.name, exc)
+            continue
+        if run.ok:
+            log.info("%s", describe_run(job, run))
+        else:
+            log.error("%s", describe_run(job, run))
 
 
 @dataclass
@@ -256,6 +356,7 @@ class Runtime:
         self._spawn(self._purge_loop())
         self._spawn(self._source_update_loop())
         self._spawn(self._seen_domains_loop())
+        self._start_jobs()
         if s["server.notify_url"]:
             self.notify_ready = asyncio.Event()
             self._spawn(self._notify_loop())
@@ -285,23 +386,50 @@ class Runtime:
         except Exception:
             log.exception("reload failed; the previous policy stays in force")
 
-    async def _purge_loop(self) -> None:
-        days = self.settings["querylog.retention_days"]
-        if self.engine is None or not days:
+    def _start_jobs(self) -> None:
+        """Start the scheduled child processes: in one process only (not in every worker)."""
+        if self.worker not in (None, 0):
             return
+        for job in scheduled_jobs(self.settings):
+            try:
+                env = child_environ(self.settings, os.environ)
+            except ConfigError as exc:
+                log.error("%s is not scheduled: %s", job.name, exc)
+                continue
+            log.info("%s scheduled every %g s", job.name, job.interval)
+            self._spawn(run_schedule(job, env))
+
+    async def _purge_loop(self) -> None:
+        log_days = self.settings["querylog.retention_days"]
+        alert_days = self.settings["alerts.retention_days"]
+        if self.engine is None or not (log_days or alert_days):
+            return
+        from safegate.protect.retention import purge_alerts, retention_cutoff
         from safegate.store.querylog import purge_query_logs
+        from safegate.store.values import utcnow
 
         loop = asyncio.get_running_loop()
         while True:
-            try:
-                cutoff = time.time() - days * 86400
-                removed = await loop.run_in_executor(None, purge_query_logs, self.engine, cutoff)
-                if removed:
-                    log.info("retention: purged %d query log rows older than %d days",
-                             removed, days)
-            except Exception as exc:
-                log.error("retention purge failed: %s", exc)
-            await asyncio.sleep(3600)
+            if log_days:
+                try:
+                    cutoff = time.time() - log_days * 86400
+                    removed = await loop.run_in_executor(None, purge_query_logs, self.engine,
+                                                         cutoff)
+                    if removed:
+                        log.info("retention: purged %d query log rows older than %d days",
+                                 removed, log_days)
+                except Exception as exc:
+                    log.error("retention purge failed: %s", exc)
+            before = retention_cutoff(utcnow(), alert_days)
+            if before is not None:
+                try:
+                    removed = await loop.run_in_executor(None, purge_alerts, self.engine, before)
+                    if removed:
+                        log.info("retention: purged %d alerts older than %d days", removed,
+                                 alert_days)
+                except Exception as exc:
+                    log.error("alert retention purge failed: %s", exc)
+            await asyncio.sleep(PURGE_SECONDS)
 
     def update_sources(self, force: bool = False) -> bool:
         """Fetch due list sources; True if any copy changed (runs in a worker thread)."""

@@ -1,4 +1,5 @@
-"""`safegate monitor`: a child's messages (JSONL on stdin) in, alerts out."""
+"""`safegate monitor`: a child's messages (JSONL on stdin) in, alerts out; `safegate alerts
+purge`: delete the alerts past their retention by hand (the gate does it hourly)."""
 
 from __future__ import annotations
 
@@ -63,4 +64,51 @@ def monitor(profile_name: str, data_dir: Path | None, config: Path | None,
     sys.stdout.flush()
 
 
-COMMANDS = [monitor]
+@click.group(context_settings=CONTEXT)
+def alerts() -> None:
+    """Stored alerts about children (see docs/alerts.md)."""
+
+
+@alerts.command(context_settings=CONTEXT)
+@click.option("--data-dir", type=click.Path(path_type=Path, file_okay=False),
+              help="Data directory (database). Overrides server.data_dir.")
+@click.option("--config", "-c", type=click.Path(path_type=Path, dir_okay=False),
+              help="TOML settings file (default: $SAFEGATE_CONFIG).")
+@click.option("--days", type=click.IntRange(min=1), metavar="N",
+              help="Delete alerts whose latest message is older than N days "
+                   "(default: alerts.retention_days).")
+def purge(data_dir: Path | None, config: Path | None, days: int | None) -> None:
+    """Delete the alerts past their retention, now.
+
+    An alert goes when its latest message is older than alerts.retention_days (or --days N).
+    A running gate does this every hour; the command is for a store no gate runs on, or for
+    an earlier cut-off. The purge is recorded in the audit log (a count, no text)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from safegate.cli import _settings
+    from safegate.protect.retention import purge_alerts, retention_cutoff
+    from safegate.store.db import make_engine, migrate
+    from safegate.store.errors import StoreError
+    from safegate.store.values import utcnow
+
+    settings = _settings(config, {"server.data_dir": str(data_dir) if data_dir else None})
+    keep = settings["alerts.retention_days"] if days is None else days
+    before = retention_cutoff(utcnow(), keep)
+    if before is None:
+        click.echo("alerts.retention_days is 0: alerts are kept forever (nothing purged; "
+                   "--days N purges older ones)")
+        return
+    try:
+        engine = make_engine(settings.database_url)
+        migrate(engine)
+        try:
+            removed = purge_alerts(engine, before, actor="safegate alerts purge")
+        finally:
+            engine.dispose()
+    except (StoreError, SQLAlchemyError) as exc:
+        raise click.ClickException(f"cannot purge alerts: {exc}") from exc
+    click.echo(f"purged {removed} alert{'' if removed == 1 else 's'} whose latest message is "
+               f"older than {keep} days ({before:%Y-%m-%d %H:%M} UTC)")
+
+
+COMMANDS = [monitor, alerts]

@@ -128,7 +128,8 @@ def categorise_new(config: Path | None, data_dir: Path | None, fetch: bool,
                    dry_run: bool, as_json: bool) -> None:
     """Score the domains the gate saw that no list knew (most queried first) and file the
     confident blocks in the gate's auto list, where `safegate lists categorise` can
-    correct them. An operator's own category is never overwritten."""
+    correct them. An operator's own category is never overwritten. Run it from cron, or let
+    the gate start it every urls.categorise_interval seconds."""
     from safegate.safety.urls import categorise_pending
     from safegate.store.db import session_factory
 
@@ -161,14 +162,14 @@ def categorise_new(config: Path | None, data_dir: Path | None, fetch: bool,
         reason = f"  ({top.text})" if top is not None and (top.weight or top.source == "list") \
             else ""
         click.echo(f"{what:<12} {o.domain:<40} {detail}{reason}")
-    if not as_json:
-        summary = ", ".join(f"{n} {a}" for a, n in sorted(counts.items())) or "nothing queued"
-        click.echo(f"{len(outcomes)} domains: {summary}" + (" (dry run: nothing changed)"
-                                                           if dry_run else ""))
     if counts.get("recorded") and not dry_run:
         from safegate.lists.commands import ask_reload
 
         ask_reload(runtime.settings)
+    if not as_json:  # the summary comes last: a gate running this on a schedule logs it
+        summary = ", ".join(f"{n} {a}" for a, n in sorted(counts.items())) or "nothing queued"
+        click.echo(f"{len(outcomes)} domains: {summary}" + (" (dry run: nothing changed)"
+                                                           if dry_run else ""))
 
 
 COMMANDS = [check_url, categorise_new]
