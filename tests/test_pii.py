@@ -167,6 +167,123 @@ def test_negative(text: str) -> None:
     assert found(text) == []
 
 
+# A lone given name is reported when a cue says it is a name; the span is the name alone.
+LONE_NAMES = [
+    ("tên em là Hùng", "Hùng"),
+    ("ten em la Hung", "Hung"),
+    ("mình tên Lan", "Lan"),                  # "tên la" must not swallow the "La" of "Lan"
+    ("mình tên lan, còn bạn?", "lan"),
+    ("minh ten Lan nhe", "Lan"),
+    ("em là Thảo lớp 6", "Thảo"),
+    ("em la Thao lop 6", "Thao"),
+    ("tớ là Minh nè", "Minh"),                # "Minh" after "là" is not "Mình"
+    ("to la Minh ne", "Minh"),
+    ("cháu là Nam ạ", "Nam"),                 # nor "Nam" "Năm"
+    ("my name is Minh", "Minh"),
+    ("I'm Lan", "Lan"),
+    ("i'm Minh lol", "Minh"),
+    ("call me Tuấn", "Tuấn"),
+    ("cứ gọi tớ là Bống nhé", "Bống"),
+    ("name: Jake", "Jake"),
+    ("e tên Vy", "Vy"),                       # chat spellings of em, mình, tao
+    ("mik tên Hà nè", "Hà"),
+    ("t ten Hung", "Hung"),
+    ("mk là Ngọc", "Ngọc"),
+    ("đây là Tuấn, bạn em", "Tuấn"),
+    ("anh Hải ở nhà", "Hải"),
+    ("chị Lan đi học", "Lan"),
+    ("dì Lan nấu cơm", "Lan"),
+    ("cô Thanh Hương dạy văn", "Thanh Hương"),  # "Thanh" is not "Thành" in accented text
+    ("Minh ơi đi học", "Minh"),               # the only capital is the first word
+    ("Khoa oi mai di hoc ko", "Khoa"),
+]
+
+
+@pytest.mark.parametrize(("text", "name"), LONE_NAMES)
+def test_lone_given_name_with_a_cue(text: str, name: str) -> None:
+    assert found(text) == [("PERSON", name)]
+
+
+def test_lone_given_name_scores_below_a_full_name() -> None:
+    lone = detect("em là Thảo lớp 6")[0]
+    full = detect("em là Nguyễn Thị Thảo lớp 6")[0]
+    assert lone.type == full.type == "PERSON"
+    assert 0.5 <= lone.score < full.score
+
+
+NOT_NAMES = [
+    "em là học sinh",
+    "mình tên gì cũng được",
+    "tên em là gì?",
+    "ten em la gi",
+    "mình tên là gì nhỉ",
+    "e tên j",
+    "em gọi mình là gì cũng được",
+    "gọi em là con gái",
+    "mk là con trai",
+    "t là fan MU",
+    "em là lớp trưởng",
+    "I'm fine",
+    "I'm in grade 6",
+    "I'm Vietnamese",
+    "call me maybe",
+    "my team name: Dragons",
+    "Anh ơi cho em hỏi",
+    "Ba ơi con đói",
+    "Trời ơi",
+]
+
+
+@pytest.mark.parametrize("text", NOT_NAMES)
+def test_ordinary_words_after_a_name_cue_are_not_names(text: str) -> None:
+    assert found(text) == []
+
+
+PLACES = ["Thái Lan", "Hà Nội", "Đà Nẵng", "Hải Phòng", "Quảng Ninh", "Việt Nam", "Trung Quốc",
+          "Nhật Bản", "Hàn Quốc", "Bình Dương", "Long An", "Hà Lan", "Châu Phi", "Thanh Hóa"]
+
+
+@pytest.mark.parametrize("place", PLACES)
+def test_place_names_are_not_people(place: str) -> None:
+    for text in (f"hôm nay {place} mưa to", f"đội tuyển đá với {place}",
+                 f"em đi {place} chơi", f"{place} đẹp lắm", fold(f"em di {place} choi")):
+        assert [t for t, _ in found(text)] == [], text
+
+
+def test_place_veto_depends_on_the_cue() -> None:
+    assert found("chị Lan kể chuyện Hà Nội") == [("PERSON", "Lan")]
+    assert found("anh Hải đi công tác Quảng Ninh") == [("PERSON", "Hải")]
+    assert found("bác Hà Nội gửi quà") == []           # the uncle who lives in Hà Nội
+    assert found("đây là Hà Nội") == []
+    # a district name is a name after a title or a name phrase, a place without a cue
+    assert found("cô Thanh Xuân dạy văn") == [("PERSON", "Thanh Xuân")]
+    assert found("tên em là Bình Minh") == [("PERSON", "Bình Minh")]
+    assert found("Thanh Xuân đông người lắm") == []
+    # diacritics decide: "Thanh Hoa" is a person, "Thanh Hóa"/"Thanh Hoá" a province
+    assert found("cô giáo Thanh Hoa") == [("PERSON", "Thanh Hoa")]
+    assert found("chị Thanh Hóa") == found("chị Thanh Hoá") == []
+    # a full name that contains a place is still a name
+    assert found("Nguyễn Thái Bình học giỏi") == [("PERSON", "Nguyễn Thái Bình")]
+
+
+def test_titles_are_compared_with_their_diacritics() -> None:
+    assert found("hôm qua em đi Nhật Bản") == []   # "đi" (go) is not "dì" (aunt)
+    assert found("hom qua em di Nhat Ban") == []
+    assert found("dì Mai cho em kẹo") == [("PERSON", "Mai")]
+
+
+def test_is_place_name() -> None:
+    from safegate.privacy.pii.gazetteer import is_place_name
+
+    assert is_place_name("Thái Lan") and is_place_name("thai lan")
+    assert is_place_name("Thanh Hóa") and is_place_name("Thanh Hoá")  # old and new tone place
+    assert is_place_name("THANH HÓA") and is_place_name("Bà Rịa - Vũng Tàu")
+    assert is_place_name("Thanh Hoa")                  # typed without diacritics: ambiguous
+    assert not is_place_name("Thanh Hoa", as_written=True)
+    assert is_place_name("Thanh Xuân") and not is_place_name("Thanh Xuân", kinds="TC")
+    assert not is_place_name("Hải") and not is_place_name("Nguyễn Văn An")
+
+
 def test_cccd_validation() -> None:
     assert valid_cccd("079185001234")          # HCMC, male born 1985
     assert valid_cccd("001310001234")          # Hà Nội, female born 2010

@@ -49,6 +49,13 @@ def test_jsonl_with_a_broken_line_goes_on() -> None:
                       "entities": [{"type": "EMAIL", "start": 5, "end": 18}]}
 
 
+def test_lone_names_are_redacted_and_place_names_kept() -> None:
+    out = run(["--mode", "pseudonym"], "mình tên Lan, vừa ở Thái Lan về\nto la Minh ne\n")
+    assert out[0] == {"text": "mình tên [PERSON_1], vừa ở Thái Lan về",
+                      "entities": [{"type": "PERSON", "start": 9, "end": 12}]}
+    assert out[1]["text"] == "to la [PERSON_1] ne"
+
+
 def test_types_option() -> None:
     out = run(["--types", "email"], "sđt 0912345678 mail a@b.vn\n")
     assert out[0]["text"] == "sđt 0912345678 mail [EMAIL]"

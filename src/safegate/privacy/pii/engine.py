@@ -136,6 +136,10 @@ _UNACCENTED_NAME = re.compile(r"\b(?:" + "|".join(UNACCENTED_FAMILY_NAMES) + r")
                               + "|".join(MIDDLE_NAMES) + r")\b")
 
 
+# a capitalised first word called by name: "Khoa ơi, ..." (the only capital may be the first)
+_VOCATIVE_START = re.compile(r"(?:^|[.!?]\s+)([^\W\d_]+)\s*,?\s*oi\b")
+
+
 def could_contain(text: str, folded: str) -> bool:
     """False only when no recogniser can fire (the cheap path for ordinary chat)."""
     if _PREFILTER_CHARS.search(text) or _TRIGGERS.search(folded):
@@ -143,6 +147,9 @@ def could_contain(text: str, folded: str) -> bool:
     if text != text.lower():
         for m in _WORD_INITIAL.finditer(text, 1):
             if m.group(1).isupper() and m.start() > 0:
+                return True
+        for m in _VOCATIVE_START.finditer(folded):
+            if text[m.start(1)].isupper():
                 return True
     return bool(_LOWER_FAMILY.search(text.lower()) or _UNACCENTED_NAME.search(folded))
 

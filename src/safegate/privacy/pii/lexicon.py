@@ -92,19 +92,24 @@ with, but, or, too, bạn, mình, em, anh, chị, tớ, tao, tui, tôi, ơi, oi,
 cơ, hihi, haha, hehe, kk, lol, xin, chào, chao, hello, hi, nick, facebook, zalo
 """)
 
+# First-person (and a few other) pronouns before "tên"/"là", folded, with the chat spellings
+# children use: "e" (em), "mk"/"mik"/"mjk" (mình), "t" (tao/tớ).
+PRONOUNS = r"(?:em|e|minh|mk|mik|mjk|to|toi|tao|t|tui|con|chau|be|no)"
+
 # Phrases after which a name follows ("tên em là ...", "my name is ..."). Folded regex
 # alternatives; longest first so the regex prefers them.
 NAME_TRIGGERS = [
-    r"ho va ten(?: (?:cua )?(?:em|minh|to|toi|tao|tui|con|chau|be))?(?: la)?\s*:?",
-    r"ho ten(?: (?:cua )?(?:em|minh|to|toi|tao|tui|con|chau|be))?(?: la)?\s*:?",
-    r"ten (?:that |day du )?(?:cua )?(?:em|minh|to|toi|tao|tui|con|chau|be|no|ban ay|"
-    r"ban do|ban|nguoi ay|anh ay|chi ay)? ?la",
-    r"(?:em|minh|to|toi|tao|tui|con|chau|be|no) ten(?: that)?(?: la)?",
-    r"ten (?:em|minh|to|toi|tao|tui|con|chau|be)",
-    r"(?:^|(?<=[.!?,;:] ))ten\s*:",
+    rf"ho va ten(?: (?:cua )?{PRONOUNS})?(?: la)?\s*:?",
+    rf"ho ten(?: (?:cua )?{PRONOUNS})?(?: la)?\s*:?",
+    rf"ten (?:that |day du )?(?:cua )?(?:{PRONOUNS}|ban ay|ban do|ban|nguoi ay|anh ay|"
+    r"chi ay)? ?la",
+    rf"{PRONOUNS} ten(?: that)?(?: la)?",
+    rf"ten {PRONOUNS}",
+    r"(?:^|(?<=[.!?,;:\n] ))(?:ten|name)\s*:",
     r"my (?:full |real |first )?name(?: is|'s)",
     r"(?:his|her|their|friend'?s) name(?: is|'s)",
     r"call me",
+    rf"(?:cu |thi )?goi {PRONOUNS} la",
     r"chu (?:tk|tai khoan)|ctk|ten (?:tk|tai khoan)|nguoi nhan|account (?:holder|name)",
     r"(?:i am|i'm|im) called",
     r"named",
@@ -112,7 +117,7 @@ NAME_TRIGGERS = [
 
 # Capitalised words that begin a sentence or phrase and are not names.
 _CAPITAL_STOP = ("""
-Tôi, Em, Anh, Chị, Mình, Tớ, Bạn, Ông, Bà, Cô, Chú, Bác, Thầy, Con, Cháu, Hôm, I, I'm, Im,
+Tôi, Em, Anh, Chị, Mình, Tớ, Bạn, Ông, Bà, Ba, Cô, Chú, Bác, Thầy, Con, Cháu, Hôm, I, I'm, Im,
 Ngày, Tháng, Năm, Thứ, Số, Nhà, Lớp, Trường, Đường, Phố, Quận, Huyện, Phường, Xã, Tỉnh,
 Thành, Phố, The, This, That, My, Your, His, Her, Our, Their, Hello, Hi, Hey, Dear, Thanks,
 Mom, Dad, Mr, Mrs, Ms, Miss, Dr, Sir, Monday, Tuesday, Wednesday, Thursday, Friday,
@@ -124,12 +129,14 @@ CAPITAL_STOPWORDS = _folded(_CAPITAL_STOP)
 _CAPITAL_STOP_RAW = _raw(_CAPITAL_STOP)
 
 
-def is_capital_stopword(word: str) -> bool:
+def is_capital_stopword(word: str, as_written: bool = False) -> bool:
     """A capitalised word that is not a name ("Em", "Hôm", "The"), compared with its
-    diacritics when it has them ("Dương" is a name, "Đường" is not)."""
+    diacritics when it has them ("Dương" is a name, "Đường" is not). A word without them
+    matches any accented stopword ("Minh" may be "Mình" at the start of a sentence) unless
+    ``as_written``: after "tên em là" or "tớ là", "Minh" is Minh."""
     w = word.lower()
     f = fold(w)
-    return f in CAPITAL_STOPWORDS if f == w else w in _CAPITAL_STOP_RAW
+    return f in CAPITAL_STOPWORDS if f == w and not as_written else w in _CAPITAL_STOP_RAW
 
 # Common English given names (US and UK usage), for "First Last" and "I'm First".
 ENGLISH_FIRST_NAMES = _folded("""
@@ -194,6 +201,11 @@ Randall, Ross, Ruben, Tristan, Wyatt, Zachery
 # Honorifics and kin terms that often precede a name ("cô Mai", "Mr Brown").
 VI_TITLES = ("ban", "anh", "chi", "co", "thay", "chu", "bac", "ong", "ba", "be", "em",
              "co giao", "thay giao", "di", "cau", "mo", "duong")
+# The same as written with diacritics: "đi Nhật Bản" (go to) is not "dì" (aunt), "có" is
+# not "cô", "đường" (street) is not "dượng".
+VI_TITLES_RAW = frozenset({"bạn", "anh", "chị", "cô", "thầy", "chú", "bác", "ông", "bà",
+                           "ba", "bé", "em", "cô giáo", "thầy giáo", "dì", "cậu", "mợ",
+                           "dượng"})
 EN_TITLES = ("mr", "mrs", "ms", "miss", "dr", "mx", "prof", "coach", "aunt", "uncle")
 
 # Banks in Vietnam: names and common short forms (folded), for BANK_ACCOUNT context.

@@ -14,13 +14,20 @@ Signals, strongest first:
 
 Runs right after address and school keywords ("đường Nguyễn Du", "trường Lê Quý Đôn") are
 street and school names, not people, and are left to those recognisers.
+
+A span of two or more words that is exactly a place name (gazetteer provinces and districts,
+countries: "Thái Lan", "Hà Nội", "Bình Dương") is not a person. How much is vetoed depends
+on the cue: nothing after a name phrase ("tên em là Bình Minh"); provinces and countries
+after a title or self-introduction ("bác Hà Nội", but "cô Thanh Xuân" stays a name); also
+districts when only the shape of the words speaks for a name. A single given name after a
+cue ("anh Hải", "em là Vinh") is never vetoed.
 """
 
 from __future__ import annotations
 
 import re
 
-from .gazetteer import names_by_kind
+from .gazetteer import is_place_name
 from .lexicon import (
     DISTINCT_FAMILY_NAMES,
     EN_TITLES,
@@ -31,6 +38,7 @@ from .lexicon import (
     NAME_TRIGGERS,
     UNACCENTED_FAMILY_NAMES,
     VI_TITLES,
+    VI_TITLES_RAW,
     is_capital_stopword,
     is_family_name_word,
     is_vi_name_word,
@@ -43,16 +51,18 @@ def _ws(text: str) -> list[str]:
     return text.split()
 
 _WORD = re.compile(r"[^\W\d_]+(?:['’\-][^\W\d_]+)*")
-_TRIGGER = re.compile(r"\b(?:" + "|".join(NAME_TRIGGERS) + r")\s*:?\s*")
+# a trigger never ends inside a word: "mình tên lan" is "mình tên" + "lan", not "... la" + "n"
+_TRIGGER = re.compile(r"\b(?:" + "|".join(NAME_TRIGGERS) + r")(?:(?<!\w)|\b)\s*:?\s*")
 # weaker: "em là ...", "I'm ..." (also "em là học sinh"), so a name must look like one
-_WEAK_TRIGGER = re.compile(r"\b(?:em la|minh la|to la|toi la|tui la|tao la|con la|chau la|"
-                           r"i am|i'm|this is|it's)\s+")
+_SELF_PRONOUNS = r"(?:em|e|minh|mk|mik|mjk|to|toi|tui|tao|t|con|chau)"
+_WEAK_TRIGGER = re.compile(r"\b(?:" + _SELF_PRONOUNS + r" la|day la|i am|i'm|im|this is|"
+                           r"it's)\s+")
 _SOCIAL_BEFORE = re.compile(r"\b(?:voi|va|ban|gap|hoi|bao|nhan|ru|cung|thang|con be|nho|dua|"
                             r"ask|with|and|tell|told|meet|met|from|love|hate|like|ke|"
                             r"chi|anh|em|co|thay|chu|bac|ong|ba)\s+$")
 _VOCATIVE_AFTER = re.compile(r"\s*,?\s*(?:oi|oi oi|a|ah)\b")
-_SELF_INTRO = re.compile(r"\b(?:i am|i'm|im|this is|it's|its|minh la|em la|to la|toi la|"
-                         r"tui la|tao la|con la|chau la|day la)\s+$")
+_SELF_INTRO = re.compile(r"\b(?:i am|i'm|im|this is|it's|its|" + _SELF_PRONOUNS + r" la|"
+                         r"day la)\s+$")
 _PLACE_BEFORE = re.compile(
     r"(?:duong|pho|ngo|hem|kiet|phuong|quan|huyen|xa|tinh|thanh pho|tp|truong|thcs|thpt|"
     r"tieu hoc|chuyen|cau|cho|benh vien|bv|cong vien|nha van hoa|le|den|chua|dai lo|quang "
@@ -86,6 +96,8 @@ def find_persons(doc: Doc) -> list[Hit]:
         return []
     hits: list[Hit] = []
     f = doc.folded
+    # typed with diacritics: a word without them is as written ("Thanh Hoa" is not "Thanh Hóa")
+    accented = f != doc.text.lower()
 
     # 1. trigger phrases
     for weak, rx in ((False, _TRIGGER), (True, _WEAK_TRIGGER)):
@@ -98,14 +110,18 @@ def find_persons(doc: Doc) -> list[Hit]:
             if j == i:
                 continue
             first = words[i]
+            # never at the start of a sentence, so "Minh" is not "Mình" here
             if weak and not (
-                    first[3] and not _acronym(first[4]) and not is_capital_stopword(first[4])
+                    first[3] and not _acronym(first[4])
+                    and not is_capital_stopword(first[4], as_written=True)
                     and (j - i >= 2 or is_vi_name_word(first[4], True)
                          or first[2] in ENGLISH_FIRST_NAMES)
                     or j - i >= 2 and _family(first[4])):
                 continue
+            if weak and j - i >= 2 and _place(doc, first[0], words[j - 1][1], "TC", accented):
+                continue  # "đây là Hà Nội"
             hits.append(Hit("PERSON", first[0], words[j - 1][1], 0.75 if weak else 0.9,
-                            "trigger phrase"))
+                            "self-introduction" if weak else "trigger phrase"))
 
     # 2./3. capitalised runs
     k = 0
@@ -121,7 +137,9 @@ def find_persons(doc: Doc) -> list[Hit]:
         k = r + 1
         # drop leading sentence words and titles ("Em", "Cô", "Mr")
         start_before = f[max(0, run[0][0] - 20):run[0][0]]
-        while run and (is_capital_stopword(run[0][4]) or run[0][2] in EN_TITLES):
+        # in a text typed with diacritics "Thanh" is Thanh, not "Thành"
+        while run and (is_capital_stopword(run[0][4], as_written=accented)
+                       or run[0][2] in EN_TITLES):
             run = run[1:]
         if not run:
             continue
@@ -130,8 +148,11 @@ def find_persons(doc: Doc) -> list[Hit]:
                 _PLACE_BEFORE.search(start_before):
             continue
         folded = [w[2] for w in run]
-        joined = " ".join(folded)
-        if _is_place(joined) and len(run) <= 3:
+        # with a title or self-introduction before it, only provinces and countries are
+        # vetoed ("cô Thanh Xuân" is a teacher; "bác Hà Nội" is the uncle in Hà Nội)
+        cued = _title_before(doc, run[0][0]) is not None or _SELF_INTRO.search(before)
+        places = "TC" if cued else "TDC"
+        if 2 <= len(run) <= 3 and _place(doc, run[0][0], run[-1][1], places, accented):
             continue
         # Vietnamese order: family name first
         fam = next((i for i, w in enumerate(run[:2]) if is_family_name_word(w[4])), None)
@@ -140,7 +161,7 @@ def find_persons(doc: Doc) -> list[Hit]:
             given = sum(is_vi_name_word(w[4], True) for w in run[fam + 1:fam + 4])
             if given == len(rest) or (given >= 1 and len(rest) >= 2):
                 seg = run[fam:fam + 1 + len(rest)]
-                if not _is_place(" ".join(w[2] for w in seg)):
+                if not _place(doc, seg[0][0], seg[-1][1], places, accented):
                     hits.append(Hit("PERSON", seg[0][0], seg[-1][1],
                                     0.85 if given == len(rest) else 0.7, "family name first"))
                     continue
@@ -170,9 +191,9 @@ def find_persons(doc: Doc) -> list[Hit]:
                                                       _SOCIAL_BEFORE.search(before)):
             hits.append(Hit("PERSON", head[0], head[1], 0.6, "given name in address/social"))
             continue
-        title = _TITLE_BEFORE.search(before)
+        title = _title_before(doc, head[0])
         if title and (is_vi_name_word(head[4], True) or head[2] in ENGLISH_FIRST_NAMES
-                      or title.group().strip(". ") in EN_TITLES):
+                      or title in EN_TITLES):
             end = run[min(len(run), 3) - 1][1]
             hits.append(Hit("PERSON", head[0], end, 0.6, "title + name"))
         elif _SELF_INTRO.search(before) and (is_vi_name_word(head[4], True) or head[2] in
@@ -213,11 +234,24 @@ def _family(word: str) -> bool:
     return is_family_name_word(word)
 
 
-def _is_place(folded: str) -> bool:
-    """A province or district name ("Hà Giang", "Lâm Đồng"); ward names are not checked:
-    thousands of them are also people's names."""
-    by = names_by_kind()
-    return folded in by["T"] or folded in by["D"]
+def _place(doc: Doc, start: int, end: int, kinds: str, accented: bool) -> bool:
+    """``doc.text[start:end]`` is exactly a place name of ``kinds`` (see
+    :func:`gazetteer.is_place_name`)."""
+    return is_place_name(doc.text[start:end], kinds, as_written=True if accented else None)
+
+
+def _title_before(doc: Doc, start: int) -> str | None:
+    """The title or kin word right before ``start`` ("cô", "anh", "Mr"), folded, or None.
+    A word typed with diacritics must be the title with its own: "đi" is not "dì"."""
+    lo = max(0, start - 16)
+    m = _TITLE_BEFORE.search(doc.folded, lo, start)
+    if m is None:
+        return None
+    folded = doc.folded[m.start():m.end()].strip(". \t\n")
+    raw = doc.text[m.start():m.start() + len(folded)].lower()
+    if raw != folded and raw not in VI_TITLES_RAW:
+        return None
+    return folded
 
 
 _MIDDLE_OR_FAMILY = MIDDLE_NAMES | FAMILY_NAMES
