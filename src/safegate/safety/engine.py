@@ -22,6 +22,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
+
 from safegate.safety.features import is_vietnamese
 from safegate.safety.model import LinearModel, default_model
 from safegate.safety.normalise import deaccent, has_diacritics, normalise, normalise_pair
@@ -52,6 +55,7 @@ VIOLENCE_URGENT = 0.8
 GROOMING_MODEL_ALONE = 0.3
 GROOMING_MESSAGE_THRESHOLD = 0.6
 WARNING_FLOOR = 0.6
+WORD_CACHE_SIZE = 50_000  # words whose model logits the evidence pass keeps
 INFO_FLOOR = 0.3
 THREAT_RULES = frozenset({"violence_threat", "violence_threat_reported"})
 # Rules whose hits are profanity used as an intensifier ("vl", "vãi"): alone they make a
@@ -106,6 +110,7 @@ class Engine:
                     c: t for c, t in th.items() if not (thresholds and c in thresholds)}
         self._pii: Any = None
         self._pii_checked = False
+        self._word_cache: dict[str, npt.NDArray[np.float32]] = {}
 
     # ---------------------------------------------------------------- PII
 
@@ -187,28 +192,39 @@ class Engine:
             if i not in words:
                 words[i] = [(m.start(), m.end()) for m in _RE_WORD.finditer(texts[i])]
         order = sorted(words)
-        flat = [(i, a, b) for i in order for a, b in words[i]]
-        logits = None
-        if self.model is not None and flat:
-            lowered = [texts[i][a:b].lower() for i, a, b in flat]  # words: no full pipeline
-            logits = self.model.logits([(w, deaccent(w)) for w in lowered])
-            logits = logits - self.model.bias
-        offset: dict[int, int] = {}
-        k = 0
-        for i in order:
-            offset[i] = k
-            k += len(words[i])
+        lowered = {texts[i][a:b].lower() for i in order for a, b in words[i]}
+        logits = self._word_logits(lowered)
         for i, c in need:
             text = texts[i]
             spans: list[Span] = []
             if logits is not None and self.model is not None and c in self.model.categories:
                 j = self.model.categories.index(c)
-                col = logits[offset[i]:offset[i] + len(words[i]), j]
+                col = np.array([logits[text[a:b].lower()][j] for a, b in words[i]])
                 best = [w for w in col.argsort()[::-1][:top] if col[w] > 0]
                 spans = [Span(words[i][w][0], words[i][w][1], c,
                               text[words[i][w][0]:words[i][w][1]], "model") for w in sorted(best)]
             out.setdefault(i, []).extend(spans or [Span(0, len(text), c, text, "model")])
         return out
+
+    def _word_logits(self, words: set[str]) -> dict[str, npt.NDArray[np.float32]] | None:
+        """Each word's model logits on its own (bias removed), memoised across calls.
+
+        Words repeat across messages far more than whole texts do, so the evidence pass
+        mostly reads this table; it is emptied when it reaches ``WORD_CACHE_SIZE``.
+        """
+        if self.model is None:
+            return None
+        cache = self._word_cache
+        found = {w: v for w in words if (v := cache.get(w)) is not None}
+        missing = sorted(words - found.keys())
+        if missing:
+            rows = self.model.logits([(w, deaccent(w)) for w in missing]) - self.model.bias
+            fresh = dict(zip(missing, rows, strict=True))
+            if len(cache) + len(fresh) > WORD_CACHE_SIZE:
+                cache.clear()
+            cache.update(fresh)
+            found.update(fresh)
+        return found
 
     def threshold(self, category: str, language: str) -> float:
         return self.language_thresholds.get(language, {}).get(category,

@@ -34,8 +34,7 @@ _MIX1 = np.uint64(0xBF58476D1CE4E5B9)
 _MIX2 = np.uint64(0x94D049BB133111EB)
 _GOLD = 0x9E3779B97F4A7C15
 
-_RE_SPACE = re.compile(r"\s+")
-_RE_NONWORD = re.compile(r"[\W_]+")
+_RE_NONWORD_LINE = re.compile(r"(?:[^\w\n]|_)+")
 
 U64 = npt.NDArray[np.uint64]
 
@@ -68,6 +67,15 @@ class Batch:
     doc: npt.NDArray[np.int64]
     bucket: npt.NDArray[np.int64]
     value: npt.NDArray[np.float32]
+
+
+def _word_lines(texts: Sequence[str]) -> list[str]:
+    """Each text's words (letters and digits) separated and padded by single spaces.
+
+    One regex pass over the whole batch, joined by newlines that the pattern leaves alone.
+    """
+    joined = _RE_NONWORD_LINE.sub(" ", "\n".join(t.replace("\n", " ") for t in texts))
+    return [" " + w.strip() + " " if w.strip() else "  " for w in joined.split("\n")]
 
 
 def _codepoints(parts: Sequence[str]) -> tuple[U64, npt.NDArray[np.int64]]:
@@ -140,8 +148,8 @@ class Featuriser:
         # Character n-grams over the plain and over the accented text, padded with one space
         # on each side. Both strings have the same length, so the positions are shared; the
         # accented family tells "ngủ" (sleep) from "ngu" (stupid) when the writer used accents.
-        plain_chars = [" " + _RE_SPACE.sub(" ", p).strip() + " " for _, p in pairs]
-        text_chars = [" " + _RE_SPACE.sub(" ", t).strip() + " " for t, _ in pairs]
+        plain_chars = [" " + " ".join(p.split()) + " " for _, p in pairs]
+        text_chars = [" " + " ".join(t.split()) + " " for t, _ in pairs]
         cp, lengths = _codepoints(plain_chars)
         cp_t, _ = _codepoints(text_chars)
         doc_of = np.repeat(np.arange(n_docs, dtype=np.int64), lengths)
@@ -165,8 +173,8 @@ class Featuriser:
                                          self.bits))
 
         # Words (letters and digits only) of the plain and of the accented text.
-        words_plain = [" " + _RE_NONWORD.sub(" ", p).strip() + " " for _, p in pairs]
-        words_text = [" " + _RE_NONWORD.sub(" ", t).strip() + " " for t, _ in pairs]
+        words_plain = _word_lines([p for _, p in pairs])
+        words_text = _word_lines([t for t, _ in pairs])
         for family, parts in ((10, words_plain), (12, words_text)):
             cp, lengths = _codepoints(parts)
             if not len(cp):
