@@ -253,3 +253,276 @@ def test_long_pathological_input_is_fast(text: str) -> None:
     t0 = time.perf_counter()
     Engine(use_pii=False).classify(text)
     assert time.perf_counter() - t0 < 3.0  # no quadratic backtracking
+
+
+# ------------------------------------------------------------------ rules: grooming in one message
+
+RULES = Engine(use_model=False, use_pii=False)  # rules only: no dependence on training
+
+
+def rule_labels(text: str) -> tuple[str, ...]:
+    return RULES.classify(text).labels
+
+
+# Several grooming signals in ONE message (photo request, secrecy, meeting alone, home alone,
+# gifts or top-ups, private channel, age + sexual talk) are urgent on rule evidence alone.
+GROOMING_COMBINATIONS = [
+    "đừng nói với bố mẹ nhé, gửi anh ảnh em đi",                       # secrecy + photo
+    "em có ở nhà một mình không? anh qua đón em đi chơi",               # home alone + meeting
+    "anh nạp kim cương cho em nếu em gửi anh ảnh",                      # gift + photo
+    "add zalo anh đi, nhớ đừng kể với ai nhé",                          # private channel + secrecy
+    "gặp anh một mình nhé, đừng dẫn bạn theo",                          # meeting alone + secrecy
+    "bố mẹ em đi vắng hả, anh qua nhà em chơi nhé",                     # parents away + visit
+    "anh tặng em điện thoại mới nếu em đi chơi với anh một mình",       # gift + meeting alone
+    "em mấy tuổi rồi, có muốn làm chuyện người lớn với anh không",      # age + sexual talk
+    "e co o nha 1 minh ko? a qua don e di choi",                        # teencode, no diacritics
+    "our little secret ok? send me a selfie",
+    "are you home alone? i can come over",
+    "i'll buy you robux if you video call me alone",
+    "how old are you? have you ever had sex",
+    "keep it secret from your parents and meet me at the park alone",
+]
+
+# Requests for nude or private photos are strong on their own.
+GROOMING_STRONG_ALONE = [
+    "gửi anh ảnh riêng tư của em đi",
+    "cho anh xem người em đi",
+    "send me a pic of you in your underwear",
+    "chụp ảnh em đang tắm gửi anh nhé",
+]
+
+# One weak signal, or ordinary chat that shares the vocabulary: never a grooming label.
+GROOMING_LOOKALIKES = [
+    "add zalo nhé",
+    "bạn bao nhiêu tuổi?",
+    "đừng nói với bố mẹ nhé",
+    "mẹ ơi tối nay con ở nhà một mình được không",
+    "anh mua kem cho em nếu em làm xong bài tập",
+    "gửi cô ảnh bài tập nhé",
+    "chú ơi cháu gửi ảnh xe cho chú xem rồi ạ",
+    "thằng Nam đi chơi một mình ở công viên",        # two rules, one phrase: one signal
+    "mình gặp riêng cô chủ nhiệm để hỏi bài",
+    "hôm nay lớp mình đi dã ngoại, ai không đi thì ở nhà một mình",
+    "add zalo tớ đi rồi tối gọi video học bài",
+    "tối nay cả nhà gọi video cho ông bà nhé",
+    "bí mật nhé, mai tổ chức sinh nhật cho cô giáo",
+    "chị gái tặng em quà sinh nhật là điện thoại",
+    "just the two of us are left in the group lol",
+    "i'll buy you lunch if you help me with math",
+    "my parents are out, come over and we can play games",
+    "can you send me the photo from the field trip",
+    "video call me when you finish homework, mom says hi",
+    "chị ba còn trinh có cây đinh chính giữa",        # "còn trinh" alone is not about a child
+]
+
+
+@pytest.mark.parametrize("text", GROOMING_COMBINATIONS + GROOMING_STRONG_ALONE)
+def test_grooming_in_one_message_rules_only(text: str) -> None:
+    for variant in {text, deaccent(text)}:
+        r = RULES.classify(variant)
+        assert "grooming" in r.labels and r.severity == "urgent", (variant, r.spans)
+
+
+@pytest.mark.parametrize("text", GROOMING_COMBINATIONS)
+def test_grooming_combination_has_an_explained_span(text: str) -> None:
+    r = RULES.classify(text)
+    combined = [s for s in r.spans if s.source == "rule:grooming_combined"]
+    assert len(combined) == 1
+    span = combined[0]
+    assert span.category == "grooming" and text[span.start:span.end] == span.text
+    # the combined span covers the signals it combines
+    signals = [s for s in r.spans if s.category == "grooming" and s is not span]
+    assert len(signals) >= 2
+    assert span.start == min(s.start for s in signals) and span.end == max(s.end for s in signals)
+
+
+@pytest.mark.parametrize("text", GROOMING_LOOKALIKES)
+def test_grooming_lookalikes_are_not_labelled(text: str) -> None:
+    for variant in {text, deaccent(text)}:
+        assert "grooming" not in rule_labels(variant), variant
+        assert "grooming" not in labels(variant), variant
+
+
+def test_grooming_combination_table() -> None:
+    from safegate.safety.rules import grooming_combination
+
+    assert grooming_combination({"secrecy", "photo"})
+    assert grooming_combination({"home_alone", "meet"})
+    assert grooming_combination({"gift", "private_channel"})
+    assert grooming_combination({"sexual", "age"})
+    assert grooming_combination({"private_channel", "age", "flattery"})
+    assert not grooming_combination({"private_channel", "age"})
+    assert not grooming_combination({"private_channel", "meet"})
+    assert not grooming_combination({"private_channel", "video"})
+    assert not grooming_combination({"sexual", "private_channel"})
+    assert not grooming_combination({"secrecy"})
+
+
+def test_lone_grooming_signals_stay_low_on_the_full_path() -> None:
+    for text in ("add zalo nhé", "bạn bao nhiêu tuổi?", "add zalo anh nhé"):
+        assert classify(text).severity in ("none", "info"), text
+
+
+@pytest.mark.parametrize("text", [
+    "đừng nói với bố mẹ nhé, gửi anh ảnh em đi",
+    "anh nạp thẻ cho em 200k nếu em gọi video với anh",
+    "bố mẹ em đi vắng hả, anh qua nhà em chơi nhé",
+    "delete this chat and send me a photo of you",
+])
+def test_grooming_in_one_message_full_path(text: str) -> None:
+    r = classify(text)
+    assert "grooming" in r.labels and r.severity == "urgent"
+
+
+# ------------------------------------------------------------------ rules: self-harm
+
+SELF_HARM = [
+    "muốn chết quá", "mún chết lắm r", "ko muốn sống nữa", "em lại cắt tay", "mình rạch tay rồi",
+    "tối nay em sẽ nhảy cầu", "em đã uống thuốc ngủ", "muốn kết thúc tất cả",
+    "kết thúc tất cả thôi", "ai cũng ghét mình, biến mất thì hơn", "tao muốn die luôn",
+    "ước gì mình chết đi", "sống làm gì nữa khi chẳng ai thương",
+    "tạm biệt mọi người, mình đi đây, đừng tìm mình", "em không biết sống tiếp để làm gì nữa",
+    "em cứ cào tay đến chảy máu mới thấy đỡ", "toi muon tu tu",
+    "kms", "i wanna unalive myself", "I want to disappear forever",
+    "i don't want to be here anymore",
+    "nobody would care if i was gone", "im tired of living", "i wrote my goodbye letters already",
+]
+
+SELF_HARM_HYPERBOLE = [
+    "mệt chết đi được", "chết cười", "đói chết mất", "nóng muốn chết luôn", "sợ chết khiếp",
+    "cười muốn chết với clip này", "game này khó chết đi được", "tớ sắp chết vì bài tập đây này",
+    "từ từ thôi, đợi tớ với", "di tu tu thoi", "mẹ cắt tay áo cho em", "cắt móng tay đi con",
+    "bạn ấy nhảy cầu thang hai bậc một", "mai đi bơi rồi nhảy cầu ở hồ bơi thành phố",
+    "cô giáo dạy cách phòng chống tự tử ở tuổi học trò",
+    "ghét bài tập này muốn biến mất khỏi lớp học luôn haha",
+    "I'm dying lol", "this homework is killing me", "i could die for this pizza",
+    "we're learning about suicide prevention in health class",
+    "my last message was about the homework, did you see it",
+    "i burned myself on the oven, it hurts",
+]
+
+
+@pytest.mark.parametrize("text", SELF_HARM)
+def test_self_harm_rules(text: str) -> None:
+    for variant in {text, deaccent(text)}:
+        r = RULES.classify(variant)
+        assert "self_harm" in r.labels and r.severity == "urgent", variant
+
+
+@pytest.mark.parametrize("text", SELF_HARM_HYPERBOLE)
+def test_self_harm_hyperbole_is_not_self_harm(text: str) -> None:
+    for variant in {text, deaccent(text)}:
+        assert "self_harm" not in rule_labels(variant), variant
+        assert "self_harm" not in labels(variant), variant
+
+
+def test_plain_tu_tu_is_ambiguous() -> None:
+    # "tu tu" without diacritics is also "từ từ" (slowly): faint alone, strong with a verb
+    assert RULES.classify("tu tu").scores["self_harm"] < 0.3
+    assert "self_harm" in rule_labels("tao se tu tu toi nay")
+    assert "self_harm" in rule_labels("tự tử")
+
+
+# ------------------------------------------------------------------ rules: violence
+
+THREATS = [
+    "tao sẽ đánh mày", "tan học tao chặn đầu mày", "xử mày", "mai bọn tao đánh hội đồng nó",
+    "chặn đầu thằng đó ở nhà xe rồi đánh cho nó một trận", "ra đây tao đấm cho vỡ mồm",
+    "tao cho mày ăn đòn", "tao thề sẽ đánh chết thằng đó", "I'll stab you",
+    "you're dead tomorrow", "i'm going to beat you up tomorrow",
+    "we're gonna jump you at the bus stop",
+]
+
+NOT_THREATS = [
+    "giết boss", "kill the dragon", "vụ đâm người hôm qua",
+    "hôm qua có vụ đâm người ở gần trường, sợ quá", "tao giết con boss này mãi không chết",
+    "mua xu may mắn lì xì", "coi chừng bị nghiệp quật", "coi chừng té nha",
+    "tao đánh mày trong liên quân thua sml", "chặn đầu xe buýt để lên cho kịp",
+    "đi đánh cầu lông không", "mẹ đánh trứng làm bánh", "she killed it on stage",
+    "the news said someone was stabbed downtown",
+]
+
+
+@pytest.mark.parametrize("text", THREATS)
+def test_violence_threats(text: str) -> None:
+    for variant in {text, deaccent(text)}:
+        r = RULES.classify(variant)
+        assert "violence" in r.labels and r.severity == "urgent", variant
+
+
+@pytest.mark.parametrize("text", NOT_THREATS)
+def test_games_and_news_are_not_threats(text: str) -> None:
+    for variant in {text, deaccent(text)}:
+        assert RULES.classify(variant).severity != "urgent", variant
+        assert "violence" not in rule_labels(variant), variant
+
+
+def test_violence_threat_full_path() -> None:
+    for text in ("tan học tao chặn đầu mày", "tan hoc tao chan dau may", "you're dead tomorrow"):
+        r = classify(text)
+        assert "violence" in r.labels and r.severity == "urgent", text
+
+
+# ------------------------------------------------------------------ rules: hate
+
+HATE = [
+    "bọn bắc kỳ", "parky toàn lừa đảo", "thằng nam kỳ ngu", "lũ ba que phản động", "nó là bê đê à",
+    "pê đê bệnh hoạn", "thằng xăng pha nhớt", "mày thiểu năng à", "đồ thiểu năng",
+    "thằng down này học ngu thế", "mày bị down à", "bọn mọi đen", "lũ tàu khựa", "bọn khựa",
+    "con ô môi kia", "bọn hồi giáo khủng bố", "đồ bóng lộ", "thằng bại não kia",
+    "đúng là dân tộc mọi rợ", "muslims are terrorists every one of them",
+]
+
+NOT_HATE = [
+    "đi về phía bắc hai cây số", "miền bắc mùa đông lạnh lắm", "gió mùa đông bắc tràn về",
+    "Pháp chia nước ta thành Bắc Kỳ, Trung Kỳ và Nam Kỳ", "cô dạy bài Bắc Kỳ thời Pháp thuộc",
+    "down game về máy đi", "calm down bro", "i'm down to play later", "web bị down rồi",
+    "i'm feeling down today", "con down game được không mẹ", "bé dễ thương quá",
+    "em bé dễ thương ghê", "mua 3 que kem", "ba que diêm cháy hết rồi",
+    "trường dành cho trẻ thiểu năng trí tuệ", "bé bị hội chứng down nhưng rất ngoan",
+    "hành động mọi rợ của kẻ gian", "bạn tớ là người đồng tính, rất tốt bụng",
+    "con bông của em mất rồi", "thằng bạn tớ đi đá bóng rồi", "ăn ô mai không",
+]
+
+
+@pytest.mark.parametrize("text", HATE)
+def test_hate_slurs(text: str) -> None:
+    for variant in {text, deaccent(text)}:
+        assert "hate" in rule_labels(variant), variant
+
+
+@pytest.mark.parametrize("text", NOT_HATE)
+def test_ambiguous_words_are_not_hate(text: str) -> None:
+    for variant in {text, deaccent(text)}:
+        assert "hate" not in rule_labels(variant), variant
+        assert "hate" not in labels(variant), variant
+
+
+def test_hate_slur_full_path() -> None:
+    for text in ("bọn bắc kỳ toàn lừa đảo", "thang be de", "mày bị down à"):
+        assert "hate" in labels(text), text
+
+
+# ------------------------------------------------------------------ the prefilter
+
+def test_every_rule_has_a_prefilter_anchor() -> None:
+    # a rule without a usable anchor would run on every message
+    assert default_ruleset().always_run == []
+
+
+@pytest.mark.parametrize("text", [
+    *GROOMING_COMBINATIONS[:6], *SELF_HARM[:8], *THREATS[:6], *HATE[:8],
+    *GROOMING_LOOKALIKES[:6], *NOT_HATE[:6],
+])
+def test_prefilter_never_drops_a_hit(text: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from safegate.safety.normalise import has_diacritics, normalise_pair
+
+    rs = default_ruleset()
+    for variant in {text, deaccent(text)}:
+        norm, plain = normalise_pair(variant)
+        fast = rs.scan(norm, plain, has_diacritics(variant))
+        monkeypatch.setattr(rs, "candidates", lambda t, p: list(range(len(rs.rules))))
+        slow = rs.scan(norm, plain, has_diacritics(variant))
+        monkeypatch.undo()
+        key = sorted((h.rule.name, h.start, h.end) for h in fast)
+        assert key == sorted((h.rule.name, h.start, h.end) for h in slow), variant

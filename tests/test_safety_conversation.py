@@ -75,3 +75,45 @@ def test_window_limits_escalation() -> None:
               + [("a", "anh nạp thẻ cho em nhé")])
     assert score_conversation(spread, window=10).severity == "info"
     assert score_conversation(spread, window=100).severity in ("warning", "urgent")
+
+
+def test_one_message_with_several_signals_makes_the_conversation_urgent() -> None:
+    chat = [
+        ("be_na", "chào chú"),
+        ("chu_ba", "bố mẹ cháu đi vắng hả, chú qua nhà cháu chơi nhé, đừng kể với ai"),
+    ]
+    r = score_conversation(chat)
+    assert r.severity == "urgent" and "grooming" in r.labels
+    assert r.suspect == "chu_ba"
+    assert {"probe", "meet", "secrecy"} <= set(r.stages)
+    assert r.messages[1].severity == "urgent"
+    assert any(s.source == "rule:grooming_combined" for s in r.messages[1].spans)
+
+
+def test_new_signals_become_stages() -> None:
+    chat = [
+        ("x", "tối nay gọi video nhé"),                    # video call
+        ("x", "em có ở nhà một mình không"),                # home alone → probe
+        ("x", "mai ra công viên gặp anh một mình"),        # meeting alone → meet
+    ]
+    r = score_conversation(chat)
+    assert {"video_call", "probe", "meet"} <= set(r.stages)
+    assert r.severity == "urgent"  # three stages including a hard one
+
+
+def test_friends_planning_a_video_call_stay_low() -> None:
+    chat = [
+        ("lan", "tối nay 8h gọi video nhóm làm slide nha mọi người"),
+        ("minh", "ok, add zalo tớ đi rồi tối gọi video học bài"),
+        ("lan", "nhớ mang máy tính nhé"),
+    ]
+    r = score_conversation(chat)
+    assert "grooming" not in r.labels
+    assert r.severity in ("none", "info", "warning")
+
+
+def test_every_grooming_signal_rule_has_a_stage() -> None:
+    from safegate.safety.conversation import _RULE_STAGE
+    from safegate.safety.rules import GROOMING_KINDS
+
+    assert set(GROOMING_KINDS) <= set(_RULE_STAGE)

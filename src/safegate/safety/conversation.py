@@ -2,10 +2,12 @@
 
 Grooming is rarely one message. It is a sequence of stages by one sender: flattery, probing
 questions (age, parents away, home alone), gifts or game top-ups, moving to a private channel,
-secrecy, requests for photos, sexual talk, asking to meet. Each message is classified; the
-grooming rules' hits become *stage signals*; for every sender, a sliding window of the last
-``window`` messages combines the distinct stages seen (noisy-or of the stage weights below),
-so that more kinds of stage in one window mean a higher score:
+secrecy, requests for photos or video calls, sexual talk, asking to meet. Each message is
+classified (a message that combines several signals on its own is already an urgent grooming
+message, see ``grooming_combined`` in rules.py); the grooming rules' hits become *stage
+signals*; for every sender, a sliding window of the last ``window`` messages combines the
+distinct stages seen (noisy-or of the stage weights below), so that more kinds of stage in one
+window mean a higher score:
 
 * ``urgent``  — score ≥ ``URGENT_AT``, or three or more distinct stages including a "hard" one
   (secrecy, photo request, sexual talk, meeting), or any single urgent grooming message;
@@ -33,6 +35,7 @@ STAGE_WEIGHTS: dict[str, float] = {
     "meet": 0.35,
     "secrecy": 0.45,
     "photo_request": 0.45,
+    "video_call": 0.25,  # any video-call talk; weak alone
     "sexual": 0.6,
     "sexual_photo": 0.8,
     "model": 0.35,  # the grooming model fired without a rule to say which stage
@@ -47,13 +50,19 @@ _RULE_STAGE = {
     "grooming_private_channel": "private_channel",
     "grooming_move_off_platform": "private_channel",
     "grooming_photo_request": "photo_request",
+    "grooming_video_call": "video_call",
     "grooming_sexual_photo": "sexual_photo",
     "grooming_gift": "gift",
     "grooming_gift_condition": "gift",
     "grooming_meet": "meet",
+    "grooming_meet_alone": "meet",
+    "grooming_meet_offline": "meet",
+    "grooming_romance": "flattery",
     "grooming_probe": "probe",
+    "grooming_home_alone": "probe",
     "grooming_flattery": "flattery",
     "grooming_minor_sexual": "sexual",
+    "grooming_sexual_question": "sexual",
     "grooming_abuse_disclosure": "sexual",
     "sexual_explicit": "sexual",
     "sexual_media": "sexual",
