@@ -201,7 +201,9 @@ def test_model_file_loads_and_has_a_version() -> None:
     assert raw["training"]["data_sha256"]
     model = default_model()
     assert model is not None
-    assert model.version == raw["version"] and model.version.startswith("1.")
+    assert model.version == raw["version"] and model.version.startswith("2.")
+    assert model.heads == {"vi": {"bullying": len(model.categories)}}
+    assert model.token_head is not None and model.token_head.language == "vi"
     assert model.categories == tuple(c for c in CATEGORIES if c != "pii_disclosure")
     probs = model.predict([("địt mẹ mày", "dit me may"), ("chúc ngủ ngon", "chuc ngu ngon")])
     assert probs.shape == (2, len(model.categories))

@@ -67,6 +67,8 @@ def test_trainer_smoke(tmp_path: Path) -> None:
     from safegate.safety.model import load
 
     model = load(tmp_path / "safety_model.json.gz")
-    assert model.version.startswith("1.")
+    assert model.version.startswith("2.")
     assert (tmp_path / "ambiguous.txt").is_file()
     assert model.predict([("xin chào", "xin chao")]).shape == (1, 9)
+    assert model.heads == {"vi": {"bullying": 9}}  # the Vietnamese-only bullying column
+    assert model.weights.shape[1] == 10

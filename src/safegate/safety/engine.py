@@ -18,6 +18,7 @@ Labels and severity (see docs/safety.md for the trade-offs):
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -29,6 +30,7 @@ from safegate.safety.features import is_vietnamese
 from safegate.safety.model import LinearModel, default_model
 from safegate.safety.normalise import deaccent, has_diacritics, normalise, normalise_pair
 from safegate.safety.rules import Hit, RuleSet, default_ruleset
+from safegate.safety.tokens import word_spans
 from safegate.safety.types import (
     CATEGORIES,
     URGENT_CATEGORIES,
@@ -111,6 +113,7 @@ class Engine:
         self._pii: Any = None
         self._pii_checked = False
         self._word_cache: dict[str, npt.NDArray[np.float32]] = {}
+        self._limits: dict[str, dict[str, float]] = {}  # language → category → threshold
 
     # ---------------------------------------------------------------- PII
 
@@ -151,9 +154,10 @@ class Engine:
         pairs = [normalise_pair(t) for t in texts]
         probs = None
         if self.model is not None and texts:
-            probs = self.model.predict(pairs)
+            probs = self.model.predict(pairs, texts)
             cat_index = {c: i for i, c in enumerate(self.model.categories)}
         partial: list[_Partial] = []
+        languages: list[str] = []
         for i, (text, (norm, plain)) in enumerate(zip(texts, pairs, strict=True)):
             diacritics = has_diacritics(text)
             hits = self.ruleset.scan(norm, plain, diacritics)
@@ -161,12 +165,14 @@ class Engine:
             if probs is not None:
                 row = probs[i]
                 model_scores = {c: float(row[j]) for c, j in cat_index.items()}
-            partial.append(self._score(text, norm, hits, model_scores,
-                                       "vi" if is_vietnamese(norm, plain) else "en"))
+            languages.append("vi" if is_vietnamese(norm, plain) else "en")
+            partial.append(self._score(text, norm, hits, model_scores, languages[-1]))
         # Labels that no rule explains get word-level evidence from the model, in one batch.
         need = [(i, c) for i, p in enumerate(partial) for c in p.labels
                 if c not in {s.category for s in p.spans} and texts[i]]
-        evidence = self._model_evidence(texts, need)
+        evidence, need = self._word_model_evidence(texts, need, languages)
+        for i, spans in self._model_evidence(texts, need).items():
+            evidence.setdefault(i, []).extend(spans)
         return [self._finish(p, evidence.get(i, [])) for i, p in enumerate(partial)]
 
     def rule_scores(self, hits: Sequence[Hit]) -> dict[str, float]:
@@ -175,6 +181,31 @@ class Engine:
             best = by_cat.setdefault(h.rule.category, {})
             best[h.rule.name] = max(best.get(h.rule.name, 0.0), h.score)
         return {c: min(0.99, _noisy_or(list(v.values()))) for c, v in by_cat.items()}
+
+    def _word_model_evidence(self, texts: Sequence[str], need: Sequence[tuple[int, str]],
+                             languages: Sequence[str]
+                             ) -> tuple[dict[int, list[Span]], list[tuple[int, str]]]:
+        """Spans from the word-level model where it scored the label: the words it rates
+        0.5 or more (else its best word). Returns them and the labels still unexplained."""
+        head = self.model.token_head if self.model is not None else None
+        if head is None:
+            return {}, list(need)
+        mine = [(i, c) for i, c in need if c == head.category
+                and languages[i] == head.language
+                and unicodedata.is_normalized("NFC", texts[i])]  # word offsets = text offsets
+        if not mine:
+            return {}, list(need)
+        words = [word_spans(texts[i]) for i, _ in mine]
+        doc_of, probs = head.word_probabilities([[w for _, _, w in ws] for ws in words])
+        out: dict[int, list[Span]] = {}
+        for k, (i, c) in enumerate(mine):
+            p = probs[doc_of == k]
+            if not len(p):
+                continue
+            chosen = [int(x) for x in np.flatnonzero(p >= 0.5)] or [int(p.argmax())]
+            out[i] = [Span(a, b, c, texts[i][a:b], "model:words")
+                      for a, b, _ in (words[k][x] for x in chosen)]
+        return out, [(i, c) for i, c in need if not (c == head.category and i in out)]
 
     def _model_evidence(self, texts: Sequence[str], need: Sequence[tuple[int, str]],
                         top: int = 2) -> dict[int, list[Span]]:
@@ -218,7 +249,7 @@ class Engine:
         found = {w: v for w in words if (v := cache.get(w)) is not None}
         missing = sorted(words - found.keys())
         if missing:
-            rows = self.model.logits([(w, deaccent(w)) for w in missing]) - self.model.bias
+            rows = self.model.logits([(w, deaccent(w)) for w in missing], with_bias=False)
             fresh = dict(zip(missing, rows, strict=True))
             if len(cache) + len(fresh) > WORD_CACHE_SIZE:
                 cache.clear()
@@ -241,7 +272,10 @@ class Engine:
             scores[c] = 1.0 - (1.0 - r) * (1.0 - m)
         pii_score, pii_spans = self._pii_hits(text, norm)
         scores["pii_disclosure"] = pii_score
-        labels = tuple(c for c in CATEGORIES if scores[c] >= self.threshold(c, language))
+        limits = self._limits.get(language)
+        if limits is None:
+            limits = self._limits[language] = {c: self.threshold(c, language) for c in CATEGORIES}
+        labels = tuple(c for c in CATEGORIES if scores[c] >= limits[c])
         spans: list[Span] = []
         if hits:
             n = normalise(text)

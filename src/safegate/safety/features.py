@@ -8,16 +8,18 @@ fixed polynomial hash over code points instead:
 * the batch is one array of code points; a prefix sum of ``cp[j] * Q**(j+1)`` (mod 2**64,
   where ``Q`` is the inverse of the odd multiplier ``P``) gives every substring's hash as
   ``P**b * (G[b] - G[a])`` in O(1), vectorised;
-* each feature family (char 2–5-grams of the plain text and, where they differ, of the
-  accented text; word 1–2-grams of the plain text; words of the accented text) is mixed
-  with its own salt and finalised (splitmix64) into ``2**bits`` buckets; one more feature
-  says whether the text looks Vietnamese;
+* each feature family (char n-grams of the primary string — accented or plain — and, where
+  they differ, of the other; word 1–2-grams of the plain text; words of the accented text;
+  optionally char n-grams inside each word of the raw text) is mixed with its own salt and
+  finalised (splitmix64) into ``2**bits`` buckets; one more feature says whether the text
+  looks Vietnamese;
 * values are TF-IDF: ``(1 + log count) * idf[bucket]``, L2-normalised per text.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -26,7 +28,7 @@ import numpy.typing as npt
 
 __all__ = ["FEATURISER", "Batch", "Featuriser", "is_vietnamese"]
 
-FEATURISER = "hash-ngram-v3"
+FEATURISER = "hash-ngram-v4"
 
 _P = np.uint64(0x100000001B3)  # FNV-64 prime (odd, so invertible mod 2**64)
 _Q = np.uint64(pow(0x100000001B3, -1, 2**64))
@@ -123,7 +125,8 @@ class Featuriser:
     """Turns normalised ``(text, plain)`` pairs into hashed TF-IDF features."""
 
     def __init__(self, bits: int = 18, char_min: int = 2, char_max: int = 5,
-                 idf: npt.NDArray[np.float32] | None = None, primary: str = "plain") -> None:
+                 idf: npt.NDArray[np.float32] | None = None, primary: str = "plain",
+                 raw_words: bool = False) -> None:
         if primary not in ("plain", "text"):
             raise ValueError("primary must be 'plain' or 'text'")
         self.bits = bits
@@ -131,19 +134,28 @@ class Featuriser:
         self.char_max = char_max
         self.idf = idf
         self.primary = primary  # which string gets every char n-gram; the other only differences
+        # Also char n-grams inside each word of the text as written (lowercased, NFC, before
+        # teencode and look-alike normalisation): a second view of the same message.
+        self.raw_words = raw_words
 
-    def params(self) -> dict[str, int | str]:
+    def params(self) -> dict[str, int | str | bool]:
         return {"name": FEATURISER, "bits": self.bits, "char_min": self.char_min,
-                "char_max": self.char_max, "primary": self.primary}
+                "char_max": self.char_max, "primary": self.primary, "raw_words": self.raw_words}
 
     # ---------------------------------------------------------------- raw hashed counts
 
-    def hashed(self, pairs: Sequence[tuple[str, str]]) -> tuple[npt.NDArray[np.int64],
-                                                                npt.NDArray[np.int64]]:
-        """``(doc, bucket)`` for every n-gram occurrence in the batch."""
+    def hashed(self, pairs: Sequence[tuple[str, str]], raw: Sequence[str] | None = None
+               ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        """``(doc, bucket)`` for every n-gram occurrence in the batch.
+
+        ``raw`` is each text as written, for the ``raw_words`` family (the normalised text
+        stands in for it when it is not given).
+        """
         n_docs = len(pairs)
         docs: list[npt.NDArray[np.int64]] = []
         buckets: list[npt.NDArray[np.int64]] = []
+        if self.raw_words:
+            self._raw_word_grams([t for t, _ in pairs] if raw is None else raw, docs, buckets)
 
         # Character n-grams over the plain and over the accented text, padded with one space
         # on each side. Both strings have the same length, so the positions are shared; the
@@ -207,28 +219,53 @@ class Featuriser:
             return empty, empty
         return np.concatenate(docs), np.concatenate(buckets)
 
+    def _raw_word_grams(self, raw: Sequence[str], docs: list[npt.NDArray[np.int64]],
+                        buckets: list[npt.NDArray[np.int64]]) -> None:
+        """Char n-grams within each space-padded word of the raw texts (family 50 + n)."""
+        parts: list[str] = []
+        part_doc: list[int] = []
+        for d, text in enumerate(raw):
+            words = unicodedata.normalize("NFC", text).lower().split()
+            parts.extend(" " + w + " " for w in words)
+            part_doc.extend([d] * len(words))
+        if not parts:
+            return
+        cp, lengths = _codepoints(parts)
+        seg_of = np.repeat(np.arange(len(parts), dtype=np.int64), lengths)
+        seg_doc = np.asarray(part_doc, dtype=np.int64)
+        g, ppow = _prefix(cp)
+        total = len(cp)
+        for n in range(self.char_min, self.char_max + 1):
+            if total < n:
+                continue
+            a = np.arange(total - n + 1, dtype=np.int64)
+            a = a[seg_of[a] == seg_of[a + n - 1]]
+            docs.append(seg_doc[seg_of[a]])
+            buckets.append(_finalise(_substring_hash(g, ppow, a, a + n), 50 + n, self.bits))
+
     # ---------------------------------------------------------------- TF-IDF
 
-    def counts(self, pairs: Sequence[tuple[str, str]]) -> tuple[npt.NDArray[np.int64],
-                                                                npt.NDArray[np.int64],
-                                                                npt.NDArray[np.int64]]:
+    def counts(self, pairs: Sequence[tuple[str, str]], raw: Sequence[str] | None = None
+               ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
         """Distinct ``(doc, bucket)`` pairs with their counts, sorted by doc."""
-        doc, bucket = self.hashed(pairs)
+        doc, bucket = self.hashed(pairs, raw)
         keys = doc << np.int64(self.bits) | bucket
         uniq, count = np.unique(keys, return_counts=True)
         return uniq >> np.int64(self.bits), uniq & np.int64((1 << self.bits) - 1), count
 
-    def transform(self, pairs: Sequence[tuple[str, str]]) -> Batch:
+    def transform(self, pairs: Sequence[tuple[str, str]],
+                  raw: Sequence[str] | None = None) -> Batch:
         if self.idf is None:
             raise ValueError("the featuriser has no IDF table (fit or load a model first)")
-        doc, bucket, count = self.counts(pairs)
+        doc, bucket, count = self.counts(pairs, raw)
         value = (1.0 + np.log(count.astype(np.float32))) * self.idf[bucket]
         norm = np.sqrt(np.bincount(doc, weights=value * value, minlength=len(pairs)))
         norm[norm == 0] = 1.0
         return Batch(len(pairs), doc, bucket, (value / norm[doc]).astype(np.float32))
 
-    def fit_idf(self, pairs: Sequence[tuple[str, str]]) -> npt.NDArray[np.float32]:
-        doc, bucket, _ = self.counts(pairs)
+    def fit_idf(self, pairs: Sequence[tuple[str, str]],
+                raw: Sequence[str] | None = None) -> npt.NDArray[np.float32]:
+        doc, bucket, _ = self.counts(pairs, raw)
         df = np.bincount(bucket, minlength=1 << self.bits).astype(np.float64)
         n = len(pairs)
         self.idf = (np.log((1.0 + n) / (1.0 + df)) + 1.0).astype(np.float32)

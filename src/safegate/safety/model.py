@@ -3,17 +3,22 @@
 The model file ``data/safety_model.json.gz`` is plain gzipped JSON, no pickle:
 
 ```
-{"format": "safegate-safety-linear", "format_version": 1,
- "version": "1.<hash of data and recipe>", "featuriser": {"name": "hash-ngram-v1", "bits": 18, ...},
+{"format": "safegate-safety-linear", "format_version": 2,
+ "version": "2.<hash of data, recipe and result>",
+ "featuriser": {"name": "hash-ngram-v4", "bits": 18, ...},
  "categories": [...], "bias": [...], "weight_scale": [...],
- "weights": "<base64 int8, buckets × categories, row-major>",
+ "weights": "<base64 int8, buckets × columns, row-major>",
+ "heads": {"vi": {"bullying": 9}},
  "idf_scale": s, "idf": "<base64 uint8, one per bucket>",
  "thresholds": {...}, "language_thresholds": {"vi": {...}, "en": {...}},
  "training": {"data_sha256": ..., "seed": ..., "rows": ...}, "metrics": {...}}
 ```
 
-Weights are stored as int8 with one scale per category and IDF as uint8: ~2.5 MB before
-gzip for 2**18 buckets. ``scripts/train_safety.py`` writes it; :func:`load` reads it.
+There is one weight column per category, then one per language head: a category whose
+public data differs by language (ViHOS comments and Davidson tweets for ``bullying``) has a
+column trained on that language's rows alone, which replaces the shared column for texts in
+that language. Weights are stored as int8 with one scale per column and IDF as uint8: ~2.9 MB
+before gzip for 2**18 buckets. ``scripts/train_safety.py`` writes it; :func:`load` reads it.
 """
 
 from __future__ import annotations
@@ -31,12 +36,13 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from safegate.safety.features import FEATURISER, Featuriser
+from safegate.safety.features import FEATURISER, Featuriser, is_vietnamese
+from safegate.safety.tokens import TokenModel, word_spans
 
 __all__ = ["FORMAT", "LinearModel", "default_model", "load", "model_path"]
 
 FORMAT = "safegate-safety-linear"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 MODEL_FILE = "safety_model.json.gz"
 
 
@@ -51,10 +57,18 @@ class LinearModel:
     meta: dict[str, Any] = field(default_factory=dict)
     # Per-language overrides ("vi", "en") where each language has its own large data set.
     language_thresholds: dict[str, dict[str, float]] = field(default_factory=dict)
+    # Per-language heads: {"vi": {"bullying": column}} — extra weight columns trained only on
+    # that language's rows, used instead of the shared column for texts in that language.
+    heads: dict[str, dict[str, int]] = field(default_factory=dict)
+    # A word-level model (tokens.py) mixed into one category for one language.
+    token_head: TokenModel | None = None
 
-    def logits(self, pairs: Sequence[tuple[str, str]]) -> npt.NDArray[np.float32]:
-        batch = self.featuriser.transform(pairs)
-        out = np.zeros((batch.n_docs, len(self.categories)), dtype=np.float32)
+    def logits(self, pairs: Sequence[tuple[str, str]], raw: Sequence[str] | None = None,
+               with_bias: bool = True,
+               languages: npt.NDArray[np.str_] | None = None) -> npt.NDArray[np.float32]:
+        """One row per text, one column per category (heads already applied)."""
+        batch = self.featuriser.transform(pairs, raw)
+        out = np.zeros((batch.n_docs, self.weights.shape[1]), dtype=np.float32)
         if len(batch.doc):
             # np.take gathers rows ~2.5x faster than fancy indexing; scale in place.
             contrib = np.take(self.weights, batch.bucket, axis=0)
@@ -63,15 +77,34 @@ class LinearModel:
             starts = np.searchsorted(batch.doc, np.arange(batch.n_docs))
             has = np.diff(np.append(starts, len(batch.doc))) > 0
             out[has] = np.add.reduceat(contrib, starts[has], axis=0)
-        out += self.bias
-        return out
+        if with_bias:
+            out += self.bias
+        if self.heads:
+            lang = _languages(pairs) if languages is None else languages
+            index = {c: j for j, c in enumerate(self.categories)}
+            for language, columns in self.heads.items():
+                rows = np.flatnonzero(lang == language)
+                for category, column in columns.items():
+                    out[rows, index[category]] = out[rows, column]
+        return out[:, :len(self.categories)]
 
-    def predict(self, pairs: Sequence[tuple[str, str]]) -> npt.NDArray[np.float32]:
+    def predict(self, pairs: Sequence[tuple[str, str]],
+                raw: Sequence[str] | None = None) -> npt.NDArray[np.float32]:
         """Probabilities, one row per text and one column per category."""
         if not pairs:
             return np.zeros((0, len(self.categories)), dtype=np.float32)
-        z = np.clip(self.logits(pairs), -30.0, 30.0)
-        return (1.0 / (1.0 + np.exp(-z))).astype(np.float32)
+        lang = _languages(pairs)
+        z = np.clip(self.logits(pairs, raw, languages=lang), -30.0, 30.0)
+        probs = (1.0 / (1.0 + np.exp(-z))).astype(np.float32)
+        head = self.token_head
+        if head is not None:
+            texts = [t for t, _ in pairs] if raw is None else raw
+            rows = np.flatnonzero(lang == head.language).tolist()
+            if rows:
+                j = self.categories.index(head.category)
+                words = head.scores([[w for _, _, w in word_spans(texts[i])] for i in rows])
+                probs[rows, j] = head.mix * probs[rows, j] + (1.0 - head.mix) * words
+        return probs
 
     # ---------------------------------------------------------------- storage
 
@@ -96,6 +129,8 @@ class LinearModel:
             "idf": base64.b64encode(idf_q.tobytes()).decode("ascii"),
             "thresholds": self.thresholds,
             "language_thresholds": self.language_thresholds,
+            "heads": self.heads,
+            "token_head": None if self.token_head is None else self.token_head.to_json(),
             **self.meta,
         }
 
@@ -111,6 +146,11 @@ class LinearModel:
         return from_json(self.to_json())
 
 
+def _languages(pairs: Sequence[tuple[str, str]]) -> npt.NDArray[np.str_]:
+    """"vi" or "en" (any other) for each normalised ``(text, plain)`` pair."""
+    return np.array(["vi" if is_vietnamese(t, p) else "en" for t, p in pairs])
+
+
 def from_json(data: dict[str, Any]) -> LinearModel:
     if data.get("format") != FORMAT or data.get("format_version") != FORMAT_VERSION:
         raise ValueError(f"not a {FORMAT} v{FORMAT_VERSION} model file")
@@ -120,18 +160,23 @@ def from_json(data: dict[str, Any]) -> LinearModel:
     bits = int(params["bits"])
     cats = tuple(data["categories"])
     q = np.frombuffer(base64.b64decode(data["weights"]), dtype=np.int8)
-    weights = (q.reshape(1 << bits, len(cats)).astype(np.float32)
-               * np.asarray(data["weight_scale"], dtype=np.float32))
+    scale = np.asarray(data["weight_scale"], dtype=np.float32)
+    weights = q.reshape(1 << bits, len(scale)).astype(np.float32) * scale
     idf = (np.frombuffer(base64.b64decode(data["idf"]), dtype=np.uint8).astype(np.float32)
            * np.float32(data["idf_scale"]))
     featuriser = Featuriser(bits=bits, char_min=int(params["char_min"]),
                             char_max=int(params["char_max"]), idf=idf,
-                            primary=str(params.get("primary", "plain")))
+                            primary=str(params.get("primary", "plain")),
+                            raw_words=bool(params.get("raw_words", False)))
     meta = {k: v for k, v in data.items() if k in ("training", "metrics", "created")}
     return LinearModel(cats, featuriser, weights, np.asarray(data["bias"], dtype=np.float32),
                        str(data["version"]), {k: float(v) for k, v in data["thresholds"].items()},
                        meta, {lang: {k: float(v) for k, v in th.items()}
-                              for lang, th in data.get("language_thresholds", {}).items()})
+                              for lang, th in data.get("language_thresholds", {}).items()},
+                       {lang: {c: int(j) for c, j in cols.items()}
+                        for lang, cols in data.get("heads", {}).items()},
+                       TokenModel.from_json(data["token_head"]) if data.get("token_head")
+                       else None)
 
 
 def load(path: Path) -> LinearModel:

@@ -410,8 +410,13 @@ def builtin_rules() -> list[Rule]:
           r"\b(?:bật|mở) (?:cam|camera|video)\b.{0,20}\b(?:anh xem|cho anh|chú xem|riêng)|"
           r"\b(?:video call|facetime|gọi video|call video|video chat) (?:\w+ ){0,2}?(?:alone|một mình|riêng|privately)\b|"
           r"\b(?:gửi|gởi|send) (?:cho )?(?:anh|chú|bác|a|me) (?:\w+ ){0,3}?(?:<PIC>|selfie|selfies)\b",
+          # Schoolwork; a picture already known to both ("the photo from the trip"); advice
+          # against sending ("never send pics to strangers", "đừng gửi ảnh cho người lạ").
           unless=r"(?:bài tập|homework|notes|bài học|cô giáo|thầy|lớp học|kỷ yếu|nhóm lớp|"
-                 r"đồ án|slide|tài liệu|field trip|worksheet|assignment)"),
+                 r"đồ án|slide|tài liệu|field trip|worksheet|assignment|"
+                 r"\b(?:the|that|this|these|those) (?:<PIC>|selfie|selfies)\b|"
+                 r"\b(?:never|don'?t|do not|shouldn'?t|should not|không được|không nên|đừng|"
+                 r"không bao giờ|ko được) (?:\w+ )?(?:send|gửi|gởi)\b)"),
         R("grooming_video_call", "grooming", FAINT,
           r"\b(?:gọi video|call video|video call|videocall|facetime|gọi face|video chat|bật cam|mở cam|bật camera|"
           r"mở camera|bật webcam|turn on (?:your )?(?:cam|camera|webcam)|cam (?:with|for) me)\b",
