@@ -22,7 +22,9 @@ def test_classify_plain_lines() -> None:
     assert result.exit_code == 0, result.output
     rows = [json.loads(x) for x in result.output.splitlines()]
     assert len(rows) == 2
-    assert rows[0]["labels"] == ["violence"] and rows[0]["severity"] == "urgent"
+    # A threat against the reader; the Vietnamese insult model also calls it harassment.
+    assert "violence" in rows[0]["labels"] and rows[0]["severity"] == "urgent"
+    assert set(rows[0]["labels"]) <= {"violence", "bullying"}
     assert set(rows[0]) == {"labels", "scores", "severity", "spans"}
     span = rows[0]["spans"][0]
     assert {"start", "end", "category", "text"} <= set(span)

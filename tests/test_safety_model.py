@@ -93,8 +93,7 @@ def test_vietnamese_label_without_a_rule_gets_word_spans() -> None:
     engine = Engine(use_pii=False)
     text = "Moá, quái thai"  # a ViHOS-style insult no rule names
     r = engine.classify(text)
-    if "bullying" not in r.labels:
-        pytest.skip("the model does not label this text (thresholds moved)")
+    assert "bullying" in r.labels
     spans = [s for s in r.spans if s.category == "bullying"]
     assert spans and all(text[s.start:s.end] == s.text for s in spans)
     assert any(s.source == "model:words" for s in spans), spans
