@@ -80,10 +80,29 @@ def _word_lines(texts: Sequence[str]) -> list[str]:
     return [" " + w.strip() + " " if w.strip() else "  " for w in joined.split("\n")]
 
 
+def word_line(words: Sequence[str]) -> tuple[U64, npt.NDArray[np.int64],
+                                             npt.NDArray[np.int64]]:
+    """Code points of ``" w1 w2 … "`` with each word's length and start offset."""
+    lengths = np.array(list(map(len, words)), dtype=np.int64)
+    cp, _ = _codepoints([" " + " ".join(words) + " "])
+    return cp, lengths, np.cumsum(lengths + 1) - lengths  # each word follows one space
+
+
+def padded_windows(starts: npt.NDArray[np.int64], lengths: npt.NDArray[np.int64],
+                   size: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Start of every ``size``-character window of each word padded with its two spaces
+    (``" word "``, from ``start - 1`` to ``start + length + 1``), and the word it belongs to."""
+    counts = np.maximum(lengths + 3 - size, 0)
+    owner = np.repeat(np.arange(len(starts), dtype=np.int64), counts)
+    first = np.cumsum(counts) - counts
+    offset = np.arange(int(counts.sum()), dtype=np.int64) - np.repeat(first, counts)
+    return starts[owner] - 1 + offset, owner
+
+
 def _codepoints(parts: Sequence[str]) -> tuple[U64, npt.NDArray[np.int64]]:
     big = "".join(parts)
     cp = np.frombuffer(big.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
-    lengths = np.fromiter((len(p) for p in parts), dtype=np.int64, count=len(parts))
+    lengths = np.array(list(map(len, parts)), dtype=np.int64)
     return cp, lengths
 
 
@@ -222,25 +241,17 @@ class Featuriser:
     def _raw_word_grams(self, raw: Sequence[str], docs: list[npt.NDArray[np.int64]],
                         buckets: list[npt.NDArray[np.int64]]) -> None:
         """Char n-grams within each space-padded word of the raw texts (family 50 + n)."""
-        parts: list[str] = []
-        part_doc: list[int] = []
-        for d, text in enumerate(raw):
-            words = unicodedata.normalize("NFC", text).lower().split()
-            parts.extend(" " + w + " " for w in words)
-            part_doc.extend([d] * len(words))
-        if not parts:
+        per_doc = [unicodedata.normalize("NFC", text).lower().split() for text in raw]
+        words = [w for ws in per_doc for w in ws]
+        if not words:
             return
-        cp, lengths = _codepoints(parts)
-        seg_of = np.repeat(np.arange(len(parts), dtype=np.int64), lengths)
-        seg_doc = np.asarray(part_doc, dtype=np.int64)
+        word_doc = np.repeat(np.arange(len(per_doc), dtype=np.int64),
+                             np.array(list(map(len, per_doc)), dtype=np.int64))
+        cp, lengths, starts = word_line(words)
         g, ppow = _prefix(cp)
-        total = len(cp)
         for n in range(self.char_min, self.char_max + 1):
-            if total < n:
-                continue
-            a = np.arange(total - n + 1, dtype=np.int64)
-            a = a[seg_of[a] == seg_of[a + n - 1]]
-            docs.append(seg_doc[seg_of[a]])
+            a, owner = padded_windows(starts, lengths, n)
+            docs.append(word_doc[owner])
             buckets.append(_finalise(_substring_hash(g, ppow, a, a + n), 50 + n, self.bits))
 
     # ---------------------------------------------------------------- TF-IDF

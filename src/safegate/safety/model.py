@@ -37,7 +37,7 @@ import numpy as np
 import numpy.typing as npt
 
 from safegate.safety.features import FEATURISER, Featuriser, is_vietnamese
-from safegate.safety.tokens import TokenModel, word_spans
+from safegate.safety.tokens import TokenModel, words_of
 
 __all__ = ["FORMAT", "LinearModel", "default_model", "load", "model_path"]
 
@@ -102,7 +102,7 @@ class LinearModel:
             rows = np.flatnonzero(lang == head.language).tolist()
             if rows:
                 j = self.categories.index(head.category)
-                words = head.scores([[w for _, _, w in word_spans(texts[i])] for i in rows])
+                words = head.scores([words_of(texts[i]) for i in rows])
                 probs[rows, j] = head.mix * probs[rows, j] + (1.0 - head.mix) * words
         return probs
 

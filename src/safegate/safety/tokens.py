@@ -25,10 +25,17 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from safegate.safety.features import _codepoints, _finalise, _prefix, _substring_hash
+from safegate.safety.features import (
+    _codepoints,
+    _finalise,
+    _prefix,
+    _substring_hash,
+    padded_windows,
+    word_line,
+)
 from safegate.safety.normalise import deaccent
 
-__all__ = ["TokenFeaturiser", "TokenModel", "word_spans"]
+__all__ = ["TokenFeaturiser", "TokenModel", "word_spans", "words_of"]
 
 _RE_WORD = re.compile(r"[^\W_]+")
 _PAIR = np.uint64(0x9E3779B97F4A7C15)
@@ -43,12 +50,9 @@ def word_spans(text: str) -> list[tuple[int, int, str]]:
     return [(m.start(), m.end(), m.group(0).lower()) for m in _RE_WORD.finditer(nfc)]
 
 
-def _ranges(starts: I64, counts: I64) -> tuple[I64, I64]:
-    """For each i, ``starts[i] + 0 … counts[i] - 1``, flattened, and the owner index."""
-    owner = np.repeat(np.arange(len(starts), dtype=np.int64), counts)
-    first = np.cumsum(counts) - counts
-    offset = np.arange(int(counts.sum()), dtype=np.int64) - np.repeat(first, counts)
-    return starts[owner] + offset, owner
+def words_of(text: str) -> list[str]:
+    """The lowercased words of :func:`word_spans` without their offsets (the fast path)."""
+    return [w.lower() for w in _RE_WORD.findall(unicodedata.normalize("NFC", text))]
 
 
 class TokenFeaturiser:
@@ -70,12 +74,9 @@ class TokenFeaturiser:
         empty = np.zeros(0, dtype=np.int64)
         if not words:
             return doc_of, empty, empty
-        line = " " + " ".join(words) + " "
-        lengths = np.fromiter((len(w) for w in words), dtype=np.int64, count=len(words))
-        starts = np.cumsum(lengths + 1) - lengths  # each word follows one space
+        cp_t, lengths, starts = word_line(words)
         ends = starts + lengths
-        cp_t, _ = _codepoints([line])
-        cp_p, _ = _codepoints([deaccent(line)])
+        cp_p, _ = _codepoints([deaccent(" " + " ".join(words) + " ")])
         g_t, pow_t = _prefix(cp_t)
         g_p, pow_p = _prefix(cp_p)
         h_word = _substring_hash(g_t, pow_t, starts, ends)
@@ -86,8 +87,7 @@ class TokenFeaturiser:
         buckets: list[I64] = [_finalise(h_word, 60, self.bits), _finalise(h_plain, 61, self.bits)]
         # Character n-grams of " word ": from the space before to the space after.
         for size in range(self.char_min, self.char_max + 1):
-            counts = np.maximum(lengths + 3 - size, 0)
-            a, owner = _ranges(starts - 1, counts)
+            a, owner = padded_windows(starts, lengths, size)
             owners.append(owner)
             buckets.append(_finalise(_substring_hash(g_t, pow_t, a, a + size), 62 + size,
                                      self.bits))
