@@ -824,10 +824,14 @@ class Lexicon:
         self.first_words = frozenset(t.split()[0] for t in [*self.accented, *self.plain])
 
     def scan(self, text: str, plain: str, diacritics: bool) -> list[Hit]:
+        first = self.first_words
+        # Most messages hold no word that starts a lexicon term: one C-level check each.
+        if first.isdisjoint(_RE_TOKEN.findall(plain)) and (
+                text == plain or first.isdisjoint(_RE_TOKEN.findall(text))):
+            return []
         spans = [m.span() for m in _RE_TOKEN.finditer(text)]
         toks_t = [text[a:b] for a, b in spans]
         toks_p = [plain[a:b] for a, b in spans]
-        first = self.first_words
         found: list[Hit] = []
         taken_until = -1
         for i in range(len(spans)):
@@ -997,6 +1001,14 @@ def _key_gram(alternative: frozenset[str]) -> str:
     return grams[0]
 
 
+def _probe_gram(need: frozenset[str], key: str) -> str:
+    """A second trigram of an alternative, checked before all of them: preferably one with
+    no space and the rarest letters, so that it is seldom present when the rule cannot match."""
+    others = sorted(need - {key}) or [key]
+    return max(others, key=lambda g: (" " not in g and g not in _COMMON_GRAMS,
+                                       sum(not c.isascii() or c in "qxzjwfkvy" for c in g), g))
+
+
 # Words so frequent in chat that an anchor made of them alone filters almost nothing.
 _COMMON_WORDS = frozenset({
     "không", "khong", "còn", "con", "cho", "nhà", "nha", "anh", "em", "chị", "chi", "của", "cua",
@@ -1076,7 +1088,7 @@ class RuleSet:
         self.lexicon = lexicon
         self._rules: list[_Compiled] = []
         self._always: list[int] = []
-        self._by_gram: dict[str, list[tuple[int, frozenset[str]]]] = {}
+        self._by_gram: dict[str, list[tuple[int, str, frozenset[str]]]] = {}
         for i, rule in enumerate(rule_list):
             self._rules.append(_Compiled(
                 rule,
@@ -1094,10 +1106,13 @@ class RuleSet:
             # Index each alternative (as written and de-accented) under one of its trigrams,
             # preferably one no common word has, with all its strings' trigrams: a rule is a candidate only if all
             # the trigrams of one alternative occur in the text or its plain copy.
-            for alt in anchors | {frozenset(deaccent(x) for x in alt) for alt in anchors}:
+            # Only the de-accented anchors: the plain copy's trigrams then find every rule
+            # that can match (a superset), and one trigram set per message is enough.
+            for alt in {frozenset(deaccent(x) for x in alt) for alt in anchors}:
                 need = frozenset().union(*(_grams(x) for x in alt))
-                entry = (i, need)
-                bucket = self._by_gram.setdefault(_key_gram(alt), [])
+                key = _key_gram(alt)
+                entry = (i, _probe_gram(need, key), need)
+                bucket = self._by_gram.setdefault(key, [])
                 if entry not in bucket:
                     bucket.append(entry)
         self._keys = frozenset(self._by_gram)
@@ -1107,12 +1122,11 @@ class RuleSet:
     def candidates(self, text: str, plain: str) -> list[int]:
         found = set(self._always)
         by_gram = self._by_gram
-        grams = _grams(text)
-        if plain != text:
-            grams |= _grams(plain)
+        grams = _grams(plain)
         for g in grams & self._keys:  # the set intersection runs in C
-            for i, need in by_gram[g]:
-                if i not in found and need <= grams:
+            for i, probe, need in by_gram[g]:
+                # One lookup of a second trigram rejects most entries before the subset test.
+                if probe in grams and i not in found and need <= grams:
                     found.add(i)
         return sorted(found)
 
