@@ -152,19 +152,18 @@ class Engine:
     def classify_many(self, texts: Sequence[str]) -> list[Result]:
         texts = [t if isinstance(t, str) else str(t) for t in texts]
         pairs = [normalise_pair(t) for t in texts]
-        probs = None
+        rows: list[list[float]] | None = None
         if self.model is not None and texts:
-            probs = self.model.predict(pairs, texts)
-            cat_index = {c: i for i, c in enumerate(self.model.categories)}
+            rows = self.model.predict(pairs, texts).tolist()
+            model_categories = self.model.categories
         partial: list[_Partial] = []
         languages: list[str] = []
         for i, (text, (norm, plain)) in enumerate(zip(texts, pairs, strict=True)):
             diacritics = has_diacritics(text)
             hits = self.ruleset.scan(norm, plain, diacritics)
             model_scores: dict[str, float] = {}
-            if probs is not None:
-                row = probs[i]
-                model_scores = {c: float(row[j]) for c, j in cat_index.items()}
+            if rows is not None:
+                model_scores = dict(zip(model_categories, rows[i], strict=True))
             languages.append("vi" if is_vietnamese(norm, plain) else "en")
             partial.append(self._score(text, norm, hits, model_scores, languages[-1]))
         # Labels that no rule explains get word-level evidence from the model, in one batch.
