@@ -86,3 +86,15 @@ def test_fast_and_explaining_paths_agree(raw: str) -> None:
     assert len(n.starts) == len(n.ends) == len(n.text)
     for a, b in zip(n.starts, n.ends, strict=True):
         assert 0 <= a <= b <= len(raw)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("aăâđeêioôơuưyáàảãạếềểễệ .-_0134@kdcvjKDCẾĐ\u200bоѕ")),
+               max_size=40))
+def test_case_only_change_means_identity_offsets(raw: str) -> None:
+    # The engine's shortcut: when normalising only lowered the case, offsets are unchanged.
+    text, _ = normalise_pair(raw)
+    if len(text) == len(raw) and text in (raw, raw.lower()):
+        n = normalise(raw)
+        assert list(n.starts) == list(range(len(raw)))
+        assert list(n.ends) == list(range(1, len(raw) + 1))

@@ -277,9 +277,11 @@ class Engine:
         labels = tuple(c for c in CATEGORIES if scores[c] >= limits[c])
         spans: list[Span] = []
         if hits:
-            n = normalise(text)
+            # Offsets map back through the pipeline unless it only changed letter case.
+            same = len(norm) == len(text) and (norm == text or norm == text.lower())
+            n = None if same else normalise(text)
             for h in hits:
-                a, b = n.span(h.start, h.end)
+                a, b = (h.start, h.end) if n is None else n.span(h.start, h.end)
                 spans.append(Span(a, b, h.rule.category, text[a:b], f"rule:{h.rule.name}"))
         spans.extend(pii_spans)
         threat = any(h.rule.name in THREAT_RULES for h in hits)
