@@ -9,6 +9,8 @@ The model file ``data/safety_model.json.gz`` is plain gzipped JSON, no pickle:
  "categories": [...], "bias": [...], "weight_scale": [...],
  "weights": "<base64 int8, buckets × columns, row-major>",
  "heads": {"vi": {"bullying": 9}},
+ "token_head": {"language": "vi", "category": "bullying", "mix": 0.5, "bits": 18, ...,
+                "bias": b, "weight_scale": s, "weights": "<base64 int8, one per bucket>"},
  "idf_scale": s, "idf": "<base64 uint8, one per bucket>",
  "thresholds": {...}, "language_thresholds": {"vi": {...}, "en": {...}},
  "training": {"data_sha256": ..., "seed": ..., "rows": ...}, "metrics": {...}}
@@ -17,8 +19,10 @@ The model file ``data/safety_model.json.gz`` is plain gzipped JSON, no pickle:
 There is one weight column per category, then one per language head: a category whose
 public data differs by language (ViHOS comments and Davidson tweets for ``bullying``) has a
 column trained on that language's rows alone, which replaces the shared column for texts in
-that language. Weights are stored as int8 with one scale per column and IDF as uint8: ~2.9 MB
-before gzip for 2**18 buckets. ``scripts/train_safety.py`` writes it; :func:`load` reads it.
+that language. The word-level model (:mod:`safegate.safety.tokens`) is mixed into one
+category for one language. Weights are stored as int8 with one scale per column and IDF as
+uint8: ~3.2 MB before gzip for 2**18 buckets. ``scripts/train_safety.py`` writes it;
+:func:`load` reads it.
 """
 
 from __future__ import annotations
