@@ -80,12 +80,13 @@ def _word_lines(texts: Sequence[str]) -> list[str]:
     return [" " + w.strip() + " " if w.strip() else "  " for w in joined.split("\n")]
 
 
-def word_line(words: Sequence[str]) -> tuple[U64, npt.NDArray[np.int64],
+def word_line(words: Sequence[str]) -> tuple[str, U64, npt.NDArray[np.int64],
                                              npt.NDArray[np.int64]]:
-    """Code points of ``" w1 w2 … "`` with each word's length and start offset."""
+    """``" w1 w2 … "``, its code points, and each word's length and start offset."""
+    line = " " + " ".join(words) + " "
     lengths = np.array(list(map(len, words)), dtype=np.int64)
-    cp, _ = _codepoints([" " + " ".join(words) + " "])
-    return cp, lengths, np.cumsum(lengths + 1) - lengths  # each word follows one space
+    cp, _ = _codepoints([line])
+    return line, cp, lengths, np.cumsum(lengths + 1) - lengths  # each word follows one space
 
 
 def padded_windows(starts: npt.NDArray[np.int64], lengths: npt.NDArray[np.int64],
@@ -247,7 +248,7 @@ class Featuriser:
             return
         word_doc = np.repeat(np.arange(len(per_doc), dtype=np.int64),
                              np.array(list(map(len, per_doc)), dtype=np.int64))
-        cp, lengths, starts = word_line(words)
+        _, cp, lengths, starts = word_line(words)
         g, ppow = _prefix(cp)
         for n in range(self.char_min, self.char_max + 1):
             a, owner = padded_windows(starts, lengths, n)

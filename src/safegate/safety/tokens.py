@@ -74,9 +74,9 @@ class TokenFeaturiser:
         empty = np.zeros(0, dtype=np.int64)
         if not words:
             return doc_of, empty, empty
-        cp_t, lengths, starts = word_line(words)
+        line, cp_t, lengths, starts = word_line(words)
         ends = starts + lengths
-        cp_p, _ = _codepoints([deaccent(" " + " ".join(words) + " ")])
+        cp_p, _ = _codepoints([deaccent(line)])
         g_t, pow_t = _prefix(cp_t)
         g_p, pow_p = _prefix(cp_p)
         h_word = _substring_hash(g_t, pow_t, starts, ends)
