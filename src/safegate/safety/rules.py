@@ -821,23 +821,28 @@ class Lexicon:
                 continue
             self.accented.setdefault(term, rule)
             self.plain.setdefault(deaccent(term), rule)
-        self.first_words = frozenset(t.split()[0] for t in [*self.accented, *self.plain])
+        # Each word that starts a term, with the most words a term starting with it has.
+        self.longest: dict[str, int] = {}
+        for t in [*self.accented, *self.plain]:
+            words = t.split()
+            self.longest[words[0]] = max(self.longest.get(words[0], 0), len(words))
+        self.first_words = frozenset(self.longest)
 
     def scan(self, text: str, plain: str, diacritics: bool) -> list[Hit]:
-        first = self.first_words
-        # Most messages hold no word that starts a lexicon term: one C-level check each.
-        if first.isdisjoint(_RE_TOKEN.findall(plain)) and (
-                text == plain or first.isdisjoint(_RE_TOKEN.findall(text))):
+        # Terms are looked up by the text's own words (both tables), so a hit needs a word of
+        # the text that starts a term; most messages have none: one C-level check each.
+        if self.first_words.isdisjoint(_RE_TOKEN.findall(text)):
             return []
         spans = [m.span() for m in _RE_TOKEN.finditer(text)]
         toks_t = [text[a:b] for a, b in spans]
-        toks_p = [plain[a:b] for a, b in spans]
+        longest = self.longest
         found: list[Hit] = []
         taken_until = -1
         for i in range(len(spans)):
-            if spans[i][0] < taken_until or (toks_t[i] not in first and toks_p[i] not in first):
+            most = longest.get(toks_t[i])
+            if most is None or spans[i][0] < taken_until:
                 continue
-            for n in range(min(self.MAX_WORDS, len(spans) - i), 0, -1):
+            for n in range(min(most, len(spans) - i), 0, -1):
                 a, b = spans[i][0], spans[i + n - 1][1]
                 words_t = " ".join(toks_t[i:i + n])
                 rule = self.accented.get(words_t)
