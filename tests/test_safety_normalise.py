@@ -8,7 +8,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from safegate.safety.normalise import deaccent, has_diacritics, normalise, normalise_pair
+from safegate.safety.normalise import (
+    deaccent,
+    has_diacritics,
+    normalise,
+    normalise_known,
+    normalise_pair,
+)
 
 
 @pytest.mark.parametrize(("raw", "text"), [
@@ -98,3 +104,10 @@ def test_case_only_change_means_identity_offsets(raw: str) -> None:
         n = normalise(raw)
         assert list(n.starts) == list(range(len(raw)))
         assert list(n.ends) == list(range(1, len(raw) + 1))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("aăâđeêioôơuưyáàảãạếềểễệ .-_0134@kdcvjKDCẾĐ\u200bоѕ")),
+               max_size=40))
+def test_known_fast_form_gives_the_same_map(raw: str) -> None:
+    assert normalise_known(raw, normalise_pair(raw)[0]) == normalise(raw)

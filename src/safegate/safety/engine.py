@@ -26,9 +26,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from safegate.safety.features import is_vietnamese
+from safegate.safety.features import language_of
 from safegate.safety.model import LinearModel, default_model
-from safegate.safety.normalise import deaccent, has_diacritics, normalise, normalise_pair
+from safegate.safety.normalise import deaccent, has_diacritics, normalise_known, normalise_pair
 from safegate.safety.rules import Hit, RuleSet, default_ruleset
 from safegate.safety.tokens import word_spans
 from safegate.safety.types import (
@@ -110,10 +110,12 @@ class Engine:
             for lang, th in self.model.language_thresholds.items():
                 self.language_thresholds[lang] = {
                     c: t for c, t in th.items() if not (thresholds and c in thresholds)}
+        # The thresholds in force for each language ("en" also serves any other language).
+        self._limits = {lang: {c: self.threshold(c, lang) for c in CATEGORIES}
+                        for lang in {"en", "vi", *self.language_thresholds}}
         self._pii: Any = None
         self._pii_checked = False
         self._word_cache: dict[str, npt.NDArray[np.float32]] = {}
-        self._limits: dict[str, dict[str, float]] = {}  # language → category → threshold
 
     # ---------------------------------------------------------------- PII
 
@@ -152,20 +154,19 @@ class Engine:
     def classify_many(self, texts: Sequence[str]) -> list[Result]:
         texts = [t if isinstance(t, str) else str(t) for t in texts]
         pairs = [normalise_pair(t) for t in texts]
+        languages = [language_of(norm, plain) for norm, plain in pairs]
         rows: list[list[float]] | None = None
         if self.model is not None and texts:
-            rows = self.model.predict(pairs, texts).tolist()
+            rows = self.model.predict(pairs, texts, languages).tolist()
             model_categories = self.model.categories
         partial: list[_Partial] = []
-        languages: list[str] = []
         for i, (text, (norm, plain)) in enumerate(zip(texts, pairs, strict=True)):
             diacritics = has_diacritics(text)
             hits = self.ruleset.scan(norm, plain, diacritics)
             model_scores: dict[str, float] = {}
             if rows is not None:
                 model_scores = dict(zip(model_categories, rows[i], strict=True))
-            languages.append("vi" if is_vietnamese(norm, plain) else "en")
-            partial.append(self._score(text, norm, hits, model_scores, languages[-1]))
+            partial.append(self._score(text, norm, hits, model_scores, languages[i]))
         # Labels that no rule explains get word-level evidence from the model, in one batch.
         need = [(i, c) for i, p in enumerate(partial) for c in p.labels
                 if c not in {s.category for s in p.spans} and texts[i]]
@@ -271,17 +272,13 @@ class Engine:
             scores[c] = 1.0 - (1.0 - r) * (1.0 - m)
         pii_score, pii_spans = self._pii_hits(text, norm)
         scores["pii_disclosure"] = pii_score
-        limits = self._limits.get(language)
-        if limits is None:
-            limits = self._limits[language] = {c: self.threshold(c, language) for c in CATEGORIES}
+        limits = self._limits.get(language) or self._limits["en"]
         labels = tuple(c for c in CATEGORIES if scores[c] >= limits[c])
         spans: list[Span] = []
         if hits:
-            # Offsets map back through the pipeline unless it only changed letter case.
-            same = len(norm) == len(text) and (norm == text or norm == text.lower())
-            n = None if same else normalise(text)
+            n = normalise_known(text, norm)
             for h in hits:
-                a, b = (h.start, h.end) if n is None else n.span(h.start, h.end)
+                a, b = n.span(h.start, h.end)
                 spans.append(Span(a, b, h.rule.category, text[a:b], f"rule:{h.rule.name}"))
         spans.extend(pii_spans)
         threat = any(h.rule.name in THREAT_RULES for h in hits)

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["FEATURISER", "Batch", "Featuriser", "is_vietnamese"]
+__all__ = ["FEATURISER", "Batch", "Featuriser", "is_vietnamese", "language_of"]
 
 FEATURISER = "hash-ngram-v4"
 
@@ -59,6 +59,11 @@ def is_vietnamese(text: str, plain: str) -> bool:
     words = plain.split()
     hits = sum(1 for w in words if w in _VI_WORDS)
     return hits >= 1 and hits * 4 >= len(words)
+
+
+def language_of(text: str, plain: str) -> str:
+    """``"vi"`` or ``"en"`` (any other language): the key of per-language thresholds and heads."""
+    return "vi" if is_vietnamese(text, plain) else "en"
 
 
 @dataclass(frozen=True, slots=True)

@@ -40,7 +40,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from safegate.safety.features import FEATURISER, Featuriser, is_vietnamese
+from safegate.safety.features import FEATURISER, Featuriser, language_of
 from safegate.safety.tokens import TokenModel, words_of
 
 __all__ = ["FORMAT", "LinearModel", "default_model", "load", "model_path"]
@@ -92,12 +92,15 @@ class LinearModel:
                     out[rows, index[category]] = out[rows, column]
         return out[:, :len(self.categories)]
 
-    def predict(self, pairs: Sequence[tuple[str, str]],
-                raw: Sequence[str] | None = None) -> npt.NDArray[np.float32]:
-        """Probabilities, one row per text and one column per category."""
+    def predict(self, pairs: Sequence[tuple[str, str]], raw: Sequence[str] | None = None,
+                languages: Sequence[str] | None = None) -> npt.NDArray[np.float32]:
+        """Probabilities, one row per text and one column per category.
+
+        ``languages`` (:func:`language_of` of each pair) saves working them out again.
+        """
         if not pairs:
             return np.zeros((0, len(self.categories)), dtype=np.float32)
-        lang = _languages(pairs)
+        lang = _languages(pairs) if languages is None else np.array(languages)
         z = np.clip(self.logits(pairs, raw, languages=lang), -30.0, 30.0)
         probs = (1.0 / (1.0 + np.exp(-z))).astype(np.float32)
         head = self.token_head
@@ -152,7 +155,7 @@ class LinearModel:
 
 def _languages(pairs: Sequence[tuple[str, str]]) -> npt.NDArray[np.str_]:
     """"vi" or "en" (any other) for each normalised ``(text, plain)`` pair."""
-    return np.array(["vi" if is_vietnamese(t, p) else "en" for t, p in pairs])
+    return np.array([language_of(t, p) for t, p in pairs])
 
 
 def from_json(data: dict[str, Any]) -> LinearModel:

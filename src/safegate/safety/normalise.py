@@ -262,6 +262,20 @@ def normalise(text: str) -> Normalised:
                       has_diacritics(text))
 
 
+def normalise_known(text: str, fast: str) -> Normalised:
+    """:func:`normalise` when ``fast == normalise_pair(text)[0]`` is already known.
+
+    When the pipeline only changed letter case (same length, ``fast`` equals the text or its
+    lowercase: about three texts in four), the offset map is the identity and the slower
+    offset-tracking pass is skipped.
+    """
+    n = len(text)
+    if len(fast) == n and (fast == text or fast == text.lower()):
+        return Normalised(text, fast, deaccent(fast), tuple(range(n)), tuple(range(1, n + 1)),
+                          has_diacritics(text))
+    return normalise(text)
+
+
 def normalise_pair(text: str) -> tuple[str, str]:
     """``(text, plain)`` without the offset map: the fast path used for scoring."""
     s, _ = _pipeline(text, False)

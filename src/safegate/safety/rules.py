@@ -826,12 +826,11 @@ class Lexicon:
         for t in [*self.accented, *self.plain]:
             words = t.split()
             self.longest[words[0]] = max(self.longest.get(words[0], 0), len(words))
-        self.first_words = frozenset(self.longest)
 
     def scan(self, text: str, plain: str, diacritics: bool) -> list[Hit]:
         # Terms are looked up by the text's own words (both tables), so a hit needs a word of
         # the text that starts a term; most messages have none: one C-level check each.
-        if self.first_words.isdisjoint(_RE_TOKEN.findall(text)):
+        if self.longest.keys().isdisjoint(_RE_TOKEN.findall(text)):
             return []
         spans = [m.span() for m in _RE_TOKEN.finditer(text)]
         toks_t = [text[a:b] for a, b in spans]
