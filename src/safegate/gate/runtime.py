@@ -408,28 +408,24 @@ class Runtime:
         from safegate.store.querylog import purge_query_logs
         from safegate.store.values import utcnow
 
-        loop = asyncio.get_running_loop()
         while True:
             if log_days:
-                try:
-                    cutoff = time.time() - log_days * 86400
-                    removed = await loop.run_in_executor(None, purge_query_logs, self.engine,
-                                                         cutoff)
-                    if removed:
-                        log.info("retention: purged %d query log rows older than %d days",
-                                 removed, log_days)
-                except Exception as exc:
-                    log.error("retention purge failed: %s", exc)
+                await self._purge("query log", "query log rows", purge_query_logs,
+                                  time.time() - log_days * 86400, log_days)
             before = retention_cutoff(utcnow(), alert_days)
             if before is not None:
-                try:
-                    removed = await loop.run_in_executor(None, purge_alerts, self.engine, before)
-                    if removed:
-                        log.info("retention: purged %d alerts older than %d days", removed,
-                                 alert_days)
-                except Exception as exc:
-                    log.error("alert retention purge failed: %s", exc)
+                await self._purge("alert", "alerts", purge_alerts, before, alert_days)
             await asyncio.sleep(PURGE_SECONDS)
+
+    async def _purge(self, what: str, rows: str, purge: Any, cutoff: Any, days: int) -> None:
+        """One retention purge in a worker thread; a failure is logged, never raised."""
+        try:
+            removed = await asyncio.get_running_loop().run_in_executor(
+                None, purge, self.engine, cutoff)
+            if removed:
+                log.info("retention: purged %d %s older than %d days", removed, rows, days)
+        except Exception as exc:
+            log.error("%s retention purge failed: %s", what, exc)
 
     def update_sources(self, force: bool = False) -> bool:
         """Fetch due list sources; True if any copy changed (runs in a worker thread)."""
