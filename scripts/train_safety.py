@@ -52,7 +52,12 @@ sys.path.insert(0, str(ROOT / "src"))
 from safegate.safety import rules as rules_mod  # noqa: E402
 from safegate.safety.features import Featuriser  # noqa: E402
 from safegate.safety.model import MODEL_FILE, LinearModel  # noqa: E402
-from safegate.safety.normalise import deaccent, has_diacritics, normalise_pair  # noqa: E402
+from safegate.safety.normalise import (  # noqa: E402
+    clusters,
+    deaccent,
+    has_diacritics,
+    normalise_pair,
+)
 from safegate.safety.tokens import TokenFeaturiser, TokenModel, word_spans  # noqa: E402
 from safegate.safety.types import MODEL_CATEGORIES, URGENT_CATEGORIES  # noqa: E402
 
@@ -220,15 +225,10 @@ def word_labels(row: Row, category: str) -> tuple[list[str], list[bool]] | None:
     marked = set(json.loads(str(spans))) if spans is not None else set()
     # NFC cluster by cluster, carrying the marks (offsets index the text as stored).
     text, flags = [], []
-    i = 0
-    while i < len(row.text):
-        j = i + 1
-        while j < len(row.text) and unicodedata.combining(row.text[j]):
-            j += 1
+    for i, j in clusters(row.text):
         piece = unicodedata.normalize("NFC", row.text[i:j])
         text.append(piece)
         flags.extend([any(k in marked for k in range(i, j))] * len(piece))
-        i = j
     words, labels = [], []
     for a, b, w in word_spans("".join(text)):
         words.append(w)

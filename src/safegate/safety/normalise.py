@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 __all__ = [
@@ -184,22 +184,27 @@ def _fold(text: str, with_offsets: bool) -> tuple[str, Offsets | None]:
     if len(folded) == len(text) and unicodedata.is_normalized("NFKC", text):
         n = len(text)
         return folded, (list(range(n)), list(range(1, n + 1)))
-    # Slow path: group each base character with its combining marks.
+    # Slow path: each base character with its combining marks.
     out: list[str] = []
     starts: list[int] = []
     ends: list[int] = []
-    i = 0
-    n = len(text)
-    while i < n:
-        j = i + 1
-        while j < n and unicodedata.combining(text[j]):
-            j += 1
+    for i, j in clusters(text):
         piece = unicodedata.normalize("NFKC", text[i:j]).lower()
         out.append(piece)
         starts.extend([i] * len(piece))
         ends.extend([j] * len(piece))
-        i = j
     return "".join(out), (starts, ends)
+
+
+def clusters(text: str) -> Iterator[tuple[int, int]]:
+    """``[start, end)`` of each base character together with the combining marks after it."""
+    i, n = 0, len(text)
+    while i < n:
+        j = i + 1
+        while j < n and unicodedata.combining(text[j]):
+            j += 1
+        yield i, j
+        i = j
 
 
 def _leet(m: re.Match[str]) -> str:
