@@ -26,7 +26,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["FEATURISER", "Batch", "Featuriser", "is_vietnamese", "language_of"]
+__all__ = ["FEATURISER", "Batch", "Featuriser", "codepoints", "finalise", "is_vietnamese",
+           "language_of", "padded_windows", "prefix_hashes", "substring_hash", "word_line"]
 
 FEATURISER = "hash-ngram-v4"
 
@@ -90,7 +91,7 @@ def word_line(words: Sequence[str]) -> tuple[str, U64, npt.NDArray[np.int64],
     """``" w1 w2 … "``, its code points, and each word's length and start offset."""
     line = " " + " ".join(words) + " "
     lengths = np.array(list(map(len, words)), dtype=np.int64)
-    cp, _ = _codepoints([line])
+    cp, _ = codepoints([line])
     return line, cp, lengths, np.cumsum(lengths + 1) - lengths  # each word follows one space
 
 
@@ -105,14 +106,14 @@ def padded_windows(starts: npt.NDArray[np.int64], lengths: npt.NDArray[np.int64]
     return starts[owner] - 1 + offset, owner
 
 
-def _codepoints(parts: Sequence[str]) -> tuple[U64, npt.NDArray[np.int64]]:
+def codepoints(parts: Sequence[str]) -> tuple[U64, npt.NDArray[np.int64]]:
     big = "".join(parts)
     cp = np.frombuffer(big.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
     lengths = np.array(list(map(len, parts)), dtype=np.int64)
     return cp, lengths
 
 
-def _prefix(cp: U64) -> tuple[U64, U64]:
+def prefix_hashes(cp: U64) -> tuple[U64, U64]:
     """``G`` (length n+1) and the powers ``P**k`` (length n+1) for substring hashing."""
     n = len(cp)
     with np.errstate(over="ignore"):
@@ -131,13 +132,13 @@ def _prefix(cp: U64) -> tuple[U64, U64]:
     return g, ppow
 
 
-def _substring_hash(g: U64, ppow: U64, a: npt.NDArray[np.int64],
+def substring_hash(g: U64, ppow: U64, a: npt.NDArray[np.int64],
                     b: npt.NDArray[np.int64]) -> U64:
     with np.errstate(over="ignore"):
         return ppow[b] * (g[b] - g[a])
 
 
-def _finalise(h: U64, salt: int, bits: int) -> npt.NDArray[np.int64]:
+def finalise(h: U64, salt: int, bits: int) -> npt.NDArray[np.int64]:
     with np.errstate(over="ignore"):
         x = h ^ np.uint64((salt * _GOLD) % 2**64)
         x = (x ^ (x >> np.uint64(30))) * _MIX1
@@ -187,13 +188,13 @@ class Featuriser:
         # accented family tells "ngủ" (sleep) from "ngu" (stupid) when the writer used accents.
         plain_chars = [" " + " ".join(p.split()) + " " for _, p in pairs]
         text_chars = [" " + " ".join(t.split()) + " " for t, _ in pairs]
-        cp, lengths = _codepoints(plain_chars)
-        cp_t, _ = _codepoints(text_chars)
+        cp, lengths = codepoints(plain_chars)
+        cp_t, _ = codepoints(text_chars)
         doc_of = np.repeat(np.arange(n_docs, dtype=np.int64), lengths)
         total = len(cp)
         first, second = (cp, cp_t) if self.primary == "plain" else (cp_t, cp)
         for family, cps in ((0, first), (20, second)):
-            g, ppow = _prefix(cps)
+            g, ppow = prefix_hashes(cps)
             for n in range(self.char_min, self.char_max + 1):
                 if total < n:
                     continue
@@ -206,17 +207,17 @@ class Featuriser:
                     touched = np.cumsum(touched)
                     a = a[touched[a + n] - touched[a] > 0]
                 docs.append(doc_of[a])
-                buckets.append(_finalise(_substring_hash(g, ppow, a, a + n), family + n,
+                buckets.append(finalise(substring_hash(g, ppow, a, a + n), family + n,
                                          self.bits))
 
         # Words (letters and digits only) of the plain and of the accented text.
         words_plain = _word_lines([p for _, p in pairs])
         words_text = _word_lines([t for t, _ in pairs])
         for family, parts in ((10, words_plain), (12, words_text)):
-            cp, lengths = _codepoints(parts)
+            cp, lengths = codepoints(parts)
             if not len(cp):
                 continue
-            g, ppow = _prefix(cp)
+            g, ppow = prefix_hashes(cp)
             doc_of = np.repeat(np.arange(n_docs, dtype=np.int64), lengths)
             spaces = np.flatnonzero(cp == 32)
             # A word runs from one space to the next within the same text.
@@ -226,19 +227,19 @@ class Featuriser:
             starts, ends = starts[keep], ends[keep]
             wdoc = doc_of[starts]
             docs.append(wdoc)
-            buckets.append(_finalise(_substring_hash(g, ppow, starts, ends), family, self.bits))
+            buckets.append(finalise(substring_hash(g, ppow, starts, ends), family, self.bits))
             if family == 10 and len(starts) > 1:
                 same = wdoc[:-1] == wdoc[1:]
                 a2, b2 = starts[:-1][same], ends[1:][same]
                 docs.append(wdoc[:-1][same])
-                buckets.append(_finalise(_substring_hash(g, ppow, a2, b2), 11, self.bits))
+                buckets.append(finalise(substring_hash(g, ppow, a2, b2), 11, self.bits))
         # One language feature per text ("vi" or "other"): the data sets differ in base rate
         # (ViHOS ~half offensive, Davidson 83 %), and this lets the model learn one offset per
         # language instead of a single intercept pulled towards the larger set.
         lang = np.fromiter((_LANG_VI if is_vietnamese(t, p) else _LANG_OTHER for t, p in pairs),
                            dtype=np.uint64, count=n_docs)
         docs.append(np.arange(n_docs, dtype=np.int64))
-        buckets.append(_finalise(lang, 40, self.bits))
+        buckets.append(finalise(lang, 40, self.bits))
         if not docs:
             empty = np.zeros(0, dtype=np.int64)
             return empty, empty
@@ -254,11 +255,11 @@ class Featuriser:
         word_doc = np.repeat(np.arange(len(per_doc), dtype=np.int64),
                              np.array(list(map(len, per_doc)), dtype=np.int64))
         _, cp, lengths, starts = word_line(words)
-        g, ppow = _prefix(cp)
+        g, ppow = prefix_hashes(cp)
         for n in range(self.char_min, self.char_max + 1):
             a, owner = padded_windows(starts, lengths, n)
             docs.append(word_doc[owner])
-            buckets.append(_finalise(_substring_hash(g, ppow, a, a + n), 50 + n, self.bits))
+            buckets.append(finalise(substring_hash(g, ppow, a, a + n), 50 + n, self.bits))
 
     # ---------------------------------------------------------------- TF-IDF
 

@@ -27,11 +27,11 @@ import numpy as np
 import numpy.typing as npt
 
 from safegate.safety.features import (
-    _codepoints,
-    _finalise,
-    _prefix,
-    _substring_hash,
+    codepoints,
+    finalise,
     padded_windows,
+    prefix_hashes,
+    substring_hash,
     word_line,
 )
 from safegate.safety.normalise import deaccent
@@ -77,20 +77,20 @@ class TokenFeaturiser:
             return doc_of, empty, empty
         line, cp_t, lengths, starts = word_line(words)
         ends = starts + lengths
-        cp_p, _ = _codepoints([deaccent(line)])
-        g_t, pow_t = _prefix(cp_t)
-        g_p, pow_p = _prefix(cp_p)
-        h_word = _substring_hash(g_t, pow_t, starts, ends)
-        h_plain = _substring_hash(g_p, pow_p, starts, ends)
+        cp_p, _ = codepoints([deaccent(line)])
+        g_t, pow_t = prefix_hashes(cp_t)
+        g_p, pow_p = prefix_hashes(cp_p)
+        h_word = substring_hash(g_t, pow_t, starts, ends)
+        h_plain = substring_hash(g_p, pow_p, starts, ends)
         n = len(words)
         index = np.arange(n, dtype=np.int64)
         owners: list[I64] = [index, index]
-        buckets: list[I64] = [_finalise(h_word, 60, self.bits), _finalise(h_plain, 61, self.bits)]
+        buckets: list[I64] = [finalise(h_word, 60, self.bits), finalise(h_plain, 61, self.bits)]
         # Character n-grams of " word ": from the space before to the space after.
         for size in range(self.char_min, self.char_max + 1):
             a, owner = padded_windows(starts, lengths, size)
             owners.append(owner)
-            buckets.append(_finalise(_substring_hash(g_t, pow_t, a, a + size), 62 + size,
+            buckets.append(finalise(substring_hash(g_t, pow_t, a, a + size), 62 + size,
                                      self.bits))
         # Neighbours within the same message (de-accented), and the two word pairs.
         first = np.ones(n, dtype=bool)
@@ -104,7 +104,7 @@ class TokenFeaturiser:
                      (h_plain * _PAIR + nxt, 73))
             for h, salt in pairs:
                 owners.append(index)
-                buckets.append(_finalise(h, salt, self.bits))
+                buckets.append(finalise(h, salt, self.bits))
         return doc_of, np.concatenate(owners), np.concatenate(buckets)
 
 
