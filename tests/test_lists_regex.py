@@ -207,9 +207,9 @@ def test_bounds_hold_for_any_accepted_regex() -> None:
     for source in (r"^(\w+\.)*evil\.com$", r"(\.|^)ad[sx]?[0-9]*\.", r"^(.+[-_.])??ads?[-.]"):
         compiled = re.compile(source, REGEX_FLAGS)
         for name in ("a" * 253, ("a." * 126)[:-1], "ads-" * 63, "w" * 252 + "!"):
-            started = time.perf_counter()
+            started = time.thread_time()  # CPU time: other work on the machine does not count
             compiled.search(name)
-            assert time.perf_counter() - started < 0.01, (source, name[:10])
+            assert time.thread_time() - started < 0.01, (source, name[:10])
 
 
 def test_the_limit_per_list(tmp_path: Path) -> None:
@@ -267,10 +267,10 @@ def test_many_stars_stay_fast() -> None:
     import time
 
     compiled = re.compile(wildcard_regex("a*a*a*a*a*a*a*a*b"), REGEX_FLAGS)
-    started = time.perf_counter()
+    started = time.thread_time()
     assert compiled.search("a" * 253) is None
     assert compiled.search(("a." * 126)[:-1]) is None
-    assert time.perf_counter() - started < 0.05
+    assert time.thread_time() - started < 0.05
 
 
 # ------------------------------------------------------------------ the index

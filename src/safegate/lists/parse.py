@@ -182,8 +182,9 @@ def _why_not(part: str) -> str:
 # group that contains another quantifier unless every repetition starts or ends with a
 # character the inner quantifiers cannot match (``(\w+\.)*`` is fine, ``(a+)+`` is not);
 # compiling takes at most REGEX_COMPILE_SECONDS and a search in probe names up to 253
-# characters long at most REGEX_PROBE_SECONDS; and it must not match every name. A list
-# keeps at most MAX_PATTERNS of them.
+# characters long at most REGEX_PROBE_SECONDS (CPU time of the checking thread, so that
+# other work on a busy machine does not reject a pattern); and it must not match every
+# name. A list keeps at most MAX_PATTERNS of them.
 
 MAX_PATTERN_LENGTH = 256
 MAX_PATTERNS = 1000
@@ -316,9 +317,9 @@ def _probes(seq: Any) -> list[str]:
 
 
 def _search_seconds(compiled: re.Pattern[str], name: str) -> float:
-    started = time.perf_counter()
+    started = time.thread_time()
     compiled.search(name)
-    return time.perf_counter() - started
+    return time.thread_time() - started
 
 
 def _too_slow(compiled: re.Pattern[str], chars: list[str]) -> bool:
@@ -346,7 +347,7 @@ def regex_problem(source: str, *, probe: bool = True) -> str | None:
     ``wildcard_regex``, which cannot backtrack badly)."""
     if len(source) > MAX_PATTERN_LENGTH:
         return SKIP_REGEX_LONG
-    started = time.perf_counter()
+    started = time.thread_time()
     try:
         compiled = re.compile(source, _CHECK_FLAGS)
         # As a part of a list's alternation: refuses inline global flags after the start.
@@ -356,7 +357,7 @@ def regex_problem(source: str, *, probe: bool = True) -> str | None:
         return SKIP_REGEX_FEATURE if "global flags" in str(exc) else SKIP_REGEX_INVALID
     except (RecursionError, OverflowError, ValueError):
         return SKIP_REGEX_INVALID
-    if time.perf_counter() - started > REGEX_COMPILE_SECONDS:
+    if time.thread_time() - started > REGEX_COMPILE_SECONDS:
         return SKIP_REGEX_SLOW
     if compiled.groupindex:
         return SKIP_REGEX_FEATURE
