@@ -192,20 +192,26 @@ class Featuriser:
         cp_t, _ = codepoints(text_chars)
         doc_of = np.repeat(np.arange(n_docs, dtype=np.int64), lengths)
         total = len(cp)
+        # How many characters of its own text follow each position (itself included): an
+        # n-gram may start where at least n remain.
+        left = np.repeat(np.cumsum(lengths), lengths) - np.arange(total, dtype=np.int64)
         first, second = (cp, cp_t) if self.primary == "plain" else (cp_t, cp)
+        differs = second != first
         for family, cps in ((0, first), (20, second)):
+            if family and not differs.any():
+                break  # the second string's n-grams only where it differs from the first
             g, ppow = prefix_hashes(cps)
+            touched = np.zeros(0, dtype=np.int64)
+            if family:  # how many differing characters come before each position
+                touched = np.zeros(total + 1, dtype=np.int64)
+                np.cumsum(differs, out=touched[1:])
             for n in range(self.char_min, self.char_max + 1):
                 if total < n:
                     continue
-                a = np.arange(total - n + 1, dtype=np.int64)
-                a = a[doc_of[a] == doc_of[a + n - 1]]
-                if family:  # the second string's n-grams only where they differ
-                    diff = np.flatnonzero(cps != first)
-                    touched = np.zeros(total + 1, dtype=np.int64)
-                    touched[diff + 1] = 1
-                    touched = np.cumsum(touched)
-                    a = a[touched[a + n] - touched[a] > 0]
+                ok = left[:total - n + 1] >= n
+                if family:
+                    ok &= touched[n:] != touched[:total - n + 1]
+                a = np.flatnonzero(ok)
                 docs.append(doc_of[a])
                 buckets.append(finalise(substring_hash(g, ppow, a, a + n), family + n,
                                          self.bits))
