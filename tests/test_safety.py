@@ -528,3 +528,44 @@ def test_prefilter_never_drops_a_hit(text: str, monkeypatch: pytest.MonkeyPatch)
         monkeypatch.undo()
         key = sorted((h.rule.name, h.start, h.end) for h in fast)
         assert key == sorted((h.rule.name, h.start, h.end) for h in slow), variant
+
+
+def _rule_words() -> list[str]:
+    import re
+
+    words = {w for r in default_ruleset().rules for w in re.findall(r"[^\W\d_]+", r.pattern)}
+    return sorted(words | {deaccent(w) for w in words})
+
+
+def _seed_texts() -> list[str]:
+    from importlib import resources
+
+    path = resources.files("safegate.safety") / "seeds" / "train.tsv"
+    rows = [line.split("\t")[-1] for line in path.read_text(encoding="utf-8").splitlines()
+            if line and not line.startswith("#")]
+    return sorted({t for t in rows if t.strip()})
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.one_of(st.sampled_from(_rule_words()), st.sampled_from(_seed_texts())),
+                min_size=1, max_size=6), st.booleans())
+def test_prefilter_never_drops_a_hit_on_rule_words(parts: list[str], plain: bool) -> None:
+    """Texts made of the rules' own words and the training seeds (as written and
+    de-accented) hit the same rules through the Aho–Corasick prefilter as when every rule
+    runs."""
+    from safegate.safety.normalise import has_diacritics, normalise_pair
+
+    rs = default_ruleset()
+    text = " ".join(parts)
+    if plain:
+        text = deaccent(text)
+    norm, plain_copy = normalise_pair(text)
+    fast = rs.scan(norm, plain_copy, has_diacritics(text))
+    every = list(range(len(rs.rules)))
+    try:
+        rs.candidates = lambda text, plain: every
+        slow = rs.scan(norm, plain_copy, has_diacritics(text))
+    finally:
+        del rs.candidates
+    assert (sorted((h.rule.name, h.start, h.end) for h in fast)
+            == sorted((h.rule.name, h.start, h.end) for h in slow)), text

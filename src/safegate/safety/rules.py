@@ -30,6 +30,8 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+import ahocorasick
+
 from safegate.safety.normalise import deaccent
 
 __all__ = ["AMBIGUOUS_SYLLABLES", "GROOMING_HARD_KINDS", "GROOMING_KINDS", "Hit", "Rule", "RuleSet",
@@ -993,24 +995,9 @@ def _is_common(s: str) -> bool:
     return all(w in _COMMON_WORDS for w in s.split())
 
 
-def _key_gram(alternative: frozenset[str]) -> str:
-    """The trigram that indexes an alternative: preferably one no common word contains."""
-    usable = sorted((x for x in alternative if len(x) >= _GRAM),
-                    key=lambda x: (not _is_common(x), len(x)), reverse=True)
-    grams = [x[i:i + _GRAM] for x in usable for i in range(len(x) - _GRAM + 1)]
-    for ok in (lambda g: " " not in g and g not in _COMMON_GRAMS, lambda g: g not in _COMMON_GRAMS):
-        for g in grams:
-            if ok(g):
-                return g
-    return grams[0]
-
-
-def _probe_gram(need: frozenset[str], key: str) -> str:
-    """A second trigram of an alternative, checked before all of them: preferably one with
-    no space and the rarest letters, so that it is seldom present when the rule cannot match."""
-    others = sorted(need - {key}) or [key]
-    return max(others, key=lambda g: (" " not in g and g not in _COMMON_GRAMS,
-                                       sum(not c.isascii() or c in "qxzjwfkvy" for c in g), g))
+def _key(alternative: frozenset[str]) -> str:
+    """The string that indexes an alternative: the longest one not made of common words."""
+    return max(alternative, key=lambda x: (not _is_common(x), len(x), x))
 
 
 # Words so frequent in chat that an anchor made of them alone filters almost nothing.
@@ -1025,19 +1012,17 @@ _COMMON_WORDS = frozenset({
 })
 
 
-_COMMON_GRAMS = frozenset(g for w in _COMMON_WORDS for padded in (w, f" {w} ")
-                          for g in (padded[i:i + 3] for i in range(len(padded) - 2)))
-
 
 def _selectivity(req: Requirement) -> tuple[bool, bool, int, int]:
-    """Prefer requirements the trigram index can use, then ones not made of common words."""
-    usable = all(len(_longest(alt)) >= _GRAM for alt in req)
+    """Prefer requirements whose every alternative has a string of ``_MIN_KEY`` characters,
+    then ones not made of common words."""
+    usable = all(len(_longest(alt)) >= _MIN_KEY for alt in req)
     common = any(all(_is_common(x) for x in alt) for alt in req)
     shortest = min(sum(len(x) for x in alt) for alt in req)
     return usable, not common, shortest, -len(req)
 
 
-_GRAM = 3
+_MIN_KEY = 3  # a shorter required string ("ko", "k ") is in too many messages
 
 
 def _whole_words(pattern: str) -> re.Pattern[str]:
@@ -1077,22 +1062,20 @@ def _top_level_alternatives(pattern: str) -> list[str]:
     return parts
 
 
-def _grams(s: str) -> set[str]:
-    return {s[i:i + _GRAM] for i in range(len(s) - _GRAM + 1)}
-
-
 class RuleSet:
     """Compiled rules; :meth:`scan` returns the hits in one normalised text.
 
-    A trigram prefilter built from each rule's required literals keeps the cost low: a rule
-    runs only on messages that contain one of its anchors' first three characters.
+    A required-string prefilter keeps the cost low: each rule's anchors (strings every match
+    must contain, de-accented) are found in a message's plain copy in one Aho–Corasick pass,
+    and a rule runs only on messages that contain all the strings of one of its alternatives.
     """
 
     def __init__(self, rule_list: Iterable[Rule], lexicon: bool = True) -> None:
         self.lexicon = lexicon
         self._rules: list[_Compiled] = []
         self._always: list[int] = []
-        self._by_gram: dict[str, list[tuple[int, str, frozenset[str]]]] = {}
+        ids: dict[str, int] = {}  # every anchor string, numbered
+        by_key: dict[int, list[tuple[int, frozenset[int]]]] = {}
         for i, rule in enumerate(rule_list):
             self._rules.append(_Compiled(
                 rule,
@@ -1107,31 +1090,33 @@ class RuleSet:
             if not anchors or not _selectivity(anchors)[0]:
                 self._always.append(i)
                 continue
-            # Index each alternative (as written and de-accented) under one of its trigrams,
-            # preferably one no common word has, with all its strings' trigrams: a rule is a candidate only if all
-            # the trigrams of one alternative occur in the text or its plain copy.
-            # Only the de-accented anchors: the plain copy's trigrams then find every rule
-            # that can match (a superset), and one trigram set per message is enough.
+            # Each alternative (de-accented: the plain copy of a text contains the plain form
+            # of whatever matches in the text) is indexed under one of its strings, with the
+            # numbers of the others, which must have been found too.
             for alt in {frozenset(deaccent(x) for x in alt) for alt in anchors}:
-                need = frozenset().union(*(_grams(x) for x in alt))
-                key = _key_gram(alt)
-                entry = (i, _probe_gram(need, key), need)
-                bucket = self._by_gram.setdefault(key, [])
+                key = _key(alt)
+                entry = (i, frozenset(ids.setdefault(x, len(ids)) for x in alt - {key}))
+                bucket = by_key.setdefault(ids.setdefault(key, len(ids)), [])
                 if entry not in bucket:
                     bucket.append(entry)
-        self._keys = frozenset(self._by_gram)
+        self._index = ahocorasick.Automaton(ahocorasick.STORE_INTS)
+        for x, n in ids.items():
+            self._index.add_word(x, n)
+        if ids:
+            self._index.make_automaton()
+        self._by_key = by_key
         self.rules = [c.rule for c in self._rules]
         self.always_run = [self._rules[i].rule.name for i in self._always]
 
     def candidates(self, text: str, plain: str) -> list[int]:
         found = set(self._always)
-        by_gram = self._by_gram
-        grams = _grams(plain)
-        for g in grams & self._keys:  # the set intersection runs in C
-            for i, probe, need in by_gram[g]:
-                # One lookup of a second trigram rejects most entries before the subset test.
-                if probe in grams and i not in found and need <= grams:
-                    found.add(i)
+        if self._index.kind == ahocorasick.AHOCORASICK:
+            present = {n for _, n in self._index.iter(plain)}
+            by_key = self._by_key
+            for n in present:
+                for i, others in by_key.get(n, ()):
+                    if others <= present:
+                        found.add(i)
         return sorted(found)
 
     def scan(self, text: str, plain: str, diacritics: bool) -> list[Hit]:
