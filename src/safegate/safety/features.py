@@ -274,7 +274,17 @@ class Featuriser:
         """Distinct ``(doc, bucket)`` pairs with their counts, sorted by doc."""
         doc, bucket = self.hashed(pairs, raw)
         keys = doc << np.int64(self.bits) | bucket
-        uniq, count = np.unique(keys, return_counts=True)
+        if len(pairs) << self.bits <= 2**31:
+            keys = keys.astype(np.int32)  # a batch's keys fit: half the bytes to sort
+        keys.sort()
+        if not len(keys):
+            return keys.astype(np.int64), keys.astype(np.int64), keys.astype(np.int64)
+        first = np.empty(len(keys), dtype=bool)
+        first[0] = True
+        np.not_equal(keys[1:], keys[:-1], out=first[1:])
+        at = np.flatnonzero(first)
+        uniq = keys[at].astype(np.int64)
+        count = np.diff(np.append(at, len(keys)))
         return uniq >> np.int64(self.bits), uniq & np.int64((1 << self.bits) - 1), count
 
     def transform(self, pairs: Sequence[tuple[str, str]],
