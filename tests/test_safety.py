@@ -418,6 +418,28 @@ def test_self_harm_hyperbole_is_not_self_harm(text: str) -> None:
         assert "self_harm" not in labels(variant), variant
 
 
+@pytest.mark.parametrize(("text", "category"), [
+    ("nóng muốn chết luôn", "self_harm"),
+    ("mệt muốn chết", "self_harm"),
+])
+def test_an_overruled_rule_caps_the_model(text: str, category: str) -> None:
+    """A rule that matched but whose exception recognised a look-alike reports its category
+    as overruled, and the engine then keeps the model alone below any label."""
+    from safegate.safety.engine import OVERRULED_CAP
+    from safegate.safety.normalise import has_diacritics, normalise_pair
+
+    for variant in {text, deaccent(text)}:
+        norm, plain = normalise_pair(variant)
+        hits, overruled = default_ruleset().examine(norm, plain, has_diacritics(variant))
+        assert category in overruled and not [h for h in hits if h.rule.category == category]
+        result = classify(variant)
+        assert result.scores[category] <= OVERRULED_CAP and category not in result.labels
+    # without the look-alike the same words are a self-harm statement
+    norm, plain = normalise_pair("em muốn chết")
+    hits, overruled = default_ruleset().examine(norm, plain, True)
+    assert "self_harm" not in overruled and any(h.rule.category == "self_harm" for h in hits)
+
+
 def test_plain_tu_tu_is_ambiguous() -> None:
     # "tu tu" without diacritics is also "từ từ" (slowly): faint alone, strong with a verb
     assert RULES.classify("tu tu").scores["self_harm"] < 0.3

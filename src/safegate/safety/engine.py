@@ -39,7 +39,8 @@ from safegate.safety.types import (
     max_severity,
 )
 
-__all__ = ["GROOMING_MESSAGE_THRESHOLD", "GROOMING_MODEL_ALONE", "INFO_FLOOR", "THRESHOLDS",
+__all__ = ["GROOMING_MESSAGE_THRESHOLD", "GROOMING_MODEL_ALONE", "INFO_FLOOR", "OVERRULED_CAP",
+           "THRESHOLDS",
            "VIOLENCE_URGENT", "WARNING_FLOOR", "Engine", "default_engine"]
 
 # Default label thresholds (the model file may override them). Urgent categories are lower:
@@ -57,6 +58,10 @@ VIOLENCE_URGENT = 0.8
 GROOMING_MODEL_ALONE = 0.3
 GROOMING_MESSAGE_THRESHOLD = 0.6
 WARNING_FLOOR = 0.6
+# A category whose rule matched but was overruled by its exception ("mệt muốn chết" is
+# tiredness, "giết con boss" a game) and that no other rule supports: the model alone may
+# not raise it above this (at most ``info``).
+OVERRULED_CAP = 0.3
 WORD_CACHE_SIZE = 50_000  # words whose model logits the evidence pass keeps
 INFO_FLOOR = 0.3
 THREAT_RULES = frozenset({"violence_threat", "violence_threat_reported"})
@@ -162,11 +167,11 @@ class Engine:
         partial: list[_Partial] = []
         for i, (text, (norm, plain)) in enumerate(zip(texts, pairs, strict=True)):
             diacritics = has_diacritics(text)
-            hits = self.ruleset.scan(norm, plain, diacritics)
+            hits, overruled = self.ruleset.examine(norm, plain, diacritics)
             model_scores: dict[str, float] = {}
             if rows is not None:
                 model_scores = dict(zip(model_categories, rows[i], strict=True))
-            partial.append(self._score(text, norm, hits, model_scores, languages[i]))
+            partial.append(self._score(text, norm, hits, model_scores, languages[i], overruled))
         # Labels that no rule explains get word-level evidence from the model, in one batch.
         need = [(i, c) for i, p in enumerate(partial) for c in p.labels
                 if c not in {s.category for s in p.spans} and texts[i]]
@@ -262,11 +267,14 @@ class Engine:
                                                                self.thresholds[category])
 
     def _score(self, text: str, norm: str, hits: list[Hit],
-               model_scores: dict[str, float], language: str = "en") -> _Partial:
+               model_scores: dict[str, float], language: str = "en",
+               overruled: set[str] | frozenset[str] = frozenset()) -> _Partial:
         rule = self.rule_scores(hits)
         scores: dict[str, float] = {}
         for c in CATEGORIES:
             r, m = rule.get(c, 0.0), model_scores.get(c, 0.0)
+            if c in overruled and not r:
+                m = min(m, OVERRULED_CAP)  # a look-alike the rules recognised
             if c == "grooming":
                 m = m * r if r > 0 else min(m, GROOMING_MODEL_ALONE)
             scores[c] = 1.0 - (1.0 - r) * (1.0 - m)

@@ -452,7 +452,7 @@ def builtin_rules() -> list[Rule]:
           r"\b<KID> (?:có )?(?:muốn|thích) (?:\d+ )?(?:kc|kim cương|robux|quân huy|skin|vbucks) không\b|\bi(?:'ll| will| can) pay (?:you|u)\b|"
           r"\bi(?:'ll| will| can| could) (?:buy|get|give|send) (?:you|u) (?:some |free |a |an )?(?:new )?(?:robux|v-?bucks|skins?|gift ?cards?|money|"
           r"phone|iphone|gift|present|gems)|\b(?:free|cho) robux\b"),
-        R("grooming_gift_condition", "grooming", 0.5,
+        R("grooming_gift_condition", "grooming", 0.45,
           r"\b(?:gift ?card|robux|v-?bucks|skins?|money|a phone|presents?) if you\b|"
           r"\bi'?ll (?:buy|get|give|send|pay) you .{0,30}\bif you\b|\bif you .{0,40}\bi'?ll (?:buy|get|give|send|pay) you\b|"
           r"\b<ADULT> (?:sẽ )?(?:mua|tặng|cho|nạp|bank|chuyển) .{0,30}(?:nếu|miễn là) (?:<KID>)\b|"
@@ -1121,7 +1121,14 @@ class RuleSet:
 
     def scan(self, text: str, plain: str, diacritics: bool) -> list[Hit]:
         """Hits of every rule; ``diacritics`` says whether the message was typed with them."""
+        return self.examine(text, plain, diacritics)[0]
+
+    def examine(self, text: str, plain: str, diacritics: bool) -> tuple[list[Hit], set[str]]:
+        """The hits, and the categories of rules that matched but were overruled by their
+        ``unless`` pattern: a look-alike the rules recognised ("mệt muốn chết" is tiredness,
+        "giết boss" a game)."""
         hits: list[Hit] = default_lexicon().scan(text, plain, diacritics) if self.lexicon else []
+        overruled: set[str] = set()
         same = text == plain
         for i in self.candidates(text, plain):
             c = self._rules[i]
@@ -1141,13 +1148,14 @@ class RuleSet:
                     lo, hi = max(0, a - 30), b + 30
                     if c.unless.search(text, lo, hi) or (
                             c.unless_plain is not None and c.unless_plain.search(plain, lo, hi)):
+                        overruled.add(c.rule.category)
                         continue
                 score = c.rule.score
                 if (c.rule.ambiguous and not diacritics and text[a:b] == plain[a:b]
                         and _is_ambiguous(plain[a:b])):
                     score = min(score, FAINT)
                 hits.append(Hit(c.rule, a, b, score))
-        return _combine(hits)
+        return _combine(hits), overruled
 
 
 _COMBINED = _combined_rule()
