@@ -897,6 +897,55 @@ class _Compiled:
     unless: re.Pattern[str] | None
     unless_plain: re.Pattern[str] | None
     words: frozenset[str]
+    # Every match in the text has a match of the plain pattern in the plain copy (see
+    # _only_positive): when the plain pass finds nothing, the accented pass is skipped.
+    plain_implies: bool
+
+
+def _only_positive(items: Any) -> bool:
+    r"""Does a parsed pattern test letters only positively (no negative lookaround, negated
+    class or excluded character that names a letter)? Then removing diacritics from the
+    pattern and the text keeps every match: a letter still matches its plain form, and
+    ``\w``, ``\s``, ``.`` and word boundaries are unchanged. A negative test is not kept
+    ("chết" followed by " đồi" passes ``(?! đói)``; the plain " doi" fails ``(?! doi)``)."""
+    for op, av in items:
+        if op is _C.ASSERT_NOT and _names_letter(av[1]):
+            return False
+        if op is _C.NOT_LITERAL and chr(av).isalpha():
+            return False
+        if op is _C.IN and any(o is _C.NEGATE for o, _ in av) and _names_letter([(op, av)]):
+            return False
+        if op in (_C.GROUPREF, _C.GROUPREF_EXISTS):
+            return False
+        if not all(_only_positive(child) for child in _subpatterns(op, av)):
+            return False
+    return True
+
+
+def _names_letter(items: Any) -> bool:
+    """Does a parsed pattern name a letter (a literal or a range), anywhere inside?"""
+    for op, av in items:
+        if op in (_C.LITERAL, _C.NOT_LITERAL) and chr(av).isalpha():
+            return True
+        if op is _C.IN and any((o is _C.LITERAL and chr(a).isalpha()) or o is _C.RANGE
+                               for o, a in av):
+            return True
+        if any(_names_letter(child) for child in _subpatterns(op, av)):
+            return True
+    return False
+
+
+def _subpatterns(op: Any, av: Any) -> list[Any]:
+    """The parsed sub-patterns directly inside one item."""
+    if op is _C.SUBPATTERN or op in (_C.MAX_REPEAT, _C.MIN_REPEAT, _C.POSSESSIVE_REPEAT):
+        return [av[-1]]
+    if op in (_C.ASSERT, _C.ASSERT_NOT):
+        return [av[1]]
+    if op is _C.ATOMIC_GROUP:
+        return [av]
+    if op is _C.BRANCH:
+        return list(av[1])
+    return []
 
 
 def _accents_fit(region: str, region_plain: str, words: frozenset[str]) -> bool:
@@ -1085,6 +1134,7 @@ class RuleSet:
                 _whole_words(rule.unless) if rule.unless else None,
                 _whole_words(deaccent(rule.unless)) if rule.unless else None,
                 frozenset(re.findall(r"\w+", rule.pattern)),
+                _only_positive(_P.parse(rule.pattern)),
             ))
             anchors = _anchors(_P.parse(rule.pattern))
             if not anchors or not _selectivity(anchors)[0]:
@@ -1132,10 +1182,11 @@ class RuleSet:
         same = text == plain
         for i in self.candidates(text, plain):
             c = self._rules[i]
+            matched = [m.span() for m in c.plain.finditer(plain)]
             # Without diacritics in the text (or in the pattern) the plain pass sees it all.
-            spans = [] if same or c.ascii_only else [m.span() for m in c.accented.finditer(text)]
-            for m in c.plain.finditer(plain):
-                a, b = m.span()
+            spans = [] if same or c.ascii_only or (c.plain_implies and not matched) else [
+                m.span() for m in c.accented.finditer(text)]
+            for a, b in matched:
                 if text[a:b] == plain[a:b] or (
                         not c.rule.strict and _accents_fit(text[a:b], plain[a:b], c.words)):
                     spans.append((a, b))
