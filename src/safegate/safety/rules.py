@@ -823,20 +823,20 @@ class Lexicon:
                 continue
             self.accented.setdefault(term, rule)
             self.plain.setdefault(deaccent(term), rule)
-        # Each word that starts a term, with the most words a term starting with it has.
-        self.longest: dict[str, int] = {}
-        for t in [*self.accented, *self.plain]:
-            words = t.split()
-            self.longest[words[0]] = max(self.longest.get(words[0], 0), len(words))
+        # Each word that starts a term, with the most words a term starting with it has: of
+        # both tables (for messages typed without diacritics), and of the accented table
+        # alone (the only one looked up in messages typed with them).
+        self.longest = _first_words([*self.accented, *self.plain])
+        self.longest_accented = _first_words(self.accented)
 
     def scan(self, text: str, plain: str, diacritics: bool) -> list[Hit]:
-        # Terms are looked up by the text's own words (both tables), so a hit needs a word of
-        # the text that starts a term; most messages have none: one C-level check each.
-        if self.longest.keys().isdisjoint(_RE_TOKEN.findall(text)):
+        # Terms are looked up by the text's own words, so a hit needs a word of the text that
+        # starts a term; most messages have none: one C-level check each.
+        longest = self.longest_accented if diacritics else self.longest
+        if longest.keys().isdisjoint(_RE_TOKEN.findall(text)):
             return []
         spans = [m.span() for m in _RE_TOKEN.finditer(text)]
         toks_t = [text[a:b] for a, b in spans]
-        longest = self.longest
         found: list[Hit] = []
         taken_until = -1
         for i in range(len(spans)):
@@ -863,6 +863,15 @@ class Lexicon:
 
 
 _RE_TOKEN = re.compile(r"\w+")
+
+
+def _first_words(terms: Iterable[str]) -> dict[str, int]:
+    """Each word that starts one of ``terms``, with the most words such a term has."""
+    out: dict[str, int] = {}
+    for term in terms:
+        words = term.split()
+        out[words[0]] = max(out.get(words[0], 0), len(words))
+    return out
 
 
 def lexicon_rules() -> list[Rule]:
