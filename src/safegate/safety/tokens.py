@@ -131,7 +131,10 @@ class TokenModel:
         """The highest word probability of each message (0 for a message without words)."""
         doc_of, probs = self.word_probabilities(docs)
         out = np.zeros(len(docs), dtype=np.float32)
-        np.maximum.at(out, doc_of, probs)
+        if len(probs):  # words are in document order: one segmented maximum
+            starts = np.searchsorted(doc_of, np.arange(len(docs)))
+            has = np.diff(np.append(starts, len(doc_of))) > 0
+            out[has] = np.maximum.reduceat(probs, starts[has])
         return out
 
     def to_json(self) -> dict[str, Any]:
