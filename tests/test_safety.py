@@ -127,9 +127,9 @@ def test_negative(category: str, text: str) -> None:
 
 HARD_NEGATIVES = [
     "mẹ lấy con dao gọt táo cho em",
-    pytest.param("lấy con dao thái rau giúp mẹ", marks=pytest.mark.xfail(
-        reason="known gap: the ViHOS-trained model links a short text ending in 'mẹ' to "
-               "insults (docs/safety.md)", strict=False)),
+    "lấy con dao thái rau giúp mẹ",
+    "đưa mẹ cái kéo",
+    "con mèo nhà mẹ béo quá",
     "hôm qua bắn rank free fire vui quá",
     "chết cười với clip con mèo",
     "mệt muốn chết sau buổi học thêm",

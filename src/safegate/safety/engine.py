@@ -40,8 +40,7 @@ from safegate.safety.types import (
 )
 
 __all__ = ["GROOMING_MESSAGE_THRESHOLD", "GROOMING_MODEL_ALONE", "INFO_FLOOR", "OVERRULED_CAP",
-           "THRESHOLDS",
-           "VIOLENCE_URGENT", "WARNING_FLOOR", "Engine", "default_engine"]
+           "THRESHOLDS", "VIOLENCE_URGENT", "WARNING_FLOOR", "Engine", "default_engine"]
 
 # Default label thresholds (the model file may override them). Urgent categories are lower:
 # a missed self-harm or grooming message costs more than a parent reading a false alarm.

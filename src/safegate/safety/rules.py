@@ -1070,7 +1070,6 @@ _COMMON_WORDS = frozenset({
 })
 
 
-
 def _selectivity(req: Requirement) -> tuple[bool, bool, int, int]:
     """Prefer requirements whose every alternative has a string of ``_MIN_KEY`` characters,
     then ones not made of common words."""
@@ -1135,6 +1134,7 @@ class RuleSet:
         ids: dict[str, int] = {}  # every anchor string, numbered
         by_key: dict[int, list[tuple[int, frozenset[int]]]] = {}
         for i, rule in enumerate(rule_list):
+            parsed = _P.parse(rule.pattern)
             self._rules.append(_Compiled(
                 rule,
                 _whole_words(rule.pattern),
@@ -1143,9 +1143,9 @@ class RuleSet:
                 _whole_words(rule.unless) if rule.unless else None,
                 _whole_words(deaccent(rule.unless)) if rule.unless else None,
                 frozenset(re.findall(r"\w+", rule.pattern)),
-                _only_positive(_P.parse(rule.pattern)),
+                _only_positive(parsed),
             ))
-            anchors = _anchors(_P.parse(rule.pattern))
+            anchors = _anchors(parsed)
             if not anchors or not _selectivity(anchors)[0]:
                 self._always.append(i)
                 continue
