@@ -4,6 +4,7 @@ children, a real `safegate serve`), and the hourly alert purge in a running gate
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import signal
@@ -179,6 +180,36 @@ def test_the_schedule_survives_failures_and_timeouts_and_kills_its_child(
     assert len(runs.read_text()) >= 2
     with pytest.raises(ProcessLookupError):  # the last hanging child went with its schedule
         os.kill(int(pid_file.read_text()), 0)
+
+
+def _children() -> set[int]:
+    """This process's child processes, running or exited but not reaped (Linux /proc)."""
+    return {int(pid) for task in Path(f"/proc/{os.getpid()}/task").iterdir()
+            for pid in (task / "children").read_text().split()}
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="needs Linux /proc")
+def test_a_cancel_while_the_child_starts_kills_it() -> None:
+    """Cancelled at any moment, even while the process is being spawned, run_child leaves
+    no child behind, running or unreaped (CI once found the process of a cancelled schedule's
+    child still there)."""
+    hanging = python_job("import time; time.sleep(60)", name="hanging")
+    before = _children()
+
+    async def scenario(delay: float) -> None:
+        task = asyncio.create_task(run_child(hanging, os.environ))
+        await asyncio.sleep(delay)  # 0: the spawn has only just begun
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    for delay in (0, 0, 0.001, 0.01, 0.2):
+        run_async(scenario(delay))
+        assert _children() <= before, delay
+    hanging = python_job("import time; time.sleep(60)", name="hanging", timeout=0.05)
+    for delay in (0.05, 0.051, 0.052, 0.055, 0.06):  # around the timeout's own kill
+        run_async(scenario(delay))
+        assert _children() <= before, delay
 
 
 def test_serve_categorises_new_domains_on_schedule_and_blocks_them(tmp_path: Path) -> None:

@@ -190,6 +190,18 @@ def describe_run(job: Job, run: ChildRun) -> str:
     return f"{job.name}: failed with exit status {run.returncode} after {took}: {why}"
 
 
+async def _kill_and_reap(proc: asyncio.subprocess.Process) -> None:
+    """Kill a child and wait until it is gone. A cancel during that wait still waits (a
+    killed process ends at once): a child killed but not reaped would linger as a zombie."""
+    with contextlib.suppress(ProcessLookupError):
+        proc.kill()
+    try:
+        await proc.wait()
+    except asyncio.CancelledError:
+        await proc.wait()
+        raise
+
+
 async def run_child(job: Job, env: Mapping[str, str]) -> ChildRun:
     """Run ``job`` once as a child process and wait for it (at most ``job.timeout``; then it
     is killed). Cancelling the wait kills the child too."""
@@ -201,14 +213,10 @@ async def run_child(job: Job, env: Mapping[str, str]) -> ChildRun:
     try:
         out, err = await asyncio.wait_for(proc.communicate(), job.timeout)
     except TimeoutError:
-        with contextlib.suppress(ProcessLookupError):
-            proc.kill()
-        await proc.wait()
+        await _kill_and_reap(proc)
         return ChildRun(None, "", "", time.monotonic() - started)
     except BaseException:  # cancelled: the gate is stopping, and no child outlives it
-        with contextlib.suppress(ProcessLookupError):
-            proc.kill()
-        await proc.wait()
+        await _kill_and_reap(proc)
         raise
     assert proc.returncode is not None
     return ChildRun(proc.returncode, out.decode("utf-8", "replace"),
