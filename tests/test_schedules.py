@@ -212,6 +212,32 @@ def test_a_cancel_while_the_child_starts_kills_it() -> None:
         assert _children() <= before, delay
 
 
+def test_a_cancel_during_uvloops_spawn_leaves_no_zombie(monkeypatch: pytest.MonkeyPatch) -> None:
+    """uvloop kills a child whose start is cancelled but nothing reaps it: the zombie CI
+    found. uvloop's test-only flag holds the start open after the fork, which widens the
+    window the cancels aim at."""
+    pytest.importorskip("uvloop")
+    spawn = asyncio.create_subprocess_exec
+
+    async def slow_spawn(*args: Any, **kwargs: Any) -> Any:
+        return await spawn(*args, __uvloop_sleep_after_fork=True, **kwargs)
+
+    monkeypatch.setattr(asyncio, "create_subprocess_exec", slow_spawn)
+    hanging = python_job("import time; time.sleep(60)", name="hanging")
+    before = _children()
+
+    async def scenario(delay: float) -> None:
+        task = asyncio.create_task(run_child(hanging, os.environ))
+        await asyncio.sleep(delay)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    for delay in (0.0005, 0.001, 0.002, 0.004):
+        run_async(scenario(delay))
+        assert _children() <= before, delay
+
+
 def test_serve_categorises_new_domains_on_schedule_and_blocks_them(tmp_path: Path) -> None:
     """`safegate serve` with urls.categorise_interval: the child files the scam domain the
     gate saw, asks the gate to reload, and the gate blocks it."""

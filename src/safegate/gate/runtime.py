@@ -206,10 +206,18 @@ async def run_child(job: Job, env: Mapping[str, str]) -> ChildRun:
     """Run ``job`` once as a child process and wait for it (at most ``job.timeout``; then it
     is killed). Cancelling the wait kills the child too."""
     started = time.monotonic()
-    proc = await asyncio.create_subprocess_exec(
+    spawn = asyncio.ensure_future(asyncio.create_subprocess_exec(
         *job.argv, env=dict(env), stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-        start_new_session=True)  # a Ctrl-C at the terminal is for the gate; it stops the child
+        start_new_session=True))  # a Ctrl-C at the terminal is for the gate; it stops the child
+    try:
+        proc = await asyncio.shield(spawn)
+    except asyncio.CancelledError:
+        # Cancelled while the child was starting: the child may exist already (uvloop then
+        # kills it but nothing reaps it). Let the start finish, then kill and reap it.
+        with contextlib.suppress(Exception):
+            await _kill_and_reap(await spawn)
+        raise
     try:
         out, err = await asyncio.wait_for(proc.communicate(), job.timeout)
     except TimeoutError:
