@@ -67,9 +67,6 @@ class FakeUpstream:
                 if out is not None:
                     self.transport.sendto(out, addr)  # type: ignore[attr-defined]
 
-        transport, _ = await loop.create_datagram_endpoint(Udp, local_addr=("127.0.0.1", 0))
-        port = transport.get_extra_info("sockname")[1]
-
         async def tcp(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
             with contextlib.suppress(Exception):
                 while True:
@@ -82,8 +79,20 @@ class FakeUpstream:
                     await writer.drain()
             writer.close()
 
-        await asyncio.start_server(tcp, "127.0.0.1", port)
-        return int(port)
+        # UDP and TCP on one port: the UDP port is free, but its TCP twin may be the local end
+        # of some connection already, so a few ports are tried.
+        for attempt in range(20):
+            transport, _ = await loop.create_datagram_endpoint(Udp, local_addr=("127.0.0.1", 0))
+            port = transport.get_extra_info("sockname")[1]
+            try:
+                await asyncio.start_server(tcp, "127.0.0.1", port)
+            except OSError:
+                transport.close()
+                if attempt == 19:
+                    raise
+                continue
+            return int(port)
+        raise AssertionError("unreachable")
 
     async def respond(self, data: bytes, transport: str) -> bytes | None:
         b = self.behaviour
