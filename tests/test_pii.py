@@ -118,6 +118,10 @@ POSITIVE = [
     ("I was born on May 12, 2013", "DATE_OF_BIRTH", "May 12, 2013"),
     ("DOB: 2013-05-12", "DATE_OF_BIRTH", "2013-05-12"),
     ("mình sinh năm 2012", "DATE_OF_BIRTH", "2012"),
+    ("12/5 là sinh nhật em", "DATE_OF_BIRTH", "12/5"),         # the date first
+    ("15/8 sinh nhat minh ne", "DATE_OF_BIRTH", "15/8"),
+    ("ngày 3/9 là sinh nhật của tớ", "DATE_OF_BIRTH", "3/9"),
+    ("May 3rd is my birthday", "DATE_OF_BIRTH", "May 3rd"),
 ]
 
 
@@ -137,6 +141,8 @@ NEGATIVE = [
     "hẹn gặp lúc 15:30 ở thư viện",
     "năm 2024 em lên lớp 6",
     "ngày 12/05/2024 em thi học kỳ",       # a date without birth context
+    "12/5 là sinh nhật mẹ",                 # someone else's birthday, not the writer's
+    "20/11 là ngày nhà giáo Việt Nam",
     "phòng 302 tầng 3 nhé",
     "lớp 6 có 45 bạn",                      # a class alone is not a SCHOOL
     "em học lớp 7A2",

@@ -148,9 +148,22 @@ _DOB = re.compile(
     r"(?P<date>" + _DATE + r"|" + _YEAR + r")(?![\w/]|[.\-]\d)")
 
 
+# The date first: "12/5 là sinh nhật em", "may 3rd is my birthday" (the writer's own).
+_DOB_DATE_FIRST = re.compile(
+    r"(?<![\w/.\-])(?P<date>" + _DATE + r")(?![\w/]|[.\-]\d)\s*(?:[,:\-]\s*)?"
+    r"(?:(?:la|is|was|=)\s+)?(?:ngay\s+)?(?:sinh\s+nhat|birthday|bday|b-day)\s+"
+    r"(?:(?:cua|of)\s+)?(?:em|minh|to|toi|tao|tui|con|chau)\b"
+    r"|(?<![\w/.\-])(?P<date2>" + _DATE + r")(?![\w/]|[.\-]\d)\s+(?:is|was)\s+my\s+"
+    r"(?:birthday|bday|b-day)\b")
+
+
 def find_dob(doc: Doc) -> list[Hit]:
     f = doc.folded
     hits = []
+    for m in _DOB_DATE_FIRST.finditer(f):
+        group = "date" if m.group("date") else "date2"
+        start, end = m.span(group)
+        hits.append(Hit("DATE_OF_BIRTH", start, end, 0.85, "date before birthday context"))
     for m in _DOB.finditer(f):
         start, end = m.span("date")
         date = m.group("date")
