@@ -51,3 +51,17 @@ def test_held_out_sets_do_not_share_texts() -> None:
     for name in HELD_OUT:
         for _, _, text in _rows(name):
             assert seen.setdefault(_key(text), name) == name, (name, text)
+
+
+@pytest.mark.parametrize("name", ["conversations_heldout.jsonl", "conversations_heldout_2.jsonl"])
+def test_held_out_conversations_are_well_formed(name: str) -> None:
+    import json
+
+    lines = [x for x in (SEEDS / name).read_text(encoding="utf-8").splitlines() if x]
+    assert len(lines) >= 10
+    for line in lines:
+        chat = json.loads(line)
+        assert set(chat) == {"label", "lang", "messages"}
+        assert chat["label"] in ("grooming", "benign", "none") and chat["lang"] in ("vi", "en")
+        assert all(len(m) == 2 and all(isinstance(x, str) and x for x in m)
+                   for m in chat["messages"])
