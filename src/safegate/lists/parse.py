@@ -20,7 +20,6 @@ gives the same entries one by one, in file order.
 from __future__ import annotations
 
 import gzip
-import importlib
 import re
 import time
 import zlib
@@ -32,6 +31,8 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
+
+from safegate.regex_tree import REPEATS, children, sre
 
 try:
     import idna as _idna
@@ -197,39 +198,17 @@ PROBE_LENGTHS = (8, 12, 16, 24, 32, 64, 128, 253)
 
 _WILDCARD_HOST = re.compile(r"^[a-z0-9_*-]+(?:\.[a-z0-9_*-]+)*$")
 
-# The parser behind re.compile, to look at a pattern's structure ("re._parser" since
-# Python 3.11; its items are (opcode, argument) pairs, see ``_children``).
-_sre: Any = importlib.import_module("re._parser")
-
-_REPEATS = {_sre.MAX_REPEAT, _sre.MIN_REPEAT, _sre.POSSESSIVE_REPEAT}
-_BACKTRACKING_REPEATS = {_sre.MAX_REPEAT, _sre.MIN_REPEAT}
-_REFERENCES = {_sre.GROUPREF, _sre.GROUPREF_EXISTS}
-
-
-def _children(op: Any, av: Any) -> list[Any]:
-    """The sub-sequences of one parsed regex item."""
-    if op in _REPEATS:
-        return [av[2]]
-    if op is _sre.SUBPATTERN:
-        return [av[3]]
-    if op is _sre.BRANCH:
-        return list(av[1])
-    if op in (_sre.ASSERT, _sre.ASSERT_NOT):
-        return [av[1]]
-    if op is _sre.ATOMIC_GROUP:
-        return [av]
-    if op is _sre.GROUPREF_EXISTS:
-        return [x for x in av[1:] if x is not None]
-    return []
+_BACKTRACKING_REPEATS = {sre.MAX_REPEAT, sre.MIN_REPEAT}
+_REFERENCES = {sre.GROUPREF, sre.GROUPREF_EXISTS}
 
 
 def _inner_repeats(seq: Any) -> list[Any]:
     """Every quantified item (that may repeat more than once) inside ``seq``."""
     out = []
     for op, av in seq:
-        if op in _REPEATS and av[1] > 1:
+        if op in REPEATS and av[1] > 1:
             out.append((op, av))
-        for child in _children(op, av):
+        for child in children(op, av):
             out += _inner_repeats(child)
     return out
 
@@ -238,29 +217,29 @@ def _char_matches(item: tuple[Any, Any], ch: int) -> bool:
     """Can the one-character item ``item`` match the character ``ch``? True when unsure."""
     op, av = item
     chars = {ch, ord(chr(ch).lower()), ord(chr(ch).upper())}  # patterns ignore case
-    if op is _sre.LITERAL:
+    if op is sre.LITERAL:
         return chr(av).lower() == chr(ch).lower()
-    if op is _sre.NOT_LITERAL:
+    if op is sre.NOT_LITERAL:
         return chr(av).lower() != chr(ch).lower()
-    if op is _sre.ANY:
+    if op is sre.ANY:
         return ch != 10
-    if op is _sre.IN:
+    if op is sre.IN:
         negate = False
         found = False
         for sop, sav in av:
-            if sop is _sre.NEGATE:
+            if sop is sre.NEGATE:
                 negate = True
-            elif sop is _sre.LITERAL:
+            elif sop is sre.LITERAL:
                 found |= sav in chars
-            elif sop is _sre.RANGE:
+            elif sop is sre.RANGE:
                 found |= any(sav[0] <= c <= sav[1] for c in chars)
-            elif sop is _sre.CATEGORY:
+            elif sop is sre.CATEGORY:
                 c = chr(ch)
                 tests = {
-                    _sre.CATEGORY_DIGIT: c.isdigit(), _sre.CATEGORY_NOT_DIGIT: not c.isdigit(),
-                    _sre.CATEGORY_WORD: c.isalnum() or c == "_",
-                    _sre.CATEGORY_NOT_WORD: not (c.isalnum() or c == "_"),
-                    _sre.CATEGORY_SPACE: c.isspace(), _sre.CATEGORY_NOT_SPACE: not c.isspace(),
+                    sre.CATEGORY_DIGIT: c.isdigit(), sre.CATEGORY_NOT_DIGIT: not c.isdigit(),
+                    sre.CATEGORY_WORD: c.isalnum() or c == "_",
+                    sre.CATEGORY_NOT_WORD: not (c.isalnum() or c == "_"),
+                    sre.CATEGORY_SPACE: c.isspace(), sre.CATEGORY_NOT_SPACE: not c.isspace(),
                 }
                 found |= tests.get(sav, True)
             else:
@@ -274,11 +253,11 @@ def _delimited(body: Any, inner: list[Any]) -> bool:
     of the quantifiers ``inner`` (inside it) can match? Then a name splits into
     repetitions in one way only, and the nesting cannot backtrack exponentially
     (``(\\w+\\.)*`` is delimited; ``(\\w+\\.\\w+)*`` is not: "a.bc.d" splits twice)."""
-    while len(body) == 1 and body[0][0] is _sre.SUBPATTERN:  # a group: look inside
+    while len(body) == 1 and body[0][0] is sre.SUBPATTERN:  # a group: look inside
         body = body[0][1][3]
     edges = [body[0], body[-1]] if len(body) else []
     for op, av in edges:
-        if op is _sre.LITERAL and all(len(sub) == 1 and not _char_matches(sub[0], av)
+        if op is sre.LITERAL and all(len(sub) == 1 and not _char_matches(sub[0], av)
                                       for _, (_, _, sub) in inner):
             return True
     return False
@@ -292,7 +271,7 @@ def _structure_problem(seq: Any) -> str | None:
             inner = _inner_repeats(av[2])
             if inner and not _delimited(av[2], inner):
                 return SKIP_REGEX_NESTED
-        for child in _children(op, av):
+        for child in children(op, av):
             problem = _structure_problem(child)
             if problem:
                 return problem
@@ -302,9 +281,9 @@ def _structure_problem(seq: Any) -> str | None:
 def _literals(seq: Any) -> set[int]:
     out: set[int] = set()
     for op, av in seq:
-        if op is _sre.LITERAL:
+        if op is sre.LITERAL:
             out.add(av)
-        for child in _children(op, av):
+        for child in children(op, av):
             out |= _literals(child)
     return out
 
@@ -352,7 +331,7 @@ def regex_problem(source: str, *, probe: bool = True) -> str | None:
         compiled = re.compile(source, _CHECK_FLAGS)
         # As a part of a list's alternation: refuses inline global flags after the start.
         re.compile(f"(?:{source})", _CHECK_FLAGS)
-        tree = _sre.parse(source, _CHECK_FLAGS)
+        tree = sre.parse(source, _CHECK_FLAGS)
     except re.error as exc:
         return SKIP_REGEX_FEATURE if "global flags" in str(exc) else SKIP_REGEX_INVALID
     except (RecursionError, OverflowError, ValueError):
@@ -373,13 +352,13 @@ def regex_problem(source: str, *, probe: bool = True) -> str | None:
 
 def _has_upper(seq: Any) -> bool:
     for op, av in seq:
-        if op in (_sre.LITERAL, _sre.NOT_LITERAL) and 65 <= av <= 90:
+        if op in (sre.LITERAL, sre.NOT_LITERAL) and 65 <= av <= 90:
             return True
-        if op is _sre.IN and any(
-                (sop is _sre.LITERAL and 65 <= sav <= 90)
-                or (sop is _sre.RANGE and sav[0] <= 90 and sav[1] >= 65) for sop, sav in av):
+        if op is sre.IN and any(
+                (sop is sre.LITERAL and 65 <= sav <= 90)
+                or (sop is sre.RANGE and sav[0] <= 90 and sav[1] >= 65) for sop, sav in av):
             return True
-        if any(_has_upper(child) for child in _children(op, av)):
+        if any(_has_upper(child) for child in children(op, av)):
             return True
     return False
 
@@ -388,7 +367,7 @@ def search_form(source: str) -> str:
     """The pattern to compile with REGEX_FLAGS for a checked regex ``source``: itself, or
     ``(?i:source)`` when it has uppercase letters (on lowercase names the two agree with
     ``source`` compiled to ignore case)."""
-    return f"(?i:{source})" if _has_upper(_sre.parse(source, _CHECK_FLAGS)) else source
+    return f"(?i:{source})" if _has_upper(sre.parse(source, _CHECK_FLAGS)) else source
 
 
 def wildcard_regex(host: str) -> str:
@@ -426,14 +405,14 @@ def suffix_key(pattern: str) -> str | None:
     of the name's last labels and the patterns without one.
     """
     try:
-        items = list(_sre.parse(pattern, REGEX_FLAGS))
+        items = list(sre.parse(pattern, REGEX_FLAGS))
     except (re.error, RecursionError, OverflowError, ValueError):
         return None
-    if not items or items[-1] != (_sre.AT, _sre.AT_END):
+    if not items or items[-1] != (sre.AT, sre.AT_END):
         return None
     tail: list[str] = []
     for op, av in reversed(items[:-1]):
-        if op is not _sre.LITERAL:
+        if op is not sre.LITERAL:
             break
         tail.append(chr(av))
     text = "".join(reversed(tail))

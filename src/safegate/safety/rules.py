@@ -22,8 +22,6 @@ The Vietnamese offensive-words lexicon in ``data/vn_offensive_words.txt`` is a c
 from __future__ import annotations
 
 import re
-import re._constants as _C  # the stdlib's own regex parser, for the prefilter
-import re._parser as _P
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
@@ -32,6 +30,7 @@ from typing import Any
 
 import ahocorasick
 
+from safegate.regex_tree import children, sre  # the stdlib's regex parser
 from safegate.safety.normalise import deaccent
 
 __all__ = ["AMBIGUOUS_SYLLABLES", "GROOMING_HARD_KINDS", "GROOMING_KINDS", "Hit", "Rule", "RuleSet",
@@ -918,15 +917,15 @@ def _only_positive(items: Any) -> bool:
     ``\w``, ``\s``, ``.`` and word boundaries are unchanged. A negative test is not kept
     ("chết" followed by " đồi" passes ``(?! đói)``; the plain " doi" fails ``(?! doi)``)."""
     for op, av in items:
-        if op is _C.ASSERT_NOT and _names_letter(av[1]):
+        if op is sre.ASSERT_NOT and _names_letter(av[1]):
             return False
-        if op is _C.NOT_LITERAL and chr(av).isalpha():
+        if op is sre.NOT_LITERAL and chr(av).isalpha():
             return False
-        if op is _C.IN and any(o is _C.NEGATE for o, _ in av) and _names_letter([(op, av)]):
+        if op is sre.IN and any(o is sre.NEGATE for o, _ in av) and _names_letter([(op, av)]):
             return False
-        if op in (_C.GROUPREF, _C.GROUPREF_EXISTS):
+        if op in (sre.GROUPREF, sre.GROUPREF_EXISTS):
             return False
-        if not all(_only_positive(child) for child in _subpatterns(op, av)):
+        if not all(_only_positive(child) for child in children(op, av)):
             return False
     return True
 
@@ -934,27 +933,14 @@ def _only_positive(items: Any) -> bool:
 def _names_letter(items: Any) -> bool:
     """Does a parsed pattern name a letter (a literal or a range), anywhere inside?"""
     for op, av in items:
-        if op in (_C.LITERAL, _C.NOT_LITERAL) and chr(av).isalpha():
+        if op in (sre.LITERAL, sre.NOT_LITERAL) and chr(av).isalpha():
             return True
-        if op is _C.IN and any((o is _C.LITERAL and chr(a).isalpha()) or o is _C.RANGE
+        if op is sre.IN and any((o is sre.LITERAL and chr(a).isalpha()) or o is sre.RANGE
                                for o, a in av):
             return True
-        if any(_names_letter(child) for child in _subpatterns(op, av)):
+        if any(_names_letter(child) for child in children(op, av)):
             return True
     return False
-
-
-def _subpatterns(op: Any, av: Any) -> list[Any]:
-    """The parsed sub-patterns directly inside one item."""
-    if op is _C.SUBPATTERN or op in (_C.MAX_REPEAT, _C.MIN_REPEAT, _C.POSSESSIVE_REPEAT):
-        return [av[-1]]
-    if op in (_C.ASSERT, _C.ASSERT_NOT):
-        return [av[1]]
-    if op is _C.ATOMIC_GROUP:
-        return [av]
-    if op is _C.BRANCH:
-        return list(av[1])
-    return []
 
 
 def _accents_fit(region: str, region_plain: str, words: frozenset[str]) -> bool:
@@ -1016,18 +1002,18 @@ def _anchors(items: Any) -> Requirement | None:
             run.clear()
 
     for op, av in items:
-        if op is _C.LITERAL:
+        if op is sre.LITERAL:
             run.append(chr(av))
             continue
         close()
         found: Requirement | None = None
-        if op is _C.SUBPATTERN:
+        if op is sre.SUBPATTERN:
             found = _anchors(av[-1])
-        elif op is _C.BRANCH:
+        elif op is sre.BRANCH:
             branches = [_anchors(b) for b in av[1]]
             if all(branches):
                 found = set().union(*branches)  # type: ignore[arg-type]
-        elif op in (_C.MAX_REPEAT, _C.MIN_REPEAT) and av[0] >= 1:
+        elif op in (sre.MAX_REPEAT, sre.MIN_REPEAT) and av[0] >= 1:
             found = _anchors(av[2])
         if found:
             pieces.append(found)
@@ -1134,7 +1120,7 @@ class RuleSet:
         ids: dict[str, int] = {}  # every anchor string, numbered
         by_key: dict[int, list[tuple[int, frozenset[int]]]] = {}
         for i, rule in enumerate(rule_list):
-            parsed = _P.parse(rule.pattern)
+            parsed = sre.parse(rule.pattern)
             self._rules.append(_Compiled(
                 rule,
                 _whole_words(rule.pattern),
