@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Any
 
@@ -267,7 +268,7 @@ class Engine:
 
     def _score(self, text: str, norm: str, hits: list[Hit],
                model_scores: dict[str, float], language: str = "en",
-               overruled: set[str] | frozenset[str] = frozenset()) -> _Partial:
+               overruled: AbstractSet[str] = frozenset()) -> _Partial:
         rule = self.rule_scores(hits)
         scores: dict[str, float] = {}
         for c in CATEGORIES:
