@@ -10,7 +10,7 @@ import pytest
 from safegate.safety.types import CATEGORIES
 
 SEEDS = resources.files("safegate.safety") / "seeds"
-HELD_OUT = ("heldout.tsv", "heldout_urgent.tsv", "heldout_urgent_3.tsv")
+HELD_OUT = ("heldout.tsv", "heldout_urgent.tsv", "heldout_urgent_3.tsv", "heldout_urgent_4.tsv")
 
 
 def _rows(name: str) -> list[tuple[str, str, str]]:
@@ -53,7 +53,8 @@ def test_held_out_sets_do_not_share_texts() -> None:
             assert seen.setdefault(_key(text), name) == name, (name, text)
 
 
-@pytest.mark.parametrize("name", ["conversations_heldout.jsonl", "conversations_heldout_2.jsonl"])
+@pytest.mark.parametrize("name", ["conversations_heldout.jsonl", "conversations_heldout_2.jsonl",
+                                  "conversations_heldout_3.jsonl"])
 def test_held_out_conversations_are_well_formed(name: str) -> None:
     import json
 
