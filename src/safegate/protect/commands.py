@@ -4,8 +4,12 @@ purge`: delete the alerts past their retention by hand (the gate does it hourly)
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
+
+if TYPE_CHECKING:
+    from safegate.safety.engine import Engine as SafetyEngine
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -19,8 +23,12 @@ CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
               help="TOML settings file (default: $SAFEGATE_CONFIG).")
 @click.option("--child-sender", metavar="S",
               help="The sender name of the child's own messages (default: the profile name).")
+@click.option("--deep/--no-deep", default=None,
+              help="The deep layer (sentence embeddings; more urgent messages found, more false "
+                   "alarms; docs/safety.md). Default: on where it can run. --deep makes its "
+                   "absence an error.")
 def monitor(profile_name: str, data_dir: Path | None, config: Path | None,
-            child_sender: str | None) -> None:
+            child_sender: str | None, deep: bool | None) -> None:
     """Read a child's messages and turn harmful content into alerts for the parents.
 
     Input, one JSON object a line: {"sender", "time" (ISO 8601 or unix seconds), "text",
@@ -38,6 +46,7 @@ def monitor(profile_name: str, data_dir: Path | None, config: Path | None,
     from safegate.store.errors import StoreError
 
     settings = _settings(config, {"server.data_dir": str(data_dir) if data_dir else None})
+    safety = _safety_engine(deep)
     try:
         engine = make_engine(settings.database_url)
         migrate(engine)
@@ -46,7 +55,7 @@ def monitor(profile_name: str, data_dir: Path | None, config: Path | None,
         key = load_keyring(settings.data_dir)
     except (StoreError, CryptoError) as exc:
         raise click.ClickException(str(exc)) from exc
-    watcher = Monitor(engine, profile, key, child_sender=child_sender)
+    watcher = Monitor(engine, profile, key, child_sender=child_sender, safety=safety)
     stdin = sys.stdin
     if isinstance(stdin, io.TextIOWrapper):  # undecodable bytes become U+FFFD, not a crash
         stdin.reconfigure(encoding="utf-8", errors="replace")
@@ -62,6 +71,23 @@ def monitor(profile_name: str, data_dir: Path | None, config: Path | None,
                    f"{watcher.child_sender!r}); personal-data alerts need the child's own "
                    f"messages: use --child-sender or \"from_child\": true", err=True)
     sys.stdout.flush()
+
+
+def _safety_engine(deep: bool | None) -> SafetyEngine:
+    """The text engine for a watch: with the deep layer unless told not to; when it cannot
+    run, ``--deep`` is an error and the default says so on stderr and goes on without."""
+    from safegate.safety.embedding import DeepUnavailable
+    from safegate.safety.engine import Engine, default_engine
+
+    if deep is False:
+        return default_engine()
+    try:
+        return Engine(deep=True)
+    except DeepUnavailable as exc:
+        if deep:
+            raise click.ClickException(f"the deep layer cannot run: {exc}") from exc
+        click.echo(f"monitor: note: without the deep layer ({exc})", err=True)
+        return default_engine()
 
 
 @click.group(context_settings=CONTEXT)

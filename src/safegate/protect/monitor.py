@@ -24,7 +24,7 @@ from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import Engine, select
@@ -47,6 +47,9 @@ from safegate.store.db import session_factory
 from safegate.store.errors import StoreError
 from safegate.store.models import Alert, AuditLog, Organisation, Profile
 from safegate.store.values import utcnow
+
+if TYPE_CHECKING:
+    from safegate.safety.engine import Engine as SafetyEngine
 
 __all__ = [
     "AlertRecord",
@@ -320,7 +323,9 @@ class Monitor:
     def __init__(self, engine: Engine, profile: ProfileRef, key: Keyring, *,
                  child_sender: str | None = None, limits: Limits | None = None,
                  window: int = WINDOW, clock: Callable[[], datetime] = utcnow,
-                 actor: str = "monitor") -> None:
+                 actor: str = "monitor", safety: SafetyEngine | None = None) -> None:
+        """``safety``: the text engine (default: the main path; ``safegate monitor`` adds
+        the deep layer where it can run)."""
         self.profile = profile
         self.key = key
         self.child_sender = child_sender or profile.name
@@ -330,6 +335,7 @@ class Monitor:
         self.actor = actor
         self.stats = MonitorStats()
         self._sessions = session_factory(engine)
+        self._safety = safety
         self._conversations: OrderedDict[str, deque[tuple[str, str]]] = OrderedDict()
 
     # -- input
@@ -374,15 +380,17 @@ class Monitor:
 
     def candidates(self, message: Message) -> list[Candidate]:
         """The alert candidates of ``message`` in its conversation (no storage)."""
-        from safegate.safety import classify, score_conversation
+        from safegate.safety.conversation import score_conversation
+        from safegate.safety.engine import default_engine
 
-        result = classify(message.text)
+        safety = self._safety or default_engine()
+        result = safety.classify(message.text)
         window = self._conversation(message.conversation)
         who = CHILD if message.from_child else f"other:{message.sender or '?'}"
         window.append((who, message.text))
         found = message_candidates(result, message.text, from_child=message.from_child)
         if result.spans:  # escalation only changes when a message carries a signal
-            conv = score_conversation(list(window), window=self.window)
+            conv = score_conversation(list(window), window=self.window, engine=safety)
             grooming = grooming_candidate(conv, [text for _, text in window])
             found = with_escalation(found, grooming)
         return found

@@ -16,16 +16,25 @@ BATCH = 256
               help="Read JSON objects, one per line, with a 'text' field (other fields are "
                    "ignored) instead of plain text lines.")
 @click.option("--no-pii", is_flag=True, help="Skip the pii_disclosure category (faster).")
-def classify(jsonl: bool, no_pii: bool) -> None:
+@click.option("--deep", is_flag=True,
+              help="Add the deep layer: sentence embeddings take a second look at messages "
+                   "that are faintly self-harm, grooming or violence (more found, more false "
+                   "alarms, ~1,000 messages/s instead of ~6,000; see docs/safety.md).")
+def classify(jsonl: bool, no_pii: bool, deep: bool) -> None:
     """Classify text from stdin for harmful content (Vietnamese and English).
 
     One input line → one JSON line on stdout:
-    {"labels": [...], "scores": {...}, "severity": "none|info|warning|urgent", "spans": [...]}.
+    {"labels": [...], "scores": {...}, "severity": "none|info|warning|urgent", "spans": [...]},
+    and with --deep a "deep" object (the layer's probabilities) when it looked at the text.
     A line that is not valid JSONL (with --jsonl) gives {"error": "...", "line": N}.
     """
+    from safegate.safety.embedding import DeepUnavailable
     from safegate.safety.engine import Engine
 
-    engine = Engine(use_pii=not no_pii)
+    try:
+        engine = Engine(use_pii=not no_pii, deep=deep)
+    except DeepUnavailable as exc:
+        raise click.ClickException(f"the deep layer cannot run: {exc}") from exc
     out = sys.stdout
 
     def flush(batch: list[tuple[int, str | None, str]]) -> None:

@@ -38,7 +38,7 @@ STAGE_WEIGHTS: dict[str, float] = {
     "video_call": 0.25,  # any video-call talk; weak alone
     "sexual": 0.6,
     "sexual_photo": 0.8,
-    "model": 0.35,  # the grooming model fired without a rule to say which stage
+    "model": 0.35,  # the grooming model or the deep layer fired without a rule to say which
 }
 HARD_STAGES = frozenset({"secrecy", "photo_request", "sexual_photo", "sexual", "meet"})
 URGENT_AT = 0.6
@@ -98,7 +98,7 @@ def score_conversation(messages: Sequence[tuple[str, str]], *, window: int = WIN
             stage = _RULE_STAGE.get(span.source.removeprefix("rule:"))
             if stage is not None:
                 signals.append(Signal(i, sender, stage, span))
-            elif span.source == "model" and span.category == "grooming":
+            elif span.source in ("model", "embedding") and span.category == "grooming":
                 signals.append(Signal(i, sender, "model", span))
 
     best_score, best_level, suspect, peak = 0.0, "none", None, (0, max(len(messages) - 1, 0))

@@ -13,6 +13,12 @@ Labels and severity (see docs/safety.md for the trade-offs):
   threat rule fired or its score reaches ``VIOLENCE_URGENT``, else ``warning``;
 * other labels are ``warning`` from ``WARNING_FLOOR`` up and ``info`` below it;
 * no label but some category at ``INFO_FLOOR`` or more → ``info`` (a weak signal).
+
+With ``deep=True`` the engine also takes a second look (safegate.safety.embedding) at messages
+whose self-harm, grooming or violence score reached the layer's gate without a label: a
+sentence-embedding model may add any of those labels (``DEEP_SEVERITY``: urgent for self-harm
+and violence, warning for grooming; evidence source ``embedding``; its probabilities in
+``Result.deep``).
 """
 
 from __future__ import annotations
@@ -21,12 +27,19 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from safegate.safety.embedding import (
+    DEEP_SEVERITY,
+    DeepLayer,
+    deep_labels,
+    load_deep_layer,
+    passes_gate,
+)
 from safegate.safety.features import language_of
 from safegate.safety.model import LinearModel, default_model
 from safegate.safety.normalise import deaccent, has_diacritics, normalise_known, normalise_pair
@@ -99,8 +112,13 @@ class Engine:
 
     def __init__(self, ruleset: RuleSet | None = None, model: LinearModel | None = None,
                  use_model: bool = True, use_pii: bool = True,
-                 thresholds: dict[str, float] | None = None) -> None:
+                 thresholds: dict[str, float] | None = None,
+                 deep: bool | DeepLayer = False) -> None:
+        """``deep``: True loads the deep layer (raises ``DeepUnavailable`` when it cannot run
+        here), or pass a :class:`DeepLayer` to share one between engines."""
         self.ruleset = ruleset or default_ruleset()
+        self.deep: DeepLayer | None = (
+            deep if isinstance(deep, DeepLayer) else load_deep_layer() if deep else None)
         self.model = (model or default_model()) if use_model else None
         self.use_pii = use_pii
         self.thresholds = dict(THRESHOLDS)
@@ -172,6 +190,8 @@ class Engine:
             if rows is not None:
                 model_scores = dict(zip(model_categories, rows[i], strict=True))
             partial.append(self._score(text, norm, hits, model_scores, languages[i], overruled))
+        if self.deep is not None:
+            self._second_look(self.deep, texts, partial)
         # Labels that no rule explains get word-level evidence from the model, in one batch.
         need = [(i, c) for i, p in enumerate(partial) for c in p.labels
                 if c not in {s.category for s in p.spans} and texts[i]]
@@ -179,6 +199,22 @@ class Engine:
         for i, spans in self._model_evidence(texts, need).items():
             evidence.setdefault(i, []).extend(spans)
         return [self._finish(p, evidence.get(i, [])) for i, p in enumerate(partial)]
+
+    @staticmethod
+    def _second_look(deep: DeepLayer, texts: Sequence[str], partial: list[_Partial]) -> None:
+        """The deep layer on the messages past its gate, in one batch; labels it adds carry
+        the whole text as evidence."""
+        chosen = [i for i, p in enumerate(partial)
+                  if texts[i].strip() and passes_gate(p.scores, p.labels, deep.head.gate)]
+        for i, probs in zip(chosen, deep.probabilities([texts[i] for i in chosen]),
+                            strict=True):
+            p = partial[i]
+            p.deep = {c: round(v, 4) for c, v in probs.items()}
+            p.deep_added = deep_labels(probs, deep.head.thresholds, p.labels)
+            if p.deep_added:
+                p.labels = tuple(c for c in CATEGORIES if c in p.labels or c in p.deep_added)
+                p.spans.extend(Span(0, len(texts[i]), c, texts[i], "embedding")
+                               for c in p.deep_added)
 
     def rule_scores(self, hits: Sequence[Hit]) -> dict[str, float]:
         by_cat: dict[str, dict[str, float]] = {}
@@ -298,7 +334,9 @@ class Engine:
         spans = sorted([*p.spans, *evidence], key=lambda s: (s.start, -s.end, s.category))
         severity = "none"
         for c in p.labels:
-            if c in URGENT_CATEGORIES or (c == "violence" and (
+            if c in p.deep_added:
+                level = DEEP_SEVERITY[c]
+            elif c in URGENT_CATEGORIES or (c == "violence" and (
                     p.threat or p.scores[c] >= VIOLENCE_URGENT)):
                 level = "urgent"
             elif c == "bullying" and p.mild_profanity:
@@ -311,7 +349,7 @@ class Engine:
         if severity == "none" and any(v >= INFO_FLOOR for v in p.scores.values()):
             severity = "info"
         rounded = {c: round(v, 4) for c, v in p.scores.items()}
-        return Result(p.labels, rounded, severity, tuple(spans))
+        return Result(p.labels, rounded, severity, tuple(spans), p.deep)
 
 
 @dataclass(slots=True)
@@ -321,6 +359,8 @@ class _Partial:
     spans: list[Span]
     threat: bool
     mild_profanity: bool = False
+    deep: dict[str, float] = field(default_factory=dict)  # the deep layer's probabilities
+    deep_added: tuple[str, ...] = ()  # labels the deep layer added
 
 
 _DEFAULT: Engine | None = None

@@ -25,7 +25,8 @@ def max_severity(*levels: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Span:
-    """Evidence: ``text == original[start:end]``; source is ``rule:<name>`` or ``model``."""
+    """Evidence: ``text == original[start:end]``; source is ``rule:<name>``, ``model``,
+    ``model:words`` or ``embedding`` (the deep layer: the whole text)."""
 
     start: int
     end: int
@@ -40,18 +41,23 @@ class Span:
 
 @dataclass(frozen=True, slots=True)
 class Result:
-    """What the engine sees in one text."""
+    """What the engine sees in one text. ``deep``: the deep layer's probabilities, when it
+    looked at this text (empty otherwise; see safegate.safety.embedding)."""
 
     labels: tuple[str, ...]
     scores: dict[str, float]
     severity: str
     spans: tuple[Span, ...]
+    deep: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"labels": list(self.labels),
-                "scores": {k: round(v, 4) for k, v in self.scores.items()},
-                "severity": self.severity,
-                "spans": [s.to_dict() for s in self.spans]}
+        out: dict[str, Any] = {"labels": list(self.labels),
+                               "scores": {k: round(v, 4) for k, v in self.scores.items()},
+                               "severity": self.severity,
+                               "spans": [s.to_dict() for s in self.spans]}
+        if self.deep:
+            out["deep"] = {k: round(v, 4) for k, v in self.deep.items()}
+        return out
 
 
 @dataclass(frozen=True, slots=True)
