@@ -29,18 +29,18 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import importlib.util
 import json
 import random
 import sys
 import time
 from pathlib import Path
-from types import ModuleType
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
+
+import train_safety as tr  # noqa: E402  (this directory: the data loaders, read one way)
 
 from safegate.safety.embedding import (  # noqa: E402
     DEEP_CATEGORIES,
@@ -60,16 +60,6 @@ GATE = 0.03
 SEED = 20261128
 
 
-def _trainer() -> ModuleType:  # the data loaders of the main trainer, so both read data one way
-    spec = importlib.util.spec_from_file_location("train_safety",
-                                                  ROOT / "scripts" / "train_safety.py")
-    assert spec and spec.loader
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules["train_safety"] = mod
-    spec.loader.exec_module(mod)
-    return mod
-
-
 def threshold_for(y: np.ndarray, oof: np.ndarray, seed_rows: np.ndarray) -> tuple[float, float,
                                                                                    float]:
     """(threshold, out-of-fold precision, recall on the seed rows); see the module text."""
@@ -85,12 +75,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "text")
     ap.add_argument("--out", type=Path, default=HEAD_FILE.parent)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--limit", type=int, default=0,
+                    help="use only N seeds and N negatives per source (smoke test)")
     args = ap.parse_args(argv)
     from sklearn.linear_model import LogisticRegression
 
-    tr = _trainer()
     t0 = time.time()
-    seeds = tr.augment(tr.seed_rows(tr.SEEDS / "train.tsv"))
+    seeds = tr.seed_rows(tr.SEEDS / "train.tsv")
+    if args.limit:
+        seeds = random.Random(SEED).sample(seeds, args.limit)
+    seeds = tr.augment(seeds)
     group = {}  # a seed and its copy without diacritics: one fold
     for r in seeds:
         group.setdefault(tr.deaccent(r.text), len(group))
@@ -98,7 +92,8 @@ def main(argv: list[str] | None = None) -> int:
     davidson = sorted(r.text for r in tr.davidson_split(
         args.data / "davidson" / "labeled_data.csv.gz")[0])
     rng = random.Random(SEED)
-    negatives = rng.sample(vihos, NEGATIVES) + rng.sample(davidson, NEGATIVES)
+    n = args.limit or NEGATIVES
+    negatives = rng.sample(vihos, n) + rng.sample(davidson, n)
     texts = [r.text for r in seeds] + negatives
     is_seed = np.arange(len(texts)) < len(seeds)
     groups = np.array([group[tr.deaccent(r.text)] for r in seeds]

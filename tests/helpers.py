@@ -22,6 +22,19 @@ def load_script(name: str) -> ModuleType:
     return module
 
 
+def demo_data_dir(data: Path) -> Path:
+    """A SQLite data directory ``data`` with the demo household in it."""
+    from safegate.store import make_engine, migrate, session_factory, sqlite_url
+    from safegate.store.repo import create_demo_household
+
+    engine = make_engine(sqlite_url(data))
+    migrate(engine)
+    with session_factory(engine).begin() as session:
+        create_demo_household(session)
+    engine.dispose()
+    return data
+
+
 def index_hit(index: DomainIndex, name: str, enabled: Iterable[int] | None = None,
               ) -> tuple[str, str, bool] | None:
     """(list key, entry, allow) of the deciding hit with ``enabled`` lists (default all)."""

@@ -23,6 +23,7 @@ from safegate.protect.monitor import find_profile, list_alerts
 from safegate.store import make_engine, migrate, session_factory, sqlite_url
 from safegate.store.repo import create_demo_household
 from tests.databases import postgresql_schema
+from tests.helpers import demo_data_dir
 
 LINES = [
     {"sender": "stranger99", "time": "2026-12-01T20:00:00", "text": "em xinh quá, dễ thương ghê",
@@ -126,12 +127,7 @@ def test_child_sender_option_and_the_note_when_no_message_is_the_childs(
 
 
 def test_monitor_as_a_process_never_shows_a_traceback(tmp_path: Path) -> None:
-    data = tmp_path / "data"
-    engine = make_engine(sqlite_url(data))
-    migrate(engine)
-    with session_factory(engine).begin() as session:
-        create_demo_household(session)
-    engine.dispose()
+    data = demo_data_dir(tmp_path / "data")
     payload = (_jsonl([LINES[6], "{", {"text": 5, "conversation": "c", "sender": "x"}]).encode()
                + b'{"sender": "An", "text": "\xff\xfe broken utf-8", "conversation": "c"}\n')
     env = {k: v for k, v in os.environ.items() if not k.startswith("SAFEGATE_")}

@@ -74,3 +74,28 @@ def test_trainer_smoke(tmp_path: Path) -> None:
     assert model.predict([("xin chào", "xin chao")]).shape == (1, 9)
     assert model.heads == {"vi": {"bullying": 9}}  # the Vietnamese-only bullying column
     assert model.weights.shape[1] == 10
+
+
+@pytest.mark.skipif(not SHARED_TEXT.is_dir(), reason="needs ../shared/data/text")
+def test_embedding_head_trainer_smoke(tmp_path: Path) -> None:
+    pytest.importorskip("sklearn")  # a development dependency of the trainer only
+    from safegate.safety.embedding import (
+        DEEP_CATEGORIES,
+        DeepUnavailable,
+        load_deep_layer,
+        load_head,
+    )
+
+    try:
+        load_deep_layer()
+    except DeepUnavailable as exc:
+        pytest.skip(f"the deep layer cannot run: {exc}")
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "train_embedding_head.py"), "--limit", "200",
+         "--out", str(tmp_path)],
+        capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    head = load_head(tmp_path / "embedding_head.json")
+    assert head.categories == DEEP_CATEGORIES and head.weights.shape == (3, 384)
+    assert head.version.startswith("1.") and head.version != load_head().version
+    assert "out-of-fold" in proc.stderr

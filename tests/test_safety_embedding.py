@@ -29,8 +29,7 @@ from safegate.safety.embedding import (
     passes_gate,
 )
 from safegate.safety.engine import Engine
-from safegate.store import make_engine, migrate, session_factory, sqlite_url
-from safegate.store.repo import create_demo_household
+from tests.helpers import demo_data_dir
 
 try:
     _LAYER: DeepLayer | None = load_deep_layer()
@@ -215,16 +214,6 @@ def test_classify_deep_without_a_usable_encoder_is_a_clear_error(tmp_path: Path)
     assert proc.stdout == ""
 
 
-def _household(tmp_path: Path) -> Path:
-    data = tmp_path / "data"
-    engine = make_engine(sqlite_url(data))
-    migrate(engine)
-    with session_factory(engine).begin() as session:
-        create_demo_household(session)
-    engine.dispose()
-    return data
-
-
 MONITOR_LINE = json.dumps({"sender": "An", "time": "2026-12-01T21:00:00",
                            "text": MISSED[1][0], "conversation": "diary"},
                           ensure_ascii=False) + "\n"
@@ -232,7 +221,7 @@ MONITOR_LINE = json.dumps({"sender": "An", "time": "2026-12-01T21:00:00",
 
 @needs_encoder
 def test_monitor_uses_the_deep_layer_unless_told_not_to(tmp_path: Path) -> None:
-    data = _household(tmp_path)
+    data = demo_data_dir(tmp_path / "data")
     args = ["monitor", "-p", "An", "--data-dir", str(data)]
     off = CliRunner().invoke(main, [*args, "--no-deep"], input=MONITOR_LINE)
     assert off.exit_code == 0 and off.stdout == ""
@@ -243,7 +232,7 @@ def test_monitor_uses_the_deep_layer_unless_told_not_to(tmp_path: Path) -> None:
 
 
 def test_monitor_goes_on_without_the_deep_layer_and_says_so(tmp_path: Path) -> None:
-    data = _household(tmp_path)
+    data = demo_data_dir(tmp_path / "data")
     line = json.dumps({"sender": "An", "text": "tao muốn chết, không muốn sống nữa",
                        "conversation": "diary"}, ensure_ascii=False) + "\n"
     cmd = [sys.executable, "-m", "safegate.cli", "monitor", "-p", "An", "--data-dir", str(data)]
