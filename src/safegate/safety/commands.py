@@ -19,7 +19,7 @@ BATCH = 256
 @click.option("--deep", is_flag=True,
               help="Add the deep layer: sentence embeddings take a second look at messages "
                    "that are faintly self-harm, grooming or violence (more found, more false "
-                   "alarms, ~1,000 messages/s instead of ~6,000; see docs/safety.md).")
+                   "alarms, ~500 messages/s per core instead of ~6,000; see docs/safety.md).")
 def classify(jsonl: bool, no_pii: bool, deep: bool) -> None:
     """Classify text from stdin for harmful content (Vietnamese and English).
 
