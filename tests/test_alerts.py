@@ -39,6 +39,7 @@ from safegate.protect.monitor import (
 )
 from safegate.protect.retention import purge_alerts, retention_cutoff
 from safegate.safety import CATEGORIES, classify
+from safegate.safety.types import SEVERITIES
 from safegate.store import StoreError, choices, session_factory
 from safegate.store.models import Alert, AuditLog, Profile
 from safegate.store.repo import create_demo_household
@@ -132,6 +133,19 @@ def test_message_candidates_depend_on_who_wrote_it() -> None:
 
     assert message_candidates(classify("hôm nay trời đẹp"), "hôm nay trời đẹp",
                               from_child=True) == []
+
+
+@pytest.mark.parametrize("text", ["đẹp trai vl", "hay vl, nghe mãi không chán",
+                                  "tao sẽ giết mày", "mày ngu như con chó",
+                                  "gửi anh ảnh của em đi, đừng nói với bố mẹ nhé"])
+def test_a_candidate_has_the_severity_the_engine_gave_its_label(text: str) -> None:
+    """The alert keeps the engine's own per-label severity (profanity as an intensifier is
+    info, so no alert; a threat is urgent), rather than working one out again."""
+    result = classify(text)
+    found = {c.category: c.severity for c in message_candidates(result, text, from_child=False)}
+    expected = {c: level for c, level in result.levels.items() if level in ("warning", "urgent")}
+    assert found == expected and set(result.levels) == set(result.labels)
+    assert result.severity == max(result.levels.values(), key=SEVERITIES.index, default="none")
 
 
 def _stored(i: int, minutes: int, *, conversation: str = "c", category: str = "bullying",

@@ -216,21 +216,27 @@ def test_classify_deep_without_a_usable_encoder_is_a_clear_error(tmp_path: Path)
     assert proc.stdout == ""
 
 
-MONITOR_LINE = json.dumps({"sender": "An", "time": "2026-12-01T21:00:00",
-                           "text": MISSED[0][0], "conversation": "diary"},
-                          ensure_ascii=False) + "\n"
+MONITOR_LINES = "".join(json.dumps(m, ensure_ascii=False) + "\n" for m in [
+    {"sender": "An", "time": "2026-12-01T21:00:00", "text": MISSED[0][0], "conversation": "diary"},
+    {"sender": "hs9b", "time": "2026-12-01T21:01:00", "text": MISSED[1][0], "conversation": "lop"},
+    {"sender": "gamer_max", "time": "2026-12-01T21:02:00", "text": MISSED[3][0],
+     "conversation": "roblox-dm"},
+])
 
 
 @needs_encoder
 def test_monitor_uses_the_deep_layer_unless_told_not_to(tmp_path: Path) -> None:
     data = demo_data_dir(tmp_path / "data")
     args = ["monitor", "-p", "An", "--data-dir", str(data)]
-    off = CliRunner().invoke(main, [*args, "--no-deep"], input=MONITOR_LINE)
+    off = CliRunner().invoke(main, [*args, "--no-deep"], input=MONITOR_LINES)
     assert off.exit_code == 0 and off.stdout == ""
-    on = CliRunner().invoke(main, args, input=MONITOR_LINE)
+    on = CliRunner().invoke(main, args, input=MONITOR_LINES)
     assert on.exit_code == 0, on.output
-    alert = json.loads(on.stdout)
-    assert alert["category"] == "self_harm" and alert["severity"] == "urgent"
+    alerts = [json.loads(x) for x in on.stdout.splitlines()]
+    # Each alert has the severity the engine gave its label: the deep layer's threat is urgent
+    # (not re-derived from the main path's violence score), its grooming a warning.
+    assert [(a["category"], a["severity"]) for a in alerts] == [
+        ("self_harm", "urgent"), ("violence", "urgent"), ("grooming", "warning")]
 
 
 def test_monitor_goes_on_without_the_deep_layer_and_says_so(tmp_path: Path) -> None:

@@ -25,9 +25,7 @@ from datetime import datetime, timedelta
 from typing import Literal, Protocol
 
 from safegate.safety.conversation import HARD_STAGES, URGENT_AT, WARNING_AT
-from safegate.safety.engine import THREAT_RULES, VIOLENCE_URGENT, WARNING_FLOOR
 from safegate.safety.types import (
-    URGENT_CATEGORIES,
     ConversationResult,
     Result,
     max_severity,
@@ -89,19 +87,8 @@ class Candidate:
 
 
 def label_severity(result: Result, category: str) -> str:
-    """The severity of one label of ``result`` (the engine's rule, per label):
-    self-harm and grooming are urgent, violence when a threat rule fired or its score is high,
-    other labels are warning from the engine's warning floor up, else info."""
-    if category not in result.labels:
-        return "none"
-    score = result.scores.get(category, 0.0)
-    if category in URGENT_CATEGORIES:
-        return "urgent"
-    if category == "violence" and (score >= VIOLENCE_URGENT or any(
-            s.category == "violence" and s.source.removeprefix("rule:") in THREAT_RULES
-            for s in result.spans)):
-        return "urgent"
-    return "warning" if score >= WARNING_FLOOR else "info"
+    """The severity the engine gave one label of ``result`` ("none" if not labelled)."""
+    return result.levels.get(category, "none") if category in result.labels else "none"
 
 
 def _evidence(result: Result, text: str, category: str) -> Evidence:

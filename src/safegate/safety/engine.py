@@ -332,7 +332,7 @@ class Engine:
 
     def _finish(self, p: _Partial, evidence: list[Span]) -> Result:
         spans = sorted([*p.spans, *evidence], key=lambda s: (s.start, -s.end, s.category))
-        severity = "none"
+        levels: dict[str, str] = {}
         for c in p.labels:
             if c in p.deep_added:
                 level = DEEP_SEVERITY[c]
@@ -345,11 +345,12 @@ class Engine:
                 level = "warning"
             else:
                 level = "info"
-            severity = max_severity(severity, level)
+            levels[c] = level
+        severity = max_severity(*levels.values())
         if severity == "none" and any(v >= INFO_FLOOR for v in p.scores.values()):
             severity = "info"
         rounded = {c: round(v, 4) for c, v in p.scores.items()}
-        return Result(p.labels, rounded, severity, tuple(spans), p.deep)
+        return Result(p.labels, rounded, severity, tuple(spans), p.deep, levels)
 
 
 @dataclass(slots=True)

@@ -41,14 +41,16 @@ class Span:
 
 @dataclass(frozen=True, slots=True)
 class Result:
-    """What the engine sees in one text. ``deep``: the deep layer's probabilities, when it
-    looked at this text (empty otherwise; see safegate.safety.embedding)."""
+    """What the engine sees in one text. ``levels``: each label's own severity (``severity`` is
+    the highest). ``deep``: the deep layer's probabilities, when it looked at this text (empty
+    otherwise; see safegate.safety.embedding)."""
 
     labels: tuple[str, ...]
     scores: dict[str, float]
     severity: str
     spans: tuple[Span, ...]
     deep: dict[str, float] = field(default_factory=dict)
+    levels: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"labels": list(self.labels),
