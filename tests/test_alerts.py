@@ -27,6 +27,7 @@ from safegate.protect.alerts import (
     message_candidates,
     redact_with_span,
 )
+from safegate.protect.feedback import summarise
 from safegate.protect.monitor import (
     Message,
     MessageError,
@@ -477,3 +478,14 @@ def test_purge_deletes_alerts_past_retention_by_their_latest_message(
 
     assert purge_alerts(engine, T0 + timedelta(days=1), actor="operator") == 2
     assert _alerts(engine, profile, key) == []
+
+
+def test_feedback_summary_per_category_and_layer() -> None:
+    rows = summarise([("self_harm", "deep", "wrong", 3), ("self_harm", "deep", "helpful", 1),
+                      ("self_harm", "deep", None, 2), ("self_harm", "rules", "helpful", 4),
+                      ("bullying", None, None, 5)])
+    assert [(r.category, r.found_by, r.alerts, r.helpful, r.wrong, r.unanswered) for r in rows] \
+        == [("bullying", "unknown", 5, 0, 0, 5), ("self_harm", "deep", 6, 1, 3, 2),
+            ("self_harm", "rules", 4, 4, 0, 0)]
+    assert rows[0].helpful_share is None and rows[1].helpful_share == 0.25
+    assert rows[2].to_dict()["helpful_share"] == 1.0

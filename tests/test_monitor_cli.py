@@ -15,12 +15,14 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from sqlalchemy import select
 
 from safegate.cli import main
 from safegate.config import DATABASE_URL_ENV
 from safegate.privacy.crypto import KEY_FILE, load_keyring
-from safegate.protect.monitor import find_profile, list_alerts
+from safegate.protect.monitor import find_profile, list_alerts, set_feedback
 from safegate.store import make_engine, migrate, session_factory, sqlite_url
+from safegate.store.models import AuditLog
 from safegate.store.repo import create_demo_household
 from tests.databases import postgresql_schema
 from tests.helpers import demo_data_dir
@@ -174,3 +176,46 @@ def test_alerts_purge_deletes_alerts_past_retention(store: dict[str, str]) -> No
     assert _stored_alerts(store) == []
     bad = purge("--days", "0")
     assert bad.exit_code == 2 and "Traceback" not in bad.output
+
+
+def test_alerts_report_counts_feedback_per_category_and_layer(store: dict[str, str]) -> None:
+    result = _invoke(store, ["--profile", "An", "--no-deep"], _jsonl(LINES))
+    assert result.exit_code == 0, result.output
+    alerts = [json.loads(x) for x in result.stdout.splitlines() if '"error"' not in x]
+    by_cat = {a["category"]: a for a in alerts}
+    assert {c: a["found_by"] for c, a in by_cat.items()} == {
+        "grooming": "conversation", "pii_disclosure": "rules", "self_harm": "rules",
+        "bullying": "rules"}
+    engine = make_engine(store["url"])
+    with session_factory(engine).begin() as session:
+        set_feedback(session, by_cat["self_harm"]["id"], "helpful", actor="parent:An")
+        set_feedback(session, by_cat["bullying"]["id"], "wrong", actor="parent:An")
+    env = {k: v for k, v in store.items() if k == DATABASE_URL_ENV}
+
+    def report(*args: str) -> Any:
+        return CliRunner(env=env).invoke(main, ["alerts", "report", "--data-dir", store["data"],
+                                                *args])
+
+    as_json = report("--json", "--profile", "An")
+    assert as_json.exit_code == 0, as_json.output
+    rows = {(r["category"], r["found_by"]): r for r in map(json.loads,
+                                                           as_json.output.splitlines())}
+    assert set(rows) == {("grooming", "conversation"), ("pii_disclosure", "rules"),
+                         ("self_harm", "rules"), ("bullying", "rules")}
+    assert (rows["self_harm", "rules"]["helpful"], rows["self_harm", "rules"]["wrong"],
+            rows["self_harm", "rules"]["helpful_share"]) == (1, 0, 1.0)
+    assert (rows["bullying", "rules"]["wrong"], rows["bullying", "rules"]["helpful_share"]) \
+        == (1, 0.0)
+    assert rows["grooming", "conversation"] == {
+        "category": "grooming", "found_by": "conversation", "alerts": 1, "helpful": 0,
+        "wrong": 0, "unanswered": 1, "helpful_share": None}
+    text = report()
+    assert text.exit_code == 0 and text.output.splitlines()[0].startswith("category")
+    assert any(line.split()[:2] == ["self_harm", "rules"] and line.endswith("1.00")
+               for line in text.output.splitlines())
+    nobody = report("--profile", "Nobody")
+    assert nobody.exit_code == 1 and "no profile named 'Nobody'" in nobody.output
+    with session_factory(engine)() as session:
+        actions = session.scalars(select(AuditLog.action)).all()
+    engine.dispose()
+    assert actions.count("alert.report") == 2

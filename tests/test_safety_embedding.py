@@ -235,8 +235,9 @@ def test_monitor_uses_the_deep_layer_unless_told_not_to(tmp_path: Path) -> None:
     alerts = [json.loads(x) for x in on.stdout.splitlines()]
     # Each alert has the severity the engine gave its label: the deep layer's threat is urgent
     # (not re-derived from the main path's violence score), its grooming a warning.
-    assert [(a["category"], a["severity"]) for a in alerts] == [
-        ("self_harm", "urgent"), ("violence", "urgent"), ("grooming", "warning")]
+    assert [(a["category"], a["severity"], a["found_by"]) for a in alerts] == [
+        ("self_harm", "urgent", "deep"), ("violence", "urgent", "deep"),
+        ("grooming", "warning", "deep")]
 
 
 def test_monitor_goes_on_without_the_deep_layer_and_says_so(tmp_path: Path) -> None:

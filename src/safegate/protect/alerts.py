@@ -43,6 +43,7 @@ __all__ = [
     "decide",
     "escalation_level",
     "excerpt",
+    "found_by",
     "grooming_candidate",
     "label_severity",
     "make_snippet",
@@ -81,6 +82,7 @@ class Candidate:
     score: float
     guidance: str  # a key of data/guidance.toml
     evidence: tuple[Evidence, ...]
+    found_by: str  # rules | model | deep | conversation (choices.ALERT_FOUND_BY)
 
 
 # --- from results to candidates -----------------------------------------------------------
@@ -89,6 +91,15 @@ class Candidate:
 def label_severity(result: Result, category: str) -> str:
     """The severity the engine gave one label of ``result`` ("none" if not labelled)."""
     return result.levels.get(category, "none") if category in result.labels else "none"
+
+
+def found_by(result: Result, category: str) -> str:
+    """The engine layer behind a label: a rule if any fired, else the deep layer if it added
+    the label, else the n-gram model."""
+    sources = {s.source for s in result.spans if s.category == category}
+    if any(s.startswith("rule:") for s in sources):
+        return "rules"
+    return "deep" if "embedding" in sources else "model"
 
 
 def _evidence(result: Result, text: str, category: str) -> Evidence:
@@ -119,7 +130,7 @@ def message_candidates(result: Result, text: str, *, from_child: bool) -> list[C
             elif incite_only:  # the child told someone else to die: bullying by the child
                 kind, level, guidance = "bullying", "warning", "bullying_by_child"
         out.append(Candidate(kind, level, float(result.scores.get(category, 0.0)), guidance,
-                             (_evidence(result, text, category),)))
+                             (_evidence(result, text, category),), found_by(result, category)))
     return merge_candidates(out)
 
 
@@ -161,7 +172,8 @@ def grooming_candidate(conv: ConversationResult, texts: Sequence[str], *,
         spans = [s.span for s in own if s.index == index]
         evidence.append(Evidence(texts[index], min(s.start for s in spans),
                                  max(s.end for s in spans)))
-    return Candidate("grooming", level, float(conv.score), "grooming", tuple(evidence))
+    return Candidate("grooming", level, float(conv.score), "grooming", tuple(evidence),
+                     "conversation")
 
 
 def with_escalation(found: Sequence[Candidate], grooming: Candidate | None) -> list[Candidate]:

@@ -1,5 +1,6 @@
 """`safegate monitor`: a child's messages (JSONL on stdin) in, alerts out; `safegate alerts
-purge`: delete the alerts past their retention by hand (the gate does it hourly)."""
+purge`: delete the alerts past their retention by hand (the gate does it hourly); `safegate
+alerts report`: parents' feedback counted per category and engine layer."""
 
 from __future__ import annotations
 
@@ -135,6 +136,59 @@ def purge(data_dir: Path | None, config: Path | None, days: int | None) -> None:
         raise click.ClickException(f"cannot purge alerts: {exc}") from exc
     click.echo(f"purged {removed} alert{'' if removed == 1 else 's'} whose latest message is "
                f"older than {keep} days ({before:%Y-%m-%d %H:%M} UTC)")
+
+
+
+@alerts.command(context_settings=CONTEXT)
+@click.option("--data-dir", type=click.Path(path_type=Path, file_okay=False),
+              help="Data directory (database). Overrides server.data_dir.")
+@click.option("--config", "-c", type=click.Path(path_type=Path, dir_okay=False),
+              help="TOML settings file (default: $SAFEGATE_CONFIG).")
+@click.option("--profile", "-p", "profile_name", metavar="NAME",
+              help="Only this child's alerts (a profile name or id:N); default: all.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+def report(data_dir: Path | None, config: Path | None, profile_name: str | None,
+           as_json: bool) -> None:
+    """Parents' feedback per category and per engine layer.
+
+    For each category and the layer that found the alert (rules, model, deep, conversation):
+    how many alerts, how many parents marked helpful or wrong, and the helpful share of the
+    answered ones. Counts only; the reading is recorded in the audit log."""
+    import json
+
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from safegate.cli import _settings
+    from safegate.protect.feedback import feedback_report
+    from safegate.protect.monitor import find_profile
+    from safegate.store.db import make_engine, migrate, session_factory
+    from safegate.store.errors import StoreError
+
+    settings = _settings(config, {"server.data_dir": str(data_dir) if data_dir else None})
+    try:
+        engine = make_engine(settings.database_url)
+        migrate(engine)
+        try:
+            with session_factory(engine).begin() as session:
+                pid = find_profile(session, profile_name).id if profile_name else None
+                rows = feedback_report(session, profile_id=pid, actor="safegate alerts report")
+        finally:
+            engine.dispose()
+    except (StoreError, SQLAlchemyError) as exc:
+        raise click.ClickException(f"cannot read alerts: {exc}") from exc
+    if as_json:
+        for row in rows:
+            click.echo(json.dumps(row.to_dict()))
+        return
+    if not rows:
+        click.echo("no alerts yet")
+        return
+    click.echo(f"{'category':<15} {'found by':<13} {'alerts':>6} {'helpful':>7} {'wrong':>5} "
+               f"{'no answer':>9}  helpful share")
+    for r in rows:
+        share = "-" if r.helpful_share is None else f"{r.helpful_share:.2f}"
+        click.echo(f"{r.category:<15} {r.found_by:<13} {r.alerts:>6} {r.helpful:>7} "
+                   f"{r.wrong:>5} {r.unanswered:>9}  {share}")
 
 
 COMMANDS = [monitor, alerts]

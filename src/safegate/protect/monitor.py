@@ -227,6 +227,7 @@ class AlertRecord:
     count: int
     feedback: str | None
     feedback_at: datetime | None
+    found_by: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -237,6 +238,7 @@ class AlertRecord:
             "severity": self.severity, "score": round(self.score, 4), "snippet": self.snippet,
             "guidance": self.guidance, "count": self.count, "feedback": self.feedback,
             "feedback_at": self.feedback_at.isoformat() if self.feedback_at else None,
+            "found_by": self.found_by,
         }
 
 
@@ -247,7 +249,7 @@ def _record(alert: Alert, key: Keyring) -> AlertRecord:
         category=alert.category, severity=alert.severity, score=alert.score,
         snippet=decrypt_text(alert.snippet, key, context=snippet_context(alert.profile_id)),
         guidance=alert.guidance, count=alert.count, feedback=alert.feedback,
-        feedback_at=alert.feedback_at,
+        feedback_at=alert.feedback_at, found_by=alert.found_by,
     )
 
 
@@ -439,7 +441,7 @@ class Monitor:
                 conversation=message.conversation, category=candidate.category,
                 severity=decision.severity, score=candidate.score,
                 snippet=encrypt_text(snippet, self.key, context=context),
-                guidance=candidate.guidance, count=1,
+                guidance=candidate.guidance, count=1, found_by=candidate.found_by,
             )
             session.add(alert)
             session.flush()
@@ -455,6 +457,7 @@ class Monitor:
             if decision.escalated:  # the worse evidence is what the parent should read
                 alert.severity = decision.severity
                 alert.guidance = candidate.guidance
+                alert.found_by = candidate.found_by
                 snippet = make_snippet(candidate.evidence)
                 alert.snippet = encrypt_text(snippet, self.key, context=context)
             else:
@@ -468,6 +471,7 @@ class Monitor:
             "id": alert.id, "profile": self.profile.name, "conversation": alert.conversation,
             "category": alert.category, "severity": alert.severity,
             "score": round(alert.score, 4), "snippet": snippet, "guidance": alert.guidance,
+            "found_by": alert.found_by,
             "count": alert.count, "deduplicated": decision.action == "merge",
             "escalated": decision.escalated, "time": at.isoformat(),
         }

@@ -25,3 +25,6 @@ ALERT_CATEGORIES: Final = (
 )
 ALERT_SEVERITIES: Final = ("warning", "urgent")
 ALERT_FEEDBACK: Final = ("helpful", "wrong")
+# Which layer of the safety engine found an alert: a rule, the n-gram model alone, the deep
+# layer (sentence embeddings) alone, or the grooming escalation over a conversation.
+ALERT_FOUND_BY: Final = ("rules", "model", "deep", "conversation")

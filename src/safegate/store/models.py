@@ -308,7 +308,8 @@ class Alert(Base):
     personal data already replaced by typed placeholders, never the whole conversation.
     ``created_at`` and ``last_seen_at`` are the times of the first and latest messages behind the
     alert; ``count`` is how many detections were deduplicated into it. ``feedback`` is the
-    parent's "helpful" or "wrong", set from the web app.
+    parent's "helpful" or "wrong", set from the web app; with ``found_by`` (the engine layer
+    behind the evidence shown) it tells how often each layer's alerts help.
     """
 
     __tablename__ = "alert"
@@ -316,6 +317,7 @@ class Alert(Base):
         one_of("category", choices.ALERT_CATEGORIES),
         one_of("severity", choices.ALERT_SEVERITIES),
         one_of("feedback", choices.ALERT_FEEDBACK),
+        one_of("found_by", choices.ALERT_FOUND_BY),
         Index(None, "profile_id", "conversation", "category", "created_at"),
         Index(None, "profile_id", "created_at"),
     )
@@ -333,3 +335,4 @@ class Alert(Base):
     count: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     feedback: Mapped[str | None] = mapped_column(String(10))
     feedback_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    found_by: Mapped[str | None] = mapped_column(String(12))  # None: stored before 0004
