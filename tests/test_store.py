@@ -28,6 +28,7 @@ from safegate.store import StoreError, make_engine, migrate, session_factory, sq
 from safegate.store.db import MIGRATIONS_DIR
 from safegate.store.models import (
     Account,
+    Alert,
     Base,
     Device,
     ListSource,
@@ -175,6 +176,39 @@ def test_migrations_match_models(engine: Engine) -> None:
     with engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={"compare_type": True})
         assert compare_metadata(context, Base.metadata) == []
+
+
+def _alembic(engine: Engine, action: str, target: str) -> None:
+    from alembic import command
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        getattr(command, action)(config, target)
+
+
+def test_the_found_by_revision_goes_down_and_up_keeping_alerts(engine: Engine,
+                                                              demo_org: int) -> None:
+    """0004 adds alert.found_by with its CHECK (SQLite rebuilds the table for it): the other
+    constraints, the indexes and the rows survive both ways; old rows have no layer."""
+    with engine.connect() as conn:
+        pid = conn.execute(select(Profile.id).where(Profile.org_id == demo_org)).scalars().first()
+    row = {"profile_id": pid, "last_seen_at": datetime(2026, 12, 1, tzinfo=UTC),
+           "conversation": "c", "category": "self_harm", "severity": "urgent", "score": 0.9,
+           "snippet": "x", "guidance": "self_harm"}
+    with engine.begin() as conn:
+        conn.execute(insert(Alert).values(**row, found_by="deep"))
+    indexes = {i["name"] for i in inspect(engine).get_indexes("alert")}
+    _alembic(engine, "downgrade", "0003")
+    assert "found_by" not in {c["name"] for c in inspect(engine).get_columns("alert")}
+    _alembic(engine, "upgrade", "head")
+    assert {i["name"] for i in inspect(engine).get_indexes("alert")} == indexes
+    with engine.begin() as conn:
+        assert conn.execute(select(Alert.category, Alert.found_by)).all() == [("self_harm", None)]
+    for bad in ({"found_by": "oracle"}, {"category": "weather"}, {"severity": "meh"}):
+        with pytest.raises(IntegrityError), engine.begin() as conn:
+            conn.execute(insert(Alert).values(**{**row, "found_by": "rules", **bad}))
 
 
 def test_concurrent_migrations_do_not_collide(db_url: str) -> None:
