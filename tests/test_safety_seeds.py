@@ -10,7 +10,8 @@ import pytest
 from safegate.safety.types import CATEGORIES
 
 SEEDS = resources.files("safegate.safety") / "seeds"
-HELD_OUT = ("heldout.tsv", "heldout_urgent.tsv", "heldout_urgent_3.tsv", "heldout_urgent_4.tsv")
+HELD_OUT = ("heldout.tsv", "heldout_urgent.tsv", "heldout_urgent_3.tsv", "heldout_urgent_4.tsv",
+            "heldout_other_5.tsv")
 
 
 def _rows(name: str) -> list[tuple[str, str, str]]:
