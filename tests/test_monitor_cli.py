@@ -219,3 +219,14 @@ def test_alerts_report_counts_feedback_per_category_and_layer(store: dict[str, s
         actions = session.scalars(select(AuditLog.action)).all()
     engine.dispose()
     assert actions.count("alert.report") == 2
+
+
+def test_a_lone_surrogate_does_not_lose_the_alert(store: dict[str, str]) -> None:
+    line = ('{"sender": "An", "text": "tao muốn chết \\ud800 thật", "conversation": "d\\udfff", '
+            '"time": "2026-12-01T20:00:00"}\n')
+    result = _invoke(store, ["--profile", "An", "--no-deep"], line)
+    assert result.exit_code == 0 and "Traceback" not in result.output, result.output
+    [alert] = [json.loads(x) for x in result.stdout.splitlines()]
+    assert (alert["category"], alert["conversation"]) == ("self_harm", "d\ufffd")
+    assert "\ufffd" in alert["snippet"]
+    assert [a.category for a in _stored_alerts(store)] == ["self_harm"]

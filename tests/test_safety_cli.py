@@ -99,3 +99,20 @@ def test_embedding_head_trainer_smoke(tmp_path: Path) -> None:
     assert head.categories == DEEP_CATEGORIES and head.weights.shape == (3, 384)
     assert head.version.startswith("1.") and head.version != load_head().version
     assert "out-of-fold" in proc.stderr
+
+
+def test_undecodable_bytes_and_lone_surrogates_are_classified_not_a_traceback() -> None:
+    """Bytes that are not UTF-8 on stdin, and a JSON "\\ud800" escape, become U+FFFD (same
+    length, so offsets hold) instead of crashing the command."""
+    proc = subprocess.run([sys.executable, "-m", "safegate.cli", "classify", "--no-pii"],
+                          input=b"abc \xff\xfe " + "tao muốn chết\n".encode(),
+                          capture_output=True, timeout=60, check=False)
+    assert proc.returncode == 0 and b"Traceback" not in proc.stderr, proc.stderr[-2000:]
+    row = json.loads(proc.stdout)
+    assert row["labels"] == ["self_harm"]
+    span = row["spans"][0]
+    assert "abc \ufffd\ufffd tao muốn chết"[span["start"]:span["end"]] == span["text"]
+    data = json.dumps({"text": "tao muốn chết \ud800 thật"}) + "\n"
+    result = CliRunner().invoke(main, ["classify", "--jsonl", "--no-pii"], input=data)
+    assert result.exit_code == 0 and "Traceback" not in result.output
+    assert json.loads(result.output)["labels"] == ["self_harm"]

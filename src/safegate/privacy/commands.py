@@ -47,10 +47,10 @@ def redact(jsonl: bool, mode: str, types: str | None, language: str | None,
         if unknown:
             raise click.BadParameter(f"unknown type(s) {', '.join(unknown)}; "
                                      f"known: {TYPE_NAMES}", param_hint="--types")
-    from safegate.textio import read_lines
+    from safegate.textio import read_lines, utf8_stdin
 
     out = sys.stdout
-    for line in read_lines(sys.stdin, jsonl=jsonl):
+    for line in read_lines(utf8_stdin(), jsonl=jsonl):
         number = line.number
         if line.text is None:
             _write(out, {"error": line.error, "line": number})

@@ -37,7 +37,6 @@ def monitor(profile_name: str, data_dir: Path | None, config: Path | None,
     line per alert created or updated (deduplicated: true for an update); a bad line gives a
     {"error", "line"} object and the rest goes on. A summary goes to stderr. See docs/alerts.md.
     """
-    import io
     import sys
 
     from safegate.cli import _settings
@@ -45,6 +44,7 @@ def monitor(profile_name: str, data_dir: Path | None, config: Path | None,
     from safegate.protect.monitor import Monitor, find_profile
     from safegate.store.db import make_engine, migrate, session_factory
     from safegate.store.errors import StoreError
+    from safegate.textio import utf8_stdin
 
     settings = _settings(config, {"server.data_dir": str(data_dir) if data_dir else None})
     safety = _safety_engine(deep)
@@ -57,11 +57,8 @@ def monitor(profile_name: str, data_dir: Path | None, config: Path | None,
     except (StoreError, CryptoError) as exc:
         raise click.ClickException(str(exc)) from exc
     watcher = Monitor(engine, profile, key, child_sender=child_sender, safety=safety)
-    stdin = sys.stdin
-    if isinstance(stdin, io.TextIOWrapper):  # undecodable bytes become U+FFFD, not a crash
-        stdin.reconfigure(encoding="utf-8", errors="replace")
     try:
-        stats = watcher.run(stdin, click.echo)
+        stats = watcher.run(utf8_stdin(), click.echo)
     except KeyboardInterrupt:  # Ctrl-C ends a live watch: still say what was done
         stats = watcher.stats
     finally:

@@ -47,6 +47,7 @@ from safegate.store.db import session_factory
 from safegate.store.errors import StoreError
 from safegate.store.models import Alert, AuditLog, Organisation, Profile
 from safegate.store.values import utcnow
+from safegate.textio import clean_text
 
 if TYPE_CHECKING:
     from safegate.safety.engine import Engine as SafetyEngine
@@ -157,7 +158,9 @@ def parse_message(line: str, *, child_sender: str, tz: tzinfo = UTC,
         raise MessageError("sender is missing (or say \"from_child\": true/false)")
     from_child = flag if flag is not None else _same_sender(str(sender), child_sender)
     at = parse_time(obj.get("time"), tz, now or utcnow())
-    return Message(sender, text, conversation, at, from_child)
+    # A lone surrogate (a JSON "\ud800" escape) cannot be encoded, stored or encrypted.
+    return Message(None if sender is None else clean_text(sender), clean_text(text),
+                   clean_text(conversation), at, from_child)
 
 
 # --- profiles -----------------------------------------------------------------------------

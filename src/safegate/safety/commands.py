@@ -46,10 +46,10 @@ def classify(jsonl: bool, no_pii: bool, deep: bool) -> None:
             out.write(json.dumps(obj, ensure_ascii=False) + "\n")
         out.flush()
 
-    from safegate.textio import read_lines
+    from safegate.textio import read_lines, utf8_stdin
 
     batch: list[tuple[int, str | None, str]] = []
-    for item in read_lines(sys.stdin, jsonl=jsonl):
+    for item in read_lines(utf8_stdin(), jsonl=jsonl):
         batch.append((item.number, item.error, item.text or ""))
         if len(batch) >= BATCH:
             flush(batch)

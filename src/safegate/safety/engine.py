@@ -52,6 +52,7 @@ from safegate.safety.types import (
     Span,
     max_severity,
 )
+from safegate.textio import clean_text
 
 __all__ = ["GROOMING_MESSAGE_THRESHOLD", "GROOMING_MODEL_ALONE", "INFO_FLOOR", "OVERRULED_CAP",
            "THRESHOLDS", "VIOLENCE_URGENT", "WARNING_FLOOR", "Engine", "default_engine"]
@@ -175,7 +176,7 @@ class Engine:
         return self.classify_many([text])[0]
 
     def classify_many(self, texts: Sequence[str]) -> list[Result]:
-        texts = [t if isinstance(t, str) else str(t) for t in texts]
+        texts = [clean_text(t if isinstance(t, str) else str(t)) for t in texts]
         pairs = [normalise_pair(t) for t in texts]
         languages = [language_of(norm, plain) for norm, plain in pairs]
         rows: list[list[float]] | None = None
