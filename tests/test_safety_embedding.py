@@ -8,8 +8,9 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -18,10 +19,13 @@ from click.testing import CliRunner
 from safegate.cli import main
 from safegate.safety.conversation import score_conversation
 from safegate.safety.embedding import (
+    CHUNK_CHARS,
     DEEP_CATEGORIES,
     HEAD_FILE,
+    MAX_CHUNKS,
     DeepLayer,
     DeepUnavailable,
+    chunks,
     deep_labels,
     load_deep_layer,
     load_head,
@@ -72,6 +76,20 @@ def test_deep_labels_need_the_threshold_and_no_label_already() -> None:
     assert deep_labels({"self_harm": 0.85, "violence": 0.84}, th, ()) == ("self_harm",)
     assert deep_labels({"self_harm": 0.99}, th, ("self_harm",)) == ()
     assert deep_labels({"grooming": 0.9, "violence": 0.9}, th, ()) == ("grooming", "violence")
+
+
+def test_long_texts_are_read_sentence_by_sentence_in_a_few_pieces() -> None:
+    short = "ok. mai đi học nhé! tao buồn quá"
+    assert chunks(short) == [short]  # short texts whole, as in training
+    text = "Câu một ở đây. Câu hai!\nCâu ba? " + "x" * 250 + " " + "y" * 100 + ". Câu cuối."
+    assert chunks(text, size=120, most=8) == [
+        "Câu một ở đây.", "Câu hai!", "Câu ba?", "x" * 120, "x" * 120,
+        "x" * 10 + " " + "y" * 100 + ".", "Câu cuối."]
+    words = " ".join(f"w{i:03d}" for i in range(600))  # one sentence of 2,999 characters
+    pieces = chunks(words, size=100, most=4)
+    assert len(pieces) == 4 and all(len(p) <= 100 for p in pieces)
+    assert " ".join(pieces) == words[:len(" ".join(pieces))]  # in order, no word split
+    assert chunks(" " * 300, size=100) == [" " * 100]
 
 
 # ---------------------------------------------------------------- the head file
@@ -167,6 +185,34 @@ def test_only_messages_past_the_gate_are_embedded_and_each_only_once(
     deep.classify_many([text, text])
     deep.classify(text)
     assert layer.embedded == before + 1  # one batch, one cached vector
+
+
+@needs_encoder
+def test_a_long_message_is_read_in_pieces_and_the_worst_piece_counts(
+        engines: tuple[Engine, Engine]) -> None:
+    """The encoder never gets more than CHUNK_CHARS at once (a whole essay would take it
+    minutes) nor more than MAX_CHUNKS pieces; the threat in the fourth sentence of a long
+    message is still found."""
+    _, deep = engines
+    assert deep.deep is not None
+    filler = "hôm nay lớp mình học toán rồi đi đá bóng với mấy bạn ở sân sau trường. " * 3
+    text = filler + MISSED[1][0] + ". " + filler * 40
+    seen: list[int] = []
+    real = deep.deep.encoder
+
+    class Recording:
+        name = real.name
+
+        def embed(self, texts: Sequence[str]) -> Any:
+            seen.extend(len(t) for t in texts)
+            return real.embed(texts)
+
+    layer = DeepLayer(deep.deep.head, Recording())
+    [probs] = layer.probabilities([text])
+    assert len(text) > CHUNK_CHARS * MAX_CHUNKS
+    assert len(seen) == MAX_CHUNKS and max(seen) <= CHUNK_CHARS
+    assert probs["violence"] >= deep.deep.head.thresholds["violence"]
+    assert layer.probabilities([filler])[0]["violence"] < probs["violence"]
 
 
 @needs_encoder
