@@ -393,3 +393,11 @@ def test_presidio_runs_offline_with_blank_pipelines() -> None:
     assert all(p.pipe_names == [] for p in nlp.values())  # tokenizers only, no model
     names = {r.name for r in engine.registry.recognizers}
     assert {"VnNumberRecognizer", "PersonRecognizer", "AddressRecognizer"} <= names
+
+
+def test_lone_surrogates_become_replacement_characters_not_an_error() -> None:
+    """A JSON "\\ud800" escape reaches the library as a lone surrogate; no codec takes it."""
+    text, found = redact("sdt em 0912345678 \ud800")
+    assert text == "sdt em [PHONE] \ufffd"
+    assert [(e.type, e.start, e.end) for e in found] == [("PHONE", 7, 17)]
+    assert [(e.type, e.start) for e in detect("\udcff 0912345678")] == [("PHONE", 2)]

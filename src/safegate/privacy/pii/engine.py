@@ -17,6 +17,8 @@ from collections.abc import Callable, Collection
 from functools import lru_cache
 from typing import Any
 
+from safegate.textio import clean_text
+
 from .address import find_addresses
 from .entity import ENTITY_TYPES, Entity
 from .lexicon import (
@@ -184,6 +186,7 @@ _EDGE = " \t\n,.;:!?()[]{}\"'"
 def detect(text: str, *, language: str | None = None,
            types: Collection[str] | None = None) -> list[Entity]:
     """Personal data in ``text``: entities sorted by start, non-overlapping."""
+    text = clean_text(text)  # a lone surrogate would break every encoder downstream
     if not text:
         return []
     wanted = list(ENTITY_TYPES) if types is None else [t for t in ENTITY_TYPES if t in types]

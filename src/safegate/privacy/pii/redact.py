@@ -6,6 +6,8 @@ import re
 from collections.abc import Collection
 from typing import Literal
 
+from safegate.textio import clean_text
+
 from .engine import detect
 from .entity import Entity
 from .text import fold
@@ -34,6 +36,7 @@ def redact(text: str, *, mode: Mode = "placeholder", types: Collection[str] | No
     """
     if mode not in ("placeholder", "pseudonym"):
         raise ValueError(f"unknown mode {mode!r}")
+    text = clean_text(text)  # lone surrogates → U+FFFD, one for one (offsets hold)
     entities = detect(text, language=language, types=types)
     numbering: dict[tuple[str, str], int] = {}
     counters: dict[str, int] = {}
