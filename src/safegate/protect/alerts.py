@@ -90,7 +90,7 @@ class Candidate:
 
 def label_severity(result: Result, category: str) -> str:
     """The severity the engine gave one label of ``result`` ("none" if not labelled)."""
-    return result.levels.get(category, "none") if category in result.labels else "none"
+    return result.levels.get(category, "none")
 
 
 def found_by(result: Result, category: str) -> str:

@@ -210,7 +210,7 @@ class Engine:
         for i, probs in zip(chosen, deep.probabilities([texts[i] for i in chosen]),
                             strict=True):
             p = partial[i]
-            p.deep = {c: round(v, 4) for c, v in probs.items()}
+            p.deep = probs
             p.deep_added = deep_labels(probs, deep.head.thresholds, p.labels)
             if p.deep_added:
                 p.labels = tuple(c for c in CATEGORIES if c in p.labels or c in p.deep_added)
