@@ -1,0 +1,1 @@
+"""The application layer: the one composition root and the operations people perform."""
