@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
+from safegate.app.core import App
+from safegate.app.gate_process import GateProcess
 from safegate.config import load_settings
-from safegate.gate.runtime import Runtime
 from safegate.store import make_engine, migrate, sqlite_url
 from safegate.store.models import Base
 from tests.databases import BACKENDS, postgresql_schema
@@ -20,7 +21,7 @@ SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
 class GateRunner:
-    """A gate (Runtime) serving on 127.0.0.1:<free port> from a background loop."""
+    """A gate (GateProcess) serving on 127.0.0.1:<free port> from a background loop."""
 
     def __init__(self, data_dir: Path, upstreams: list[str], blocklists: list[Path],
                  demo: bool, overrides: dict[str, Any]) -> None:
@@ -34,7 +35,7 @@ class GateRunner:
             "gate.health_interval": 0.2,
             **overrides,
         })
-        self.runtime = Runtime(settings)
+        self.runtime = GateProcess(App(settings))
         self.loop = LoopThread()
         self.loop.start()
         self.port: int = self.loop.call(self.runtime.start(demo=demo))

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from safegate.gate.decide import decide
 from safegate.lists.index import build_index
 from safegate.lists.psl import embedded_psl
 from safegate.lists.sources import ListSpec, manifest_specs
 from safegate.policy.compiled import DefaultPolicy, compile_profile
+from safegate.policy.decide import decide
 from tests.conftest import SHARED
 
 

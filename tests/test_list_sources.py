@@ -164,6 +164,12 @@ def test_lists_cli(server: ListServer, tmp_path: Path) -> None:
                                "--data-dir", str(tmp_path)], capture_output=True, text=True,
                               timeout=120)
 
+    unmigrated = run("add", "extra", server.url, "--category", "gambling")
+    assert unmigrated.returncode == 1 and "run `safegate migrate`" in unmigrated.stderr
+    assert "Traceback" not in unmigrated.stderr
+    migrated = subprocess.run([sys.executable, "-m", "safegate.cli", "migrate", "--data-dir",
+                               str(tmp_path)], capture_output=True, text=True, timeout=120)
+    assert migrated.returncode == 0 and "schema at" in migrated.stdout
     added = run("add", "extra", server.url, "--category", "gambling")
     assert added.returncode == 0 and "added extra: 2 entries" in added.stdout
     listed = run("list", "--json")

@@ -16,7 +16,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from safegate.gate.decide import decide
 from safegate.lists import parse
 from safegate.lists.fetch import validate
 from safegate.lists.index import DomainIndex, Hit, build_index
@@ -33,6 +32,7 @@ from safegate.lists.parse import (
 from safegate.lists.psl import embedded_psl
 from safegate.lists.sources import ListSpec, Match, Role
 from safegate.policy.compiled import DefaultPolicy, compile_profile
+from safegate.policy.decide import decide
 from tests.helpers import index_hit
 
 

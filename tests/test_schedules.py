@@ -18,8 +18,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, func, select
 
-from safegate.config import ConfigError, Settings, child_environ, load_settings
-from safegate.gate.runtime import (
+from safegate.app.jobs import (
     ChildRun,
     Job,
     describe_run,
@@ -27,6 +26,7 @@ from safegate.gate.runtime import (
     run_schedule,
     scheduled_jobs,
 )
+from safegate.config import ConfigError, Settings, child_environ, load_settings
 from safegate.lists.auto import record_seen
 from safegate.privacy.crypto import Keyring
 from safegate.protect.monitor import Message, Monitor, find_profile
@@ -141,13 +141,13 @@ def test_a_failing_child_says_why_without_the_password(tmp_path: Path) -> None:
     run = run_async(run_child(job, child_environ(settings, os.environ)))
     line = describe_run(job, run)
     assert run.returncode == 1 and "failed with exit status 1" in line
-    assert "cannot open the store" in line
+    assert "cannot use the store" in line
     assert SECRET not in line and SECRET not in run.stderr + run.stdout
 
 
 def test_the_schedule_survives_failures_and_timeouts_and_kills_its_child(
         tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.INFO, logger="safegate.gate.runtime")
+    caplog.set_level(logging.INFO, logger="safegate.app.jobs")
     pid_file = tmp_path / "pid"
     failing = python_job("import sys; sys.exit('no store here')", name="failing")
     runs = tmp_path / "runs"
@@ -315,5 +315,5 @@ def test_a_failing_alert_purge_leaves_the_gate_serving(
     assert wait_until(lambda: "alert retention purge failed" in caplog.text, 10)
     assert addresses(query(gate.port, "still-serving.example")) == ["192.0.2.1"]
     purge = [t for t in gate.runtime.background
-             if getattr(t.get_coro(), "__qualname__", "") == "Runtime._purge_loop"]
+             if getattr(t.get_coro(), "__qualname__", "") == "GateProcess._purge_loop"]
     assert len(purge) == 1 and not purge[0].done()

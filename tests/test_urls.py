@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from safegate.app.core import App
 from safegate.config import load_settings
-from safegate.gate.runtime import Runtime
 from safegate.lists.auto import pending_domains, record_seen, set_operator
 from safegate.safety.url_fetch import FetchError, FetchLimits, fetch_page, visible_text
 from safegate.safety.urls import (
@@ -303,9 +303,9 @@ def small_index(tmp_path_factory: pytest.TempPathFactory) -> Any:
     settings = load_settings(env={}, overrides={
         "server.data_dir": str(tmp / "data"), "gate.default_lists": False,
         "gate.blocklists": [str(custom)]})
-    runtime = Runtime(settings)
-    index = runtime.load_index()
-    return index, runtime.build_snapshot(index).default
+    app = App(settings)
+    index = app.load_index()
+    return index, app.build_snapshot(index).default
 
 
 def test_a_listed_domain_is_the_answer(small_index: Any) -> None:
@@ -328,13 +328,13 @@ def embedded() -> Any:
 
     with tempfile.TemporaryDirectory() as tmp:
         settings = load_settings(env={}, overrides={"server.data_dir": tmp})
-        runtime = Runtime(settings)
-        index = runtime.load_index()
-        yield index, runtime.build_snapshot(index).default
+        app = App(settings)
+        index = app.load_index()
+        yield index, app.build_snapshot(index).default
 
 
 def test_embedded_lists_decide_like_the_gate(embedded: Any) -> None:
-    from safegate.gate.decide import decide
+    from safegate.policy.decide import decide
 
     index, profile = embedded
     v = score_url("fb88.com", index=index, profile=profile)
@@ -495,16 +495,16 @@ def test_confident_findings_go_to_the_auto_store(engine: Any, pages: PageServer)
 def test_recorded_domains_reach_the_gate_lists(tmp_path: Path) -> None:
     settings = load_settings(env={}, overrides={"server.data_dir": str(tmp_path),
                                                 "gate.default_lists": False})
-    runtime = Runtime(settings)
-    runtime.open_store(demo=False)
-    record_seen(runtime.engine, {"vietcombank-xacminh.top": 1, "momo-nhanqua.xyz": 1})
-    with session_factory(runtime.engine).begin() as s:
+    app = App(settings)
+    app.migrate()
+    record_seen(app.engine, {"vietcombank-xacminh.top": 1, "momo-nhanqua.xyz": 1})
+    with app.sessions().begin() as s:
         set_operator(s, "momo-nhanqua.xyz", "allow")
-    index = runtime.load_index()
-    with session_factory(runtime.engine).begin() as s:
+    index = app.load_index()
+    with app.sessions().begin() as s:
         outcomes = {o.domain: o.action for o in categorise_pending(s, index=index)}
     assert outcomes == {"vietcombank-xacminh.top": "recorded", "momo-nhanqua.xyz": "listed"}
-    index = runtime.load_index()  # what the gate does on reload
+    index = app.load_index()  # what the gate does on reload
     v = score_url("www.vietcombank-xacminh.top", index=index)
     assert (v.verdict, v.category, v.reasons[0].source) == ("block", "scam", "list")
     assert "auto/scam" in v.reasons[0].text

@@ -6,8 +6,8 @@ import ipaddress
 from dataclasses import dataclass
 
 from safegate.gate import wire
-from safegate.gate.decide import Decision
 from safegate.gate.wire import Query
+from safegate.policy.decide import Decision
 
 NULL_V4 = bytes(4)
 NULL_V6 = bytes(16)

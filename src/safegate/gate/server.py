@@ -23,11 +23,11 @@ from typing import Any
 from safegate.gate import answers, wire
 from safegate.gate.answers import BlockStyle
 from safegate.gate.cache import AnswerCache, CacheEntry, cache_ttl
-from safegate.gate.decide import ALLOW, Decision, decide
 from safegate.gate.querylog import QueryLog
 from safegate.gate.upstream import UpstreamError, UpstreamPool
 from safegate.gate.wire import Query, WireError
 from safegate.policy.compiled import CompiledProfile, PolicySnapshot, normalise_mac
+from safegate.policy.decide import ALLOW, Decision, decide
 
 log = logging.getLogger(__name__)
 

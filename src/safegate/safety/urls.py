@@ -8,7 +8,7 @@
 Three layers, in order (docs/urls.md has the rules, weights and thresholds):
 
 1. **Known lists.** With an ``index`` (the gate's compiled lists), the gate's own decision
-   (``safegate.gate.decide``) for the host under a profile. A listed name is the answer:
+   (``safegate.policy.decide``) for the host under a profile. A listed name is the answer:
    its list and entry are the reason, confidence 1.
 2. **Lexical signals** of the URL itself: typosquats and look-alikes of Vietnamese banks,
    e-wallets, government sites and a few global brands (``url_data/brands.toml``), a brand
@@ -767,8 +767,8 @@ def _remember(key: tuple[int, str], value: tuple[Any, Any, Any]) -> None:
 def baseline_profile(index: DomainIndex) -> CompiledProfile:
     """What the gate applies to a client with no profile of its own (docs/lists.md):
     every list of the baseline harm categories, custom lists and allow lists."""
-    from safegate.gate.runtime import BASELINE_CATEGORIES
     from safegate.policy.compiled import CompiledProfile, enabled_lists
+    from safegate.policy.defaults import BASELINE_CATEGORIES
 
     cached = _PROFILE_CACHE.get((id(index), "baseline"))
     if cached is not None and cached[0] is index:
@@ -796,7 +796,7 @@ def list_reason(host: str, index: DomainIndex,
                 profile: CompiledProfile | None = None) -> tuple[str, str | None, Reason] | None:
     """The gate's decision for ``host`` as (verdict, category, reason), or None when no
     list or profile rule knows it."""
-    from safegate.gate.decide import decide
+    from safegate.policy.decide import decide
 
     profile = profile or baseline_profile(index)
     decision = decide(profile, index, host)

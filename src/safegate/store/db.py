@@ -76,6 +76,35 @@ def migrate(engine: Engine) -> None:
         command.upgrade(config, "head")
 
 
+def schema_revision(engine: Engine) -> tuple[str | None, str]:
+    """The database's schema revision (None for a database never migrated) and the newest
+    revision this SafeGate knows."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR).replace("%", "%%"))
+    head = ScriptDirectory.from_config(config).get_current_head()
+    assert head is not None
+    with engine.connect() as connection:
+        current = MigrationContext.configure(connection).get_current_revision()
+    return current, head
+
+
+def require_current_schema(engine: Engine) -> None:
+    """Raise StoreError, saying what to run, unless the schema is the newest one. Only
+    ``safegate migrate`` and ``safegate serve`` change the schema; other commands check."""
+    current, head = schema_revision(engine)
+    if current == head:
+        return
+    where = _mask(engine.url.render_as_string(hide_password=True))
+    if current is None:
+        raise StoreError(f"the database {where} has no SafeGate schema yet: run "
+                         "`safegate migrate` (or start `safegate serve` once)")
+    raise StoreError(f"the database {where} has schema {current}, this SafeGate needs {head}: "
+                     "run `safegate migrate`")
+
+
 def _parse(url: str) -> URL:
     shown = _mask(url)
     try:

@@ -12,7 +12,7 @@ import click
 if TYPE_CHECKING:
     from safegate.safety.engine import Engine as SafetyEngine
 
-CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+from safegate.cli.common import CONTEXT, app_from
 
 
 @click.command(context_settings=CONTEXT)
@@ -39,21 +39,18 @@ def monitor(profile_name: str, data_dir: Path | None, config: Path | None,
     """
     import sys
 
-    from safegate.cli import _settings
-    from safegate.privacy.crypto import CryptoError, load_keyring
+    from safegate.privacy.crypto import CryptoError
     from safegate.protect.monitor import Monitor, find_profile
-    from safegate.store.db import make_engine, migrate, session_factory
     from safegate.store.errors import StoreError
     from safegate.textio import utf8_stdin
 
-    settings = _settings(config, {"server.data_dir": str(data_dir) if data_dir else None})
+    app = app_from(config, data_dir)
     safety = _safety_engine(deep)
     try:
-        engine = make_engine(settings.database_url)
-        migrate(engine)
-        with session_factory(engine)() as session:
+        with app.sessions()() as session:
             profile = find_profile(session, profile_name)
-        key = load_keyring(settings.data_dir)
+        engine = app.engine
+        key = app.keyring()
     except (StoreError, CryptoError) as exc:
         raise click.ClickException(str(exc)) from exc
     watcher = Monitor(engine, profile, key, child_sender=child_sender, safety=safety)
@@ -109,13 +106,12 @@ def purge(data_dir: Path | None, config: Path | None, days: int | None) -> None:
     an earlier cut-off. The purge is recorded in the audit log (a count, no text)."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from safegate.cli import _settings
     from safegate.protect.retention import purge_alerts, retention_cutoff
-    from safegate.store.db import make_engine, migrate
     from safegate.store.errors import StoreError
     from safegate.store.values import utcnow
 
-    settings = _settings(config, {"server.data_dir": str(data_dir) if data_dir else None})
+    app = app_from(config, data_dir)
+    settings = app.settings
     keep = settings["alerts.retention_days"] if days is None else days
     before = retention_cutoff(utcnow(), keep)
     if before is None:
@@ -123,12 +119,11 @@ def purge(data_dir: Path | None, config: Path | None, days: int | None) -> None:
                    "--days N purges older ones)")
         return
     try:
-        engine = make_engine(settings.database_url)
-        migrate(engine)
+        app.sessions()  # checks the schema
         try:
-            removed = purge_alerts(engine, before, actor="safegate alerts purge")
+            removed = purge_alerts(app.engine, before, actor="safegate alerts purge")
         finally:
-            engine.dispose()
+            app.close()
     except (StoreError, SQLAlchemyError) as exc:
         raise click.ClickException(f"cannot purge alerts: {exc}") from exc
     click.echo(f"purged {removed} alert{'' if removed == 1 else 's'} whose latest message is "
@@ -155,22 +150,18 @@ def report(data_dir: Path | None, config: Path | None, profile_name: str | None,
 
     from sqlalchemy.exc import SQLAlchemyError
 
-    from safegate.cli import _settings
     from safegate.protect.feedback import feedback_report
     from safegate.protect.monitor import find_profile
-    from safegate.store.db import make_engine, migrate, session_factory
     from safegate.store.errors import StoreError
 
-    settings = _settings(config, {"server.data_dir": str(data_dir) if data_dir else None})
+    app = app_from(config, data_dir)
     try:
-        engine = make_engine(settings.database_url)
-        migrate(engine)
         try:
-            with session_factory(engine).begin() as session:
+            with app.sessions().begin() as session:
                 pid = find_profile(session, profile_name).id if profile_name else None
                 rows = feedback_report(session, profile_id=pid, actor="safegate alerts report")
         finally:
-            engine.dispose()
+            app.close()
     except (StoreError, SQLAlchemyError) as exc:
         raise click.ClickException(f"cannot read alerts: {exc}") from exc
     if as_json:

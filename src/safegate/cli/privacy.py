@@ -7,7 +7,8 @@ from typing import Any
 
 import click
 
-CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+from safegate.cli.common import CONTEXT
+
 TYPE_NAMES = ("PHONE, CCCD, CMND, EMAIL, BANK_ACCOUNT, CARD, ADDRESS, SCHOOL, PERSON, "
               "SOCIAL_HANDLE, IP, MAC, DATE_OF_BIRTH")
 

@@ -7,7 +7,8 @@ from typing import Any
 
 import click
 
-CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+from safegate.app.core import App
+from safegate.cli.common import CONTEXT, app_from, common_options, user_errors
 
 
 @click.command(context_settings=CONTEXT)
@@ -39,33 +40,16 @@ def lists() -> None:
     """Blocklist sources: the embedded lists, operator files and subscribed URLs."""
 
 
-def _store(config: Any, data_dir: Any) -> tuple[Any, Any]:
-    from safegate.cli import _settings
-    from safegate.store.db import make_engine, migrate
-
-    settings = _settings(config, {"server.data_dir": str(data_dir) if data_dir else None})
-    engine = make_engine(settings.database_url)
-    migrate(engine)
-    return settings, engine
-
-
-def _common(fn: Any) -> Any:
-    fn = click.option("--config", "-c", type=click.Path(dir_okay=False),
-                      help="TOML settings file.")(fn)
-    return click.option("--data-dir", type=click.Path(file_okay=False),
-                        help="Data directory (database and cached lists).")(fn)
 
 
 @lists.command("list", context_settings=CONTEXT)
-@_common
+@common_options
 @click.option("--json", "as_json", is_flag=True, help="JSON, for machines.")
 def list_(config: Any, data_dir: Any, as_json: bool) -> None:
     """Subscribed sources with entry count, last update and last error."""
     from safegate.lists.registry import list_sources
-    from safegate.store.db import session_factory
-
-    _, engine = _store(config, data_dir)
-    with session_factory(engine)() as session:
+    app = app_from(config, data_dir)
+    with user_errors(), app.sessions()() as session:
         rows = list_sources(session)
     if as_json:
         click.echo(json.dumps([{
@@ -87,7 +71,7 @@ def list_(config: Any, data_dir: Any, as_json: bool) -> None:
 
 
 @lists.command(context_settings=CONTEXT)
-@_common
+@common_options
 @click.argument("name")
 @click.argument("location")
 @click.option("--category", required=True, help="Category id (see docs/categories.md).")
@@ -98,34 +82,30 @@ def add(config: Any, data_dir: Any, name: str, location: str, category: str, mat
         interval: int) -> None:
     """Subscribe to a list (file path or http(s) URL) and fetch it now."""
     from safegate.lists.registry import SourceError, add_source, update_sources
-    from safegate.store.db import session_factory
-
-    settings, engine = _store(config, data_dir)
+    app = app_from(config, data_dir)
     try:
-        with session_factory(engine).begin() as session:
+        with user_errors(), app.sessions().begin() as session:
             add_source(session, name, location, category, match, interval)
-            report = update_sources(session, settings.data_dir, names=[name])[0]
+            report = update_sources(session, app.data_dir, names=[name])[0]
     except SourceError as exc:
         raise click.ClickException(str(exc)) from exc
     if report.error:
         click.echo(f"added {name}, but the first fetch failed: {report.error}")
     else:
         click.echo(f"added {name}: {report.entries} entries")
-    ask_reload(settings)
+    announce(app, "lists", f"list source {name} added")
 
 
 @lists.command(context_settings=CONTEXT)
-@_common
+@common_options
 @click.argument("names", nargs=-1)
 @click.option("--force", is_flag=True, help="Fetch even if not due.")
 def update(config: Any, data_dir: Any, names: tuple[str, ...], force: bool) -> None:
     """Fetch due sources now (or the NAMES given); a failure keeps the last good copy."""
     from safegate.lists.registry import update_sources
-    from safegate.store.db import session_factory
-
-    settings, engine = _store(config, data_dir)
-    with session_factory(engine).begin() as session:
-        reports = update_sources(session, settings.data_dir, names=list(names) or None,
+    app = app_from(config, data_dir)
+    with user_errors(), app.sessions().begin() as session:
+        reports = update_sources(session, app.data_dir, names=list(names) or None,
                                  force=force)
     failed = False
     for r in reports:
@@ -138,39 +118,35 @@ def update(config: Any, data_dir: Any, names: tuple[str, ...], force: bool) -> N
     if not reports:
         click.echo("nothing due")
     if any(r.changed for r in reports):
-        ask_reload(settings)
+        announce(app, "lists", "list sources updated")
     if failed:
         raise SystemExit(1)
 
 
 @lists.command(context_settings=CONTEXT)
-@_common
+@common_options
 @click.argument("name")
 def remove(config: Any, data_dir: Any, name: str) -> None:
     """Unsubscribe from a source and delete its cached copy."""
     from safegate.lists.registry import SourceError, remove_source
-    from safegate.store.db import session_factory
-
-    settings, engine = _store(config, data_dir)
+    app = app_from(config, data_dir)
     try:
-        with session_factory(engine).begin() as session:
-            remove_source(session, name, settings.data_dir)
+        with user_errors(), app.sessions().begin() as session:
+            remove_source(session, name, app.data_dir)
     except SourceError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"removed {name}")
-    ask_reload(settings)
+    announce(app, "lists", f"list source {name} removed")
 
 
 @lists.command(context_settings=CONTEXT)
-@_common
+@common_options
 @click.option("--json", "as_json", is_flag=True, help="JSON, for machines.")
 def stats(config: Any, data_dir: Any, as_json: bool) -> None:
     """Build the index as the gate would and show every list's entries and problems."""
-    from safegate.gate.runtime import Runtime
-
-    settings, engine = _store(config, data_dir)
-    runtime = Runtime(settings, engine=engine)
-    index = runtime.load_index()
+    app = app_from(config, data_dir)
+    with user_errors():
+        index = app.load_index()
     lists_out: list[dict[str, Any]] = [{
         "key": x.spec.key, "category": x.spec.category, "match": x.spec.match,
         "role": x.spec.role, "entries": x.entries, "patterns": x.patterns,
@@ -193,7 +169,7 @@ def stats(config: Any, data_dir: Any, as_json: bool) -> None:
 
 
 @lists.command(context_settings=CONTEXT)
-@_common
+@common_options
 @click.argument("domain")
 @click.argument("category")
 @click.option("--note", help="Why (kept with the decision).")
@@ -201,41 +177,33 @@ def categorise(config: Any, data_dir: Any, domain: str, category: str, note: str
     """Set DOMAIN's category as the operator (a category id, or `allow`); this overrides
     what the content-safety engine found."""
     from safegate.lists.auto import AutoCategoryError, set_operator
-    from safegate.store.db import session_factory
-
-    settings, engine = _store(config, data_dir)
+    app = app_from(config, data_dir)
     try:
-        with session_factory(engine).begin() as session:
+        with user_errors(), app.sessions().begin() as session:
             set_operator(session, domain, category, note)
     except AutoCategoryError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"{domain}: {category} (operator)")
-    ask_reload(settings)
+    announce(app, "categories", f"{domain} categorised by the operator")
 
 
 @lists.command("new-domains", context_settings=CONTEXT)
-@_common
+@common_options
 @click.option("--limit", default=50, show_default=True)
 def new_domains(config: Any, data_dir: Any, limit: int) -> None:
     """Domains the gate resolved that no list knew, not yet classified (most queried first)."""
     from safegate.lists.auto import pending_domains
-    from safegate.store.db import session_factory
-
-    _, engine = _store(config, data_dir)
-    with session_factory(engine)() as session:
+    app = app_from(config, data_dir)
+    with user_errors(), app.sessions()() as session:
         for name in pending_domains(session, limit):
             click.echo(name)
 
 
-def ask_reload(settings: Any) -> None:
-    """Tell a running gate on this data directory to reload, if there is one."""
-    from safegate.gate.runtime import signal_reload
-
-    try:
-        pid = signal_reload(settings.data_dir)
-    except (OSError, ValueError):
-        return
-    click.echo(f"asked the running server (pid {pid}) to reload")
+def announce(app: App, kind: str, reason: str) -> None:
+    """Announce a change on the change bus: every running gate reloads."""
+    with user_errors():
+        version = app.announce(kind, reason)
+    click.echo(f"change {version} announced to the gates")
 
 
 COMMANDS = [services, lists]

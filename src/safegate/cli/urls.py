@@ -8,16 +8,15 @@ from typing import Any
 
 import click
 
-CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+from safegate.app.core import App
+from safegate.cli.common import CONTEXT, app_from, common_options, user_errors
+from safegate.cli.lists import announce
 
 _LABELS = {"block": "BLOCK", "warn": "WARN", "allow": "ALLOW", "unknown": "UNKNOWN"}
 
 
 def _common(fn: Any) -> Any:
-    fn = click.option("--config", "-c", type=click.Path(path_type=Path, dir_okay=False),
-                      help="TOML settings file (default: $SAFEGATE_CONFIG).")(fn)
-    fn = click.option("--data-dir", type=click.Path(path_type=Path, file_okay=False),
-                      help="Data directory (database, cached lists).")(fn)
+    fn = common_options(fn)
     fn = click.option("--fetch", is_flag=True,
                       help="Also read the page (3 s, 512 KiB at most) and classify its text.")(fn)
     # For tests against a local server: let loopback addresses through, and connect a
@@ -40,31 +39,23 @@ def _limits(allow_loopback: bool, connect_to: tuple[str, ...]) -> Any:
     return FetchLimits(allow_loopback=allow_loopback, connect_to=mapping)
 
 
-def _runtime(config: Path | None, data_dir: Path | None, *, store: str) -> Any:
-    """The gate's runtime with its lists (and the store: ``"if-present"`` or ``"always"``)."""
-    from safegate.cli import _settings
-    from safegate.gate.runtime import Runtime
+def _app(config: Path | None, data_dir: Path | None, *, store: bool) -> App:
+    """The app; with ``store`` its database must be there (else it is used if present)."""
+    app = app_from(config, data_dir)
+    if store:
+        with user_errors():
+            app.sessions()
+    return app
 
-    settings = _settings(config, {"server.data_dir": str(data_dir) if data_dir else None})
-    runtime = Runtime(settings)
-    has_store = settings["server.database_url"] or (settings.data_dir / "safegate.db").exists()
+
+def _profile(app: App, index: Any, name: str | None) -> Any:
+    from safegate.app.explain import NotFound, compiled_profile
+
     try:
-        if store == "always" or has_store:
-            runtime.open_store(demo=False)
-    except Exception as exc:  # a database that cannot be opened: say so, no traceback
-        raise click.ClickException(f"cannot open the store: {exc}") from exc
-    return runtime
-
-
-def _profile(runtime: Any, index: Any, name: str | None) -> Any:
-    snapshot = runtime.build_snapshot(index)
-    if not name:
-        return snapshot.default
-    found = snapshot.profile_by_name(name)
-    if found is None:
-        names = ", ".join(p.name for p in snapshot.profiles.values()) or "none"
-        raise click.ClickException(f"no profile named {name!r} (profiles: {names})")
-    return found
+        with user_errors():
+            return compiled_profile(app, index, name)
+    except NotFound as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 def _print_verdict(v: Any) -> None:
@@ -104,9 +95,10 @@ def check_url(config: Path | None, data_dir: Path | None, fetch: bool, allow_loo
     except UrlError as exc:
         raise click.ClickException(str(exc)) from exc
     limits = _limits(allow_loopback, connect_to)
-    runtime = _runtime(config, data_dir, store="if-present")
-    index = runtime.load_index()
-    compiled = _profile(runtime, index, profile)
+    app = _app(config, data_dir, store=False)
+    with user_errors():
+        index = app.load_index()
+    compiled = _profile(app, index, profile)
     try:
         verdict = score_url(url, index=index, profile=compiled, fetch=fetch, limits=limits)
     except UrlError as exc:
@@ -131,15 +123,15 @@ def categorise_new(config: Path | None, data_dir: Path | None, fetch: bool,
     correct them. An operator's own category is never overwritten. Run it from cron, or let
     the gate start it every urls.categorise_interval seconds."""
     from safegate.safety.urls import categorise_pending
-    from safegate.store.db import session_factory
 
     if limit < 1:
         raise click.ClickException("--limit must be at least 1")
     limits = _limits(allow_loopback, connect_to)
-    runtime = _runtime(config, data_dir, store="always")
-    index = runtime.load_index()
-    compiled = _profile(runtime, index, None)
-    with session_factory(runtime.engine).begin() as session:
+    app = _app(config, data_dir, store=True)
+    with user_errors():
+        index = app.load_index()
+    compiled = _profile(app, index, None)
+    with user_errors(), app.sessions().begin() as session:
         outcomes = categorise_pending(session, index=index, profile=compiled, limit=limit,
                                       fetch=fetch, limits=limits, dry_run=dry_run)
     counts: dict[str, int] = {}
@@ -163,9 +155,7 @@ def categorise_new(config: Path | None, data_dir: Path | None, fetch: bool,
             else ""
         click.echo(f"{what:<12} {o.domain:<40} {detail}{reason}")
     if counts.get("recorded") and not dry_run:
-        from safegate.lists.commands import ask_reload
-
-        ask_reload(runtime.settings)
+        announce(app, "categories", "new domains categorised")
     if not as_json:  # the summary comes last: a gate running this on a schedule logs it
         summary = ", ".join(f"{n} {a}" for a, n in sorted(counts.items())) or "nothing queued"
         click.echo(f"{len(outcomes)} domains: {summary}" + (" (dry run: nothing changed)"

@@ -8,10 +8,12 @@ from typing import Any
 
 import click
 
+from safegate.cli.common import CONTEXT
+
 BATCH = 256
 
 
-@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.command(context_settings=CONTEXT)
 @click.option("--jsonl", is_flag=True,
               help="Read JSON objects, one per line, with a 'text' field (other fields are "
                    "ignored) instead of plain text lines.")

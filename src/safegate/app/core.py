@@ -1,0 +1,180 @@
+"""The composition root: one object that builds SafeGate's services from settings.
+
+The command line, the gate process, the web app and the test fixtures all make an ``App``
+the same way and ask it for what they need: the database engine and sessions, the keyring,
+the list specs and the domain index, the compiled policy snapshot, the change bus. Each is
+built on first use, so a command that needs no database opens none.
+
+Migrations run only through :meth:`App.migrate` (``safegate migrate`` and ``safegate
+serve``); every other use of the store checks that the schema is current and says what to
+run when it is not.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from safegate.config import Settings
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from safegate.lists.index import DomainIndex
+    from safegate.lists.sources import ListSpec
+    from safegate.policy.compiled import DefaultPolicy, PolicySnapshot
+    from safegate.privacy.crypto import Keyring
+
+log = logging.getLogger(__name__)
+
+SQLITE_FILE = "safegate.db"
+
+
+class App:
+    """SafeGate's services for one settings object (one process may hold several)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._engine: Engine | None = None
+        self._sessions: sessionmaker[Session] | None = None
+        self._checked = False
+        self.generation = 0  # of the last policy snapshot built
+
+    # ------------------------------------------------------------------ store
+
+    @property
+    def data_dir(self) -> Path:
+        return self.settings.data_dir
+
+    @property
+    def has_store(self) -> bool:
+        """A database is configured, or the embedded one exists already."""
+        return bool(self.settings["server.database_url"]) or \
+            (self.data_dir / SQLITE_FILE).exists()
+
+    @property
+    def engine(self) -> Engine:
+        """The database engine, created on first use (no schema check: see ``store``)."""
+        if self._engine is None:
+            from safegate.store.db import make_engine
+
+            self._engine = make_engine(self.settings.database_url)
+        return self._engine
+
+    def migrate(self) -> None:
+        """Bring the schema to the newest revision (safe to repeat, serialised across
+        nodes)."""
+        from safegate.store.db import migrate
+
+        migrate(self.engine)
+        self._checked = True
+
+    def sessions(self) -> sessionmaker[Session]:
+        """Sessions on a database whose schema is current (StoreError otherwise)."""
+        if not self._checked:
+            from safegate.store.db import require_current_schema
+
+            require_current_schema(self.engine)
+            self._checked = True
+        if self._sessions is None:
+            from safegate.store.db import session_factory
+
+            self._sessions = session_factory(self.engine)
+        return self._sessions
+
+    def create_demo_household(self) -> int:
+        from safegate.store.repo import create_demo_household
+
+        with self.sessions().begin() as session:
+            return create_demo_household(session)
+
+    def keyring(self, *, create: bool = True) -> Keyring:
+        from safegate.privacy.crypto import load_keyring
+
+        return load_keyring(self.data_dir, create=create)
+
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.dispose()
+
+    def forget_connections(self) -> None:
+        """Drop pooled connections without closing them (after a fork: the parent owns
+        them)."""
+        if self._engine is not None:
+            self._engine.dispose(close=False)
+
+    # ------------------------------------------------------------------ changes
+
+    def announce(self, kind: str, reason: str) -> int:
+        """PROVISIONAL until the change bus lands."""
+        if self.settings["server.notify_url"]:
+            from safegate.store.notify import publish
+
+            publish(self.settings["server.notify_url"], self.settings["server.notify_channel"],
+                    reason)
+        return 0
+
+    # ------------------------------------------------------------------ lists and policy
+
+    def list_specs(self, *, with_store: bool | None = None) -> list[ListSpec]:
+        """Embedded lists, operator files from the settings, and (with a store) subscribed
+        sources and the auto-categorised domains."""
+        from safegate.lists.sources import custom_specs, embedded_specs
+
+        specs: list[ListSpec] = embedded_specs() if self.settings["gate.default_lists"] else []
+        specs += custom_specs([Path(p) for p in self.settings["gate.blocklists"]])
+        if self.has_store if with_store is None else with_store:
+            from safegate.lists.auto import export_specs
+            from safegate.lists.registry import store_specs
+
+            with self.sessions().begin() as session:
+                specs += store_specs(session, self.data_dir)
+                specs += export_specs(session, self.data_dir)
+        return specs
+
+    def load_index(self, specs: Sequence[ListSpec] | None = None) -> DomainIndex:
+        """Build the domain index from ``specs`` (default: ``list_specs()``); a list that
+        cannot be read is logged and left out."""
+        from safegate.lists.index import build_index
+        from safegate.lists.psl import embedded_psl
+
+        index = build_index(self.list_specs() if specs is None else specs, embedded_psl())
+        for loaded in index.lists:
+            if loaded.error:
+                log.error("list %s: %s", loaded.spec.key, loaded.error)
+        return index
+
+    def default_policy(self) -> DefaultPolicy:
+        from safegate.policy.defaults import default_policy
+
+        return default_policy(self.settings["policy.default_categories"],
+                              self.settings["gate.block_mode"],
+                              self.settings["policy.default_log_level"])
+
+    def build_snapshot(self, index: DomainIndex) -> PolicySnapshot:
+        """Compile every profile in the store (none without a store) against ``index``."""
+        from safegate.policy.compiled import compile_snapshot
+
+        profiles: list[Any] = []
+        if self.has_store:
+            from safegate.store.repo import load_profiles
+
+            with self.sessions()() as session:
+                profiles = list(load_profiles(session))
+        self.generation += 1
+        return compile_snapshot(index, profiles, self.default_policy(), self.generation)
+
+
+def lists_signature(specs: Sequence[ListSpec]) -> tuple[Any, ...]:
+    """Changes when any list file changes (or appears, or disappears)."""
+    out: list[tuple[str, int | None, int | None]] = []
+    for spec in specs:
+        try:
+            st = spec.path.stat()
+            out.append((str(spec.path), st.st_mtime_ns, st.st_size))
+        except OSError:
+            out.append((str(spec.path), None, None))
+    return tuple(out)

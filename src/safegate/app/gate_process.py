@@ -1,0 +1,362 @@
+"""One gate process: builds the resolver from an ``App`` (index, policy snapshot, upstreams,
+cache, query-log writer), serves it, follows changes, and runs the node's background jobs
+when this process leads.
+
+Per process: the listeners, the change watcher (reload on every announced change), the flush
+of newly seen domains. Once across all workers and nodes (the leader's): list-source updates,
+retention purges and the scheduled child processes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import logging
+import os
+import signal
+import time
+from collections.abc import Callable, Coroutine, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from safegate.app.core import App, lists_signature
+from safegate.app.jobs import run_schedule, scheduled_jobs
+from safegate.app.memory import one_malloc_arena, tune_gc
+from safegate.config import ConfigError, Settings, child_environ
+from safegate.gate.answers import BlockStyle
+from safegate.gate.cache import AnswerCache
+from safegate.gate.querylog import QueryLog
+from safegate.gate.server import Gate, GateOptions, start_listeners
+from safegate.gate.upstream import UpstreamPool
+from safegate.lists.index import DomainIndex
+
+log = logging.getLogger(__name__)
+
+SOURCE_CHECK_SECONDS = 300  # how often subscribed list sources are checked for being due
+SEEN_FLUSH_SECONDS = 30  # how often newly seen domains are handed to the store
+PURGE_SECONDS = 3600  # how often rows past their retention are deleted
+
+
+def gate_options(settings: Settings) -> GateOptions:
+    """The resolver's options from the settings."""
+    s = settings
+    return GateOptions(
+        allowed_networks=tuple(
+            ipaddress.ip_network(n, strict=False) for n in s["gate.allowed_networks"]
+        ),
+        rate_limit_qps=s["gate.rate_limit_qps"],
+        rate_limit_burst=s["gate.rate_limit_burst"],
+        max_ttl=s["gate.max_ttl"],
+        max_negative_ttl=s["gate.max_negative_ttl"],
+        serve_stale=s["gate.serve_stale"],
+        style=BlockStyle.from_settings(s["gate.block_ttl"], s["gate.blockpage_ipv4"],
+                                       s["gate.blockpage_ipv6"]),
+        memo_size=max(1000, s["gate.cache_size"]),
+        tcp_idle_timeout=s["gate.tcp_idle_timeout"],
+        max_tcp_connections=s["gate.max_tcp_connections"],
+    )
+
+
+@dataclass
+class Reloader:
+    """Runs ``reload`` for every request, never dropping one: a request that arrives while
+    a reload runs makes exactly one more run after it (bursts coalesce)."""
+
+    reload: Callable[[], Coroutine[Any, Any, Any]]
+    dirty: bool = False
+    task: asyncio.Task[None] | None = None
+    runs: int = 0
+
+    def request(self) -> asyncio.Task[None]:
+        self.dirty = True
+        if self.task is None or self.task.done():
+            self.task = asyncio.get_running_loop().create_task(self._drain())
+        return self.task
+
+    async def _drain(self) -> None:
+        while self.dirty:
+            self.dirty = False
+            self.runs += 1
+            try:
+                await self.reload()
+            except Exception:
+                log.exception("reload failed; the previous policy stays in force")
+
+
+@dataclass
+class GateProcess:
+    app: App
+    gate: Gate | None = None
+    index: DomainIndex | None = None
+    signature: tuple[Any, ...] = ()
+    port: int = 0
+    closers: list[Any] = field(default_factory=list)
+    stopping: asyncio.Event | None = None
+    reload_lock: asyncio.Lock | None = None
+    reloader: Reloader | None = None
+    background: set[asyncio.Task[Any]] = field(default_factory=set)
+    reuse_port: bool = False  # several worker processes share the port (SO_REUSEPORT)
+    preloaded_index: DomainIndex | None = None  # built by the supervisor before forking
+    worker: int | None = None
+    notify_ready: asyncio.Event | None = None
+    migrate: bool = True  # False in forked workers: the supervisor migrated
+
+    @property
+    def settings(self) -> Settings:
+        return self.app.settings
+
+    @property
+    def engine(self) -> Any:
+        return self.app.engine if self.app.has_store else None
+
+    def load_index(self) -> DomainIndex:
+        specs = self.app.list_specs()
+        self.signature = lists_signature(specs)
+        return self.app.load_index(specs)
+
+    async def reload(self) -> str:
+        """Re-read policy (and the lists, if any list file changed) and swap."""
+        assert self.gate is not None and self.reload_lock is not None
+        async with self.reload_lock:
+            loop = asyncio.get_running_loop()
+            specs = await loop.run_in_executor(None, self.app.list_specs)
+            index = self.index
+            rebuilt = False
+            if lists_signature(specs) != self.signature or index is None:
+                new_index = await loop.run_in_executor(None, self.app.load_index, specs)
+                broken = [x for x in new_index.lists if x.error]
+                if broken and index is not None:
+                    names = ", ".join(f"{b.spec.key} ({b.error})" for b in broken)
+                    log.error("reload kept the previous lists: %s", names)
+                else:
+                    self.signature = lists_signature(specs)
+                    index = new_index
+                    rebuilt = True
+            assert index is not None
+            snapshot = await loop.run_in_executor(None, self.app.build_snapshot, index)
+            old = self.index
+            self.index = index
+            self.gate.swap(snapshot)
+            del old
+            tune_gc()
+            what = f"generation {snapshot.generation}: {len(snapshot.profiles)} profiles, " \
+                   f"{index.size} names" + (" (lists rebuilt)" if rebuilt else "")
+            log.info("reloaded %s", what)
+            return what
+
+    def request_reload(self, reason: str) -> None:
+        """Reload soon; a request during a reload is never lost."""
+        assert self.reloader is not None
+        log.info("reload requested: %s", reason)
+        self.reloader.request()
+
+    async def start(self, *, demo: bool = False) -> int:
+        s = self.settings
+        started = time.perf_counter()
+        self.stopping = asyncio.Event()
+        self.reload_lock = asyncio.Lock()
+        self.reloader = Reloader(self.reload)
+        # A SIGHUP from now on is a reload request, never the default (which kills).
+        self._install_signals()
+        self.app.data_dir.mkdir(parents=True, exist_ok=True)
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(None, self._open_store, demo)
+        if self.preloaded_index is not None:
+            self.index, self.preloaded_index = self.preloaded_index, None
+            self.signature = lists_signature(await loop.run_in_executor(
+                None, self.app.list_specs))
+        else:
+            self.index = await loop.run_in_executor(None, self.load_index)
+        snapshot = await loop.run_in_executor(None, self.app.build_snapshot, self.index)
+        pool = UpstreamPool(s["gate.upstreams"], s["gate.upstream_timeout"],
+                            s["gate.health_interval"])
+        cache = AnswerCache(s["gate.cache_size"], s["gate.stale_max_age"])
+        sink = None
+        if s["querylog.enabled"] and self.engine is not None:
+            from safegate.store.querylog import insert_query_logs
+
+            engine = self.engine
+
+            def sink(rows: Sequence[Any]) -> int:
+                return insert_query_logs(engine, rows)
+
+        querylog = QueryLog(sink, s["querylog.ring_size"], s["querylog.flush_interval"])
+        self.gate = Gate(snapshot, pool, cache, querylog, gate_options(s))
+        host, port = s.dns_address
+        closers, self.port = await start_listeners(self.gate, host, port,
+                                                   reuse_port=self.reuse_port)
+        self.closers = list(closers)
+        pool.start()
+        querylog.start()
+        self._spawn(self._seen_domains_loop())
+        self._start_jobs()
+        if s["server.notify_url"]:
+            self.notify_ready = asyncio.Event()
+            self._spawn(self._notify_loop())
+        tune_gc()
+        log.info(
+            "SafeGate gate%s listening on udp/tcp %s:%d with %d list names, %d profiles "
+            "(ready in %.1f s)", "" if self.worker is None else f" worker {self.worker}",
+            host, self.port, self.index.size, len(snapshot.profiles),
+            time.perf_counter() - started,
+        )
+        return self.port
+
+    def _open_store(self, demo: bool) -> None:
+        if self.migrate:
+            self.app.migrate()
+            if demo:
+                self.app.create_demo_household()
+
+    def _install_signals(self) -> None:
+        assert self.stopping is not None
+        loop = asyncio.get_running_loop()
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(signal.SIGHUP, self.request_reload, "SIGHUP")
+            loop.add_signal_handler(signal.SIGTERM, self.stopping.set)
+            loop.add_signal_handler(signal.SIGINT, self.stopping.set)
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self.background.add(task)
+        task.add_done_callback(self.background.discard)
+
+    # ------------------------------------------------------------------ jobs
+
+    def _start_jobs(self) -> None:
+        """Start the node's background jobs: in one process only (not in every worker)."""
+        if self.worker not in (None, 0):
+            return
+        self._spawn(self._purge_loop())
+        self._spawn(self._source_update_loop())
+        for job in scheduled_jobs(self.settings):
+            try:
+                env = child_environ(self.settings, os.environ)
+            except ConfigError as exc:
+                log.error("%s is not scheduled: %s", job.name, exc)
+                continue
+            log.info("%s scheduled every %g s", job.name, job.interval)
+            self._spawn(run_schedule(job, env))
+
+    async def _purge_loop(self) -> None:
+        log_days = self.settings["querylog.retention_days"]
+        alert_days = self.settings["alerts.retention_days"]
+        if self.engine is None or not (log_days or alert_days):
+            return
+        from safegate.protect.retention import purge_alerts, retention_cutoff
+        from safegate.store.querylog import purge_query_logs
+        from safegate.store.values import utcnow
+
+        while True:
+            if log_days:
+                await self._purge("query log", "query log rows", purge_query_logs,
+                                  time.time() - log_days * 86400, log_days)
+            before = retention_cutoff(utcnow(), alert_days)
+            if before is not None:
+                await self._purge("alert", "alerts", purge_alerts, before, alert_days)
+            await asyncio.sleep(PURGE_SECONDS)
+
+    async def _purge(self, what: str, rows: str, purge: Any, cutoff: Any, days: int) -> None:
+        """One retention purge in a worker thread; a failure is logged, never raised."""
+        try:
+            removed = await asyncio.get_running_loop().run_in_executor(
+                None, purge, self.engine, cutoff)
+            if removed:
+                log.info("retention: purged %d %s older than %d days", removed, rows, days)
+        except Exception as exc:
+            log.error("%s retention purge failed: %s", what, exc)
+
+    def update_sources(self, force: bool = False) -> bool:
+        """Fetch due list sources; True if any copy changed (runs in a worker thread)."""
+        from safegate.lists.registry import update_sources
+
+        with self.app.sessions().begin() as session:
+            reports = update_sources(session, self.app.data_dir, force=force)
+        for report in reports:
+            if report.error:
+                log.error("list source %s: %s (last good copy kept)", report.name, report.error)
+            elif report.changed:
+                log.info("list source %s updated: %s entries", report.name, report.entries)
+        return any(r.changed for r in reports)
+
+    async def _source_update_loop(self) -> None:
+        if self.engine is None:
+            return
+        loop = asyncio.get_running_loop()
+        while True:
+            try:
+                if await loop.run_in_executor(None, self.update_sources):
+                    self.request_reload("list sources updated")
+            except Exception as exc:
+                log.error("list source update failed: %s", exc)
+            await asyncio.sleep(SOURCE_CHECK_SECONDS)
+
+    async def _notify_loop(self) -> None:
+        """Reload when another node announces a change (bursts coalesce into one)."""
+        from safegate.store.notify import listen
+
+        async def on_message(reason: str) -> None:
+            self.request_reload(f"announced: {reason}")
+
+        await listen(self.settings["server.notify_url"], self.settings["server.notify_channel"],
+                     on_message, self.notify_ready)
+
+    async def _seen_domains_loop(self) -> None:
+        """Hand the newly seen domains to the store for the content-safety engine."""
+        if self.engine is None or self.gate is None:
+            return
+        from safegate.lists.auto import record_seen
+
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(SEEN_FLUSH_SECONDS)
+            batch, self.gate.new_domains = self.gate.new_domains, {}
+            try:
+                await loop.run_in_executor(None, record_seen, self.engine, batch)
+            except Exception as exc:
+                log.error("recording newly seen domains failed: %s", exc)
+
+    async def stop(self) -> None:
+        if self.gate is None:
+            return
+        for closer in self.closers:
+            closer.close()
+        await self.gate.pool.close()
+        await self.gate.querylog.stop()
+        tasks = [*self.gate._tasks, *self.background]
+        if self.reloader is not None and self.reloader.task is not None:
+            tasks.append(self.reloader.task)
+        for task in tasks:
+            task.cancel()
+        self.app.close()
+
+    async def run_forever(self, *, demo: bool = False) -> None:
+        await self.start(demo=demo)
+        assert self.stopping is not None
+        try:
+            await self.stopping.wait()
+        finally:
+            log.info("stopping")
+            await self.stop()
+
+
+def run_loop(process: GateProcess, demo: bool = False) -> None:
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - platforms without uvloop
+        asyncio.run(process.run_forever(demo=demo))
+    else:
+        uvloop.run(process.run_forever(demo=demo))
+
+
+def run(settings: Settings, *, demo: bool = False) -> None:
+    """Serve until stopped: one process, or a supervisor with ``gate.workers`` processes."""
+    one_malloc_arena()
+    workers = settings["gate.workers"] or (os.cpu_count() or 1)
+    if workers <= 1:
+        run_loop(GateProcess(App(settings)), demo)
+        return
+    from safegate.app.workers import supervise
+
+    supervise(settings, workers, demo=demo)
