@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from safegate.lists.fetch import fetch
+from safegate.lists.fetch import ListLimits, fetch
 from safegate.lists.registry import (
     SourceError,
     add_source,
@@ -32,6 +32,7 @@ class ListServer:
         self.body = b"bad.example\nworse.example\n"
         self.etag = '"v1"'
         self.status = 200
+        self.extra_headers: dict[str, str] = {}  # e.g. Content-Encoding
         self.requests: list[dict[str, str]] = []
         owner = self
 
@@ -49,6 +50,8 @@ class ListServer:
                 self.send_response(200)
                 self.send_header("ETag", owner.etag)
                 self.send_header("Content-Length", str(len(owner.body)))
+                for key, value in owner.extra_headers.items():
+                    self.send_header(key, value)
                 self.end_headers()
                 self.wfile.write(owner.body)
 
@@ -98,7 +101,7 @@ def test_fetch_uses_etag_and_keeps_last_good_copy(server: ListServer, tmp_path: 
 
 def test_fetch_refuses_huge_downloads(server: ListServer, tmp_path: Path) -> None:
     server.body = b"a.example\n" * 1000
-    result = fetch(server.url, tmp_path / "l.txt", max_bytes=500)
+    result = fetch(server.url, tmp_path / "l.txt", limits=ListLimits(max_bytes=500))
     assert result.error and "larger than" in result.error
     assert not (tmp_path / "l.txt").exists()
 

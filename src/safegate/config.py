@@ -122,6 +122,18 @@ OPTIONS: tuple[Option, ...] = (
     Option("gate.workers", "int", 1,
            "Gate processes answering on the same address (SO_REUSEPORT) under one supervisor; "
            "0 means one per CPU core. More than 1 needs a fixed port.", minimum=0, maximum=256),
+    Option("lists.max_bytes", "int", 64 * 1024 * 1024,
+           "Largest copy of a subscribed list source, in bytes, as downloaded and again after "
+           "gzip decompression; a bigger one is refused (the last good copy stays).",
+           minimum=1024, maximum=4 * 1024 ** 3),
+    Option("lists.max_entries", "int", 2_000_000,
+           "Most usable entries in a copy of a subscribed list source; more are refused (the "
+           "last good copy stays).", minimum=1, maximum=100_000_000),
+    Option("lists.max_shrink", "float", 0.5,
+           "Share of its entries a subscribed source may lose in one update: a copy that "
+           "shrank more is held back (the last good copy stays and the source shows the "
+           "error) until `safegate lists update --force NAME`. 1 turns the check off.",
+           minimum=0, maximum=1),
     Option("querylog.enabled", "bool", True, "Record queries in the store."),
     Option("querylog.retention_days", "int", 30,
            "Days query log rows are kept; 0 keeps them forever.", minimum=0, maximum=3_650),

@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
+from safegate.lists.atomic import write_atomically
 from safegate.lists.parse import normalise_domain
 from safegate.lists.sources import ListSpec
 
@@ -133,7 +134,9 @@ def mark_classified(session: Session, domains: Iterable[str]) -> None:
 def export_specs(session: Session, data_dir: Path,
                  min_confidence: float = MIN_CONFIDENCE) -> list[ListSpec]:
     """Write the rows that decide into list files, one per category; return their specs.
-    Operator rows always count; auto rows only from ``min_confidence`` up."""
+    Operator rows always count; auto rows only from ``min_confidence`` up. Each file is
+    replaced atomically: a reader sees the old list or the new one; if a write fails the
+    old file stays and the error is raised."""
     from safegate.store.models import DomainCategory
 
     by_category: dict[str, list[str]] = {}
@@ -148,9 +151,9 @@ def export_specs(session: Session, data_dir: Path,
             old.unlink()
     for cid, names in sorted(by_category.items()):
         path = out_dir / f"{cid}.txt"
-        text = "\n".join(names) + "\n"
-        if not path.exists() or path.read_text() != text:  # keep mtimes stable: no rebuild
-            path.write_text(text)
+        data = ("\n".join(names) + "\n").encode()
+        if not path.exists() or path.read_bytes() != data:  # keep mtimes stable: no rebuild
+            write_atomically(path, data)  # the gate may be reading the old one
         if cid == ALLOW:
             specs.append(ListSpec("auto/allow", path, "custom", "suffix", "allow"))
         else:

@@ -8,7 +8,11 @@ whole host name (see ``regex_problem`` for the bounds a pattern must keep). A le
 
 Parsing is streaming (a chunk of about a mebibyte at a time) so that large lists never
 sit in memory as Python strings. Every line that is not used is counted with its reason,
-never silently dropped; comments and blank lines are not counted.
+never silently dropped; comments and blank lines are not counted. A line longer than
+``MAX_LINE_CHARS`` is skipped whole (only its first few kibibytes are ever held), so a
+file without line breaks reads in linear time and bounded memory. A reader may be given
+a cap on the bytes a file yields (after gzip decompression): a gzip bomb stops there with
+``ListTooLarge``.
 
 Most lists (all the shipped ones) are already one normalised host name per line. For
 those, ``iter_batches`` checks a whole chunk at once with a few C-level passes (a byte
@@ -51,6 +55,11 @@ _LOCAL_NAMES = frozenset({"localhost", "localhost.localdomain", "local", "broadc
 _COSMETIC = re.compile(r"[^\s#]#(?:[@?$%]|@[?$%])?#")
 
 CHUNK_BYTES = 1 << 20
+# Longer lines are skipped: no DNS rule comes near it (a name has at most 253 characters,
+# a pattern 256). A reader keeps at most 4 bytes per character of it (UTF-8) plus one
+# character: enough to know the line is too long, never the whole of a huge line.
+MAX_LINE_CHARS = 4096
+_KEEP_BYTES = 4 * (MAX_LINE_CHARS + 1)
 
 SKIP_MODIFIER = "adblock modifier not supported"
 SKIP_PATH = "adblock rule with a path (not a DNS rule)"
@@ -67,6 +76,7 @@ SKIP_IP = "IP address"
 SKIP_LOCAL = "local name (localhost and the like)"
 SKIP_NOT_HOST = "not a host name"
 SKIP_WORDS = "several words without an address (not hosts format)"
+SKIP_LONG_LINE = f"line longer than {MAX_LINE_CHARS:,} characters"
 
 
 @dataclass
@@ -86,6 +96,10 @@ class ParseReport:
 
 class ListFileError(OSError):
     """A list file that cannot be read at all (missing, unreadable, not gzip, not text)."""
+
+
+class ListTooLarge(ListFileError):
+    """A list file that yields more bytes than its reader's cap (after decompression)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -478,6 +492,9 @@ def _host_rule(body: str, text: str, allow: bool, report: ParseReport,
 
 def parse_line(line: str, report: ParseReport) -> tuple[Entry, ...]:
     """The entries of one line of any supported format (empty for comments and skips)."""
+    if len(line) > MAX_LINE_CHARS and len(line.rstrip("\r\n")) > MAX_LINE_CHARS:
+        report.skip(SKIP_LONG_LINE, line)
+        return ()
     text = line.strip()
     if not text or text[0] in "#!" or text.startswith("["):
         return ()
@@ -532,34 +549,66 @@ def _open(path: Path) -> Any:
         raise ListFileError(f"cannot open list file {path}: {exc.strerror or exc}") from exc
 
 
-def iter_chunks(path: Path) -> Iterator[bytes]:
+def iter_chunks(path: Path, max_bytes: int | None = None) -> Iterator[bytes]:
     """The bytes of a plain or gzip file in pieces of about ``CHUNK_BYTES`` that end at a
     line break, with universal newlines (``\\r\\n`` and lone ``\\r`` become ``\\n``); the
-    last piece gets a final ``\\n`` if it lacks one. A damaged file raises ListFileError."""
+    last piece gets a final ``\\n`` if it lacks one. A line longer than the piece carried
+    over allows (``_KEEP_BYTES``) is cut there and the rest of it dropped: the cut line is
+    still longer than ``MAX_LINE_CHARS``, so ``parse_line`` skips it. A damaged file
+    raises ListFileError; more than ``max_bytes`` bytes (decompressed) ListTooLarge."""
     raw = _open(path)
     with raw:
         try:
             magic = raw.read(2)
             raw.seek(0)
             stream: Any = gzip.GzipFile(fileobj=raw) if magic == b"\x1f\x8b" else raw
-            rest = b""
+            rest = b""  # the start of a line that continues in the next block
+            dropping = False  # inside an over-long line: drop bytes up to its end
+            total = 0
             while True:
                 block = stream.read(CHUNK_BYTES)
                 if not block:
                     break
+                total += len(block)
+                if max_bytes is not None and total > max_bytes:
+                    raise ListTooLarge(f"larger than {max_bytes:,} bytes (decompressed)")
+                if dropping:
+                    start = _first_break(block)
+                    if start < 0:
+                        continue
+                    block = block[start:]
+                    dropping = False
                 if rest:
                     block = rest + block
                 # Cut after the last line break; a final "\r" may be half of a "\r\n".
                 cut = max(block.rfind(b"\n"), block.rfind(b"\r", 0, len(block) - 1)) + 1
-                if cut == 0:
-                    rest = block  # no complete line yet: read on
-                    continue
                 rest = block[cut:]
-                yield _newlines(block[:cut])
+                if len(rest) > _KEEP_BYTES:
+                    rest, dropping = _cut_line(rest)
+                if cut:
+                    yield _newlines(block[:cut])
+        except ListTooLarge:
+            raise
         except (OSError, EOFError, zlib.error) as exc:
             raise ListFileError(f"list file {path} is damaged: {exc}") from exc
         if rest:
             yield _newlines(rest if rest.endswith(b"\n") else rest + b"\n")
+
+
+def _first_break(block: bytes) -> int:
+    """Where the first line break of ``block`` is, or -1."""
+    nl = block.find(b"\n")
+    cr = block.find(b"\r", 0, nl if nl >= 0 else len(block))
+    return cr if cr >= 0 else nl
+
+
+def _cut_line(partial: bytes) -> tuple[bytes, bool]:
+    """The start of an over-long line to carry on (enough to be skipped as too long), and
+    whether the rest of the line is still to come (to be dropped). A final ``\\r`` ends
+    the line (or is half of a ``\\r\\n``): it is kept."""
+    if partial.endswith(b"\r"):
+        return partial[:_KEEP_BYTES] + b"\r", False
+    return partial[:_KEEP_BYTES], True
 
 
 def _newlines(block: bytes) -> bytes:
@@ -568,10 +617,10 @@ def _newlines(block: bytes) -> bytes:
     return block
 
 
-def iter_lines(path: Path) -> Iterator[str]:
+def iter_lines(path: Path, max_bytes: int | None = None) -> Iterator[str]:
     """Lines of a plain or gzip file, decoded as UTF-8 (bad bytes replaced), each with
-    its ``\\n``."""
-    for block in iter_chunks(path):
+    its ``\\n`` (see ``iter_chunks`` for over-long lines and ``max_bytes``)."""
+    for block in iter_chunks(path, max_bytes):
         lines = block.decode("utf-8", "replace").split("\n")
         lines.pop()  # every chunk ends with "\n"
         for line in lines:
@@ -666,21 +715,23 @@ def _batch(block: bytes, report: ParseReport) -> Batch:
     return Batch(plain, allow, patterns)
 
 
-def iter_batches(path: Path, report: ParseReport) -> Iterator[Batch]:
+def iter_batches(path: Path, report: ParseReport, max_bytes: int | None = None,
+                 ) -> Iterator[Batch]:
     """Every usable entry of a list file, a chunk at a time: block names, allow names and
     patterns (a ``Batch``).
 
     The same entries as ``iter_entries`` (not in file order) at a fraction of the cost;
     ``report`` counts the rest.
     """
-    for block in iter_chunks(path):
+    for block in iter_chunks(path, max_bytes):
         yield _batch(block, report)
 
 
-def iter_entries(path: Path, report: ParseReport) -> Iterator[Entry]:
+def iter_entries(path: Path, report: ParseReport, max_bytes: int | None = None,
+                 ) -> Iterator[Entry]:
     """Every usable entry of a list file in file order; ``report`` counts the rest."""
     plain = _HOSTNAME.match
-    for line in iter_lines(path):
+    for line in iter_lines(path, max_bytes):
         text = line.rstrip("\n")
         if plain(text) and not _IPV4.match(text) and text not in _LOCAL_NAMES:
             # Fast path: a bare, already normalised host name (the shipped lists).

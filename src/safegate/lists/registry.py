@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from safegate.lists.fetch import FetchResult, fetch, is_url
+from safegate.lists.fetch import DEFAULT_LIMITS, FetchResult, ListLimits, fetch, is_url
 from safegate.lists.sources import ListSpec, Match
 
 CACHE_DIR = "lists"
@@ -108,9 +108,17 @@ def list_sources(session: Session) -> list[SourceRecord]:
 
 
 def update_sources(session: Session, data_dir: Path, *, names: list[str] | None = None,
-                   force: bool = False, now: datetime | None = None) -> list[UpdateReport]:
+                   force: bool = False, now: datetime | None = None,
+                   limits: ListLimits = DEFAULT_LIMITS) -> list[UpdateReport]:
     """Fetch every enabled source that is due (or the named ones, or all with ``force``)
-    and record the outcome on its row. The caller commits."""
+    and record the outcome on its row (an error in ``last_error``). The caller commits.
+
+    A new copy must keep within ``limits`` (``ListLimits.from_settings``). One with more
+    than ``limits.max_shrink`` fewer entries than the last good copy is held back (the
+    copy in place stays, the error says before and after) unless the operator names the
+    source *and* forces it (``names`` with ``force``: ``safegate lists update --force
+    NAME``); ``force`` alone (every source, as the gate's own refresh) keeps the guard.
+    Nothing overrides the byte and entry caps."""
     from safegate.store.models import ListSource
 
     now = now or datetime.now(UTC)
@@ -125,16 +133,22 @@ def update_sources(session: Session, data_dir: Path, *, names: list[str] | None 
                or now - row.last_update >= timedelta(seconds=row.update_interval_s))
         if not (force or due or names is not None):
             continue
+        accept_shrink = force and names is not None
+        previous = row.entry_count if dest.exists() and not accept_shrink else None
         result: FetchResult = fetch(row.location, dest, etag=row.etag,
-                                    last_modified=row.last_modified)
+                                    last_modified=row.last_modified, limits=limits,
+                                    previous_entries=previous)
         if result.error is None:
             row.last_update = now
             row.etag = result.etag
             row.last_modified = result.last_modified
             if result.entries is not None:
                 row.entry_count = result.entries
-        row.last_error = result.error
-        reports.append(UpdateReport(row.name, result.changed, result.entries, result.error))
+        error = result.error
+        if result.held_back:
+            error = f"{error}; `safegate lists update --force {row.name}` accepts it"
+        row.last_error = error
+        reports.append(UpdateReport(row.name, result.changed, result.entries, error))
     session.flush()
     return reports
 
