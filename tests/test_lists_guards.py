@@ -113,6 +113,8 @@ def test_shrink_guard_through_the_cli(server: ListServer, tmp_path: Path) -> Non
                               timeout=120)
 
     server.body = names(100)
+    subprocess.run([sys.executable, "-m", "safegate.cli", "migrate", "--data-dir",
+                    str(tmp_path)], check=True, capture_output=True, timeout=120)
     assert run("add", "extra", server.url, "--category", "gambling").returncode == 0
     server.body, server.etag = names(30), '"v2"'
     held = run("update", "--force")

@@ -269,10 +269,12 @@ class GateProcess:
 
     def update_sources(self, force: bool = False) -> bool:
         """Fetch due list sources; True if any copy changed (runs in a worker thread)."""
+        from safegate.lists.fetch import ListLimits
         from safegate.lists.registry import update_sources
 
         with self.app.sessions().begin() as session:
-            reports = update_sources(session, self.app.data_dir, force=force)
+            reports = update_sources(session, self.app.data_dir, force=force,
+                                     limits=ListLimits.from_settings(self.settings))
         for report in reports:
             if report.error:
                 log.error("list source %s: %s (last good copy kept)", report.name, report.error)

@@ -81,12 +81,14 @@ def list_(config: Any, data_dir: Any, as_json: bool) -> None:
 def add(config: Any, data_dir: Any, name: str, location: str, category: str, match: str,
         interval: int) -> None:
     """Subscribe to a list (file path or http(s) URL) and fetch it now."""
+    from safegate.lists.fetch import ListLimits
     from safegate.lists.registry import SourceError, add_source, update_sources
     app = app_from(config, data_dir)
     try:
         with user_errors(), app.sessions().begin() as session:
             add_source(session, name, location, category, match, interval)
-            report = update_sources(session, app.data_dir, names=[name])[0]
+            report = update_sources(session, app.data_dir, names=[name],
+                                    limits=ListLimits.from_settings(app.settings))[0]
     except SourceError as exc:
         raise click.ClickException(str(exc)) from exc
     if report.error:
@@ -99,14 +101,18 @@ def add(config: Any, data_dir: Any, name: str, location: str, category: str, mat
 @lists.command(context_settings=CONTEXT)
 @common_options
 @click.argument("names", nargs=-1)
-@click.option("--force", is_flag=True, help="Fetch even if not due.")
+@click.option("--force", is_flag=True,
+              help="Fetch even if not due; with NAMES, also accept a list that shrank by more "
+                   "than lists.max_shrink.")
 def update(config: Any, data_dir: Any, names: tuple[str, ...], force: bool) -> None:
     """Fetch due sources now (or the NAMES given); a failure keeps the last good copy."""
+    from safegate.lists.fetch import ListLimits
     from safegate.lists.registry import update_sources
+
     app = app_from(config, data_dir)
     with user_errors(), app.sessions().begin() as session:
         reports = update_sources(session, app.data_dir, names=list(names) or None,
-                                 force=force)
+                                 force=force, limits=ListLimits.from_settings(app.settings))
     failed = False
     for r in reports:
         if r.error:
