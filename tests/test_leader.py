@@ -161,6 +161,15 @@ def test_postgresql_one_leader_and_a_takeover_when_its_connection_dies(
     asyncio.run(body())
 
 
+def test_per_node_leadership_uses_the_data_directory_even_on_postgresql(
+        pg_or_sqlite: tuple[Engine, Path]) -> None:
+    engine, data_dir = pg_or_sqlite
+    cluster = Leadership(engine, data_dir, "k")
+    node = Leadership(engine, data_dir, "k", per_node=True)
+    assert isinstance(node.lock, FileLock) and node.lock.path == data_dir / ".k.lock"
+    assert isinstance(cluster.lock, FileLock) == (engine.dialect.name == "sqlite")
+
+
 def test_jobs_that_end_give_up_the_leadership(pg_or_sqlite: tuple[Engine, Path]) -> None:
     engine, data_dir = pg_or_sqlite
     key = f"test-{uuid.uuid4().hex}"

@@ -147,15 +147,17 @@ class FileLock:
 class Leadership:
     """Campaign for leadership of ``key`` and run the jobs while leading.
 
-    PostgreSQL engines use an advisory lock; any other engine (SQLite) a lock file in
-    ``data_dir``. Create it in the process that will run the jobs (after any fork)."""
+    PostgreSQL engines use an advisory lock (one leader among all nodes); any other engine
+    (SQLite), or ``per_node=True``, a lock file in ``data_dir`` (one leader among the
+    processes sharing that directory: for jobs whose results live there, such as list
+    copies). Create it in the process that will run the jobs (after any fork)."""
 
     def __init__(self, engine: Engine, data_dir: Path, key: str = DEFAULT_KEY, *,
-                 retry_interval: float = 3.0, check_interval: float = 2.0,
-                 check_timeout: float = 10.0) -> None:
+                 per_node: bool = False, retry_interval: float = 3.0,
+                 check_interval: float = 2.0, check_timeout: float = 10.0) -> None:
         self.key = key
         self.lock: PostgresLock | FileLock
-        if engine.dialect.name == "postgresql":
+        if engine.dialect.name == "postgresql" and not per_node:
             self.lock = PostgresLock(engine, key)
         else:
             self.lock = FileLock(Path(data_dir) / lock_file_name(key))
