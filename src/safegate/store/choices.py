@@ -28,3 +28,6 @@ ALERT_FEEDBACK: Final = ("helpful", "wrong")
 # Which layer of the safety engine found an alert: a rule, the n-gram model alone, the deep
 # layer (sentence embeddings) alone, or the grooming escalation over a conversation.
 ALERT_FOUND_BY: Final = ("rules", "model", "deep", "conversation")
+# What a change announced on the change bus (safegate.app.bus) touched; "all" means
+# "reload everything" (an operator's forced reload, or a change the log no longer names).
+CHANGE_KINDS: Final = ("policy", "lists", "categories", "all")

@@ -260,6 +260,8 @@ __all__ = [
     "Account",
     "AuditLog",
     "Base",
+    "ChangeLog",
+    "ChangeVersion",
     "Device",
     "ListSource",
     "Organisation",
@@ -336,3 +338,27 @@ class Alert(Base):
     feedback: Mapped[str | None] = mapped_column(String(10))
     feedback_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     found_by: Mapped[str | None] = mapped_column(String(12))  # None: stored before 0004
+
+
+class ChangeVersion(Base):
+    """The one row holding the change bus's version (safegate.app.bus): every change to policy,
+    lists or domain categories adds one to it in the changing transaction. The row lock taken by
+    that UPDATE orders concurrent writers, so versions become visible in commit order."""
+
+    __tablename__ = "change_version"
+    __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    version: Mapped[int] = mapped_column(BigId, default=0, server_default=text("0"))
+
+
+class ChangeLog(Base):
+    """One announced change: its version (from ``change_version``), what it touched and why."""
+
+    __tablename__ = "change_log"
+    __table_args__ = (one_of("kind", choices.CHANGE_KINDS), Index(None, "at"))
+
+    version: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
+    kind: Mapped[str] = mapped_column(String(12))
+    reason: Mapped[str] = mapped_column(Text, default="", server_default="")
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, server_default=func.now())

@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF = 10.0
+HEALTH_CHECK_SECONDS = 15
 
 
 def publish(url: str, channel: str, reason: str = "reload") -> int:
@@ -28,19 +29,27 @@ def publish(url: str, channel: str, reason: str = "reload") -> int:
 
 
 async def listen(url: str, channel: str, on_message: Callable[[str], Awaitable[None]],
-                 ready: asyncio.Event | None = None) -> None:
-    """Call ``on_message`` for every announcement, forever (cancel to stop)."""
+                 ready: asyncio.Event | None = None, *,
+                 on_subscribe: Callable[[], None] | None = None) -> None:
+    """Call ``on_message`` for every announcement, forever (cancel to stop).
+
+    ``on_subscribe`` is called after every successful (re)subscription: announcements sent
+    while the connection was down are lost, so a subscriber catches up there."""
     import redis.asyncio as aioredis
     from redis.exceptions import RedisError
 
     backoff = 0.5
     while True:
-        client = aioredis.Redis.from_url(url, socket_connect_timeout=5)
+        # The health check PINGs an idle connection, so a silently dead one is noticed.
+        client = aioredis.Redis.from_url(url, socket_connect_timeout=5,
+                                         health_check_interval=HEALTH_CHECK_SECONDS)
         pubsub = client.pubsub(ignore_subscribe_messages=True)
         try:
             await pubsub.subscribe(channel)
             if ready is not None:
                 ready.set()
+            if on_subscribe is not None:
+                on_subscribe()
             backoff = 0.5
             log.info("listening for reload announcements on %s", channel)
             while True:

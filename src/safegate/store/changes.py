@@ -1,0 +1,95 @@
+"""The change bus's storage: one version counter and a log of what each version changed.
+
+``bump`` runs inside the transaction that makes the change: it adds one to the single
+``change_version`` row (``UPDATE ... SET version = version + 1 RETURNING version``) and logs
+the new version with its kind. The UPDATE's row lock makes a second writer wait until the
+first commits, so versions are distinct, increase, and become visible in the order they were
+given out: a reader that has seen version N has seen every change up to N.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import cast
+
+from sqlalchemy import Table, delete, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from safegate.store.choices import CHANGE_KINDS
+from safegate.store.errors import StoreError
+from safegate.store.models import ChangeLog, ChangeVersion
+
+_VERSION = cast(Table, ChangeVersion.__table__)
+_LOG = cast(Table, ChangeLog.__table__)
+REASON_LIMIT = 500  # characters of a reason kept in the log
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    version: int
+    kind: str
+    reason: str
+    at: datetime
+
+
+def bump(session: Session, kind: str, reason: str = "") -> int:
+    """Record one change of ``kind`` in the session's transaction; returns its version.
+
+    Other writers that bump before this transaction ends wait for it (row lock)."""
+    if kind not in CHANGE_KINDS:
+        raise StoreError(f"change kind {kind!r} is not one of {', '.join(CHANGE_KINDS)}")
+    version = _increment(session)
+    if version is None:  # the counter row is missing (emptied table): recreate it, then count
+        _create_counter(session)
+        version = _increment(session)
+        assert version is not None
+    session.execute(insert(_LOG).values(version=version, kind=kind,
+                                        reason=reason[:REASON_LIMIT]))
+    return version
+
+
+def current(session: Session) -> int:
+    """The newest committed version (0 before the first change)."""
+    version = session.execute(
+        select(_VERSION.c.version).where(_VERSION.c.id == 1)).scalar_one_or_none()
+    if version is None:
+        version = session.execute(select(func.max(_LOG.c.version))).scalar_one_or_none()
+    return int(version or 0)
+
+
+def since(session: Session, version: int, limit: int = 10_000) -> list[Change]:
+    """The logged changes after ``version``, oldest first (at most ``limit``)."""
+    rows = session.execute(
+        select(_LOG.c.version, _LOG.c.kind, _LOG.c.reason, _LOG.c.at)
+        .where(_LOG.c.version > version).order_by(_LOG.c.version).limit(limit))
+    return [Change(int(v), k, r, at) for v, k, r, at in rows]
+
+
+def prune(session: Session, keep: int = 1000) -> int:
+    """Delete all but the newest ``keep`` log rows; returns how many went. A reader further
+    behind than that learns only that "all" changed (see safegate.app.bus.kinds_between)."""
+    newest = current(session)
+    result = session.execute(delete(_LOG).where(_LOG.c.version <= newest - keep))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def _increment(session: Session) -> int | None:
+    version = session.execute(
+        update(_VERSION).where(_VERSION.c.id == 1)
+        .values(version=_VERSION.c.version + 1).returning(_VERSION.c.version)
+    ).scalar_one_or_none()
+    return None if version is None else int(version)
+
+
+def _create_counter(session: Session) -> None:
+    """Insert the counter row, continuing from the log; a concurrent creator wins quietly."""
+    start = select(func.coalesce(func.max(_LOG.c.version), 0)).scalar_subquery()
+    dialect = session.get_bind().dialect.name
+    module = postgresql if dialect == "postgresql" else sqlite
+    stmt = module.insert(_VERSION).values(id=1, version=start).on_conflict_do_nothing()
+    session.execute(stmt)
+
+
+__all__ = ["Change", "bump", "current", "prune", "since"]
