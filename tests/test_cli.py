@@ -17,7 +17,7 @@ import dns.query
 import dns.rcode
 import pytest
 
-from tests.fakes import FakeUpstream
+from tests.fakes import FakeUpstream, wait_until
 from tests.test_gate import addresses
 
 SAFEGATE = [sys.executable, "-m", "safegate.cli"]
@@ -87,9 +87,29 @@ def test_reload_command_reaches_the_server(served: tuple[int, Path, FakeUpstream
     port, data_dir, _ = served
     result = cli("reload", "--data-dir", str(data_dir))
     assert result.returncode == 0, result.stderr
-    assert "reload requested" in result.stdout
+    assert "reload announced (change " in result.stdout
     time.sleep(0.5)
     assert addresses(query(port, "after-reload.example")) == ["192.0.2.1"]
+
+
+def test_a_change_made_with_the_cli_reaches_the_running_gate(
+        served: tuple[int, Path, FakeUpstream], tmp_path: Path) -> None:
+    """No pid file, no signal: the change bus (here: the database version, polled) carries a
+    list subscribed with `safegate lists add` to the serving gate."""
+    port, data_dir, _ = served
+    assert addresses(query(port, "bus-change.example")) == ["192.0.2.1"]
+    listed = tmp_path / "extra.txt"
+    listed.write_text("bus-change.example\n")
+    started = time.monotonic()
+    added = cli("lists", "add", "bus-extra", str(listed), "--category", "gambling",
+                "--data-dir", str(data_dir))
+    assert added.returncode == 0, added.stderr
+    assert wait_until(lambda: addresses(query(port, "bus-change.example")) == ["0.0.0.0"], 10)
+    took = time.monotonic() - started
+    print(f"a CLI change reached the gate in {took:.2f} s")
+    removed = cli("lists", "remove", "bus-extra", "--data-dir", str(data_dir))
+    assert removed.returncode == 0, removed.stderr
+    assert wait_until(lambda: addresses(query(port, "bus-change.example")) == ["192.0.2.1"], 10)
 
 
 def test_check_explains_a_verdict(served: tuple[int, Path, FakeUpstream]) -> None:
@@ -158,4 +178,3 @@ def test_workers_share_the_port_and_reload_and_stop_together(tmp_path: Path) -> 
     assert proc.returncode == 0, out
     assert out.count("listening on udp/tcp") == 2, out
     assert "Traceback" not in out
-    assert not (tmp_path / "safegate.pid").exists()

@@ -1,5 +1,5 @@
 """Leadership for the background jobs (safegate.app.leader) on a real PostgreSQL (advisory
-locks) and with real processes on SQLite (flock), killed with SIGKILL; and atomic_write.
+locks) and with real processes on SQLite (flock), killed with SIGKILL.
 
 Run as a program, this module is one candidate: ``python -m tests.test_leader URL DATA_DIR
 KEY NAME OUT_DIR`` campaigns and, while leading, writes its name to OUT_DIR/leader."""
@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, text
 
-from safegate.app.files import atomic_write
 from safegate.app.leader import FileLock, Jobs, Leadership, advisory_key, lock_file_name
+from safegate.lists.atomic import write_atomically
 from safegate.store import make_engine, sqlite_url
 from safegate.store.db import session_factory
 from tests.databases import PG_ENV
@@ -40,23 +40,6 @@ def test_advisory_key_is_a_stable_signed_64_bit_number() -> None:
     assert -(2**63) <= key < 2**63
     assert lock_file_name("safegate-jobs") == ".safegate-jobs.lock"
     assert lock_file_name("../etc/x y") == ".___etc_x_y.lock"
-
-
-def test_atomic_write_replaces_whole_files_and_leaves_nothing_behind(tmp_path: Path) -> None:
-    target = tmp_path / "sub" / "state.txt"
-    atomic_write(target, "first\n")
-    assert target.read_text() == "first\n"
-    inode = target.stat().st_ino
-    atomic_write(target, b"second\n", mode=0o600)
-    assert target.read_bytes() == b"second\n" and target.stat().st_ino != inode
-    assert target.stat().st_mode & 0o777 == 0o600
-    with pytest.raises(TypeError):  # fails while writing the temporary file
-        atomic_write(target, 12345)  # type: ignore[arg-type]
-    with pytest.raises(IsADirectoryError):  # fails at the rename
-        atomic_write(tmp_path / "sub", "a directory cannot be replaced by a file")
-    assert target.read_text() == "second\n"
-    assert sorted(p.name for p in (tmp_path / "sub").iterdir()) == ["state.txt"]
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["sub"]
 
 
 def test_a_replaced_lock_file_is_not_held_any_more(tmp_path: Path) -> None:
@@ -279,8 +262,8 @@ def _candidate_main(url: str, data_dir: str, key: str, name: str, out_dir: str) 
             session.execute(text("SELECT 1"))
 
     async def jobs() -> None:
-        atomic_write(out / f"elected-{name}", str(os.getpid()))
-        atomic_write(out / "leader", name)
+        write_atomically(out / f"elected-{name}", str(os.getpid()).encode())
+        write_atomically(out / "leader", name.encode())
         await asyncio.Event().wait()
 
     asyncio.run(Leadership(engine, Path(data_dir), key, **FAST).run(jobs))

@@ -12,8 +12,9 @@ run when it is not.
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
     from sqlalchemy.orm import Session, sessionmaker
 
+    from safegate.app.bus import ChangeBus
     from safegate.lists.index import DomainIndex
     from safegate.lists.sources import ListSpec
     from safegate.policy.compiled import DefaultPolicy, PolicySnapshot
@@ -41,6 +43,7 @@ class App:
         self._engine: Engine | None = None
         self._sessions: sessionmaker[Session] | None = None
         self._checked = False
+        self._bus: ChangeBus | None = None
         self.generation = 0  # of the last policy snapshot built
 
     # ------------------------------------------------------------------ store
@@ -108,14 +111,34 @@ class App:
 
     # ------------------------------------------------------------------ changes
 
-    def announce(self, kind: str, reason: str) -> int:
-        """PROVISIONAL until the change bus lands."""
-        if self.settings["server.notify_url"]:
-            from safegate.store.notify import publish
+    @property
+    def bus(self) -> ChangeBus:
+        if self._bus is None:
+            from safegate.app.bus import ChangeBus
 
-            publish(self.settings["server.notify_url"], self.settings["server.notify_channel"],
-                    reason)
-        return 0
+            self._bus = ChangeBus(self.settings["server.notify_url"],
+                                  self.settings["server.notify_channel"])
+        return self._bus
+
+    @contextlib.contextmanager
+    def change(self, kind: str, reason: str) -> Iterator[Session]:
+        """A transaction that changes policy, lists or categories: the change gets the next
+        version in the same transaction and is announced to every gate after the commit."""
+        with self.sessions().begin() as session:
+            yield session
+            self.bus.record(session, kind, reason)
+
+    def announce(self, kind: str, reason: str) -> int:
+        """Announce a change made elsewhere (or ask every gate to reload): its version."""
+        with self.sessions().begin() as session:
+            return self.bus.record(session, kind, reason)
+
+    def change_version(self) -> int:
+        """The newest change version in the store."""
+        from safegate.store.changes import current
+
+        with self.sessions()() as session:
+            return current(session)
 
     # ------------------------------------------------------------------ lists and policy
 

@@ -2,9 +2,11 @@
 cache, query-log writer), serves it, follows changes, and runs the node's background jobs
 when this process leads.
 
-Per process: the listeners, the change watcher (reload on every announced change), the flush
-of newly seen domains. Once across all workers and nodes (the leader's): list-source updates,
-retention purges and the scheduled child processes.
+Per process: the listeners, the change watcher (reload on every change announced on the
+change bus, caught up by version), the flush of newly seen domains. Once across all workers
+and nodes (the leader's, ``safegate.app.leader``): retention purges and the scheduled child
+processes. Once per machine (the data directory's leader): list-source updates, because each
+node keeps its own copies.
 """
 
 from __future__ import annotations
@@ -20,8 +22,10 @@ from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from safegate.app.bus import ChangeWatcher
 from safegate.app.core import App, lists_signature
 from safegate.app.jobs import run_schedule, scheduled_jobs
+from safegate.app.leader import Leadership
 from safegate.app.memory import one_malloc_arena, tune_gc
 from safegate.config import ConfigError, Settings, child_environ
 from safegate.gate.answers import BlockStyle
@@ -99,7 +103,7 @@ class GateProcess:
     reuse_port: bool = False  # several worker processes share the port (SO_REUSEPORT)
     preloaded_index: DomainIndex | None = None  # built by the supervisor before forking
     worker: int | None = None
-    notify_ready: asyncio.Event | None = None
+    watcher: ChangeWatcher | None = None
     migrate: bool = True  # False in forked workers: the supervisor migrated
 
     @property
@@ -162,6 +166,10 @@ class GateProcess:
         self.app.data_dir.mkdir(parents=True, exist_ok=True)
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(None, self._open_store, demo)
+        # The version is read before the state it describes: a change committed while we
+        # load is applied by the watcher right after the start.
+        version = await loop.run_in_executor(None, self.app.change_version) \
+            if self.engine is not None else None
         if self.preloaded_index is not None:
             self.index, self.preloaded_index = self.preloaded_index, None
             self.signature = lists_signature(await loop.run_in_executor(
@@ -190,10 +198,13 @@ class GateProcess:
         pool.start()
         querylog.start()
         self._spawn(self._seen_domains_loop())
-        self._start_jobs()
-        if s["server.notify_url"]:
-            self.notify_ready = asyncio.Event()
-            self._spawn(self._notify_loop())
+        if self.engine is not None:
+            self.watcher = ChangeWatcher(
+                self.engine, self._on_change, notify_url=s["server.notify_url"],
+                channel=s["server.notify_channel"],
+                poll_interval=s["server.change_poll_interval"], start_version=version)
+            self._spawn(self.watcher.run())
+            self._start_jobs()
         tune_gc()
         log.info(
             "SafeGate gate%s listening on udp/tcp %s:%d with %d list names, %d profiles "
@@ -224,12 +235,20 @@ class GateProcess:
 
     # ------------------------------------------------------------------ jobs
 
+    async def _on_change(self, version: int, kinds: frozenset[str]) -> None:
+        log.info("change %d (%s): reloading", version, ", ".join(sorted(kinds)))
+        await self.reload()
+
     def _start_jobs(self) -> None:
-        """Start the node's background jobs: in one process only (not in every worker)."""
-        if self.worker not in (None, 0):
-            return
-        self._spawn(self._purge_loop())
-        self._spawn(self._source_update_loop())
+        """Campaign for the jobs: every worker of every node does, one leads."""
+        data_dir = self.app.data_dir
+        self._spawn(Leadership(self.engine, data_dir).run(self._cluster_jobs))
+        self._spawn(Leadership(self.engine, data_dir, "safegate-lists", per_node=True)
+                    .run(self._source_update_loop))
+
+    async def _cluster_jobs(self) -> None:
+        """What runs once across all nodes: retention purges and scheduled children."""
+        jobs = [self._purge_loop()]
         for job in scheduled_jobs(self.settings):
             try:
                 env = child_environ(self.settings, os.environ)
@@ -237,7 +256,8 @@ class GateProcess:
                 log.error("%s is not scheduled: %s", job.name, exc)
                 continue
             log.info("%s scheduled every %g s", job.name, job.interval)
-            self._spawn(run_schedule(job, env))
+            jobs.append(run_schedule(job, env))
+        await asyncio.gather(*jobs)
 
     async def _purge_loop(self) -> None:
         log_days = self.settings["querylog.retention_days"]
@@ -268,13 +288,18 @@ class GateProcess:
             log.error("%s retention purge failed: %s", what, exc)
 
     def update_sources(self, force: bool = False) -> bool:
-        """Fetch due list sources; True if any copy changed (runs in a worker thread)."""
+        """Fetch due list sources; True if any copy changed, which is announced on the change
+        bus (runs in a worker thread)."""
         from safegate.lists.fetch import ListLimits
         from safegate.lists.registry import update_sources
 
         with self.app.sessions().begin() as session:
             reports = update_sources(session, self.app.data_dir, force=force,
                                      limits=ListLimits.from_settings(self.settings))
+            changed = [r.name for r in reports if r.changed]
+            if changed:
+                self.app.bus.record(session, "lists", "list sources updated: "
+                                    + ", ".join(changed))
         for report in reports:
             if report.error:
                 log.error("list source %s: %s (last good copy kept)", report.name, report.error)
@@ -288,21 +313,10 @@ class GateProcess:
         loop = asyncio.get_running_loop()
         while True:
             try:
-                if await loop.run_in_executor(None, self.update_sources):
-                    self.request_reload("list sources updated")
+                await loop.run_in_executor(None, self.update_sources)
             except Exception as exc:
                 log.error("list source update failed: %s", exc)
             await asyncio.sleep(SOURCE_CHECK_SECONDS)
-
-    async def _notify_loop(self) -> None:
-        """Reload when another node announces a change (bursts coalesce into one)."""
-        from safegate.store.notify import listen
-
-        async def on_message(reason: str) -> None:
-            self.request_reload(f"announced: {reason}")
-
-        await listen(self.settings["server.notify_url"], self.settings["server.notify_channel"],
-                     on_message, self.notify_ready)
 
     async def _seen_domains_loop(self) -> None:
         """Hand the newly seen domains to the store for the content-safety engine."""
@@ -331,6 +345,8 @@ class GateProcess:
             tasks.append(self.reloader.task)
         for task in tasks:
             task.cancel()
+        # Wait for them: a leader releases its lock as its task ends.
+        await asyncio.gather(*tasks, return_exceptions=True)
         self.app.close()
 
     async def run_forever(self, *, demo: bool = False) -> None:

@@ -7,7 +7,6 @@ from typing import Any
 
 import click
 
-from safegate.app.core import App
 from safegate.cli.common import CONTEXT, app_from, common_options, user_errors
 
 
@@ -85,7 +84,7 @@ def add(config: Any, data_dir: Any, name: str, location: str, category: str, mat
     from safegate.lists.registry import SourceError, add_source, update_sources
     app = app_from(config, data_dir)
     try:
-        with user_errors(), app.sessions().begin() as session:
+        with user_errors(), app.change("lists", f"list source {name} added") as session:
             add_source(session, name, location, category, match, interval)
             report = update_sources(session, app.data_dir, names=[name],
                                     limits=ListLimits.from_settings(app.settings))[0]
@@ -95,7 +94,7 @@ def add(config: Any, data_dir: Any, name: str, location: str, category: str, mat
         click.echo(f"added {name}, but the first fetch failed: {report.error}")
     else:
         click.echo(f"added {name}: {report.entries} entries")
-    announce(app, "lists", f"list source {name} added")
+    announced()
 
 
 @lists.command(context_settings=CONTEXT)
@@ -113,6 +112,9 @@ def update(config: Any, data_dir: Any, names: tuple[str, ...], force: bool) -> N
     with user_errors(), app.sessions().begin() as session:
         reports = update_sources(session, app.data_dir, names=list(names) or None,
                                  force=force, limits=ListLimits.from_settings(app.settings))
+        changed = [r.name for r in reports if r.changed]
+        if changed:
+            app.bus.record(session, "lists", "list sources updated: " + ", ".join(changed))
     failed = False
     for r in reports:
         if r.error:
@@ -123,8 +125,8 @@ def update(config: Any, data_dir: Any, names: tuple[str, ...], force: bool) -> N
             click.echo(f"{r.name}: {what}")
     if not reports:
         click.echo("nothing due")
-    if any(r.changed for r in reports):
-        announce(app, "lists", "list sources updated")
+    if changed:
+        announced()
     if failed:
         raise SystemExit(1)
 
@@ -137,12 +139,12 @@ def remove(config: Any, data_dir: Any, name: str) -> None:
     from safegate.lists.registry import SourceError, remove_source
     app = app_from(config, data_dir)
     try:
-        with user_errors(), app.sessions().begin() as session:
+        with user_errors(), app.change("lists", f"list source {name} removed") as session:
             remove_source(session, name, app.data_dir)
     except SourceError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"removed {name}")
-    announce(app, "lists", f"list source {name} removed")
+    announced()
 
 
 @lists.command(context_settings=CONTEXT)
@@ -185,12 +187,12 @@ def categorise(config: Any, data_dir: Any, domain: str, category: str, note: str
     from safegate.lists.auto import AutoCategoryError, set_operator
     app = app_from(config, data_dir)
     try:
-        with user_errors(), app.sessions().begin() as session:
+        with user_errors(), app.change("categories", f"{domain} categorised") as session:
             set_operator(session, domain, category, note)
     except AutoCategoryError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"{domain}: {category} (operator)")
-    announce(app, "categories", f"{domain} categorised by the operator")
+    announced()
 
 
 @lists.command("new-domains", context_settings=CONTEXT)
@@ -205,11 +207,8 @@ def new_domains(config: Any, data_dir: Any, limit: int) -> None:
             click.echo(name)
 
 
-def announce(app: App, kind: str, reason: str) -> None:
-    """Announce a change on the change bus: every running gate reloads."""
-    with user_errors():
-        version = app.announce(kind, reason)
-    click.echo(f"change {version} announced to the gates")
+def announced() -> None:
+    click.echo("the running gates apply the change (change bus)")
 
 
 COMMANDS = [services, lists]

@@ -10,7 +10,7 @@ import click
 
 from safegate.app.core import App
 from safegate.cli.common import CONTEXT, app_from, common_options, user_errors
-from safegate.cli.lists import announce
+from safegate.cli.lists import announced
 
 _LABELS = {"block": "BLOCK", "warn": "WARN", "allow": "ALLOW", "unknown": "UNKNOWN"}
 
@@ -134,6 +134,9 @@ def categorise_new(config: Path | None, data_dir: Path | None, fetch: bool,
     with user_errors(), app.sessions().begin() as session:
         outcomes = categorise_pending(session, index=index, profile=compiled, limit=limit,
                                       fetch=fetch, limits=limits, dry_run=dry_run)
+        recorded = not dry_run and any(o.action == "recorded" for o in outcomes)
+        if recorded:
+            app.bus.record(session, "categories", "new domains categorised")
     counts: dict[str, int] = {}
     for o in outcomes:
         counts[o.action] = counts.get(o.action, 0) + 1
@@ -154,8 +157,8 @@ def categorise_new(config: Path | None, data_dir: Path | None, fetch: bool,
         reason = f"  ({top.text})" if top is not None and (top.weight or top.source == "list") \
             else ""
         click.echo(f"{what:<12} {o.domain:<40} {detail}{reason}")
-    if counts.get("recorded") and not dry_run:
-        announce(app, "categories", "new domains categorised")
+    if recorded:
+        announced()
     if not as_json:  # the summary comes last: a gate running this on a schedule logs it
         summary = ", ".join(f"{n} {a}" for a, n in sorted(counts.items())) or "nothing queued"
         click.echo(f"{len(outcomes)} domains: {summary}" + (" (dry run: nothing changed)"

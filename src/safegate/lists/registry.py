@@ -3,6 +3,8 @@ in the data directory, and turning them into index specs."""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -135,10 +137,16 @@ def update_sources(session: Session, data_dir: Path, *, names: list[str] | None 
             continue
         accept_shrink = force and names is not None
         previous = row.entry_count if dest.exists() and not accept_shrink else None
-        result: FetchResult = fetch(row.location, dest, etag=row.etag,
-                                    last_modified=row.last_modified, limits=limits,
-                                    previous_entries=previous)
+        # Ask "changed since?" only when this node's copy is the one the row describes: on
+        # many nodes sharing one database, a node whose copy is missing or older than the
+        # row's last update must download the list itself.
+        current = copy_is_current(dest, row.last_update)
+        result: FetchResult = fetch(row.location, dest,
+                                    etag=row.etag if current else None,
+                                    last_modified=row.last_modified if current else None,
+                                    limits=limits, previous_entries=previous)
         if result.error is None:
+            stamp_copy(dest, now)
             row.last_update = now
             row.etag = result.etag
             row.last_modified = result.last_modified
@@ -151,6 +159,25 @@ def update_sources(session: Session, data_dir: Path, *, names: list[str] | None 
         reports.append(UpdateReport(row.name, result.changed, result.entries, error))
     session.flush()
     return reports
+
+
+def copy_is_current(dest: Path, last_update: datetime | None) -> bool:
+    """This node's copy exists and was stamped at (or after) the row's last update."""
+    if last_update is None:
+        return False
+    try:
+        mtime = dest.stat().st_mtime
+    except OSError:
+        return False
+    if last_update.tzinfo is None:
+        last_update = last_update.replace(tzinfo=UTC)
+    return mtime >= last_update.timestamp() - 0.001
+
+
+def stamp_copy(dest: Path, when: datetime) -> None:
+    """Mark this node's copy as current as of ``when`` (its modification time)."""
+    with contextlib.suppress(OSError):
+        os.utime(dest, (when.timestamp(), when.timestamp()))
 
 
 def store_specs(session: Session, data_dir: Path) -> list[ListSpec]:
