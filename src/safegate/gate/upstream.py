@@ -117,7 +117,7 @@ class _UdpQuery(asyncio.DatagramProtocol):
     """One query on a connected socket of its own; only its answer ends the wait."""
 
     def __init__(self, owner: UdpUpstream, peer: tuple[str, int], qid: int, sent: bytes,
-                 exact_case: bool, on_wrong_case: Callable[[], None] | None) -> None:
+                 exact_case: bool, on_wrong_case: Callable[[_UdpQuery], None] | None) -> None:
         self.owner = owner
         self.peer = peer
         self.qid = qid
@@ -136,7 +136,7 @@ class _UdpQuery(asyncio.DatagramProtocol):
         if verdict is Verdict.WRONG_CASE:
             self.owner.wrong_case += 1
             if self.on_wrong_case is not None:
-                self.on_wrong_case()
+                self.on_wrong_case(self)
 
     def error_received(self, exc: Exception) -> None:
         # ICMP port unreachable etc., for this query's socket only.
@@ -148,17 +148,6 @@ class _UdpQuery(asyncio.DatagramProtocol):
             self.answer.cancel()
         elif not self.answer.cancelled():
             self.answer.exception()  # mark retrieved
-
-
-def _forget(tasks: Sequence[asyncio.Future[bytes] | None]) -> None:
-    """Cancel what still runs; mark finished failures as seen."""
-    for task in tasks:
-        if task is None:
-            continue
-        if not task.done():
-            task.cancel()
-        elif not task.cancelled():
-            task.exception()
 
 
 class UdpUpstream:
@@ -195,27 +184,35 @@ class UdpUpstream:
 
     async def _exchange_0x20(self, question: bytes, do: bool, cd: bool,
                              deadline: float) -> bytes:
-        """Ask with the name in random case. An answer that is right but for the case
-        may come from an upstream that does not keep case, or from a spoofer: ask again
-        in plain case at once, and keep listening for the answer in our case meanwhile."""
+        """Ask with the name in random case. An answer right but for the case comes from
+        an upstream that does not keep case, or from a spoofer: then ask again in plain
+        case at once, and take whichever comes first, the plain answer or the answer in
+        our case (which proves a spoofer)."""
         sent = randomise_case(question)
-        alarm = asyncio.Event()
-        mixed = asyncio.ensure_future(self._udp(sent, True, do, cd, deadline, alarm.set))
-        alarmed = asyncio.ensure_future(alarm.wait())
-        plain: asyncio.Future[bytes] | None = None
+        plain: list[asyncio.Task[bytes]] = []
+
+        def ask_plain(query: _UdpQuery) -> None:
+            if plain:
+                return
+            task = asyncio.get_running_loop().create_task(
+                self._udp(question, False, do, cd, deadline))
+            plain.append(task)
+
+            def feed(done: asyncio.Task[bytes]) -> None:
+                if done.cancelled():
+                    return
+                if done.exception() is None and not query.answer.done():
+                    query.answer.set_result(done.result())
+
+            task.add_done_callback(feed)
+
         try:
-            await asyncio.wait({mixed, alarmed}, return_when=asyncio.FIRST_COMPLETED)
-            if mixed.done():
-                data = mixed.result()
-                self._note_case(True)
-                return data
-            plain = asyncio.ensure_future(self._udp(question, False, do, cd, deadline))
-            winner, data = await first_answer([mixed, plain])
-            self._note_case(winner == 0)
-            return data
+            data = await self._udp(sent, True, do, cd, deadline, ask_plain)
         finally:
-            alarmed.cancel()
-            _forget([mixed, plain])
+            for task in plain:
+                task.cancel()
+        self._note_case(data[12 : 12 + len(sent)] == sent)
+        return data
 
     def _note_case(self, kept: bool) -> None:
         if kept:
@@ -228,7 +225,7 @@ class UdpUpstream:
                         "randomisation is off for it", self.name)
 
     async def _udp(self, sent: bytes, exact_case: bool, do: bool, cd: bool, deadline: float,
-                   on_wrong_case: Callable[[], None] | None = None) -> bytes:
+                   on_wrong_case: Callable[[_UdpQuery], None] | None = None) -> bytes:
         """One query over UDP from a new socket, retransmitted once (same socket and ID)
         if half the time passes; the answer as received."""
         try:
@@ -240,7 +237,7 @@ class UdpUpstream:
 
     async def _udp_on_new_socket(self, sent: bytes, exact_case: bool, do: bool, cd: bool,
                                  deadline: float,
-                                 on_wrong_case: Callable[[], None] | None) -> bytes:
+                                 on_wrong_case: Callable[[_UdpQuery], None] | None) -> bytes:
         loop = asyncio.get_running_loop()
         sock = socket.socket(self.family, socket.SOCK_DGRAM)
         try:
@@ -296,21 +293,6 @@ class UdpUpstream:
 
     async def close(self) -> None:
         """Nothing to release: every query closes its own socket."""
-
-
-async def first_answer(tasks: Sequence[asyncio.Future[bytes]]) -> tuple[int, bytes]:
-    """Index and result of the first of ``tasks`` to succeed; UpstreamError (with every
-    reason) when all fail. The caller cancels the rest."""
-    errors: list[str] = []
-    waiting = set(tasks)
-    while waiting:
-        done, waiting = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
-        for task in (t for t in tasks if t in done):
-            exc = task.exception()
-            if exc is None:
-                return tasks.index(task), task.result()
-            errors.append(str(exc))
-    raise UpstreamError("; ".join(errors))
 
 
 class DohUpstream:
