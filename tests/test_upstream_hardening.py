@@ -5,6 +5,7 @@ dnspython builds the fake upstreams' answers and is the client of the running ga
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import socket
 import threading
@@ -30,8 +31,6 @@ def run(main: Callable[[], Awaitable[T]]) -> T:
     try:
         import uvloop
     except ImportError:  # pragma: no cover
-        import asyncio
-
         return asyncio.run(main())  # type: ignore[arg-type]
     return uvloop.run(main())  # type: ignore[arg-type]
 
@@ -52,6 +51,8 @@ class SpoofingUpstream:
         self.other = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.other.bind(("127.0.0.1", 0))
         self.port: int = self.sock.getsockname()[1]
+        self.sock.settimeout(0.05)  # to notice stop()
+        self.stopping = threading.Event()
         self.seen: set[str] = set()
         self.received = 0
         self.thread = threading.Thread(target=self._serve, daemon=True)
@@ -61,9 +62,10 @@ class SpoofingUpstream:
         return self
 
     def stop(self) -> None:
+        self.stopping.set()
+        self.thread.join(timeout=5)
         self.sock.close()
         self.other.close()
-        self.thread.join(timeout=5)
 
     @staticmethod
     def _answer(query: dns.message.Message, address: str) -> dns.message.Message:
@@ -73,9 +75,12 @@ class SpoofingUpstream:
         return response
 
     def _serve(self) -> None:
-        with contextlib.suppress(OSError):  # the sockets are closed by stop()
-            while True:
+        while not self.stopping.is_set():
+            try:
                 data, addr = self.sock.recvfrom(4096)
+            except TimeoutError:
+                continue
+            with contextlib.suppress(OSError):
                 self.received += 1
                 query = dns.message.from_wire(data)
                 name = query.question[0].name.to_text().lower()
@@ -310,6 +315,32 @@ def test_doh_and_tcp_fallback_take_part_in_the_race(dead: DeadUpstream,
     assert len(found) == 60 and elapsed < 1.0
     transport = "doh" if second == "doh" else "tcp"
     assert (transport, "big.example", "A") in upstream.queries
+
+
+def test_an_upstream_that_keeps_losing_races_is_checked_and_marked_down(
+        dead: DeadUpstream, upstream: FakeUpstream) -> None:
+    """Its queries are cancelled when another wins, so they say nothing about its health;
+    a health check started by the lost race does (health loop not even running here)."""
+
+    async def main() -> tuple[bool, float]:
+        pool = UpstreamPool([dead.spec, f"127.0.0.1:{upstream.port}"], 0.3, 3600.0,
+                            head_start=0.05)
+        first = pool.upstreams[0]
+        try:
+            for i in range(40):
+                await pool.resolve(wire.question(f"lost-{i}.example", wire.TYPE_A))
+                if not first.healthy:
+                    break
+                await asyncio.sleep(0.05)
+            started = time.monotonic()
+            await pool.resolve(wire.question("after.example", wire.TYPE_A))
+            return first.healthy, time.monotonic() - started
+        finally:
+            await pool.close()
+
+    healthy, elapsed = run(main)
+    assert not healthy
+    assert elapsed < 0.05, "a down upstream is no longer asked first"
 
 
 def test_every_upstream_dead_still_fails_within_the_timeout(dead: DeadUpstream) -> None:

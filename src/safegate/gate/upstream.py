@@ -234,6 +234,8 @@ class UdpUpstream:
                                                       on_wrong_case)
         except TimeoutError as exc:
             raise UpstreamError(f"{self.name}: timed out") from exc
+        except OSError as exc:  # e.g. sendto on a socket an ICMP error has reset
+            raise UpstreamError(f"{self.name}: {exc!r}") from exc
 
     async def _udp_on_new_socket(self, sent: bytes, exact_case: bool, do: bool, cd: bool,
                                  deadline: float,
