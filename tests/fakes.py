@@ -32,6 +32,7 @@ class Behaviour:
     nxdomain: set[str] = field(default_factory=set)
     many: set[str] = field(default_factory=set)  # names answered with 60 A records
     truncate_udp: bool = False  # answer UDP with TC=1 for names in ``many``
+    smash_case: bool = False  # echo the question name in lower case (breaks 0x20)
 
 
 class FakeUpstream:
@@ -40,6 +41,9 @@ class FakeUpstream:
     def __init__(self) -> None:
         self.behaviour = Behaviour()
         self.queries: list[tuple[str, str, str]] = []  # (transport, name, type)
+        self.names_as_sent: list[str] = []  # question names with the case they came in
+        self.udp_sources: list[tuple[str, int]] = []  # (address, port) of each UDP query
+        self.ids: list[int] = []  # message ID of each query
         self.port = 0
         self._runner = LoopThread()
 
@@ -60,6 +64,7 @@ class FakeUpstream:
                 self.transport = transport
 
             def datagram_received(self, data: bytes, addr: Any) -> None:
+                owner.udp_sources.append((addr[0], addr[1]))
                 loop.create_task(self.reply(data, addr))
 
             async def reply(self, data: bytes, addr: Any) -> None:
@@ -103,6 +108,17 @@ class FakeUpstream:
         q = query.question[0]
         name = q.name.to_text().rstrip(".").lower()
         self.queries.append((transport, name, dns.rdatatype.to_text(q.rdtype)))
+        self.names_as_sent.append(q.name.to_text().rstrip("."))
+        self.ids.append(query.id)
+        out = await self._respond(query, name, transport)
+        if out is not None and b.smash_case:
+            out = lowercase_question(out)
+        return out
+
+    async def _respond(self, query: dns.message.Message, name: str,
+                       transport: str) -> bytes | None:
+        b = self.behaviour
+        q = query.question[0]
         if b.mode == "dead":
             return None
         if b.mode == "slow" or b.delay:
@@ -143,6 +159,15 @@ class FakeUpstream:
         elif q.rdtype == dns.rdatatype.AAAA:
             response.answer.append(dns.rrset.from_text(q.name, b.ttl, "IN", "AAAA", "2001:db8::1"))
         return response.to_wire()
+
+
+def lowercase_question(message: bytes) -> bytes:
+    """``message`` with the name of its (first) question in lower case, as a resolver
+    that does not keep case sends it."""
+    end = 12
+    while message[end]:
+        end += message[end] + 1
+    return message[:12] + message[12:end].lower() + message[end:]
 
 
 class LoopThread:

@@ -82,7 +82,15 @@ OPTIONS: tuple[Option, ...] = (
            "Upstream resolvers, tried in order with failover: IP:PORT for UDP/TCP, or an "
            "https:// URL for DNS over HTTPS (RFC 8484)."),
     Option("gate.upstream_timeout", "float", 2.0,
-           "Seconds to wait for one upstream before trying the next.", minimum=0.05, maximum=30),
+           "Seconds one upstream has to answer a query (UDP is sent again once at half time).",
+           minimum=0.05, maximum=30),
+    Option("gate.upstream_head_start", "float", 0.25,
+           "Seconds an upstream has to itself before the next one is asked too; the first "
+           "good answer wins. 0 asks all at once.", minimum=0, maximum=30),
+    Option("gate.upstream_0x20", "bool", True,
+           "Send names to UDP upstreams in random upper/lower case and accept only answers "
+           "that keep it (0x20, against spoofed answers); switched off by itself for an "
+           "upstream that does not keep case."),
     Option("gate.health_interval", "float", 10.0,
            "Seconds between health checks of each upstream.", minimum=0.1, maximum=3600),
     Option("gate.cache_size", "int", 100_000,

@@ -178,7 +178,8 @@ class GateProcess:
             self.index = await loop.run_in_executor(None, self.load_index)
         snapshot = await loop.run_in_executor(None, self.app.build_snapshot, self.index)
         pool = UpstreamPool(s["gate.upstreams"], s["gate.upstream_timeout"],
-                            s["gate.health_interval"])
+                            s["gate.health_interval"], head_start=s["gate.upstream_head_start"],
+                            use_0x20=s["gate.upstream_0x20"])
         cache = AnswerCache(s["gate.cache_size"], s["gate.stale_max_age"])
         sink = None
         if s["querylog.enabled"] and self.engine is not None:
