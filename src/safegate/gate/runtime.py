@@ -361,6 +361,8 @@ class Runtime:
             memo_size=max(1000, s["gate.cache_size"]),
             tcp_idle_timeout=s["gate.tcp_idle_timeout"],
             max_tcp_connections=s["gate.max_tcp_connections"],
+            trusted_forwarders=tuple(ipaddress.ip_network(n, strict=False)
+                                     for n in s["gate.trusted_forwarders"]),
         )
         self.gate = Gate(snapshot, pool, cache, querylog, options)
         host, port = s.dns_address

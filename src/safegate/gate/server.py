@@ -130,6 +130,8 @@ class GateOptions:
     exempt_loopback: bool = True  # local benchmarks measure the resolver, not the limiter
     tcp_idle_timeout: float = 10.0
     max_tcp_connections: int = 512
+    # Forwarders (a dnsmasq router with add-mac) whose EDNS MAC option is believed.
+    trusted_forwarders: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
 
 
 def _is_loopback(ip: str) -> bool:
@@ -137,6 +139,11 @@ def _is_loopback(ip: str) -> bool:
         return ipaddress.ip_address(ip.split("%", 1)[0]).is_loopback
     except ValueError:
         return False
+
+
+def in_networks(addr: ipaddress.IPv4Address | ipaddress.IPv6Address,
+                networks: Sequence[ipaddress.IPv4Network | ipaddress.IPv6Network]) -> bool:
+    return any(addr.version == n.version and addr in n for n in networks)
 
 
 class Gate:
@@ -170,16 +177,19 @@ class Gate:
         opts = self.options
         try:
             addr = ipaddress.ip_address(ip.split("%", 1)[0])
-            allowed = any(addr.version == n.version and addr in n for n in opts.allowed_networks)
+            allowed = in_networks(addr, opts.allowed_networks)
+            trusted = allowed and in_networks(addr, opts.trusted_forwarders)
             loopback = addr.is_loopback
         except ValueError:
-            allowed = loopback = False
+            allowed = trusted = loopback = False
         limiter = None
         if opts.rate_limit_qps > 0 and not (loopback and opts.exempt_loopback):
             limiter = TokenBucket(opts.rate_limit_qps, opts.rate_limit_burst)
         snap = self.snapshot
         profile = snap.profile_for_ip(ip)
-        by_mac = profile is None and bool(snap.by_mac)
+        # Only a trusted forwarder's MAC option is believed (from anyone else it would let
+        # a device pick another's profile); there a known MAC beats the forwarder's address.
+        by_mac = trusted and bool(snap.by_mac)
         if profile is None:
             profile = snap.default
         # A refused client gets a private memo that stays empty (refusals are never
@@ -193,6 +203,8 @@ class Gate:
         return client
 
     def _profile_for(self, client: Client, query: Query) -> CompiledProfile:
+        """The client's profile, or for a trusted forwarder the profile of the device whose
+        MAC it added to the query (EDNS Client Subnet is never used to identify anyone)."""
         if client.by_mac:
             raw = query.option(wire.OPTION_MAC_DNSMASQ)
             if raw:
