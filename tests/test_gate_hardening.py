@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import time
 from typing import Any
 
 import dns.edns
@@ -16,7 +17,8 @@ import dns.rcode
 import pytest
 
 from safegate.config import ConfigError, load_settings
-from tests.test_gate import addresses, ask
+from tests.fakes import FakeUpstream
+from tests.test_gate import addresses, ask, ede
 
 BINH_MAC = "020000000021"  # Bình's phone in the demo household
 UNKNOWN_MAC = "020000000099"
@@ -114,3 +116,57 @@ def test_trusted_forwarders_setting_is_validated() -> None:
     assert load_settings(env={})["gate.trusted_forwarders"] == []
     with pytest.raises(ConfigError, match="gate.trusted_forwarders"):
         load_settings(env={"SAFEGATE_GATE__TRUSTED_FORWARDERS": "my-router"})
+
+
+# --- 2. stale answers pass the same checks as fresh ones -----------------------------------------
+
+
+def stale_after_swap(make_gate: Any, upstream: FakeUpstream, tmp_path: Any,
+                     records: list[tuple[str, str]], later_blocked: str) -> Any:
+    """Cache innocent.example (TTL 1 s) while it passes, then block ``later_blocked`` by a
+    policy swap, kill the upstream and let the cached answer expire."""
+    upstream.behaviour.ttl = 1
+    upstream.behaviour.records["innocent.example"] = records
+    g = make_gate({"custom": ["blocked.example"]})
+    assert addresses(ask(g.port, "innocent.example")) == ["203.0.113.5"]
+    assert addresses(ask(g.port, "innocent.example", tcp=True)) == ["203.0.113.5"]
+    (tmp_path / "custom.txt").write_text(f"blocked.example\n{later_blocked}\n")
+    assert "lists rebuilt" in g.reload()
+    upstream.behaviour.mode = "dead"
+    time.sleep(1.2)
+    return g
+
+
+@pytest.mark.parametrize("tcp", [False, True])
+def test_stale_answer_whose_cname_target_is_now_blocked_is_blocked(
+        make_gate: Any, upstream: FakeUpstream, tmp_path: Any, tcp: bool) -> None:
+    g = stale_after_swap(make_gate, upstream, tmp_path,
+                         [("CNAME", "later-blocked.example."), ("A", "203.0.113.5")],
+                         "later-blocked.example")
+    a = ask(g.port, "innocent.example", tcp=tcp, timeout=5)
+    assert addresses(a) == ["0.0.0.0"], "the stale answer must not be served"
+    assert "cname later-blocked.example" in ede(a)[0][1]
+    assert g.gate.stats.stale == 0
+
+
+def test_stale_answer_pointing_into_a_now_blocked_network_is_blocked(
+        make_gate: Any, upstream: FakeUpstream, tmp_path: Any) -> None:
+    g = stale_after_swap(make_gate, upstream, tmp_path, [("A", "203.0.113.5")],
+                         "203.0.113.0/24")
+    a = ask(g.port, "innocent.example", timeout=5)
+    assert addresses(a) == ["0.0.0.0"]
+    assert "203.0.113.0/24 (answer address)" in ede(a)[0][1]
+
+
+def test_stale_answer_that_passes_is_still_served_whole_over_tcp(
+        make_gate: Any, upstream: FakeUpstream) -> None:
+    upstream.behaviour.ttl = 1
+    upstream.behaviour.many.add("big-stale.example")
+    g = make_gate({"custom": ["blocked.example"]})
+    assert len(addresses(ask(g.port, "big-stale.example", tcp=True, edns=False))) == 60
+    upstream.behaviour.mode = "dead"
+    time.sleep(1.2)
+    a = ask(g.port, "big-stale.example", tcp=True, edns=False, timeout=5)
+    assert not a.flags & dns.flags.TC, "TCP answers are never truncated, stale or not"
+    assert len(addresses(a)) == 60 and a.answer[0].ttl == 30
+    assert g.gate.stats.stale == 1

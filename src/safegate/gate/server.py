@@ -265,7 +265,8 @@ class Gate:
             upstream_data = await self.pool.resolve(question, do, cd)
             scanned = wire.scan_response(upstream_data, p.query.question_end)
         except (UpstreamError, WireError) as exc:
-            return self._failure(p.data, p.query, p.client, p.profile, p.key, p.now, exc)
+            return self._failure(p.data, p.query, p.client, p.profile, p.key, p.now, exc,
+                                 p.max_size)
         ttl = cache_ttl(scanned, self.options.max_ttl, self.options.max_negative_ttl)
         entry = CacheEntry(scanned, p.now, ttl)
         if ttl > 0:
@@ -275,10 +276,10 @@ class Gate:
 
     def _finish(self, data: bytes, query: Query, client: Client, profile: CompiledProfile,
                 decision: Decision, entry: CacheEntry | None, now: float,
-                max_size: int | None) -> bytes:
+                max_size: int | None, memo_until: float | None = None) -> bytes:
         """Build, log and memoise the response for a decision (and, for allowed names,
-        the upstream answer it is based on)."""
-        expires = now + BLOCK_MEMO_SECONDS
+        the upstream answer it is based on); ``memo_until`` shortens the memo."""
+        expires = now + BLOCK_MEMO_SECONDS if memo_until is None else memo_until
         if entry is not None:
             # Either way the answer depends on upstream data: memoise it only that long.
             expires = entry.expires
@@ -357,9 +358,16 @@ class Gate:
         return wire.truncated(response, query.question_end, opt)
 
     def _failure(self, data: bytes, query: Query, client: Client, profile: CompiledProfile,
-                 key: Any, now: float, exc: Exception) -> bytes:
+                 key: Any, now: float, exc: Exception, max_size: int | None) -> bytes:
         if self.options.serve_stale:
             stale = self.cache.stale(key, now)
+            cloaked = None if stale is None else self._check_answer(profile, stale)
+            if cloaked is not None:
+                # A stale answer passes the same checks as a fresh one (the policy may have
+                # changed since it was cached). The block rests on old upstream data: it is
+                # remembered only as long as a failure.
+                return self._finish(data, query, client, profile, cloaked, None, now, max_size,
+                                    memo_until=now + FAILURE_MEMO_SECONDS)
             if stale is not None:
                 self.stats.stale += 1
                 s = stale.scanned
@@ -376,7 +384,7 @@ class Gate:
                 if record is not None:
                     self.querylog.add(client.ip, record)
                 return self._fit(header + data[12 : query.question_end] + tail + opt, query,
-                                 wire.DEFAULT_UDP_PAYLOAD)
+                                 max_size)
         self.stats.servfail += 1
         log.debug("SERVFAIL for %s: %s", query.name, exc)
         record = self._record(profile, query, "servfail", ALLOW)
