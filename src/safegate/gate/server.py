@@ -37,6 +37,8 @@ MAX_CLIENTS = 200_000
 UDP_BUFFER_BYTES = 4 * 1024 * 1024
 FAILURE_MEMO_SECONDS = 2.0
 MAX_NEW_DOMAINS = 50_000  # per flush interval; beyond it new names wait for the next one
+MAX_TCP_PIPELINE = 64  # queries of one TCP connection in flight; beyond it reading waits
+TCP_CLOSE_SECONDS = 2.0  # a client that does not take its last answers is cut off after it
 
 
 class TokenBucket:
@@ -57,6 +59,13 @@ class TokenBucket:
             return False
         self.tokens = tokens - 1.0
         return True
+
+    def exhausted(self) -> bool:
+        """True when the next query would be refused (nothing is taken from the bucket)."""
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.last) * self.rate)
+        self.last = now
+        return self.tokens < 1.0
 
 
 class Client:
@@ -115,6 +124,7 @@ class GateStats:
     servfail: int = 0
     stale: int = 0
     handler_errors: int = 0
+    tcp_rejected: int = 0  # connections closed at once (refused, rate-limited, over a cap)
 
 
 @dataclass(frozen=True)
@@ -130,6 +140,7 @@ class GateOptions:
     exempt_loopback: bool = True  # local benchmarks measure the resolver, not the limiter
     tcp_idle_timeout: float = 10.0
     max_tcp_connections: int = 512
+    max_tcp_per_address: int = 16
     # Forwarders (a dnsmasq router with add-mac) whose EDNS MAC option is believed.
     trusted_forwarders: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
 
@@ -146,6 +157,22 @@ def in_networks(addr: ipaddress.IPv4Address | ipaddress.IPv6Address,
     return any(addr.version == n.version and addr in n for n in networks)
 
 
+def tcp_refusal(refused: bool, rate_limited: bool, from_address: int, total: int,
+                options: GateOptions) -> str | None:
+    """Why a new TCP connection is closed at once (None: it is served). Refused and
+    rate-limited clients are turned away before they are counted, so they can never use
+    up the connections that allowed clients need."""
+    if refused:
+        return "refused"
+    if rate_limited:
+        return "rate-limited"
+    if from_address >= options.max_tcp_per_address:
+        return "too many from this address"
+    if total >= options.max_tcp_connections:
+        return "too many connections"
+    return None
+
+
 class Gate:
     def __init__(self, snapshot: PolicySnapshot, pool: UpstreamPool, cache: AnswerCache,
                  querylog: QueryLog, options: GateOptions) -> None:
@@ -158,6 +185,7 @@ class Gate:
         self.stats = GateStats()
         self._tasks: set[asyncio.Task[None]] = set()
         self.tcp_connections = 0
+        self.tcp_per_address: dict[str, int] = {}
         # Registrable domains resolved that no list or rule knew: the queue for the
         # content-safety engine (flushed to the store by the runtime).
         self.new_domains: dict[str, int] = {}
@@ -510,7 +538,12 @@ class UdpServer(asyncio.DatagramProtocol):
 
 
 class TcpServer:
-    """DNS over TCP (RFC 7766): length-prefixed messages, pipelined, idle timeout."""
+    """DNS over TCP (RFC 7766): length-prefixed messages, pipelined, idle timeout.
+
+    Refused and rate-limited clients, and connections beyond the per-address or total
+    caps, are closed at once without being counted. A connection is closed when it sends
+    nothing whole for ``tcp_idle_timeout`` seconds, when its client goes over the rate
+    limit, or when it leaves ``MAX_TCP_PIPELINE`` answers untaken that long."""
 
     def __init__(self, gate: Gate) -> None:
         self.gate = gate
@@ -519,16 +552,50 @@ class TcpServer:
         gate = self.gate
         peer = writer.get_extra_info("peername")
         ip = peer[0] if peer else "?"
-        if gate.tcp_connections >= gate.options.max_tcp_connections:
-            writer.close()
+        client = gate.clients.get(ip) or gate.admit(ip)
+        limited = client.limiter is not None and client.limiter.exhausted()
+        counts = gate.tcp_per_address
+        why = tcp_refusal(client.refused, limited, counts.get(ip, 0), gate.tcp_connections,
+                          gate.options)
+        if why is not None:
+            gate.stats.tcp_rejected += 1
+            log.debug("TCP connection from %s closed: %s", ip, why)
+            writer.transport.abort()
             return
         gate.tcp_connections += 1
+        counts[ip] = counts.get(ip, 0) + 1
+        try:
+            await self._serve(ip, reader, writer)
+        finally:
+            gate.tcp_connections -= 1
+            left = counts.get(ip, 1) - 1
+            if left > 0:
+                counts[ip] = left
+            else:
+                counts.pop(ip, None)
+            writer.close()
+            try:
+                await asyncio.wait_for(writer.wait_closed(), TCP_CLOSE_SECONDS)
+            except TimeoutError:
+                writer.transport.abort()  # the client does not take what is left to send
+            except Exception:  # noqa: BLE001 - the peer went away: nothing left to do
+                pass
+
+    async def _serve(self, ip: str, reader: asyncio.StreamReader,
+                     writer: asyncio.StreamWriter) -> None:
+        gate = self.gate
+        idle = gate.options.tcp_idle_timeout
         lock = asyncio.Lock()
         pending: set[asyncio.Task[None]] = set()
         try:
             while True:
+                if len(pending) >= MAX_TCP_PIPELINE:
+                    done, _ = await asyncio.wait(pending, timeout=idle,
+                                                 return_when=asyncio.FIRST_COMPLETED)
+                    if not done:
+                        break  # the client does not read its answers
                 try:
-                    async with asyncio.timeout(gate.options.tcp_idle_timeout):
+                    async with asyncio.timeout(idle):
                         head = await reader.readexactly(2)
                         size = struct.unpack("!H", head)[0]
                         data = await reader.readexactly(size)
@@ -537,7 +604,7 @@ class TcpServer:
                 client = gate.clients.get(ip) or gate.admit(ip)
                 if client.limiter is not None and not client.limiter.allow():
                     gate.stats.rate_limited += 1
-                    continue
+                    break  # a rate-limited client holds no connection
                 task = asyncio.get_running_loop().create_task(
                     self._one(data, client, writer, lock)
                 )
@@ -545,11 +612,9 @@ class TcpServer:
                 task.add_done_callback(pending.discard)
         finally:
             if pending:
-                await asyncio.wait(pending, timeout=5)
-            gate.tcp_connections -= 1
-            writer.close()
-            with contextlib.suppress(Exception):
-                await writer.wait_closed()
+                _, late = await asyncio.wait(pending, timeout=5)
+                for task in late:
+                    task.cancel()
 
     async def _one(self, data: bytes, client: Client, writer: asyncio.StreamWriter,
                    lock: asyncio.Lock) -> None:
