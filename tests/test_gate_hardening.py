@@ -4,6 +4,7 @@ sockets, dnspython and dig as clients, a fake upstream on loopback."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import dataclasses
 import random
@@ -381,7 +382,8 @@ def test_refused_clients_do_not_lock_out_allowed_ones(make_gate: Any,
         with connect(g.port) as allowed:
             assert served(allowed), "the allowed client is still served"
         assert all(closed_by_gate(sock) for sock in refused), "refused clients are cut off"
-        assert g.gate.tcp_connections == 0
+        assert wait_until(lambda: g.gate.tcp_connections == 0), "and never counted"
+        assert g.gate.stats.tcp_rejected == len(refused)
         assert not [q for q in upstream.queries if q[1] == "x.example"]
     finally:
         for sock in refused:
@@ -404,7 +406,7 @@ def test_total_cap_still_holds_for_allowed_clients(make_gate: Any) -> None:
 
 
 def test_rate_limited_client_loses_its_connection(make_gate: Any) -> None:
-    g = make_gate(**{"gate.rate_limit_qps": 2.0, "gate.rate_limit_burst": 5,
+    g = make_gate(**{"gate.rate_limit_qps": 0.5, "gate.rate_limit_burst": 5,
                      "gate.tcp_idle_timeout": 30.0})
     # Loopback is exempt by default; switch that off to test the limiter on 127.0.0.9.
     g.gate.options = dataclasses.replace(g.gate.options, exempt_loopback=False)
@@ -440,3 +442,29 @@ OPTS = GateOptions(allowed_networks=(), rate_limit_qps=0, rate_limit_burst=1, ma
 def test_tcp_refusal(refused: bool, limited: bool, mine: int, total: int,
                      why: str | None) -> None:
     assert tcp_refusal(refused, limited, mine, total, OPTS) == why
+
+
+def test_client_that_never_reads_its_answers_is_cut_off(make_gate: Any,
+                                                         upstream: FakeUpstream) -> None:
+    upstream.behaviour.many.add("big.example")  # 60 A records: about 1 kB per answer
+    g = make_gate(**{"gate.tcp_idle_timeout": 0.5})
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.settimeout(3)
+    with sock:
+        sock.connect(("127.0.0.1", g.port))
+        count = 4000  # megabytes of answers: more than every buffer on the way holds
+        with contextlib.suppress(OSError):  # the gate stops reading: sending may time out
+            for batch in range(0, count, 100):
+                sock.sendall(b"".join(frame(q) for q in _with_ids(
+                    {i: "big.example" for i in range(batch, batch + 100)})))
+        time.sleep(0.3)
+        # No more than 64 of its queries are in flight (before, every query it sent became
+        # a task that waited for the client to read).
+        tasks = g.loop.run(lambda: len(asyncio.all_tasks()))
+        assert tasks < 100, tasks
+        # The gate gives up on the connection (idle while 64 answers wait, then what is
+        # left unsent is dropped) and no longer counts it.
+        assert wait_until(lambda: g.gate.tcp_connections == 0, 15)
+        assert wait_until(lambda: not g.gate.tcp_per_address, 5)
+    still_answers(g)
