@@ -375,9 +375,11 @@ def test_rate_limit_per_client(make_gate: Any) -> None:
 
 def test_demo_household_profiles_by_ip_and_mac(make_gate: Any, tmp_path: Any) -> None:
     # An (127.0.0.2) blocks social networks; Bình (MAC 02:00:00:00:00:21) does not;
-    # unknown clients get the operator default (social allowed by default).
+    # unknown clients get the operator default (social allowed by default). The MAC option
+    # is believed only from a trusted forwarder (here 127.0.0.1, standing for the router).
     g = make_gate({"social": ["tiktok.example"]}, demo=True,
-                  **{"policy.default_categories": ["adult"]})
+                  **{"policy.default_categories": ["adult"],
+                     "gate.trusted_forwarders": ["127.0.0.1"]})
     from safegate.store.db import session_factory
     from safegate.store.repo import load_profiles, update_policy
 

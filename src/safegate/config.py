@@ -129,8 +129,17 @@ OPTIONS: tuple[Option, ...] = (
            "client as category custom."),
     Option("gate.tcp_idle_timeout", "float", 10.0, "Seconds an idle TCP connection is kept.",
            minimum=0.5, maximum=600),
-    Option("gate.max_tcp_connections", "int", 512, "Concurrent TCP clients.", minimum=1,
-           maximum=100_000),
+    Option("gate.max_tcp_connections", "int", 512,
+           "Concurrent TCP connections from allowed clients (refused and rate-limited "
+           "clients are closed at once and do not count).", minimum=1, maximum=100_000),
+    Option("gate.max_tcp_per_address", "int", 16,
+           "Concurrent TCP connections from one client address; more are closed at once.",
+           minimum=1, maximum=100_000),
+    Option("gate.trusted_forwarders", "nets", [],
+           "Addresses (IPs or CIDRs) of forwarders, such as a dnsmasq router with add-mac, "
+           "whose EDNS MAC option (65001) identifies the device behind them. From anyone "
+           "else the option is ignored, so a device cannot claim another's profile. Empty: "
+           "nobody's MAC is believed."),
     Option("gate.workers", "int", 1,
            "Gate processes answering on the same address (SO_REUSEPORT) under one supervisor; "
            "0 means one per CPU core. More than 1 needs a fixed port.", minimum=0, maximum=256),

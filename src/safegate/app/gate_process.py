@@ -59,6 +59,9 @@ def gate_options(settings: Settings) -> GateOptions:
         memo_size=max(1000, s["gate.cache_size"]),
         tcp_idle_timeout=s["gate.tcp_idle_timeout"],
         max_tcp_connections=s["gate.max_tcp_connections"],
+        max_tcp_per_address=s["gate.max_tcp_per_address"],
+        trusted_forwarders=tuple(ipaddress.ip_network(n, strict=False)
+                                 for n in s["gate.trusted_forwarders"]),
     )
 
 

@@ -37,6 +37,8 @@ MAX_CLIENTS = 200_000
 UDP_BUFFER_BYTES = 4 * 1024 * 1024
 FAILURE_MEMO_SECONDS = 2.0
 MAX_NEW_DOMAINS = 50_000  # per flush interval; beyond it new names wait for the next one
+MAX_TCP_PIPELINE = 64  # queries of one TCP connection in flight; beyond it reading waits
+TCP_CLOSE_SECONDS = 2.0  # a client that does not take its last answers is cut off after it
 
 
 class TokenBucket:
@@ -57,6 +59,13 @@ class TokenBucket:
             return False
         self.tokens = tokens - 1.0
         return True
+
+    def exhausted(self) -> bool:
+        """True when the next query would be refused (nothing is taken from the bucket)."""
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.last) * self.rate)
+        self.last = now
+        return self.tokens < 1.0
 
 
 class Client:
@@ -115,6 +124,7 @@ class GateStats:
     servfail: int = 0
     stale: int = 0
     handler_errors: int = 0
+    tcp_rejected: int = 0  # connections closed at once (refused, rate-limited, over a cap)
 
 
 @dataclass(frozen=True)
@@ -130,6 +140,9 @@ class GateOptions:
     exempt_loopback: bool = True  # local benchmarks measure the resolver, not the limiter
     tcp_idle_timeout: float = 10.0
     max_tcp_connections: int = 512
+    max_tcp_per_address: int = 16
+    # Forwarders (a dnsmasq router with add-mac) whose EDNS MAC option is believed.
+    trusted_forwarders: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
 
 
 def _is_loopback(ip: str) -> bool:
@@ -137,6 +150,27 @@ def _is_loopback(ip: str) -> bool:
         return ipaddress.ip_address(ip.split("%", 1)[0]).is_loopback
     except ValueError:
         return False
+
+
+def in_networks(addr: ipaddress.IPv4Address | ipaddress.IPv6Address,
+                networks: Sequence[ipaddress.IPv4Network | ipaddress.IPv6Network]) -> bool:
+    return any(addr.version == n.version and addr in n for n in networks)
+
+
+def tcp_refusal(refused: bool, rate_limited: bool, from_address: int, total: int,
+                options: GateOptions) -> str | None:
+    """Why a new TCP connection is closed at once (None: it is served). Refused and
+    rate-limited clients are turned away before they are counted, so they can never use
+    up the connections that allowed clients need."""
+    if refused:
+        return "refused"
+    if rate_limited:
+        return "rate-limited"
+    if from_address >= options.max_tcp_per_address:
+        return "too many from this address"
+    if total >= options.max_tcp_connections:
+        return "too many connections"
+    return None
 
 
 class Gate:
@@ -151,6 +185,7 @@ class Gate:
         self.stats = GateStats()
         self._tasks: set[asyncio.Task[None]] = set()
         self.tcp_connections = 0
+        self.tcp_per_address: dict[str, int] = {}
         # Registrable domains resolved that no list or rule knew: the queue for the
         # content-safety engine (flushed to the store by the runtime).
         self.new_domains: dict[str, int] = {}
@@ -170,16 +205,19 @@ class Gate:
         opts = self.options
         try:
             addr = ipaddress.ip_address(ip.split("%", 1)[0])
-            allowed = any(addr.version == n.version and addr in n for n in opts.allowed_networks)
+            allowed = in_networks(addr, opts.allowed_networks)
+            trusted = allowed and in_networks(addr, opts.trusted_forwarders)
             loopback = addr.is_loopback
         except ValueError:
-            allowed = loopback = False
+            allowed = trusted = loopback = False
         limiter = None
         if opts.rate_limit_qps > 0 and not (loopback and opts.exempt_loopback):
             limiter = TokenBucket(opts.rate_limit_qps, opts.rate_limit_burst)
         snap = self.snapshot
         profile = snap.profile_for_ip(ip)
-        by_mac = profile is None and bool(snap.by_mac)
+        # Only a trusted forwarder's MAC option is believed (from anyone else it would let
+        # a device pick another's profile); there a known MAC beats the forwarder's address.
+        by_mac = trusted and bool(snap.by_mac)
         if profile is None:
             profile = snap.default
         # A refused client gets a private memo that stays empty (refusals are never
@@ -193,6 +231,8 @@ class Gate:
         return client
 
     def _profile_for(self, client: Client, query: Query) -> CompiledProfile:
+        """The client's profile, or for a trusted forwarder the profile of the device whose
+        MAC it added to the query (EDNS Client Subnet is never used to identify anyone)."""
         if client.by_mac:
             raw = query.option(wire.OPTION_MAC_DNSMASQ)
             if raw:
@@ -253,7 +293,8 @@ class Gate:
             upstream_data = await self.pool.resolve(question, do, cd)
             scanned = wire.scan_response(upstream_data, p.query.question_end)
         except (UpstreamError, WireError) as exc:
-            return self._failure(p.data, p.query, p.client, p.profile, p.key, p.now, exc)
+            return self._failure(p.data, p.query, p.client, p.profile, p.key, p.now, exc,
+                                 p.max_size)
         ttl = cache_ttl(scanned, self.options.max_ttl, self.options.max_negative_ttl)
         entry = CacheEntry(scanned, p.now, ttl)
         if ttl > 0:
@@ -263,10 +304,10 @@ class Gate:
 
     def _finish(self, data: bytes, query: Query, client: Client, profile: CompiledProfile,
                 decision: Decision, entry: CacheEntry | None, now: float,
-                max_size: int | None) -> bytes:
+                max_size: int | None, memo_until: float | None = None) -> bytes:
         """Build, log and memoise the response for a decision (and, for allowed names,
-        the upstream answer it is based on)."""
-        expires = now + BLOCK_MEMO_SECONDS
+        the upstream answer it is based on); ``memo_until`` shortens the memo."""
+        expires = now + BLOCK_MEMO_SECONDS if memo_until is None else memo_until
         if entry is not None:
             # Either way the answer depends on upstream data: memoise it only that long.
             expires = entry.expires
@@ -345,9 +386,16 @@ class Gate:
         return wire.truncated(response, query.question_end, opt)
 
     def _failure(self, data: bytes, query: Query, client: Client, profile: CompiledProfile,
-                 key: Any, now: float, exc: Exception) -> bytes:
+                 key: Any, now: float, exc: Exception, max_size: int | None) -> bytes:
         if self.options.serve_stale:
             stale = self.cache.stale(key, now)
+            cloaked = None if stale is None else self._check_answer(profile, stale)
+            if cloaked is not None:
+                # A stale answer passes the same checks as a fresh one (the policy may have
+                # changed since it was cached). The block rests on old upstream data: it is
+                # remembered only as long as a failure.
+                return self._finish(data, query, client, profile, cloaked, None, now, max_size,
+                                    memo_until=now + FAILURE_MEMO_SECONDS)
             if stale is not None:
                 self.stats.stale += 1
                 s = stale.scanned
@@ -364,7 +412,7 @@ class Gate:
                 if record is not None:
                     self.querylog.add(client.ip, record)
                 return self._fit(header + data[12 : query.question_end] + tail + opt, query,
-                                 wire.DEFAULT_UDP_PAYLOAD)
+                                 max_size)
         self.stats.servfail += 1
         log.debug("SERVFAIL for %s: %s", query.name, exc)
         record = self._record(profile, query, "servfail", ALLOW)
@@ -490,7 +538,12 @@ class UdpServer(asyncio.DatagramProtocol):
 
 
 class TcpServer:
-    """DNS over TCP (RFC 7766): length-prefixed messages, pipelined, idle timeout."""
+    """DNS over TCP (RFC 7766): length-prefixed messages, pipelined, idle timeout.
+
+    Refused and rate-limited clients, and connections beyond the per-address or total
+    caps, are closed at once without being counted. A connection is closed when it sends
+    nothing whole for ``tcp_idle_timeout`` seconds, when its client goes over the rate
+    limit, or when it leaves ``MAX_TCP_PIPELINE`` answers untaken that long."""
 
     def __init__(self, gate: Gate) -> None:
         self.gate = gate
@@ -499,16 +552,50 @@ class TcpServer:
         gate = self.gate
         peer = writer.get_extra_info("peername")
         ip = peer[0] if peer else "?"
-        if gate.tcp_connections >= gate.options.max_tcp_connections:
-            writer.close()
+        client = gate.clients.get(ip) or gate.admit(ip)
+        limited = client.limiter is not None and client.limiter.exhausted()
+        counts = gate.tcp_per_address
+        why = tcp_refusal(client.refused, limited, counts.get(ip, 0), gate.tcp_connections,
+                          gate.options)
+        if why is not None:
+            gate.stats.tcp_rejected += 1
+            log.debug("TCP connection from %s closed: %s", ip, why)
+            writer.transport.abort()
             return
         gate.tcp_connections += 1
+        counts[ip] = counts.get(ip, 0) + 1
+        try:
+            await self._serve(ip, reader, writer)
+        finally:
+            gate.tcp_connections -= 1
+            left = counts.get(ip, 1) - 1
+            if left > 0:
+                counts[ip] = left
+            else:
+                counts.pop(ip, None)
+            writer.close()
+            try:
+                await asyncio.wait_for(writer.wait_closed(), TCP_CLOSE_SECONDS)
+            except TimeoutError:
+                writer.transport.abort()  # the client does not take what is left to send
+            except Exception:  # noqa: BLE001 - the peer went away: nothing left to do
+                pass
+
+    async def _serve(self, ip: str, reader: asyncio.StreamReader,
+                     writer: asyncio.StreamWriter) -> None:
+        gate = self.gate
+        idle = gate.options.tcp_idle_timeout
         lock = asyncio.Lock()
         pending: set[asyncio.Task[None]] = set()
         try:
             while True:
+                if len(pending) >= MAX_TCP_PIPELINE:
+                    done, _ = await asyncio.wait(pending, timeout=idle,
+                                                 return_when=asyncio.FIRST_COMPLETED)
+                    if not done:
+                        break  # the client does not read its answers
                 try:
-                    async with asyncio.timeout(gate.options.tcp_idle_timeout):
+                    async with asyncio.timeout(idle):
                         head = await reader.readexactly(2)
                         size = struct.unpack("!H", head)[0]
                         data = await reader.readexactly(size)
@@ -517,7 +604,7 @@ class TcpServer:
                 client = gate.clients.get(ip) or gate.admit(ip)
                 if client.limiter is not None and not client.limiter.allow():
                     gate.stats.rate_limited += 1
-                    continue
+                    break  # a rate-limited client holds no connection
                 task = asyncio.get_running_loop().create_task(
                     self._one(data, client, writer, lock)
                 )
@@ -525,11 +612,9 @@ class TcpServer:
                 task.add_done_callback(pending.discard)
         finally:
             if pending:
-                await asyncio.wait(pending, timeout=5)
-            gate.tcp_connections -= 1
-            writer.close()
-            with contextlib.suppress(Exception):
-                await writer.wait_closed()
+                _, late = await asyncio.wait(pending, timeout=5)
+                for task in late:
+                    task.cancel()
 
     async def _one(self, data: bytes, client: Client, writer: asyncio.StreamWriter,
                    lock: asyncio.Lock) -> None:
