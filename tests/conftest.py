@@ -14,10 +14,7 @@ from safegate.app.gate_process import GateProcess
 from safegate.config import load_settings
 from safegate.store import make_engine, migrate, sqlite_url
 from safegate.store.models import Base
-from tests.databases import BACKENDS, postgresql_schema
-from tests.fakes import FakeUpstream, LoopThread
-
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+from tests.helpers import BACKENDS, FakeUpstream, LoopThread, postgresql_schema
 
 
 class GateRunner:

@@ -1,13 +1,47 @@
-"""Small helpers shared by several test modules."""
+"""Test helpers, in one module: fake DNS and DoH upstreams, a loop thread, PostgreSQL
+schemas, real servers for lists and pages, DNS queries and the command line."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import gzip
+import http.server
 import importlib.util
-from collections.abc import Iterable
+import os
+import secrets
+import socket
+import struct
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Coroutine, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
+from typing import Any
+
+import dns.edns
+import dns.flags
+import dns.message
+import dns.query
+import dns.rcode
+import dns.rdatatype
+import dns.rrset
+import pytest
+from alembic.config import Config
+from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
 
 from safegate.lists.index import DomainIndex
+from safegate.store.db import MIGRATIONS_DIR, make_engine, migrate, session_factory, sqlite_url
+from safegate.store.repo import (
+    create_demo_household,
+)
+
+# ---- scripts and data directories
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -24,8 +58,7 @@ def load_script(name: str) -> ModuleType:
 
 def demo_data_dir(data: Path) -> Path:
     """A SQLite data directory ``data`` with the demo household in it."""
-    from safegate.store import make_engine, migrate, session_factory, sqlite_url
-    from safegate.store.repo import create_demo_household
+    from safegate.store import make_engine
 
     engine = make_engine(sqlite_url(data))
     migrate(engine)
@@ -43,3 +76,522 @@ def index_hit(index: DomainIndex, name: str, enabled: Iterable[int] | None = Non
     if found is None:
         return None
     return index.lists[found.list_id].spec.key, found.entry, found.allow
+
+
+# ---- fake upstreams (UDP, TCP, DoH) and a loop in a thread
+
+@dataclass
+class Behaviour:
+    """What the fake upstream does; tests change it while servers run."""
+
+    mode: str = "normal"  # normal | dead | slow | servfail | lie | refuse
+    delay: float = 0.0
+    ttl: int = 300
+    address: str = "192.0.2.1"
+    # name → list of (type, value) in answer order, e.g. [("CNAME", "x.example."), ...]
+    records: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+    nxdomain: set[str] = field(default_factory=set)
+    many: set[str] = field(default_factory=set)  # names answered with 60 A records
+    truncate_udp: bool = False  # answer UDP with TC=1 for names in ``many``
+    smash_case: bool = False  # echo the question name in lower case (breaks 0x20)
+
+
+class FakeUpstream:
+    """A DNS server that answers like a recursive resolver, following ``behaviour``."""
+
+    def __init__(self) -> None:
+        self.behaviour = Behaviour()
+        self.queries: list[tuple[str, str, str]] = []  # (transport, name, type)
+        self.names_as_sent: list[str] = []  # question names with the case they came in
+        self.udp_sources: list[tuple[str, int]] = []  # (address, port) of each UDP query
+        self.ids: list[int] = []  # message ID of each query
+        self.port = 0
+        self._runner = LoopThread()
+
+    def start(self) -> FakeUpstream:
+        self._runner.start()
+        self.port = self._runner.call(self._listen())
+        return self
+
+    def stop(self) -> None:
+        self._runner.stop()
+
+    async def _listen(self) -> int:
+        loop = asyncio.get_running_loop()
+        owner = self
+
+        class Udp(asyncio.DatagramProtocol):
+            def connection_made(self, transport: asyncio.BaseTransport) -> None:
+                self.transport = transport
+
+            def datagram_received(self, data: bytes, addr: Any) -> None:
+                owner.udp_sources.append((addr[0], addr[1]))
+                loop.create_task(self.reply(data, addr))
+
+            async def reply(self, data: bytes, addr: Any) -> None:
+                out = await owner.respond(data, "udp")
+                if out is not None:
+                    self.transport.sendto(out, addr)  # type: ignore[attr-defined]
+
+        async def tcp(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            with contextlib.suppress(Exception):
+                while True:
+                    size = struct.unpack("!H", await reader.readexactly(2))[0]
+                    data = await reader.readexactly(size)
+                    out = await self.respond(data, "tcp")
+                    if out is None:
+                        continue
+                    writer.write(struct.pack("!H", len(out)) + out)
+                    await writer.drain()
+            writer.close()
+
+        # UDP and TCP on one port: the UDP port is free, but its TCP twin may be the local end
+        # of some connection already, so a few ports are tried.
+        for attempt in range(20):
+            transport, _ = await loop.create_datagram_endpoint(Udp, local_addr=("127.0.0.1", 0))
+            port = transport.get_extra_info("sockname")[1]
+            try:
+                await asyncio.start_server(tcp, "127.0.0.1", port)
+            except OSError:
+                transport.close()
+                if attempt == 19:
+                    raise
+                continue
+            return int(port)
+        raise AssertionError("unreachable")
+
+    async def respond(self, data: bytes, transport: str) -> bytes | None:
+        b = self.behaviour
+        try:
+            query = dns.message.from_wire(data)
+        except Exception:
+            return None
+        q = query.question[0]
+        name = q.name.to_text().rstrip(".").lower()
+        self.queries.append((transport, name, dns.rdatatype.to_text(q.rdtype)))
+        self.names_as_sent.append(q.name.to_text().rstrip("."))
+        self.ids.append(query.id)
+        out = await self._respond(query, name, transport)
+        if out is not None and b.smash_case:
+            out = lowercase_question(out)
+        return out
+
+    async def _respond(self, query: dns.message.Message, name: str,
+                       transport: str) -> bytes | None:
+        b = self.behaviour
+        q = query.question[0]
+        if b.mode == "dead":
+            return None
+        if b.mode == "slow" or b.delay:
+            await asyncio.sleep(b.delay or 5)
+        response = dns.message.make_response(query)
+        if b.mode == "servfail":
+            response.set_rcode(dns.rcode.SERVFAIL)
+            return response.to_wire()
+        if b.mode == "refuse":
+            response.set_rcode(dns.rcode.REFUSED)
+            return response.to_wire()
+        if b.mode == "lie":
+            response.id = (query.id + 1) % 65536  # wrong id: must be ignored
+            return response.to_wire()
+        if name in b.nxdomain:
+            response.set_rcode(dns.rcode.NXDOMAIN)
+            soa = dns.rrset.from_text("example.", 3600, "IN", "SOA",
+                                      "ns.example. host.example. 1 3600 600 86400 30")
+            response.authority.append(soa)
+            return response.to_wire()
+        if name in b.many and q.rdtype == dns.rdatatype.A:
+            if transport == "udp" and b.truncate_udp:
+                response.flags |= dns.flags.TC
+                return response.to_wire()
+            addrs = [f"198.51.100.{i}" for i in range(1, 61)]
+            response.answer.append(dns.rrset.from_text(q.name, b.ttl, "IN", "A", *addrs))
+            return response.to_wire(max_size=65535)
+        if name in b.records:
+            owner_name = q.name
+            for rtype, value in b.records[name]:
+                rrset = dns.rrset.from_text(owner_name, b.ttl, "IN", rtype, value)
+                response.answer.append(rrset)
+                if rtype == "CNAME":
+                    owner_name = dns.name.from_text(value)
+            return response.to_wire()
+        if q.rdtype == dns.rdatatype.A:
+            response.answer.append(dns.rrset.from_text(q.name, b.ttl, "IN", "A", b.address))
+        elif q.rdtype == dns.rdatatype.AAAA:
+            response.answer.append(dns.rrset.from_text(q.name, b.ttl, "IN", "AAAA", "2001:db8::1"))
+        return response.to_wire()
+
+
+def lowercase_question(message: bytes) -> bytes:
+    """``message`` with the name of its (first) question in lower case, as a resolver
+    that does not keep case sends it."""
+    end = 12
+    while message[end]:
+        end += message[end] + 1
+    return message[:12] + message[12:end].lower() + message[end:]
+
+
+class LoopThread:
+    """An event loop (uvloop when available) in a daemon thread."""
+
+    def __init__(self) -> None:
+        try:
+            import uvloop
+
+            self.loop = uvloop.new_event_loop()
+        except ImportError:  # pragma: no cover
+            self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def call(self, coro: Coroutine[Any, Any, Any], timeout: float = 60) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    def run(self, fn: Callable[[], Any]) -> Any:
+        async def wrapper() -> Any:
+            return fn()
+
+        return self.call(wrapper())
+
+    def stop(self) -> None:
+        async def cancel_all() -> None:
+            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+        with contextlib.suppress(Exception):
+            self.call(cancel_all(), timeout=10)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout=10)
+
+
+def wait_until(check: Callable[[], bool], timeout: float = 5.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.02)
+    return check()
+
+
+class FakeDohServer:
+    """A plain-HTTP RFC 8484 endpoint (POST /dns-query) in front of a FakeUpstream's
+    answering logic; TLS is left out because only the DoH framing is under test."""
+
+    def __init__(self, upstream: FakeUpstream) -> None:
+        self.upstream = upstream
+        self.port = 0
+        self.status = 200
+        self.requests = 0
+        self._runner = LoopThread()
+
+    def start(self) -> FakeDohServer:
+        self._runner.start()
+        self.port = self._runner.call(self._listen())
+        return self
+
+    def stop(self) -> None:
+        self._runner.stop()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/dns-query"
+
+    async def _listen(self) -> int:
+        server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
+        return int(server.sockets[0].getsockname()[1])
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(Exception):
+            while True:
+                request_line = await reader.readline()
+                if not request_line:
+                    break
+                headers = {}
+                while True:
+                    line = (await reader.readline()).decode("latin-1").strip()
+                    if not line:
+                        break
+                    key, _, value = line.partition(":")
+                    headers[key.strip().lower()] = value.strip()
+                body = await reader.readexactly(int(headers.get("content-length", "0")))
+                self.requests += 1
+                answer = await self.upstream.respond(body, "doh") if self.status == 200 else b""
+                answer = answer or b""
+                head = (f"HTTP/1.1 {self.status} X\r\ncontent-type: application/dns-message\r\n"
+                        f"content-length: {len(answer)}\r\n\r\n").encode()
+                writer.write(head + answer)
+                await writer.drain()
+        writer.close()
+
+
+# ---- databases
+
+PG_ENV = "SAFEGATE_TEST_DATABASE_URL"
+BACKENDS = ["sqlite", "postgresql"]
+
+
+@contextmanager
+def postgresql_schema(what: str = "PostgreSQL tests") -> Iterator[str]:
+    """A new schema (dropped on exit); yields a URL whose search_path is it. Skips the
+    test, naming ``what``, when no PostgreSQL is configured."""
+    base = os.environ.get(PG_ENV)
+    if not base:
+        pytest.skip(f"{PG_ENV} not set: {what} skipped")
+    schema = f"sg_test_{secrets.token_hex(6)}"
+    admin = make_engine(base)
+    with admin.begin() as conn:
+        conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+    try:
+        url = make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.begin() as conn:
+            conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
+        admin.dispose()
+
+
+# ---- shared by several test modules
+
+def ask(port: int, name: str, rdtype: str = "A", *, tcp: bool = False, source: str = "127.0.0.1",
+        edns: bool = True, options: list[Any] | None = None, timeout: float = 3.0,
+        payload: int = 1232) -> dns.message.Message:
+    q = dns.message.make_query(name, rdtype, use_edns=0 if edns else False, payload=payload,
+                               options=options or [])
+    if tcp:
+        return dns.query.tcp(q, "127.0.0.1", port=port, timeout=timeout, source=source)
+    return dns.query.udp(q, "127.0.0.1", port=port, timeout=timeout, source=source)
+
+
+def addresses(msg: dns.message.Message) -> list[str]:
+    return sorted(r.to_text() for rrset in msg.answer for r in rrset
+                  if rrset.rdtype in (dns.rdatatype.A, dns.rdatatype.AAAA))
+
+
+def ede(msg: dns.message.Message) -> list[tuple[int, str]]:
+    return [(o.code, o.text or "") for o in msg.options if isinstance(o, dns.edns.EDEOption)]
+
+
+SAFEGATE = [sys.executable, "-m", "safegate.cli"]
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*SAFEGATE, *args], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, **(env or {})})
+
+
+def query(port: int, name: str, source: str = "127.0.0.1") -> dns.message.Message:
+    q = dns.message.make_query(name, "A")
+    return dns.query.udp(q, "127.0.0.1", port=port, timeout=3, source=source)
+
+
+def start_server(*args: str) -> tuple[subprocess.Popen[str], int]:
+    """`safegate serve ARGS --dns 127.0.0.1:<free port>`, once it answers queries."""
+    port = free_port()
+    proc = subprocess.Popen([*SAFEGATE, "serve", *args, "--dns", f"127.0.0.1:{port}"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            query(port, "ready.example")
+            return proc, port
+        except Exception:
+            if proc.poll() is not None:
+                raise AssertionError(proc.stdout.read() if proc.stdout else "exited") from None
+            time.sleep(0.2)
+    proc.kill()
+    raise AssertionError("safegate serve did not answer within 60 s")
+
+
+GAMBLING_PAGE = """<!doctype html><html><head><title>Nhà cái uy tín số 1 - Casino trực tuyến</title>
+<style>body { color: red } .x { content: "cá cược" }</style>
+<script>var tracking = "tài xỉu nổ hũ";</script></head>
+<body><h1>Nhà cái uy tín số 1 Việt Nam</h1>
+<p>Đăng ký nhận ngay 100k, nạp tiền cá cược bóng đá, casino trực tuyến, tài xỉu, nổ hũ.</p>
+<p>Rút tiền nhanh trong 5 phút. Tỷ lệ cược cao nhất, khuyến mãi nạp đầu 200%.</p>
+<div>Chơi baccarat, xóc đĩa, bắn cá đổi thưởng. Cá độ bóng đá mọi giải đấu.</div>
+</body></html>"""
+
+PHISHING_PAGE = """<html><head><meta charset="utf-8"><title>Xác minh tài khoản</title></head>
+<body><form><h2>Tài khoản của bạn đã bị khóa</h2>
+<p>Vui lòng xác minh thông tin, nhập số thẻ, mật khẩu và mã OTP để mở khóa và nhận quà
+tặng 5 triệu đồng. Your account has been suspended: verify your identity, enter your card
+number and password now.</p><button>Xác nhận</button></form></body></html>"""
+
+NEWS_PAGE = """<html><head><title>Tin tức hôm nay</title></head><body>
+<h1>Thời tiết Hà Nội hôm nay nắng đẹp</h1><p>Nhiệt độ cao nhất 32 độ, chiều tối có mưa rào.</p>
+<p>Học sinh Hà Nội chuẩn bị cho kỳ thi vào lớp 10 năm nay.</p></body></html>"""
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    server: _Server
+
+    def log_message(self, *args: Any) -> None:  # keep test output clean
+        pass
+
+    def _send(self, body: bytes, ctype: str = "text/html; charset=utf-8", status: int = 200,
+              extra: dict[str, str] | None = None) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        for k, v in (extra or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        self.server.hits.append((self.headers.get("Host", ""), self.path))
+        path = self.path.split("?")[0]
+        stop = self.server.stopping
+        if path in ("/", "/gambling"):
+            self._send(GAMBLING_PAGE.encode())
+        elif path == "/phish":
+            self._send(PHISHING_PAGE.encode())
+        elif path == "/news":
+            self._send(NEWS_PAGE.encode())
+        elif path == "/plain":
+            self._send("Nhà cái casino, nạp tiền cá cược, tài xỉu online.".encode(),
+                       "text/plain; charset=utf-8")
+        elif path == "/gzip":
+            self._send(gzip.compress(GAMBLING_PAGE.encode()), extra={"Content-Encoding": "gzip"})
+        elif path == "/latin":  # the charset only in a <meta> tag
+            self._send('<meta charset="windows-1252"><p>Crème brûlée à Hà Nội</p>'
+                       .replace("ộ", "o").encode("cp1252"), "text/html")
+        elif path == "/binary":
+            self._send(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 40, "image/png")
+        elif path == "/octet":
+            self._send(b"\x00\x01" * 100, "application/octet-stream")
+        elif path == "/huge":
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.end_headers()
+            chunk = ("<p>" + "Tin tức thời sự hôm nay. " * 40 + "</p>\n").encode()
+            sent = 0
+            try:
+                while sent < 4 * 1024 * 1024 and not stop.is_set():
+                    self.wfile.write(chunk)
+                    sent += len(chunk)
+            except OSError:
+                pass
+        elif path == "/slow":  # no answer at all for 10 s
+            stop.wait(10)
+        elif path == "/trickle":  # headers, then one byte every 0.2 s
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.end_headers()
+            try:
+                for _ in range(100):
+                    if stop.wait(0.2):
+                        break
+                    self.wfile.write(b"a")
+                    self.wfile.flush()
+            except OSError:
+                pass
+        elif path == "/redirect":
+            self._send(b"", status=302, extra={"Location": "/gambling"})
+        elif path == "/loop":
+            self._send(b"", status=301, extra={"Location": "/loop"})
+        elif path == "/to-private":
+            self._send(b"", status=302, extra={"Location": "http://10.1.2.3/"})
+        elif path == "/to-file":
+            self._send(b"", status=302, extra={"Location": "file:///etc/passwd"})
+        else:
+            self._send(b"not found", "text/plain", status=404)
+
+
+class _Server(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+    hits: list[tuple[str, str]]
+    stopping: threading.Event
+
+
+class PageServer:
+    """A real HTTP server on 127.0.0.1:<free port> serving the pages above."""
+
+    def __init__(self) -> None:
+        self.httpd = _Server(("127.0.0.1", 0), _Handler)
+        self.httpd.hits = []
+        self.httpd.stopping = threading.Event()
+        self.port = self.httpd.server_address[1]
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    @property
+    def hits(self) -> list[tuple[str, str]]:
+        return self.httpd.hits
+
+    def stop(self) -> None:
+        self.httpd.stopping.set()
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+class ListServer:
+    """A real HTTP server whose body, ETag and status the test changes."""
+
+    def __init__(self) -> None:
+        self.body = b"bad.example\nworse.example\n"
+        self.etag = '"v1"'
+        self.status = 200
+        self.extra_headers: dict[str, str] = {}  # e.g. Content-Encoding
+        self.requests: list[dict[str, str]] = []
+        owner = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+                owner.requests.append(dict(self.headers))
+                if owner.status != 200:
+                    self.send_response(owner.status)
+                    self.end_headers()
+                    return
+                if self.headers.get("If-None-Match") == owner.etag:
+                    self.send_response(304)
+                    self.end_headers()
+                    return
+                self.send_response(200)
+                self.send_header("ETag", owner.etag)
+                self.send_header("Content-Length", str(len(owner.body)))
+                for key, value in owner.extra_headers.items():
+                    self.send_header(key, value)
+                self.end_headers()
+                self.wfile.write(owner.body)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_port}/list.txt"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def _alembic(engine: Engine, action: str, target: str) -> None:
+    from alembic import command
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        getattr(command, action)(config, target)
+
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"

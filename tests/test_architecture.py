@@ -8,7 +8,9 @@ import ast
 from collections.abc import Iterator
 from pathlib import Path
 
-SRC = Path(__file__).resolve().parents[1] / "src" / "safegate"
+from tests.helpers import REPO
+
+SRC = REPO / "src" / "safegate"
 
 TOP = ("cli", "web")
 DOMAIN = ("gate", "lists", "policy", "safety", "privacy", "protect", "learn")

@@ -10,9 +10,7 @@ from types import ModuleType
 import pytest
 
 from safegate.config import OPTIONS, ConfigError, Settings, load_settings, parse_addr
-from tests.helpers import load_script
-
-REPO = Path(__file__).resolve().parents[1]
+from tests.helpers import REPO, load_script
 
 
 def toml(tmp_path: Path, text: str) -> Path:
