@@ -65,7 +65,11 @@ def monitor(profile_name: str, data_dir: Path | None, config: Path | None,
     except (StoreError, CryptoError) as exc:
         raise click.ClickException(str(exc)) from exc
     except SQLAlchemyError as exc:  # nothing read yet: the input is still the caller's
-        raise click.ClickException(f"cannot open the store: {describe_error(exc)}") from exc
+        waiting = Spool(settings.data_dir).count()
+        raise click.ClickException(
+            f"cannot open the store: {describe_error(exc)}" + (
+                f"; {waiting} alert{' waits' if waiting == 1 else 's wait'} in "
+                f"{Spool(settings.data_dir).path} for it" if waiting else "")) from exc
     watcher = Monitor(engine, profile, key, child_sender=child_sender, safety=safety,
                       spool=Spool(settings.data_dir),
                       retry=Retry(settings["alerts.store_tries"],
