@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from safegate.lists.parse import normalise_domain
 from safegate.lists.sources import ListSpec
+from safegate.privacy.files import private_dir, write_private_bytes
 
 AUTO_DIR = "auto"
 MIN_CONFIDENCE = 0.8  # auto rows below this are kept for review but never block
@@ -141,7 +142,7 @@ def export_specs(session: Session, data_dir: Path,
         if row.source == "operator" or row.confidence >= min_confidence:
             by_category.setdefault(row.category, []).append(row.domain)
     out_dir = data_dir / AUTO_DIR
-    out_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(out_dir)
     specs = []
     for old in out_dir.glob("*.txt"):
         if old.stem not in by_category:
@@ -150,7 +151,7 @@ def export_specs(session: Session, data_dir: Path,
         path = out_dir / f"{cid}.txt"
         text = "\n".join(names) + "\n"
         if not path.exists() or path.read_text() != text:  # keep mtimes stable: no rebuild
-            path.write_text(text)
+            write_private_bytes(path, text.encode("utf-8"))  # 0600, atomic
         if cid == ALLOW:
             specs.append(ListSpec("auto/allow", path, "custom", "suffix", "allow"))
         else:

@@ -17,6 +17,7 @@ from pathlib import Path
 import httpx
 
 from safegate.lists.parse import ListFileError, ParseReport, iter_entries
+from safegate.privacy.files import private_dir
 
 MAX_LIST_BYTES = 256 * 1024 * 1024
 TIMEOUT = 30.0
@@ -52,7 +53,7 @@ def validate(path: Path) -> ParseReport:
 
 def _install(candidate: Path, dest: Path) -> ParseReport:
     report = validate(candidate)
-    dest.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(dest.parent)
     os.replace(candidate, dest)  # atomic on one filesystem: readers see old or new
     return report
 
@@ -61,7 +62,7 @@ def fetch(location: str, dest: Path, *, etag: str | None = None,
           last_modified: str | None = None, client: httpx.Client | None = None,
           max_bytes: int = MAX_LIST_BYTES) -> FetchResult:
     """Update ``dest`` from ``location``; never raises for a bad source."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(dest.parent)
     fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=".fetch-", suffix=".part")
     tmp = Path(tmp_name)
     try:
