@@ -167,6 +167,14 @@ OPTIONS: tuple[Option, ...] = (
            "Days an alert about a child is kept after its latest message (the gate purges "
            "hourly; `safegate alerts purge` by hand); 0 keeps alerts forever.", minimum=0,
            maximum=3_650),
+    Option("alerts.store_tries", "int", 4,
+           "How often `safegate monitor` tries to store an alert when the database fails for "
+           "a passing reason (unreachable, restarting, locked); what still fails waits, "
+           "encrypted, in alert-spool.jsonl in the data directory for the next run.",
+           minimum=1, maximum=20),
+    Option("alerts.store_retry_delay", "float", 0.5,
+           "Seconds before the second try to store an alert; each later wait doubles (0.5: "
+           "tries after 0.5, 1 and 2 s).", minimum=0, maximum=60),
     Option("urls.categorise_interval", "float", 0.0,
            "Seconds between runs of `safegate categorise-new` that the gate starts as a child "
            "process (one at a time, stopped after 10 minutes); 0: never (run it from cron).",

@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy import Engine, text
 
 from safegate.app.leader import FileLock, Jobs, Leadership, advisory_key, lock_file_name
-from safegate.lists.atomic import write_atomically
+from safegate.files import write_private
 from safegate.store import make_engine, sqlite_url
 from safegate.store.db import session_factory
 from tests.helpers import PG_ENV, REPO
@@ -262,8 +262,8 @@ def _candidate_main(url: str, data_dir: str, key: str, name: str, out_dir: str) 
             session.execute(text("SELECT 1"))
 
     async def jobs() -> None:
-        write_atomically(out / f"elected-{name}", str(os.getpid()).encode())
-        write_atomically(out / "leader", name.encode())
+        write_private(out / f"elected-{name}", str(os.getpid()).encode())
+        write_private(out / "leader", name.encode())
         await asyncio.Event().wait()
 
     asyncio.run(Leadership(engine, Path(data_dir), key, **FAST).run(jobs))

@@ -94,10 +94,17 @@ class App:
         with self.sessions().begin() as session:
             return create_demo_household(session)
 
-    def keyring(self, *, create: bool = True) -> Keyring:
-        from safegate.privacy.crypto import load_keyring
+    def keyring(self) -> Keyring:
+        """The field-encryption keys. With a store that holds encrypted values, a missing or
+        wrong key is refused (CryptoError saying what to restore), never replaced."""
+        if not self.has_store:
+            from safegate.privacy.crypto import load_keyring
 
-        return load_keyring(self.data_dir, create=create)
+            return load_keyring(self.data_dir)
+        from safegate.privacy.keys import load_store_keyring
+
+        with self.sessions()() as session:
+            return load_store_keyring(session, self.data_dir)
 
     def close(self) -> None:
         if self._engine is not None:

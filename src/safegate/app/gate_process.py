@@ -28,6 +28,7 @@ from safegate.app.jobs import run_schedule, scheduled_jobs
 from safegate.app.leader import Leadership
 from safegate.app.memory import one_malloc_arena, tune_gc
 from safegate.config import ConfigError, Settings, child_environ
+from safegate.files import private_dir
 from safegate.gate.answers import BlockStyle
 from safegate.gate.cache import AnswerCache
 from safegate.gate.querylog import QueryLog
@@ -166,7 +167,7 @@ class GateProcess:
         self.reloader = Reloader(self.reload)
         # A SIGHUP from now on is a reload request, never the default (which kills).
         self._install_signals()
-        self.app.data_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(self.app.data_dir)
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(None, self._open_store, demo)
         # The version is read before the state it describes: a change committed while we

@@ -26,6 +26,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, text
 
+from safegate.files import PRIVATE_FILE_MODE, private_dir
+
 log = logging.getLogger(__name__)
 
 DEFAULT_KEY = "safegate-jobs"
@@ -111,8 +113,8 @@ class FileLock:
         self._fd: int | None = None
 
     def try_acquire(self) -> bool:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        private_dir(self.path.parent)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, PRIVATE_FILE_MODE)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -36,24 +36,41 @@ def monitor(profile_name: str, data_dir: Path | None, config: Path | None,
     "conversation"}; "from_child": true marks the child's own messages too. Output, one JSON
     line per alert created or updated (deduplicated: true for an update); a bad line gives a
     {"error", "line"} object and the rest goes on. A summary goes to stderr. See docs/alerts.md.
+
+    Alerts the database cannot take (after alerts.store_tries tries) wait, encrypted, in
+    alert-spool.jsonl in the data directory and are stored by the next run; while any wait,
+    the exit status is 1.
     """
     import sys
 
+    from sqlalchemy.exc import SQLAlchemyError
+
     from safegate.privacy.crypto import CryptoError
-    from safegate.protect.monitor import Monitor, find_profile
+    from safegate.protect.monitor import Monitor, Retry, describe_error, find_profile
+    from safegate.protect.spool import Spool
     from safegate.store.errors import StoreError
     from safegate.textio import utf8_stdin
 
     app = app_from(config, data_dir)
+    settings = app.settings
     safety = _safety_engine(deep)
     try:
         with app.sessions()() as session:
             profile = find_profile(session, profile_name)
-        engine = app.engine
         key = app.keyring()
+        engine = app.engine
     except (StoreError, CryptoError) as exc:
         raise click.ClickException(str(exc)) from exc
-    watcher = Monitor(engine, profile, key, child_sender=child_sender, safety=safety)
+    except SQLAlchemyError as exc:  # nothing read yet: the input is still the caller's
+        waiting = Spool(settings.data_dir).count()
+        raise click.ClickException(
+            f"cannot open the store: {describe_error(exc)}" + (
+                f"; {waiting} alert{' waits' if waiting == 1 else 's wait'} in "
+                f"{Spool(settings.data_dir).path} for it" if waiting else "")) from exc
+    watcher = Monitor(engine, profile, key, child_sender=child_sender, safety=safety,
+                      spool=Spool(settings.data_dir),
+                      retry=Retry(settings["alerts.store_tries"],
+                                  settings["alerts.store_retry_delay"]))
     try:
         stats = watcher.run(utf8_stdin(), click.echo)
     except KeyboardInterrupt:  # Ctrl-C ends a live watch: still say what was done
@@ -66,6 +83,12 @@ def monitor(profile_name: str, data_dir: Path | None, config: Path | None,
                    f"{watcher.child_sender!r}); personal-data alerts need the child's own "
                    f"messages: use --child-sender or \"from_child\": true", err=True)
     sys.stdout.flush()
+    if stats.waiting:
+        click.echo(f"monitor: error: {stats.waiting} alert{'' if stats.waiting == 1 else 's'} "
+                   f"could not be stored and wait{'s' if stats.waiting == 1 else ''} "
+                   f"(encrypted) in {watcher.spool.path if watcher.spool else '?'}; the next "
+                   "run stores them once the database works", err=True)
+        sys.exit(1)
 
 
 def _safety_engine(deep: bool | None) -> SafetyEngine:
@@ -88,6 +111,59 @@ def _safety_engine(deep: bool | None) -> SafetyEngine:
 @click.group(context_settings=CONTEXT)
 def alerts() -> None:
     """Stored alerts about children (see docs/alerts.md)."""
+
+@alerts.command("list", context_settings=CONTEXT)
+@click.option("--data-dir", type=click.Path(path_type=Path, file_okay=False),
+              help="Data directory (database, secret.key). Overrides server.data_dir.")
+@click.option("--config", "-c", type=click.Path(path_type=Path, dir_okay=False),
+              help="TOML settings file (default: $SAFEGATE_CONFIG).")
+@click.option("--profile", "-p", "profile_name", metavar="NAME",
+              help="Only this child's alerts (a profile name or id:N); default: all.")
+@click.option("--limit", type=click.IntRange(min=1), metavar="N", help="The newest N only.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+def list_(data_dir: Path | None, config: Path | None, profile_name: str | None,
+          limit: int | None, as_json: bool) -> None:
+    """The stored alerts, newest first, with their snippets decrypted.
+
+    An alert whose snippet cannot be decrypted (a key no longer held, changed data) is listed
+    as "cannot decrypt"; the others still read. The reading is recorded in the audit log."""
+    import json
+
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from safegate.privacy.crypto import CryptoError
+    from safegate.protect.monitor import describe_error, find_profile, list_alerts
+    from safegate.store.errors import StoreError
+
+    app = app_from(config, data_dir)
+    try:
+        try:
+            key = app.keyring()
+            with app.sessions().begin() as session:
+                pid = find_profile(session, profile_name).id if profile_name else None
+                rows = list_alerts(session, pid, key, actor="safegate alerts list",
+                                   limit=limit)
+        finally:
+            app.close()
+    except (StoreError, CryptoError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    except SQLAlchemyError as exc:
+        raise click.ClickException(f"cannot read alerts: {describe_error(exc)}") from exc
+    for r in rows:
+        if as_json:
+            click.echo(json.dumps(r.to_dict(), ensure_ascii=False))
+        else:
+            snippet = r.snippet if r.snippet is not None else f"[{r.snippet_error}]"
+            click.echo(f"#{r.id} {r.last_seen_at:%Y-%m-%d %H:%M} profile {r.profile_id} "
+                       f"{r.severity} {r.category} x{r.count} ({r.conversation}): {snippet}")
+    if not rows and not as_json:
+        click.echo("no alerts")
+    unreadable = sum(r.snippet is None for r in rows)
+    if unreadable:
+        click.echo(f"alerts: {unreadable} snippet{'' if unreadable == 1 else 's'} cannot be "
+                   "decrypted (written with a key this keyring does not hold, or changed); "
+                   "add the old key to secret.key or SAFEGATE_SECRET_KEY (one key a line, "
+                   "the first encrypts) to read them", err=True)
 
 
 @alerts.command(context_settings=CONTEXT)

@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
-from safegate.lists.atomic import write_atomically
+from safegate.files import private_dir, write_private
 from safegate.lists.parse import normalise_domain
 from safegate.lists.sources import ListSpec
 
@@ -144,7 +144,7 @@ def export_specs(session: Session, data_dir: Path,
         if row.source == "operator" or row.confidence >= min_confidence:
             by_category.setdefault(row.category, []).append(row.domain)
     out_dir = data_dir / AUTO_DIR
-    out_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(out_dir)
     specs = []
     for old in out_dir.glob("*.txt"):
         if old.stem not in by_category:
@@ -153,7 +153,7 @@ def export_specs(session: Session, data_dir: Path,
         path = out_dir / f"{cid}.txt"
         data = ("\n".join(names) + "\n").encode()
         if not path.exists() or path.read_bytes() != data:  # keep mtimes stable: no rebuild
-            write_atomically(path, data)  # the gate may be reading the old one
+            write_private(path, data)  # the gate may be reading the old one
         if cid == ALLOW:
             specs.append(ListSpec("auto/allow", path, "custom", "suffix", "allow"))
         else:

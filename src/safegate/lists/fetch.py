@@ -5,7 +5,7 @@ and is parsed before it replaces anything: a failed download, an HTML error page
 damaged gzip, a file with no usable entries, one over a cap (bytes, also after gzip
 decompression, or entries: ``ListLimits``) or one that lost too many entries at once
 (``shrink_problem``) leaves the last good copy in place and reports the error. Nothing is
-ever lost; the copy is replaced atomically (``safegate.lists.atomic``).
+ever lost; the copy is replaced atomically (``safegate.files``).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import IO, TYPE_CHECKING
 
 import httpx
 
-from safegate.lists.atomic import commit, temp_beside
+from safegate.files import commit, temp_beside
 from safegate.lists.parse import (
     CHUNK_BYTES,
     ListFileError,

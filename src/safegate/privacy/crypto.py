@@ -40,15 +40,20 @@ from pathlib import Path
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from safegate.files import PRIVATE_FILE_MODE, private_dir
+
 __all__ = [
     "KEY_ENV",
     "KEY_FILE",
     "CryptoError",
     "DecryptionError",
     "Keyring",
+    "MissingKeyError",
     "decrypt_text",
     "encrypt_text",
+    "key_source",
     "load_keyring",
+    "token_key_id",
 ]
 
 KEY_ENV = "SAFEGATE_SECRET_KEY"
@@ -65,6 +70,10 @@ class CryptoError(Exception):
 
 class DecryptionError(CryptoError):
     """A token that this keyring cannot open: wrong key, changed data, wrong context or garbage."""
+
+
+class MissingKeyError(CryptoError):
+    """No key: ``SAFEGATE_SECRET_KEY`` is not set and ``secret.key`` does not exist."""
 
 
 def _b64encode(data: bytes) -> str:
@@ -122,6 +131,11 @@ class Keyring:
         """The id of the encrypting key (stored in every token it writes)."""
         return _key_id(self.keys[0])
 
+    @property
+    def key_ids(self) -> frozenset[str]:
+        """The ids of every key held (the tokens any of them can open)."""
+        return frozenset(_key_id(k) for k in self.keys)
+
     def export(self) -> str:
         """The keys as text, one a line: the format of ``secret.key``."""
         return "".join(_b64encode(k) + "\n" for k in self.keys)
@@ -173,6 +187,25 @@ def decrypt_text(token: str, keyring: Keyring, *, context: str = "") -> str:
     return keyring.decrypt(token, context=context)
 
 
+def token_key_id(token: object) -> str | None:
+    """The key id written in ``token``, or None when it is not a token (no decryption)."""
+    if not isinstance(token, str):
+        return None
+    prefix, _, rest = token.partition(".")
+    kid, _, body = rest.partition(".")
+    if prefix != _PREFIX or len(kid) != 8 or not body:
+        return None
+    return kid
+
+
+def key_source(data_dir: Path | str, env: Mapping[str, str] | None = None) -> str:
+    """Where :func:`load_keyring` takes the key from, for messages (never the key itself)."""
+    environ = os.environ if env is None else env
+    if environ.get(KEY_ENV, "").strip():
+        return f"the environment variable {KEY_ENV}"
+    return str(Path(data_dir).expanduser() / KEY_FILE)
+
+
 def load_keyring(data_dir: Path | str, *, env: Mapping[str, str] | None = None,
                  create: bool = True) -> Keyring:
     """The keyring from ``SAFEGATE_SECRET_KEY`` or ``<data_dir>/secret.key``.
@@ -186,7 +219,8 @@ def load_keyring(data_dir: Path | str, *, env: Mapping[str, str] | None = None,
     path = Path(data_dir).expanduser() / KEY_FILE
     if not path.exists():
         if not create:
-            raise CryptoError(f"no secret key: {path} does not exist and {KEY_ENV} is not set")
+            raise MissingKeyError(f"no secret key: {path} does not exist and {KEY_ENV} is "
+                                  "not set")
         _create_key_file(path)
     try:
         text = path.read_text(encoding="ascii")
@@ -196,11 +230,12 @@ def load_keyring(data_dir: Path | str, *, env: Mapping[str, str] | None = None,
 
 
 def _create_key_file(path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     text = Keyring.generate().export().encode("ascii")
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE)
     try:
+        os.fchmod(fd, PRIVATE_FILE_MODE)  # exactly 0600, whatever the umask
         with os.fdopen(fd, "wb") as f:
             f.write(text)
             f.flush()
@@ -213,9 +248,10 @@ def _create_key_file(path: Path) -> None:
             pass
         except OSError:  # no hard links here: exclusive create, not atomic but never clobbers
             try:
-                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE)
             except FileExistsError:
                 return
+            os.fchmod(fd, PRIVATE_FILE_MODE)
             with os.fdopen(fd, "wb") as f:
                 f.write(text)
     finally:

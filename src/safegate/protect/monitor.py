@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -28,9 +29,16 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import Engine, select
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
-from safegate.privacy.crypto import Keyring, decrypt_text, encrypt_text
+from safegate.privacy.crypto import (
+    DecryptionError,
+    Keyring,
+    decrypt_text,
+    encrypt_text,
+    token_key_id,
+)
 from safegate.protect.alerts import (
     CHILD,
     Candidate,
@@ -42,6 +50,7 @@ from safegate.protect.alerts import (
     message_candidates,
     with_escalation,
 )
+from safegate.protect.spool import PendingAlert, Spool, SpoolEntry
 from safegate.store import choices
 from safegate.store.db import session_factory
 from safegate.store.errors import StoreError
@@ -59,12 +68,19 @@ __all__ = [
     "Monitor",
     "MonitorStats",
     "ProfileRef",
+    "Retry",
+    "StoreOutcome",
+    "describe_error",
     "find_profile",
+    "is_transient",
     "list_alerts",
+    "open_snippet",
     "parse_message",
     "parse_time",
     "set_feedback",
     "snippet_context",
+    "store_alert",
+    "store_spooled",
 ]
 
 log = logging.getLogger(__name__)
@@ -225,12 +241,13 @@ class AlertRecord:
     category: str
     severity: str
     score: float
-    snippet: str
+    snippet: str | None  # None: it cannot be decrypted (``snippet_error`` says why)
     guidance: str
     count: int
     feedback: str | None
     feedback_at: datetime | None
     found_by: str | None = None
+    snippet_error: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -242,17 +259,27 @@ class AlertRecord:
             "guidance": self.guidance, "count": self.count, "feedback": self.feedback,
             "feedback_at": self.feedback_at.isoformat() if self.feedback_at else None,
             "found_by": self.found_by,
+            **({"snippet_error": self.snippet_error} if self.snippet_error else {}),
         }
 
 
+def open_snippet(token: str, key: Keyring, profile_id: int) -> tuple[str | None, str | None]:
+    """(plaintext, None), or (None, why) when the snippet cannot be decrypted."""
+    try:
+        return decrypt_text(token, key, context=snippet_context(profile_id)), None
+    except DecryptionError as exc:
+        why = str(exc)
+        return None, why if why.startswith("cannot decrypt") else f"cannot decrypt: {why}"
+
+
 def _record(alert: Alert, key: Keyring) -> AlertRecord:
+    snippet, error = open_snippet(alert.snippet, key, alert.profile_id)
     return AlertRecord(
         id=alert.id, profile_id=alert.profile_id, created_at=alert.created_at,
         last_seen_at=alert.last_seen_at, conversation=alert.conversation,
         category=alert.category, severity=alert.severity, score=alert.score,
-        snippet=decrypt_text(alert.snippet, key, context=snippet_context(alert.profile_id)),
-        guidance=alert.guidance, count=alert.count, feedback=alert.feedback,
-        feedback_at=alert.feedback_at, found_by=alert.found_by,
+        snippet=snippet, guidance=alert.guidance, count=alert.count, feedback=alert.feedback,
+        feedback_at=alert.feedback_at, found_by=alert.found_by, snippet_error=error,
     )
 
 
@@ -263,13 +290,16 @@ def _audit(session: Session, actor: str, action: str, object_id: int | str | Non
                          detail=detail))
 
 
-def list_alerts(session: Session, profile_id: int, key: Keyring, *,
+def list_alerts(session: Session, profile_id: int | None, key: Keyring, *,
                 actor: str | None = None, limit: int | None = None) -> list[AlertRecord]:
-    """A profile's alerts, newest first, snippets decrypted (DecryptionError for a wrong key).
+    """A profile's alerts (``None``: every profile's), newest first, snippets decrypted.
 
+    A snippet that cannot be decrypted (a key the keyring does not hold, changed data) is
+    listed with ``snippet`` None and ``snippet_error`` saying so; the rest still reads.
     With ``actor`` the viewing is recorded in the audit log (flushes only)."""
-    stmt = (select(Alert).where(Alert.profile_id == profile_id)
-            .order_by(Alert.last_seen_at.desc(), Alert.id.desc()))
+    stmt = select(Alert).order_by(Alert.last_seen_at.desc(), Alert.id.desc())
+    if profile_id is not None:
+        stmt = stmt.where(Alert.profile_id == profile_id)
     if limit is not None:
         stmt = stmt.limit(limit)
     records = [_record(a, key) for a in session.scalars(stmt)]
@@ -298,6 +328,113 @@ def set_feedback(session: Session, alert_id: int, value: str | None, *,
 # --- the monitor --------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class Retry:
+    """How often a transaction that failed for a passing reason is tried, and the waits
+    between the tries (``first_delay``, then doubling)."""
+
+    tries: int = 4
+    first_delay: float = 0.5
+
+    def delays(self) -> list[float]:
+        """The waits before the second, third… try."""
+        return [self.first_delay * 2 ** i for i in range(max(self.tries, 1) - 1)]
+
+
+def is_transient(exc: BaseException) -> bool:
+    """A database error that may be gone in a moment: the server unreachable or restarting,
+    the connection dropped, SQLite locked or busy. Worth another try."""
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    return isinstance(exc, OperationalError | InterfaceError)
+
+
+def describe_error(exc: BaseException) -> str:
+    """An error in one line without SQL or parameters (they could carry a conversation id)."""
+    if isinstance(exc, DBAPIError) and exc.orig is not None:
+        first = (str(exc.orig).strip().splitlines() or [""])[0]
+        return f"{type(exc.orig).__name__}: {first}" if first else type(exc.orig).__name__
+    return type(exc).__name__
+
+
+@dataclass(frozen=True, slots=True)
+class StoreOutcome:
+    """What storing one pending alert did; ``alert`` is None for a drop."""
+
+    action: str  # create | merge | drop | already (a spool record stored before)
+    alert: Alert | None = None
+    escalated: bool = False
+    reason: str = ""
+
+
+SPOOL_MARK = "alert_spool"  # audit object_type recording that a spool record was stored
+
+
+def store_alert(session: Session, pending: PendingAlert, key: Keyring, *, limits: Limits,
+                actor: str) -> StoreOutcome:
+    """Create ``pending`` or merge it into a stored alert (deduplication and rate limits from
+    :func:`decide`); flushes only. Needs no decryption: a wrong key cannot stop it."""
+    at, pid = pending.at, pending.profile_id
+    rows = session.scalars(
+        select(Alert).where(
+            Alert.profile_id == pid,
+            Alert.created_at > at - limits.lookback,
+            Alert.created_at < at + limits.dedupe_window,
+        )
+    ).all()
+    recent = [StoredAlert(a.id, a.conversation, a.category, a.severity, a.created_at)
+              for a in rows]
+    decision = decide(pending.conversation, pending.category, pending.severity, at, recent,
+                      limits)
+    if decision.action == "drop":
+        return StoreOutcome("drop", reason=decision.reason)
+    if decision.action == "create":
+        alert = Alert(
+            profile_id=pid, created_at=at, last_seen_at=at,
+            conversation=pending.conversation, category=pending.category,
+            severity=decision.severity, score=pending.score, snippet=pending.snippet,
+            guidance=pending.guidance, count=1, found_by=pending.found_by,
+        )
+        session.add(alert)
+        session.flush()
+        _audit(session, actor, "alert.create", alert.id, profile_id=pid,
+               category=alert.category, severity=alert.severity)
+        return StoreOutcome("create", alert)
+    alert = session.get_one(Alert, decision.alert_id, with_for_update=True)
+    alert.count += 1
+    alert.created_at = min(alert.created_at, at)
+    alert.last_seen_at = max(alert.last_seen_at, at)
+    alert.score = max(alert.score, pending.score)
+    if decision.escalated:  # the worse evidence is what the parent should read
+        alert.severity = decision.severity
+        alert.guidance = pending.guidance
+        alert.found_by = pending.found_by
+        alert.snippet = pending.snippet
+    elif token_key_id(alert.snippet) not in key.key_ids:
+        alert.snippet = pending.snippet  # unreadable evidence: give the parent readable one
+    session.flush()
+    _audit(session, actor, "alert.update", alert.id, profile_id=pid,
+           category=alert.category, severity=alert.severity, count=alert.count)
+    return StoreOutcome("merge", alert, escalated=decision.escalated)
+
+
+def store_spooled(session: Session, pending: PendingAlert, key: Keyring, *, limits: Limits,
+                  actor: str) -> StoreOutcome:
+    """:func:`store_alert` for a spool record, exactly once: the record's id goes into the
+    audit log in the same transaction, and a record found there is not stored again."""
+    done = session.scalar(select(AuditLog.id).where(AuditLog.object_type == SPOOL_MARK,
+                                                    AuditLog.object_id == pending.spool_id))
+    if done is not None:
+        return StoreOutcome("already")
+    outcome = store_alert(session, pending, key, limits=limits, actor=actor)
+    session.add(AuditLog(actor=actor, action="alert.replay", object_type=SPOOL_MARK,
+                         object_id=pending.spool_id,
+                         detail={"profile_id": pending.profile_id, "result": outcome.action,
+                                 "alert_id": outcome.alert.id if outcome.alert else None}))
+    session.flush()
+    return outcome
+
+
 @dataclass
 class MonitorStats:
     lines: int = 0
@@ -307,14 +444,21 @@ class MonitorStats:
     created: int = 0
     updated: int = 0
     suppressed: int = 0
+    spooled: int = 0  # alerts this run could not store and put in the spool
+    replayed: int = 0  # spooled alerts (of any run) stored now
+    waiting: int = 0  # alerts left in the spool at the end
     alerts: dict[str, set[int]] = field(default_factory=dict)  # category → alert ids touched
 
     def summary(self, profile: str) -> str:
         cats = ", ".join(f"{k} {len(v)}" for k, v in sorted(self.alerts.items()))
+        spool = ""
+        if self.spooled or self.replayed or self.waiting:
+            spool = (f", {self.spooled} spooled (the store failed), {self.replayed} replayed "
+                     f"from the spool, {self.waiting} still waiting in it")
         return (f"monitor {profile}: {self.messages} messages ({self.child_messages} from the "
                 f"child), {self.created} alerts created, {self.updated} updated, "
                 f"{self.suppressed} suppressed by the rate limit, {self.errors} bad lines"
-                + (f" [{cats}]" if cats else ""))
+                + spool + (f" [{cats}]" if cats else ""))
 
 
 class Monitor:
@@ -322,13 +466,19 @@ class Monitor:
 
     Each message is classified; a message with any evidence also re-scores its conversation's
     last :data:`WINDOW` messages for grooming escalation. Each message's alerts are committed
-    together before its output is returned.
+    together before its output is returned. A transaction that fails for a passing reason
+    (:func:`is_transient`) is tried again (``retry``); alerts that still cannot be stored go
+    to ``spool`` (encrypted as in the database) and are replayed when the store works again:
+    at the start of :meth:`run`, after the next alert stored, and at the end. Without a spool
+    the error is raised.
     """
 
     def __init__(self, engine: Engine, profile: ProfileRef, key: Keyring, *,
                  child_sender: str | None = None, limits: Limits | None = None,
                  window: int = WINDOW, clock: Callable[[], datetime] = utcnow,
-                 actor: str = "monitor", safety: SafetyEngine | None = None) -> None:
+                 actor: str = "monitor", safety: SafetyEngine | None = None,
+                 spool: Spool | None = None, retry: Retry | None = None,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
         """``safety``: the text engine (default: the main path; ``safegate monitor`` adds
         the deep layer where it can run)."""
         self.profile = profile
@@ -339,9 +489,13 @@ class Monitor:
         self.clock = clock
         self.actor = actor
         self.stats = MonitorStats()
+        self.spool = spool
+        self.retry = retry or Retry()
+        self._sleep = sleep
         self._sessions = session_factory(engine)
         self._safety = safety
         self._conversations: OrderedDict[str, deque[tuple[str, str]]] = OrderedDict()
+        self._spool_dirty = spool is not None  # the spool may hold records to replay
 
     # -- input
 
@@ -359,17 +513,26 @@ class Monitor:
         return self.feed(message)
 
     def run(self, lines: Iterable[str], emit: Callable[[str], None]) -> MonitorStats:
-        """Feed every line; ``emit`` gets one JSON text per output object."""
-        for line in lines:
-            try:
-                outputs = self.feed_line(line)
-            except Exception as exc:  # one bad message must not stop the watch
-                log.exception("monitor: line %d failed", self.stats.lines)
-                self.stats.errors += 1
-                outputs = [{"error": f"internal error: {type(exc).__name__}: {exc}",
-                            "line": self.stats.lines}]
-            for obj in outputs:
+        """Replay the spool, feed every line, replay again; ``emit`` gets one JSON text per
+        output object."""
+        def out(objs: list[dict[str, Any]]) -> None:
+            for obj in objs:
                 emit(json.dumps(obj, ensure_ascii=False))
+
+        out(self.replay_spool())
+        try:
+            for line in lines:
+                try:
+                    outputs = self.feed_line(line)
+                except Exception as exc:  # one bad message must not stop the watch
+                    log.exception("monitor: line %d failed", self.stats.lines)
+                    self.stats.errors += 1
+                    outputs = [{"error": f"internal error: {type(exc).__name__}: {exc}",
+                                "line": self.stats.lines}]
+                out(outputs)
+        finally:  # Ctrl-C too: what the store takes now is not left waiting
+            out(self.replay_spool())
+            self.stats.waiting = self.spool.count() if self.spool is not None else 0
         return self.stats
 
     # -- one message
@@ -400,6 +563,16 @@ class Monitor:
             found = with_escalation(found, grooming)
         return found
 
+    def pending(self, message: Message, candidate: Candidate) -> tuple[PendingAlert, str]:
+        """``candidate`` as an alert to store (snippet encrypted), and the snippet's text."""
+        snippet = make_snippet(candidate.evidence)
+        return PendingAlert(
+            profile_id=self.profile.id, conversation=message.conversation,
+            category=candidate.category, severity=candidate.severity, score=candidate.score,
+            guidance=candidate.guidance, found_by=candidate.found_by, at=message.at,
+            snippet=encrypt_text(snippet, self.key, context=snippet_context(self.profile.id)),
+        ), snippet
+
     def feed(self, message: Message) -> list[dict[str, Any]]:
         self.stats.messages += 1
         if message.from_child:
@@ -409,72 +582,131 @@ class Monitor:
         found = self.candidates(message)
         if not found:
             return []
-        outputs: list[dict[str, Any]] = []
-        with self._sessions.begin() as session:
-            for candidate in found:
-                out = self._store(session, message, candidate)
-                if out is not None:
-                    outputs.append(out)
+        items = [self.pending(message, c) for c in found]
+
+        def store(session: Session) -> list[StoreOutcome]:
+            return [store_alert(session, p, self.key, limits=self.limits, actor=self.actor)
+                    for p, _ in items]
+
+        try:
+            outcomes = self._transaction(store)
+        except Exception as exc:
+            if self.spool is None:
+                raise
+            return self._spool(items, exc)
+        outputs = [o for (p, text), outcome in zip(items, outcomes, strict=True)
+                   if (o := self._output(p, outcome, text)) is not None]
+        if self._spool_dirty:  # the store works again: what waited goes in now
+            outputs += self.replay_spool()
         return outputs
 
-    def _store(self, session: Session, message: Message,
-               candidate: Candidate) -> dict[str, Any] | None:
-        at, pid = message.at, self.profile.id
-        rows = session.scalars(
-            select(Alert).where(
-                Alert.profile_id == pid,
-                Alert.created_at > at - self.limits.lookback,
-                Alert.created_at < at + self.limits.dedupe_window,
-            )
-        ).all()
-        recent = [StoredAlert(a.id, a.conversation, a.category, a.severity, a.created_at)
-                  for a in rows]
-        decision = decide(message.conversation, candidate.category, candidate.severity, at,
-                          recent, self.limits)
-        if decision.action == "drop":
+    def _transaction(self, work: Callable[[Session], list[StoreOutcome]],
+                     ) -> list[StoreOutcome]:
+        """``work`` in one transaction, tried again after a transient error."""
+        delays = self.retry.delays()
+        for attempt in range(len(delays) + 1):
+            try:
+                with self._sessions.begin() as session:
+                    return work(session)
+            except Exception as exc:
+                if attempt == len(delays) or not is_transient(exc):
+                    raise
+                log.warning("monitor %s: the store failed (%s); trying again in %.1f s",
+                            self.profile.name, describe_error(exc), delays[attempt])
+                self._sleep(delays[attempt])
+        raise AssertionError("unreachable")
+
+    def _spool(self, items: list[tuple[PendingAlert, str]],
+               exc: Exception) -> list[dict[str, Any]]:
+        assert self.spool is not None
+        log.error("monitor %s: %d alert%s not stored (%s): kept in %s until the store works",
+                  self.profile.name, len(items), "" if len(items) == 1 else "s",
+                  describe_error(exc), self.spool.path)
+        outputs = []
+        for pending, text in items:
+            self.spool.append(pending)
+            self.stats.spooled += 1
+            outputs.append({
+                "id": None, "profile": self.profile.name, "conversation": pending.conversation,
+                "category": pending.category, "severity": pending.severity,
+                "score": round(pending.score, 4), "snippet": text, "guidance": pending.guidance,
+                "found_by": pending.found_by, "count": None, "deduplicated": None,
+                "escalated": None, "time": pending.at.isoformat(), "spooled": True,
+            })
+        self._spool_dirty = True
+        return outputs
+
+    def _output(self, pending: PendingAlert, outcome: StoreOutcome, text: str | None,
+                ) -> dict[str, Any] | None:
+        """Count a stored alert in the stats; its output object (None for a drop)."""
+        if outcome.action == "drop":
             self.stats.suppressed += 1
             log.info("monitor %s: %s alert not created (%s)", self.profile.name,
-                     candidate.category, decision.reason)
+                     pending.category, outcome.reason)
             return None
-        context = snippet_context(pid)
-        if decision.action == "create":
-            snippet = make_snippet(candidate.evidence)
-            alert = Alert(
-                profile_id=pid, created_at=at, last_seen_at=at,
-                conversation=message.conversation, category=candidate.category,
-                severity=decision.severity, score=candidate.score,
-                snippet=encrypt_text(snippet, self.key, context=context),
-                guidance=candidate.guidance, count=1, found_by=candidate.found_by,
-            )
-            session.add(alert)
-            session.flush()
-            _audit(session, self.actor, "alert.create", alert.id, profile_id=pid,
-                   category=alert.category, severity=alert.severity)
+        alert = outcome.alert
+        if alert is None:
+            return None
+        if outcome.action == "create":
             self.stats.created += 1
         else:
-            alert = session.get_one(Alert, decision.alert_id, with_for_update=True)
-            alert.count += 1
-            alert.created_at = min(alert.created_at, at)
-            alert.last_seen_at = max(alert.last_seen_at, at)
-            alert.score = max(alert.score, candidate.score)
-            if decision.escalated:  # the worse evidence is what the parent should read
-                alert.severity = decision.severity
-                alert.guidance = candidate.guidance
-                alert.found_by = candidate.found_by
-                snippet = make_snippet(candidate.evidence)
-                alert.snippet = encrypt_text(snippet, self.key, context=context)
-            else:
-                snippet = decrypt_text(alert.snippet, self.key, context=context)
-            session.flush()
-            _audit(session, self.actor, "alert.update", alert.id, profile_id=pid,
-                   category=alert.category, severity=alert.severity, count=alert.count)
             self.stats.updated += 1
         self.stats.alerts.setdefault(alert.category, set()).add(alert.id)
+        if alert.snippet == pending.snippet and text is not None:
+            snippet: str | None = text
+        else:
+            snippet, _ = open_snippet(alert.snippet, self.key, alert.profile_id)
+        profile = (self.profile.name if alert.profile_id == self.profile.id
+                   else f"id:{alert.profile_id}")
         return {
-            "id": alert.id, "profile": self.profile.name, "conversation": alert.conversation,
+            "id": alert.id, "profile": profile, "conversation": alert.conversation,
             "category": alert.category, "severity": alert.severity,
             "score": round(alert.score, 4), "snippet": snippet, "guidance": alert.guidance,
             "found_by": alert.found_by,
-            "count": alert.count, "deduplicated": decision.action == "merge",
-            "escalated": decision.escalated, "time": at.isoformat(),
+            "count": alert.count, "deduplicated": outcome.action == "merge",
+            "escalated": outcome.escalated, "time": pending.at.isoformat(),
         }
+
+    # -- the spool
+
+    def _replayer(self, pending: PendingAlert) -> Callable[[Session], list[StoreOutcome]]:
+        def work(session: Session) -> list[StoreOutcome]:
+            return [store_spooled(session, pending, self.key, limits=self.limits,
+                                  actor=self.actor)]
+        return work
+
+    def replay_spool(self) -> list[dict[str, Any]]:
+        """Store what waits in the spool (every profile's), oldest first, each record exactly
+        once; stop at the first failure and keep the rest. Output objects carry
+        ``"replayed": true``."""
+        if self.spool is None or not self._spool_dirty:
+            return []
+        outputs: list[dict[str, Any]] = []
+        with self.spool.locked():
+            entries = self.spool.entries()
+            keep: list[SpoolEntry] = []
+            failed = False
+            for entry in entries:
+                pending = entry.alert
+                if failed or pending is None:
+                    keep.append(entry)
+                    continue
+                try:
+                    outcome = self._transaction(self._replayer(pending))[0]
+                except Exception as exc:
+                    log.warning("monitor %s: the spool cannot be replayed yet (%s)",
+                                self.profile.name, describe_error(exc))
+                    failed = True
+                    keep.append(entry)
+                    continue
+                if outcome.action == "already":
+                    continue
+                self.stats.replayed += 1
+                text, _ = open_snippet(pending.snippet, self.key, pending.profile_id)
+                out = self._output(pending, outcome, text)
+                if out is not None:
+                    outputs.append({**out, "replayed": True})
+            if len(keep) != len(entries):
+                self.spool.rewrite(keep)
+            self._spool_dirty = failed  # unreadable lines wait for a person, not a retry
+        return outputs

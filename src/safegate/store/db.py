@@ -13,6 +13,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, sessionmaker
 
+from safegate.files import create_private_file
 from safegate.store.errors import StoreError
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
@@ -44,7 +45,8 @@ def make_engine(url: str) -> Engine:
     """Create an engine for a SQLite file or a PostgreSQL server; raise StoreError for other URLs.
 
     SQLite connections get WAL journalling, enforced foreign keys, a 5 s busy timeout and
-    ``synchronous=NORMAL``; the database's directory is created if missing.
+    ``synchronous=NORMAL``; the database's directory (0700) and file (0600) are created if
+    missing, before SQLite opens it: its -wal and -shm files then take the file's mode.
     """
     parsed = _parse(url)
     if parsed.drivername == SQLITE_DRIVER:
@@ -136,7 +138,9 @@ def _mask(url: str) -> str:
 
 def _sqlite_engine(url: URL) -> Engine:
     assert url.database is not None
-    Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    # SQLite would create the file with 0644 under the usual umask; an empty file is a valid
+    # database, and SQLite gives its journal, WAL and shared-memory files the same mode.
+    create_private_file(Path(url.database).expanduser())
     engine = create_engine(url)
     event.listen(engine, "connect", _sqlite_pragmas)
     return engine
