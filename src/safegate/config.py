@@ -61,7 +61,7 @@ PRIVATE_NETWORKS = (
 
 OPTIONS: tuple[Option, ...] = (
     Option("server.data_dir", "str", "./data",
-           "Directory for the SQLite database, the pid file and compiled state."),
+           "Directory for the SQLite database, keys, list copies and the alert spool (0700)."),
     Option("server.database_url", "str", "",
            "SQLAlchemy URL of the store; empty means SQLite in the data directory. "
            "Use postgresql+psycopg://user@host/db for many nodes."),

@@ -457,6 +457,9 @@ def test_a_change_missed_while_redis_was_down_is_caught_up_on_reconnect(
                                     channel="safegate:test", poll_interval=60)
             with running(watcher):
                 await started(watcher, redis=True)
+                # the first subscription's catch-up read may still be on its way: let it
+                # finish, so that only a later read can see the change below
+                await asyncio.sleep(1.0)
                 redis_server.kill()
                 await asyncio.to_thread(bump, writer, "policy", "while Redis was down")
                 await asyncio.sleep(1.0)
