@@ -15,6 +15,7 @@ from safegate.lists.fetch import ListLimits, fetch
 from safegate.lists.registry import (
     SourceError,
     add_source,
+    cache_path,
     list_sources,
     store_specs,
     update_sources,
@@ -138,3 +139,35 @@ def test_lists_cli(server: ListServer, tmp_path: Path) -> None:
     assert "source/extra" in stats.stdout and "distinct names" in stats.stdout
     assert run("remove", "extra").returncode == 0
     assert "no subscribed sources" in run("list").stdout
+
+
+def test_every_node_gets_its_own_copy_when_nodes_share_the_database(
+        server: ListServer, tmp_path: Path) -> None:
+    """Two nodes, one database: the row's ETag describes the copy of the node that fetched
+    last, so the other node must download rather than ask "changed since?" (a 304 would
+    leave it with no copy, or an old one)."""
+    engine = make_engine(sqlite_url(tmp_path / "db"))
+    migrate(engine)
+    node_a, node_b = tmp_path / "a", tmp_path / "b"
+    with session_factory(engine).begin() as s:
+        add_source(s, "extra", server.url, "adult")
+        assert update_sources(s, node_a)[0].entries == 2
+    with session_factory(engine).begin() as s:
+        [report] = update_sources(s, node_b, names=["extra"])
+    assert report.error is None and report.changed, report
+    assert cache_path(node_b, "extra").read_bytes() == server.body
+    assert "If-None-Match" not in server.requests[-1]
+    # The list changes; node A fetches it first and the row now carries v2.
+    server.body, server.etag = b"bad.example\nworse.example\nnew.example\n", '"v2"'
+    with session_factory(engine).begin() as s:
+        assert update_sources(s, node_a, names=["extra"])[0].entries == 3
+    with session_factory(engine).begin() as s:
+        [report] = update_sources(s, node_b, names=["extra"])
+    assert report.error is None and report.entries == 3, report
+    assert b"new.example" in cache_path(node_b, "extra").read_bytes()
+    # Node B, whose copy the row now describes, asks "changed since?" and gets a 304.
+    with session_factory(engine).begin() as s:
+        [report] = update_sources(s, node_b, names=["extra"])
+    assert report.error is None and not report.changed
+    assert server.requests[-1].get("If-None-Match") == '"v2"'
+    engine.dispose()

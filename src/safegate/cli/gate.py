@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,9 @@ def serve(config: Path | None, data_dir: Path | None, dns: str | None, upstream:
     Changes made with `safegate` commands reach it through the change bus; SIGHUP or
     `safegate reload` re-reads policy and changed lists without a restart.
     """
+    # From here on a SIGHUP never ends the server: until the gate handles it (a reload), one
+    # is ignored, and the gate reads the newest policy as it starts anyway.
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
     settings = settings_from(config, data_dir, {
         "gate.dns": dns,
         "gate.upstreams": list(upstream) if upstream else None,

@@ -9,19 +9,16 @@ from typing import TYPE_CHECKING
 
 import click
 
+from safegate.cli.common import CONTEXT, app_from, common_options, json_option
+
 if TYPE_CHECKING:
     from safegate.safety.engine import Engine as SafetyEngine
-
-from safegate.cli.common import CONTEXT, app_from
 
 
 @click.command(context_settings=CONTEXT)
 @click.option("--profile", "-p", "profile_name", required=True, metavar="NAME",
               help="The child's profile name (or id:N).")
-@click.option("--data-dir", type=click.Path(path_type=Path, file_okay=False),
-              help="Data directory (database, secret.key). Overrides server.data_dir.")
-@click.option("--config", "-c", type=click.Path(path_type=Path, dir_okay=False),
-              help="TOML settings file (default: $SAFEGATE_CONFIG).")
+@common_options
 @click.option("--child-sender", metavar="S",
               help="The sender name of the child's own messages (default: the profile name).")
 @click.option("--deep/--no-deep", default=None,
@@ -108,19 +105,21 @@ def _safety_engine(deep: bool | None) -> SafetyEngine:
         return default_engine()
 
 
+profile_filter = click.option(
+    "--profile", "-p", "profile_name", metavar="NAME",
+    help="Only this child's alerts (a profile name or id:N); default: all.")
+
+
 @click.group(context_settings=CONTEXT)
 def alerts() -> None:
     """Stored alerts about children (see docs/alerts.md)."""
 
+
 @alerts.command("list", context_settings=CONTEXT)
-@click.option("--data-dir", type=click.Path(path_type=Path, file_okay=False),
-              help="Data directory (database, secret.key). Overrides server.data_dir.")
-@click.option("--config", "-c", type=click.Path(path_type=Path, dir_okay=False),
-              help="TOML settings file (default: $SAFEGATE_CONFIG).")
-@click.option("--profile", "-p", "profile_name", metavar="NAME",
-              help="Only this child's alerts (a profile name or id:N); default: all.")
+@common_options
+@profile_filter
 @click.option("--limit", type=click.IntRange(min=1), metavar="N", help="The newest N only.")
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@json_option
 def list_(data_dir: Path | None, config: Path | None, profile_name: str | None,
           limit: int | None, as_json: bool) -> None:
     """The stored alerts, newest first, with their snippets decrypted.
@@ -167,10 +166,7 @@ def list_(data_dir: Path | None, config: Path | None, profile_name: str | None,
 
 
 @alerts.command(context_settings=CONTEXT)
-@click.option("--data-dir", type=click.Path(path_type=Path, file_okay=False),
-              help="Data directory (database). Overrides server.data_dir.")
-@click.option("--config", "-c", type=click.Path(path_type=Path, dir_okay=False),
-              help="TOML settings file (default: $SAFEGATE_CONFIG).")
+@common_options
 @click.option("--days", type=click.IntRange(min=1), metavar="N",
               help="Delete alerts whose latest message is older than N days "
                    "(default: alerts.retention_days).")
@@ -206,15 +202,10 @@ def purge(data_dir: Path | None, config: Path | None, days: int | None) -> None:
                f"older than {keep} days ({before:%Y-%m-%d %H:%M} UTC)")
 
 
-
 @alerts.command(context_settings=CONTEXT)
-@click.option("--data-dir", type=click.Path(path_type=Path, file_okay=False),
-              help="Data directory (database). Overrides server.data_dir.")
-@click.option("--config", "-c", type=click.Path(path_type=Path, dir_okay=False),
-              help="TOML settings file (default: $SAFEGATE_CONFIG).")
-@click.option("--profile", "-p", "profile_name", metavar="NAME",
-              help="Only this child's alerts (a profile name or id:N); default: all.")
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@common_options
+@profile_filter
+@json_option
 def report(data_dir: Path | None, config: Path | None, profile_name: str | None,
            as_json: bool) -> None:
     """Parents' feedback per category and per engine layer.
