@@ -72,9 +72,10 @@ OPTIONS: tuple[Option, ...] = (
            "every node listening reloads within a second. Empty: this node only."),
     Option("server.notify_channel", "str", "safegate:reload",
            "Redis pub/sub channel for those announcements (one per deployment)."),
-    Option("server.change_poll_interval", "float", 2.0,
-           "Seconds between reads of the change version in the database: how late a node "
-           "applies a change whose announcement it missed (no Redis, Redis down).",
+    Option("server.change_poll_interval", "float", 0.5,
+           "Seconds between reads of the change version in the database (one indexed "
+           "single-row read): how late a gate applies a change whose announcement it missed "
+           "(no Redis, Redis down, a command run in another process on this machine).",
            minimum=0.1, maximum=3600.0),
     Option("gate.dns", "addr", None,
            "UDP and TCP address of the resolver. Default 0.0.0.0:53 as root, else 0.0.0.0:5353."),

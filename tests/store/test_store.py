@@ -36,6 +36,7 @@ from safegate.store.models import (
     Policy,
     Profile,
     QueryLog,
+    Schedule,
 )
 from safegate.store.repo import (
     PolicyRecord,
@@ -527,3 +528,38 @@ def test_insert_query_logs_bulk_100k(engine: Engine, capsys: pytest.CaptureFixtu
         print(f"\n  insert_query_logs[{engine.dialect.name}]: {n} rows in {elapsed:.3f} s "
               f"= {rate:,.0f} rows/s")  # fmt: skip
     assert _count(engine, QueryLog) == n  # the rate is printed, not asserted: bench/ owns speed
+
+
+def test_the_parental_control_revision_goes_down_and_up_losing_no_child(
+        engine: Engine, demo_org: int) -> None:
+    """0006 adds columns in place: going down and up again keeps every profile, device, policy
+    and alert (on SQLite, rebuilding the profile table would cascade-delete them)."""
+    with engine.connect() as conn:
+        pid = conn.execute(select(Profile.id).where(Profile.org_id == demo_org)).scalars().first()
+    with engine.begin() as conn:
+        conn.execute(insert(Alert).values(
+            profile_id=pid, last_seen_at=datetime(2026, 12, 1, tzinfo=UTC), conversation="c",
+            category="self_harm", severity="urgent", score=0.9, snippet="x", guidance="g"))
+        conn.execute(insert(Schedule).values(profile_id=pid, name="bedtime", days=127,
+                                              start_minute=20 * 60 + 30, end_minute=6 * 60 + 30,
+                                              action="block", block_all=True))
+
+    def counts() -> tuple[int, ...]:
+        with engine.connect() as conn:
+            return tuple(conn.execute(select(func.count()).select_from(t)).scalar_one()
+                         for t in (Profile, Device, Policy, Alert))
+
+    before = counts()
+    assert all(before), before
+    _alembic(engine, "downgrade", "0005")
+    assert "paused_until" not in {c["name"] for c in inspect(engine).get_columns("profile")}
+    assert "schedule" not in inspect(engine).get_table_names()
+    assert counts() == before
+    _alembic(engine, "upgrade", "head")
+    assert counts() == before
+    with engine.connect() as conn:
+        assert conn.execute(select(Policy.allow_list_only, Policy.allowed_services)).first() == (
+            False, [])
+    with pytest.raises(IntegrityError), engine.begin() as conn:
+        conn.execute(insert(Schedule).values(profile_id=pid, name="x", days=0, start_minute=0,
+                                              end_minute=60, action="block"))

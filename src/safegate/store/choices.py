@@ -31,3 +31,6 @@ ALERT_FOUND_BY: Final = ("rules", "model", "deep", "conversation")
 # What a change announced on the change bus (safegate.app.bus) touched; "all" means
 # "reload everything" (an operator's forced reload, or a change the log no longer names).
 CHANGE_KINDS: Final = ("policy", "lists", "categories", "all")
+# Parental control: what a weekly schedule window does, and an unblock request's state.
+SCHEDULE_ACTIONS: Final = ("block", "allow")
+REQUEST_STATUSES: Final = ("pending", "approved", "declined")

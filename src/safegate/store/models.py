@@ -114,6 +114,8 @@ class Profile(Base):
     birth_year: Mapped[int | None] = mapped_column(Integer)
     preset: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = _created_at()
+    # Paused (everything blocked but the allow rules) until this moment; None: not paused.
+    paused_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     organisation: Mapped[Organisation] = relationship(back_populates="profiles")
     devices: Mapped[list[Device]] = relationship(
@@ -182,6 +184,18 @@ class Policy(Base):
     block_mode: Mapped[str] = mapped_column(String(10), default="null", server_default="null")
     log_level: Mapped[str] = mapped_column(String(10), default="full", server_default="full")
     bypass_protection: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # Services allowed although a category would block their domains, and services logged
+    # and reported but never blocked.
+    allowed_services: Mapped[list[str]] = mapped_column(
+        Json, default=list, server_default=text("'[]'")
+    )
+    monitored_services: Mapped[list[str]] = mapped_column(
+        Json, default=list, server_default=text("'[]'")
+    )
+    # Only the allow rules and allowed services resolve; everything else gets the block answer.
+    allow_list_only: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Decree 147/2024's game limits for under-18s (60 minutes a game, 180 minutes a day).
+    decree147: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     version: Mapped[int] = mapped_column(Integer, server_default=text("1"))
     updated_at: Mapped[datetime] = mapped_column(
         UTCDateTime(), default=utcnow, onupdate=utcnow, server_default=func.now()
@@ -190,6 +204,98 @@ class Policy(Base):
     profile: Mapped[Profile] = relationship(back_populates="policy")
 
     __mapper_args__: dict[str, Any] = {"version_id_col": version}
+
+
+class Schedule(Base):
+    """A weekly window in the household's time zone. ``days``: bit 0 Monday … bit 6 Sunday
+    (the day the window starts); ``end_minute`` <= ``start_minute`` crosses midnight. A
+    ``block`` window blocks its categories and services (or everything but ``allow`` with
+    ``block_all``: bedtime); an ``allow`` window lifts them (recreation time)."""
+
+    __tablename__ = "schedule"
+    __table_args__ = (
+        UniqueConstraint("profile_id", "name"),
+        one_of("action", choices.SCHEDULE_ACTIONS),
+        CheckConstraint("days >= 1 AND days <= 127", name="days"),
+        CheckConstraint("start_minute >= 0 AND start_minute < 1440 AND end_minute >= 0 "
+                        "AND end_minute < 1440", name="minutes"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    profile_id: Mapped[int] = mapped_column(
+        ForeignKey("profile.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(100))
+    days: Mapped[int] = mapped_column(Integer)
+    start_minute: Mapped[int] = mapped_column(Integer)
+    end_minute: Mapped[int] = mapped_column(Integer)
+    action: Mapped[str] = mapped_column(String(10))
+    block_all: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    categories: Mapped[list[str]] = mapped_column(Json, default=list, server_default=text("'[]'"))
+    services: Mapped[list[str]] = mapped_column(Json, default=list, server_default=text("'[]'"))
+    allow: Mapped[list[str]] = mapped_column(Json, default=list, server_default=text("'[]'"))
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+
+
+class TimeBudget(Base):
+    """Minutes a day for a service (its id) or a group of services (``group:<group>``)."""
+
+    __tablename__ = "time_budget"
+    __table_args__ = (
+        UniqueConstraint("profile_id", "target"),
+        CheckConstraint("minutes_per_day >= 0 AND minutes_per_day <= 1440", name="minutes"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    profile_id: Mapped[int] = mapped_column(ForeignKey("profile.id", ondelete="CASCADE"))
+    target: Mapped[str] = mapped_column(String(64))
+    minutes_per_day: Mapped[int] = mapped_column(Integer)
+
+
+class BudgetUsage(Base):
+    """One minute of a local day in which a child's device used a budgeted target."""
+
+    __tablename__ = "budget_usage"
+
+    profile_id: Mapped[int] = mapped_column(
+        ForeignKey("profile.id", ondelete="CASCADE"), primary_key=True
+    )
+    target: Mapped[str] = mapped_column(String(64), primary_key=True)
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)
+    minute: Mapped[int] = mapped_column(Integer, primary_key=True)
+
+
+class TemporaryAllow(Base):
+    """A domain a parent allowed for a while (``until``, UTC)."""
+
+    __tablename__ = "temporary_allow"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    profile_id: Mapped[int] = mapped_column(
+        ForeignKey("profile.id", ondelete="CASCADE"), index=True
+    )
+    domain: Mapped[str] = mapped_column(String(253))
+    until: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class UnblockRequest(Base):
+    """A child's request to open a blocked domain, and the parent's decision."""
+
+    __tablename__ = "unblock_request"
+    __table_args__ = (one_of("status", choices.REQUEST_STATUSES),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    profile_id: Mapped[int] = mapped_column(
+        ForeignKey("profile.id", ondelete="CASCADE"), index=True
+    )
+    device_id: Mapped[int | None] = mapped_column(ForeignKey("device.id", ondelete="SET NULL"))
+    domain: Mapped[str] = mapped_column(String(253))
+    message: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(10), default="pending", server_default="pending")
+    created_at: Mapped[datetime] = _created_at()
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    decided_by: Mapped[str | None] = mapped_column(String(320))
+    until: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class QueryLog(Base):
