@@ -12,6 +12,9 @@ from safegate.lists.services import services_for_domain
 from safegate.policy.compiled import CompiledProfile
 from safegate.policy.decide import Decision, decide
 
+# Decisions whose rule names no list entry.
+NOT_A_LIST = ("service", "monitor", "guard", "allow_list_only")
+
 
 class NotFound(LookupError):
     """A name that is no domain, or a profile that does not exist (the message says which)."""
@@ -35,7 +38,7 @@ class Explanation:
             "category": d.category, "rule": d.rule,
             "blocked_categories": sorted(self.profile.blocked_categories),
         }
-        if d.rule and ":" in d.rule and d.category not in ("service", "guard"):
+        if d.rule and ":" in d.rule and d.category not in NOT_A_LIST:
             source, _, entry = d.rule.partition(":")
             out["list"] = source
             out["entry"] = entry
@@ -74,7 +77,16 @@ def setting_in_words(decision: Decision, profile: str) -> str | None:
     if decision.category == "guard":
         return "built-in never-block guard (category lists only)"
     if decision.category == "service":
-        return f"profile {profile!r} blocks the service {rule.split(':')[1]!r}"
+        sid = rule.split(":")[1]
+        if decision.action == "allow":
+            return f"profile {profile!r} allows the service {sid!r} (over its categories)"
+        return f"profile {profile!r} blocks the service {sid!r}"
+    if decision.category == "monitor":
+        return (f"profile {profile!r} monitors the service {rule.split(':')[1]!r}: "
+                "allowed, and logged for the parent")
+    if decision.category == "allow_list_only":
+        return (f"profile {profile!r} is in allow-list-only mode: only its allow rules and "
+                "allowed services resolve")
     if rule.startswith("profile:"):
         kind = "allow" if decision.action == "allow" else "deny"
         return f"profile {profile!r} has the {kind} rule {rule.split(':', 1)[1]!r}"

@@ -27,7 +27,7 @@ from safegate.gate.querylog import QueryLog
 from safegate.gate.upstream import UpstreamError, UpstreamPool
 from safegate.gate.wire import Query, WireError
 from safegate.policy.compiled import CompiledProfile, PolicySnapshot, normalise_mac
-from safegate.policy.decide import ALLOW, Decision, decide
+from safegate.policy.decide import ALLOW, ALLOW_LIST_ONLY, Decision, decide
 
 log = logging.getLogger(__name__)
 
@@ -349,7 +349,8 @@ class Gate:
         index = self.snapshot.index
         for target in entry.scanned.cnames:
             d = decide(profile, index, target)
-            if d.action in ("block", "nxdomain"):
+            # Allow-list-only mode judges the name asked, not the CDN names it aliases.
+            if d.action in ("block", "nxdomain") and d.category != ALLOW_LIST_ONLY:
                 return Decision("block", d.category, f"cname {target} → {d.rule}")
         if profile.verdicts.block_networks:
             for raw in entry.scanned.addresses:

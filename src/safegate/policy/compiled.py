@@ -41,6 +41,12 @@ class PolicyLike(Protocol):
     def safe_search(self) -> bool: ...
     @property
     def youtube_mode(self) -> str: ...
+    @property
+    def allowed_services(self) -> Sequence[str]: ...
+    @property
+    def monitored_services(self) -> Sequence[str]: ...
+    @property
+    def allow_list_only(self) -> bool: ...
 
 
 class ProfileLike(Protocol):
@@ -71,6 +77,11 @@ class CompiledProfile:
     bypass_protection: bool
     safe_search: bool
     youtube_mode: str
+    # Domain of an allowed or monitored service → (mode, service id), mode "allow" or
+    # "monitor"; the blocked services stay in ``services``.
+    service_modes: dict[str, tuple[str, str]] = field(default_factory=dict)
+    # Only the allow rules and allowed services resolve; everything else is blocked.
+    allow_list_only: bool = False
     # Per-snapshot memo of finished responses, keyed by the query bytes after the ID.
     # It belongs to this frozen object, so a policy swap starts with an empty memo.
     # Oldest entries are evicted first (OrderedDict.popitem: O(1), unlike a dict's first key).
@@ -165,6 +176,19 @@ def service_domains(service_ids: Iterable[str]) -> dict[str, str]:
     return out
 
 
+SERVICE_MODES = ("allow", "monitor")
+
+
+def service_modes(allowed: Iterable[str], monitored: Iterable[str]) -> dict[str, tuple[str, str]]:
+    """Domain → (mode, service id) for allowed and monitored services; where two services
+    share a domain, allowing wins over monitoring (both let it through)."""
+    out: dict[str, tuple[str, str]] = {}
+    for mode, ids in (("allow", allowed), ("monitor", monitored)):
+        for domain, sid in service_domains(ids).items():
+            out.setdefault(domain, (mode, sid))
+    return out
+
+
 def compile_profile(
     index: DomainIndex,
     *,
@@ -192,6 +216,8 @@ def compile_profile(
         bypass_protection=policy.bypass_protection,
         safe_search=policy.safe_search,
         youtube_mode=policy.youtube_mode,
+        service_modes=service_modes(policy.allowed_services, policy.monitored_services),
+        allow_list_only=policy.allow_list_only,
     )
 
 
@@ -208,6 +234,9 @@ class DefaultPolicy:
     bypass_protection: bool = True
     safe_search: bool = False
     youtube_mode: str = "off"
+    allowed_services: tuple[str, ...] = ()
+    monitored_services: tuple[str, ...] = ()
+    allow_list_only: bool = False
 
 
 def compile_snapshot(

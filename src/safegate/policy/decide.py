@@ -42,18 +42,25 @@ def _suffixes(name: str) -> list[str]:
     return [".".join(labels[i:]) for i in range(len(labels))]
 
 
+ALLOW_LIST_ONLY = "allow_list_only"  # the category of a block by allow-list-only mode
+_NOT_ON_ALLOW_LIST = Decision("block", ALLOW_LIST_ONLY, "profile:allow_list_only")
+
+
 def decide(profile: CompiledProfile, index: DomainIndex, name: str) -> Decision:
     """Allow, block or answer locally; every block names its category and rule.
 
     Order: bypass canaries, the local zone, the profile's own allow rules, its own deny
-    rules, its blocked services, then the lists (where an allow list beats a block list,
-    and the false-positive guard beats a category block).
+    rules, its services (the most specific domain decides: a blocked service blocks, an
+    allowed one is allowed over any category, a monitored one is allowed and logged as
+    ``monitor``), then allow-list-only mode (everything else blocked), then the lists
+    (where an allow list beats a block list, and the false-positive guard beats a
+    category block).
     """
     if profile.bypass_protection and (name == CANARY or name in PRIVATE_RELAY):
         return Decision("nxdomain", "bypass", f"builtin:{name}")
     if name == LOCAL_ZONE or name.endswith("." + LOCAL_ZONE):
         return Decision("local", None, "builtin:resolver.arpa")
-    if profile.allow or profile.deny or profile.services:
+    if profile.allow or profile.deny or profile.services or profile.service_modes:
         suffixes = _suffixes(name)
         for suffix in suffixes:
             if suffix in profile.allow:
@@ -65,6 +72,15 @@ def decide(profile: CompiledProfile, index: DomainIndex, name: str) -> Decision:
             sid = profile.services.get(suffix)
             if sid is not None:
                 return Decision("block", "service", f"service:{sid}:{suffix}")
+            mode = profile.service_modes.get(suffix)
+            if mode is not None:
+                if mode[0] == "allow":
+                    return Decision("allow", "service", f"service:{mode[1]}:{suffix}")
+                if not profile.allow_list_only:
+                    return Decision("allow", "monitor", f"service:{mode[1]}:{suffix}")
+                break
+    if profile.allow_list_only:
+        return _NOT_ON_ALLOW_LIST
     hit = index.lookup(name, profile.verdicts)
     if hit is None:
         return ALLOW

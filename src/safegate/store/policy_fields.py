@@ -104,6 +104,10 @@ VALIDATORS: Mapping[str, Callable[[str, Any], Any]] = {
     "block_mode": _one_of(choices.BLOCK_MODES),
     "log_level": _one_of(choices.LOG_LEVELS),
     "bypass_protection": _bool,
+    "allowed_services": _names,
+    "monitored_services": _names,
+    "allow_list_only": _bool,
+    "decree147": _bool,
 }
 
 

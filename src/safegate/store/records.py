@@ -29,6 +29,10 @@ class PolicyRecord:
     block_mode: str = "null"
     log_level: str = "full"
     bypass_protection: bool = True
+    allowed_services: tuple[str, ...] = ()
+    monitored_services: tuple[str, ...] = ()
+    allow_list_only: bool = False
+    decree147: bool = False
     version: int = 1
     updated_at: datetime | None = None  # None: no Policy row yet
 

@@ -87,6 +87,10 @@ def policy_record(policy: Policy | None) -> PolicyRecord:
         block_mode=policy.block_mode,
         log_level=policy.log_level,
         bypass_protection=policy.bypass_protection,
+        allowed_services=tuple(policy.allowed_services),
+        monitored_services=tuple(policy.monitored_services),
+        allow_list_only=policy.allow_list_only,
+        decree147=policy.decree147,
         version=policy.version,
         updated_at=policy.updated_at,
     )
