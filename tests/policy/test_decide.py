@@ -106,3 +106,80 @@ def test_public_suffix_entries_never_block_a_zone(shared_index) -> None:  # type
     assert decide(everything, shared_index, "bologna.it").action == "block"
     assert decide(everything, shared_index, "comune.bologna.it").action == "allow"
     assert decide(everything, shared_index, "myapp.amplifyapp.com").action == "allow"
+
+
+# --- services modes and allow-list-only ----------------------------------------------------
+
+
+def moded(index, categories=(), blocked=(), allowed=(), monitored=(), allow=(), deny=(),  # type: ignore[no-untyped-def]
+          allow_list_only=False):
+    policy = DefaultPolicy(blocked_categories=tuple(categories), blocked_services=tuple(blocked),
+                           allowed_services=tuple(allowed), monitored_services=tuple(monitored),
+                           allow=tuple(allow), deny=tuple(deny), allow_list_only=allow_list_only)
+    return compile_profile(index, profile_id=1, name="child", policy=policy)
+
+
+# (case, policy, name, action, reason)
+MODE_CASES = [
+    ("category blocks a service's domain", {"categories": ["video"]},
+     "www.youtube.com", "block", "video:test/video:youtube.com"),
+    ("an allowed service beats the category", {"categories": ["video"], "allowed": ["youtube"]},
+     "www.youtube.com", "allow", "service:service:youtube:youtube.com"),
+    ("the profile's deny beats an allowed service",
+     {"allowed": ["youtube"], "deny": ["youtube.com"]},
+     "www.youtube.com", "block", "custom:profile:youtube.com"),
+    ("the profile's allow beats a blocked service",
+     {"blocked": ["youtube"], "allow": ["youtube.com"]},
+     "m.youtube.com", "allow", "allow:profile:youtube.com"),
+    ("a monitored service is never blocked, and says so",
+     {"categories": ["chat"], "monitored": ["zalo"]},
+     "chat.zalo.me", "allow", "monitor:service:zalo:zalo.me"),
+    ("a name of no service still follows the category", {"categories": ["chat"],
+                                                          "monitored": ["zalo"]},
+     "chat.example", "block", "chat:test/chat:chat.example"),
+    ("the most specific service domain decides (Messenger monitored, Facebook blocked)",
+     {"blocked": ["facebook"], "monitored": ["messenger"]},
+     "edge-chat.facebook.com", "allow", "monitor:service:messenger:edge-chat.facebook.com"),
+    ("... and the rest of Facebook stays blocked",
+     {"blocked": ["facebook"], "monitored": ["messenger"]},
+     "www.facebook.com", "block", "service:service:facebook:facebook.com"),
+    ("allow-list-only blocks everything else", {"allow_list_only": True},
+     "vnexpress.net", "block", "allow_list_only:profile:allow_list_only"),
+    ("allow-list-only beats a list's allow entry too", {"allow_list_only": True},
+     "ok.example", "block", "allow_list_only:profile:allow_list_only"),
+    ("allow-list-only lets the allow rules through",
+     {"allow_list_only": True, "allow": ["pbskids.org"]},
+     "www.pbskids.org", "allow", "allow:profile:pbskids.org"),
+    ("allow-list-only lets an allowed service through",
+     {"allow_list_only": True, "allowed": ["youtube"], "categories": ["video"]},
+     "www.youtube.com", "allow", "service:service:youtube:youtube.com"),
+    ("allow-list-only does not let a monitored service through",
+     {"allow_list_only": True, "monitored": ["zalo"]},
+     "zalo.me", "block", "allow_list_only:profile:allow_list_only"),
+    ("allow-list-only keeps the bypass canary", {"allow_list_only": True},
+     "use-application-dns.net", "nxdomain", "bypass:builtin:use-application-dns.net"),
+]
+
+
+@pytest.mark.parametrize(("case", "policy", "name", "action", "reason"), MODE_CASES,
+                         ids=[c[0] for c in MODE_CASES])
+def test_service_modes_and_allow_list_only(tmp_path: Path, case: str, policy: dict[str, object],
+                                           name: str, action: str, reason: str) -> None:
+    index = make_index(tmp_path, {"video": ("video", ["youtube.com"]),
+                                  "chat": ("chat", ["zalo.me", "chat.example"]),
+                                  "ok": ("games", ["ok.example"])})
+    # An allow list for ok.example, to show allow-list-only does not use list allows.
+    allow_path = tmp_path / "allow.txt"
+    allow_path.write_text("ok.example\n")
+    specs = [loaded.spec for loaded in index.lists]
+    index = build_index([*specs, ListSpec("test/allow", allow_path, "allow", "suffix", "allow")],
+                        embedded_psl())
+    d = decide(moded(index, **policy), index, name)  # type: ignore[arg-type]
+    assert (d.action, d.reason) == (action, reason), case
+
+
+def test_a_monitored_decision_is_forwarded_and_logged_as_monitor() -> None:
+    from safegate.policy.decide import ALLOW, Decision
+
+    d = Decision("allow", "monitor", "service:zalo:zalo.me")
+    assert d.log_action == "allow" and d is not ALLOW and d.reason == "monitor:service:zalo:zalo.me"
