@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from safegate.lists.index import DomainIndex, Verdicts
+from safegate.policy import safe_search as ss
 
 
 class DeviceLike(Protocol):
@@ -71,6 +72,10 @@ class CompiledProfile:
     bypass_protection: bool
     safe_search: bool
     youtube_mode: str
+    # Safe search (policy/safe_search.py): exact hostname → its forced endpoint, and the
+    # domains of search engines that cannot be forced (blocked while safe search is on).
+    rewrites: dict[str, ss.Rewrite] = field(default_factory=dict, compare=False)
+    unforceable: dict[str, str] = field(default_factory=dict, compare=False)
     # Per-snapshot memo of finished responses, keyed by the query bytes after the ID.
     # It belongs to this frozen object, so a policy swap starts with an empty memo.
     # Oldest entries are evicted first (OrderedDict.popitem: O(1), unlike a dict's first key).
@@ -178,6 +183,7 @@ def compile_profile(
     verdicts = cache.get(cats)
     if verdicts is None:
         verdicts = cache[cats] = index.verdicts(enabled_lists(index, cats))
+    forced, unforceable = ss.for_settings(policy.safe_search, policy.youtube_mode)
     return CompiledProfile(
         id=profile_id,
         name=name,
@@ -192,6 +198,8 @@ def compile_profile(
         bypass_protection=policy.bypass_protection,
         safe_search=policy.safe_search,
         youtube_mode=policy.youtube_mode,
+        rewrites=forced,
+        unforceable=unforceable,
     )
 
 
