@@ -142,6 +142,7 @@ def test_a_broken_table_is_refused_with_the_entry_named(text: str, message: str)
 
 
 def test_the_setting_in_words() -> None:
-    assert safe_search.setting_in_words("youtube", "strict") == "YouTube Restricted Mode: strict"
-    assert safe_search.setting_in_words("google", "on") == "safe search is on"
-    assert "cannot be forced" in safe_search.setting_in_words("yahoo", "blocked")
+    assert safe_search.setting_in_words("youtube", "strict") == (
+        "has YouTube Restricted Mode set to strict")
+    assert safe_search.setting_in_words("google", "on") == "has safe search on"
+    assert "yahoo cannot be forced" in safe_search.setting_in_words("yahoo", "blocked")

@@ -148,9 +148,10 @@ def blocked_engines(safe_search: bool, source: Table | None = None) -> dict[str,
 
 
 def setting_in_words(engine_id: str, mode: str) -> str:
-    """The setting behind a rewrite or a block, as a parent reads it."""
+    """The setting behind a rewrite or a block, as a parent reads it after "profile 'An' "."""
     if engine_id == "youtube":
-        return f"YouTube Restricted Mode: {mode}"
+        return f"has YouTube Restricted Mode set to {mode}"
     if mode == "blocked":
-        return "safe search is on, and this search engine cannot be forced into safe mode"
-    return "safe search is on"
+        return (f"has safe search on, and {engine_id} cannot be forced into safe search, "
+                "so it is blocked")
+    return "has safe search on"
