@@ -146,3 +146,19 @@ def test_the_setting_in_words() -> None:
         "has YouTube Restricted Mode set to strict")
     assert safe_search.setting_in_words("google", "on") == "has safe search on"
     assert "yahoo cannot be forced" in safe_search.setting_in_words("yahoo", "blocked")
+
+
+def test_the_doc_lists_every_engine_and_google_domain_of_the_table() -> None:
+    from tests.helpers import REPO
+
+    doc = (REPO / "docs" / "safe-search.md").read_text(encoding="utf-8")
+    table = safe_search.table()
+    listed = next(line for line in doc.splitlines() if line.startswith("`ad`, "))
+    tlds = {item.strip("` ") for item in listed.split(",")}
+    assert tlds == {h.removeprefix("www.google.") for h in table.engine("google").hosts}
+    for engine in table.engines:
+        for target in engine.targets.values():
+            assert f"`{target}`" in doc, target
+    for blocked in table.unforceable:
+        for domain in blocked.domains:
+            assert f"`{domain}`" in doc, domain
