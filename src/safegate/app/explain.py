@@ -9,11 +9,12 @@ from safegate.app.core import App
 from safegate.lists.index import DomainIndex
 from safegate.lists.parse import normalise_domain
 from safegate.lists.services import services_for_domain
+from safegate.policy import safe_search
 from safegate.policy.compiled import CompiledProfile
 from safegate.policy.decide import Decision, decide
 
 # Decisions whose rule names no list entry.
-NOT_A_LIST = ("service", "monitor", "guard", "allow_list_only")
+NOT_A_LIST = ("service", "monitor", "guard", "allow_list_only", safe_search.CATEGORY)
 
 
 class NotFound(LookupError):
@@ -35,7 +36,7 @@ class Explanation:
         d = self.decision
         out: dict[str, Any] = {
             "domain": self.domain, "profile": self.profile.name, "action": d.action,
-            "category": d.category, "rule": d.rule,
+            "category": d.category, "rule": d.rule, "target": d.target,
             "blocked_categories": sorted(self.profile.blocked_categories),
         }
         if d.rule and ":" in d.rule and d.category not in NOT_A_LIST:
@@ -74,6 +75,11 @@ def compiled_profile(app: App, index: DomainIndex, name: str | None) -> Compiled
 def setting_in_words(decision: Decision, profile: str) -> str | None:
     """The policy setting behind a verdict, in words."""
     rule = decision.rule or ""
+    if decision.category == safe_search.CATEGORY:
+        engine, _, mode = rule.partition(":")
+        if decision.action != "rewrite":
+            mode = "blocked"
+        return f"profile {profile!r} {safe_search.setting_in_words(engine, mode or 'on')}"
     if decision.category == "guard":
         return "built-in never-block guard (category lists only)"
     if decision.category == "service":

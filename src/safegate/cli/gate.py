@@ -134,7 +134,9 @@ def check(config: Path | None, data_dir: Path | None, domain: str, profile: str 
         click.echo(json.dumps(result, ensure_ascii=False))
         return
     verdict = {"allow": "ALLOWED", "block": "BLOCKED", "nxdomain": "BLOCKED (NXDOMAIN)",
-               "local": "ANSWERED LOCALLY"}[found.decision.action]
+               "local": "ANSWERED LOCALLY",
+               "rewrite": f"REWRITTEN to {found.decision.target} (safe search)",
+               }[found.decision.action]
     click.echo(f"{found.domain}: {verdict} for profile {found.profile.name!r}")
     if found.decision.category:
         click.echo(f"  category: {found.decision.category}")

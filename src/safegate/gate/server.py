@@ -36,6 +36,8 @@ STALE_TTL = 30  # RFC 8767 §4: TTL of a stale answer
 MAX_CLIENTS = 200_000
 UDP_BUFFER_BYTES = 4 * 1024 * 1024
 FAILURE_MEMO_SECONDS = 2.0
+# Query types answered with the CNAME and the target's records (other types: the CNAME alone).
+REWRITE_TYPES = frozenset({wire.TYPE_A, wire.TYPE_AAAA, wire.TYPE_HTTPS})
 MAX_NEW_DOMAINS = 50_000  # per flush interval; beyond it new names wait for the next one
 MAX_TCP_PIPELINE = 64  # queries of one TCP connection in flight; beyond it reading waits
 TCP_CLOSE_SECONDS = 2.0  # a client that does not take its last answers is cut off after it
@@ -273,12 +275,17 @@ class Gate:
         now = time.monotonic()
         if decision is ALLOW:
             self._note_unknown(query.name)
-        if decision.action != "allow":
+        end = query.question_end
+        if decision.action == "rewrite" and decision.target and query.qtype in REWRITE_TYPES:
+            # Safe search: the answer is built from the target's records, which come through
+            # the shared cache and the upstreams like any name's (see ``_rewritten``).
+            question = wire.encode_name(decision.target) + data[end - 4 : end]
+        elif decision.action != "allow":
             return True, self._finish(data, query, client, profile, decision, None, now,
                                       max_size)
-        end = query.question_end
-        # Lowercase the name only: the type and class bytes must stay as they are.
-        question = data[12 : end - 4].lower() + data[end - 4 : end]
+        else:
+            # Lowercase the name only: the type and class bytes must stay as they are.
+            question = data[12 : end - 4].lower() + data[end - 4 : end]
         key = (question, query.do, query.cd)
         entry = self.cache.fresh(key, now)
         if entry is not None:
@@ -291,10 +298,11 @@ class Gate:
         question, do, cd = p.key
         try:
             upstream_data = await self.pool.resolve(question, do, cd)
-            scanned = wire.scan_response(upstream_data, p.query.question_end)
+            # The question asked may be a safe-search target, not the client's.
+            scanned = wire.scan_response(upstream_data, 12 + len(question))
         except (UpstreamError, WireError) as exc:
             return self._failure(p.data, p.query, p.client, p.profile, p.key, p.now, exc,
-                                 p.max_size)
+                                 p.max_size, p.decision)
         ttl = cache_ttl(scanned, self.options.max_ttl, self.options.max_negative_ttl)
         entry = CacheEntry(scanned, p.now, ttl)
         if ttl > 0:
@@ -308,15 +316,25 @@ class Gate:
         """Build, log and memoise the response for a decision (and, for allowed names,
         the upstream answer it is based on); ``memo_until`` shortens the memo."""
         expires = now + BLOCK_MEMO_SECONDS if memo_until is None else memo_until
+        action = decision.action
         if entry is not None:
             # Either way the answer depends on upstream data: memoise it only that long.
             expires = entry.expires
-            cloaked = self._check_answer(profile, entry)
-            if cloaked is not None:
-                decision, entry = cloaked, None
-        action = decision.action
-        if action == "allow" and entry is not None:
+            if action == "rewrite":
+                # The target is the engine's enforced endpoint from our table, not a child's
+                # choice: neither it nor its answer is checked against the lists.
+                entry = self._rewritten(data, query, decision, entry)
+                if entry is None:
+                    expires = min(expires, now + FAILURE_MEMO_SECONDS)
+            else:
+                cloaked = self._check_answer(profile, entry)
+                if cloaked is not None:
+                    decision, entry = cloaked, None
+                    action = decision.action
+        if action in ("allow", "rewrite") and entry is not None:
             response = self._from_entry(data, query, entry, now)
+        elif action == "rewrite":
+            response = answers.rewrite_response(data, query, decision.target or "")
         elif action == "local":
             response = answers.local_response(data, query)
         else:
@@ -330,6 +348,34 @@ class Gate:
         if max_size is not None and expires > now and (entry is None or entry.ttl > 0):
             self._memoise(client, data, query, response, entry, record, expires, now)
         return response
+
+    @staticmethod
+    def _rewritten(data: bytes, query: Query, decision: Decision,
+                   target_entry: CacheEntry) -> CacheEntry | None:
+        """The answer for a rewritten name as a cache entry of its own: a CNAME from the
+        queried name to the target (TTL ``answers.REWRITE_TTL``, capped by the target's), then
+        the target's records, re-encoded without compression so that they fit behind the
+        client's question. It keeps the target entry's insertion time and lifetime, so its TTLs
+        age with it (also in the memo). None if the target's records cannot be re-encoded."""
+        target = decision.target or ""
+        s = target_entry.scanned
+        end = query.question_end
+        try:
+            target_question = wire.encode_name(target) + data[end - 4 : end]
+            original = bytes(12) + target_question + s.tail
+            records, _ = wire.expand_records(original, 12 + len(target_question),
+                                             sum(s.counts))
+            an, ns, ar = s.counts
+            cname = answers.rewrite_cname(query, target,
+                                          max(0, min(answers.REWRITE_TTL, target_entry.ttl)))
+            header = struct.pack("!HHHHHH", 0, wire.FLAG_QR | wire.FLAG_RA | (s.rcode & 0xF), 1,
+                                 an + 1, ns, ar)
+            message = header + data[12:end] + cname + b"".join(records)
+            scanned = wire.scan_response(message, end)
+        except WireError as exc:
+            log.debug("cannot rewrite %s to %s: %s", query.name, target, exc)
+            return None
+        return CacheEntry(scanned, target_entry.stored, target_entry.ttl)
 
     def _note_unknown(self, name: str) -> None:
         """Queue the registrable domain of a name nothing matched (bounded)."""
@@ -387,10 +433,16 @@ class Gate:
         return wire.truncated(response, query.question_end, opt)
 
     def _failure(self, data: bytes, query: Query, client: Client, profile: CompiledProfile,
-                 key: Any, now: float, exc: Exception, max_size: int | None) -> bytes:
+                 key: Any, now: float, exc: Exception, max_size: int | None,
+                 decision: Decision = ALLOW) -> bytes:
         if self.options.serve_stale:
             stale = self.cache.stale(key, now)
-            cloaked = None if stale is None else self._check_answer(profile, stale)
+            cloaked = None
+            if stale is not None and decision.action == "rewrite":
+                # The target's stale answer, behind the CNAME (not checked: see _finish).
+                stale = self._rewritten(data, query, decision, stale)
+            elif stale is not None:
+                cloaked = self._check_answer(profile, stale)
             if cloaked is not None:
                 # A stale answer passes the same checks as a fresh one (the policy may have
                 # changed since it was cached). The block rests on old upstream data: it is
@@ -409,7 +461,8 @@ class Gate:
                                           options=(wire.ede_option(wire.EDE_STALE_ANSWER),))
                 header = struct.pack("!HHHHHH", query.id, flags, 1, an, ns,
                                      ar + (1 if opt else 0))
-                record = self._record(profile, query, "stale", ALLOW)
+                why = decision if decision.action == "rewrite" else ALLOW
+                record = self._record(profile, query, "stale", why)
                 if record is not None:
                     self.querylog.add(client.ip, record)
                 return self._fit(header + data[12 : query.question_end] + tail + opt, query,

@@ -527,6 +527,54 @@ def scan_response(data: bytes, question_end: int) -> Scanned:
     )
 
 
+# Record types whose RDATA holds names that may be compressed (RFC 1035 §3.3, RFC 3597 §4):
+# type → (names at the start, then the rest copied as is). Any other type is copied whole.
+_RDATA_NAMES = {TYPE_CNAME: 1, TYPE_NS: 1, TYPE_PTR: 1, 39: 1, TYPE_SOA: 2}  # 39: DNAME
+TYPE_MX = 15
+
+
+def _wire_name(labels: list[bytes]) -> bytes:
+    return b"".join(bytes((len(label),)) + label.lower() for label in labels) + b"\x00"
+
+
+def expand_records(message: bytes, start: int, count: int) -> tuple[list[bytes], int]:
+    """The ``count`` records of ``message`` from offset ``start``, each rewritten without
+    compression pointers (owner names and the names inside CNAME, NS, PTR, DNAME, SOA and MX
+    data, lowercased), so that they can be placed anywhere in another message. Returns the
+    records and the offset past the last one; WireError if a record is malformed."""
+    out: list[bytes] = []
+    pos = start
+    size = len(message)
+    for _ in range(count):
+        labels, after = read_name(message, pos)
+        if after + 10 > size:
+            raise WireError("record truncated")
+        rtype, rclass, ttl, rdlen = _RR_FIXED.unpack_from(message, after)
+        rdata = after + 10
+        end = rdata + rdlen
+        if end > size:
+            raise WireError("record data truncated")
+        names = _RDATA_NAMES.get(rtype, 0)
+        if rtype == TYPE_MX and rdlen >= 3:
+            exchange, p = read_name(message, rdata + 2)
+            data = message[rdata : rdata + 2] + _wire_name(exchange)
+        elif names:
+            p = rdata
+            parts = []
+            for _ in range(names):
+                name_labels, p = read_name(message, p)
+                parts.append(_wire_name(name_labels))
+            data = b"".join(parts) + message[p:end]
+        else:
+            p = end
+            data = message[rdata:end]
+        if p > end:
+            raise WireError("a name runs past its record")
+        out.append(_wire_name(labels) + _RR_FIXED.pack(rtype, rclass, ttl, len(data)) + data)
+        pos = end
+    return out, pos
+
+
 def with_ttls(tail: bytes, offsets: tuple[int, ...], ttls: tuple[int, ...], elapsed: int) -> bytes:
     """``tail`` with every TTL reduced by ``elapsed`` seconds (not below 0)."""
     if not offsets or elapsed <= 0:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from safegate.lists.index import DomainIndex, Verdicts
+from safegate.policy import safe_search as ss
 
 
 class DeviceLike(Protocol):
@@ -82,6 +83,10 @@ class CompiledProfile:
     service_modes: dict[str, tuple[str, str]] = field(default_factory=dict)
     # Only the allow rules and allowed services resolve; everything else is blocked.
     allow_list_only: bool = False
+    # Safe search (policy/safe_search.py): exact hostname → its forced endpoint, and the
+    # domains of search engines that cannot be forced (blocked while safe search is on).
+    rewrites: dict[str, ss.Rewrite] = field(default_factory=dict, compare=False)
+    unforceable: dict[str, str] = field(default_factory=dict, compare=False)
     # Per-snapshot memo of finished responses, keyed by the query bytes after the ID.
     # It belongs to this frozen object, so a policy swap starts with an empty memo.
     # Oldest entries are evicted first (OrderedDict.popitem: O(1), unlike a dict's first key).
@@ -202,6 +207,7 @@ def compile_profile(
     verdicts = cache.get(cats)
     if verdicts is None:
         verdicts = cache[cats] = index.verdicts(enabled_lists(index, cats))
+    forced, unforceable = ss.for_settings(policy.safe_search, policy.youtube_mode)
     return CompiledProfile(
         id=profile_id,
         name=name,
@@ -218,6 +224,8 @@ def compile_profile(
         youtube_mode=policy.youtube_mode,
         service_modes=service_modes(policy.allowed_services, policy.monitored_services),
         allow_list_only=policy.allow_list_only,
+        rewrites=forced,
+        unforceable=unforceable,
     )
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from safegate.lists.guard import guarded
 from safegate.lists.index import DomainIndex
 from safegate.policy.compiled import CompiledProfile
+from safegate.policy.safe_search import CATEGORY as SAFE_SEARCH
 
 # Names that tell browsers and Apple devices whether encrypted DNS / relays may bypass us.
 CANARY = "use-application-dns.net"  # Firefox: NXDOMAIN disables its DoH
@@ -16,11 +17,13 @@ LOCAL_ZONE = "resolver.arpa"  # RFC 9462: answered by this resolver itself
 
 @dataclass(frozen=True, slots=True)
 class Decision:
-    """What to do with a name and why. ``action``: allow, block, nxdomain or local."""
+    """What to do with a name and why. ``action``: allow, block, nxdomain, local or rewrite
+    (answer with a CNAME to ``target``: safe search)."""
 
     action: str
     category: str | None = None
     rule: str | None = None  # the list and entry, or the profile rule, that decided
+    target: str | None = None  # the CNAME target of a rewrite
 
     @property
     def reason(self) -> str | None:
@@ -47,14 +50,30 @@ _NOT_ON_ALLOW_LIST = Decision("block", ALLOW_LIST_ONLY, "profile:allow_list_only
 
 
 def decide(profile: CompiledProfile, index: DomainIndex, name: str) -> Decision:
-    """Allow, block or answer locally; every block names its category and rule.
+    """Allow, block, rewrite or answer locally; every block names its category and rule.
+
+    Safe search changes how an allowed name is answered and never unblocks one: a name the
+    rules below allow (by default, or by an allow rule, allow list or the guard) and that is
+    one of the engine hostnames the profile forces (``profile.rewrites``) is rewritten to the
+    engine's enforced endpoint; a deny rule, a blocked service or a list still blocks it.
+    """
+    decision = _rules(profile, index, name)
+    if profile.rewrites and decision.action == "allow":
+        forced = profile.rewrites.get(name)
+        if forced is not None:
+            return Decision("rewrite", SAFE_SEARCH, forced.rule, forced.target)
+    return decision
+
+
+def _rules(profile: CompiledProfile, index: DomainIndex, name: str) -> Decision:
+    """Allow, block or answer locally.
 
     Order: bypass canaries, the local zone, the profile's own allow rules, its own deny
     rules, its services (the most specific domain decides: a blocked service blocks, an
     allowed one is allowed over any category, a monitored one is allowed and logged as
-    ``monitor``), then allow-list-only mode (everything else blocked), then the lists
-    (where an allow list beats a block list, and the false-positive guard beats a
-    category block).
+    ``monitor``), search engines that cannot be forced into safe search (while safe search
+    is on), then allow-list-only mode (everything else blocked), then the lists (where an
+    allow list beats a block list, and the false-positive guard beats a category block).
     """
     if profile.bypass_protection and (name == CANARY or name in PRIVATE_RELAY):
         return Decision("nxdomain", "bypass", f"builtin:{name}")
@@ -79,6 +98,11 @@ def decide(profile: CompiledProfile, index: DomainIndex, name: str) -> Decision:
                 if not profile.allow_list_only:
                     return Decision("allow", "monitor", f"service:{mode[1]}:{suffix}")
                 break
+    if profile.unforceable:
+        for suffix in _suffixes(name):
+            engine = profile.unforceable.get(suffix)
+            if engine is not None:
+                return Decision("block", SAFE_SEARCH, f"{engine}:{suffix}")
     if profile.allow_list_only:
         return _NOT_ON_ALLOW_LIST
     hit = index.lookup(name, profile.verdicts)
