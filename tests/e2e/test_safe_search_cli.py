@@ -23,9 +23,9 @@ def check(data_dir: Path, *args: str) -> str:
 
 def test_check_says_a_search_engine_is_rewritten(data_dir: Path) -> None:
     out = check(data_dir, "www.google.com", "--profile", "An")
-    assert out.splitlines()[0] == (
+    assert out.splitlines()[0].startswith(
         "www.google.com: REWRITTEN to forcesafesearch.google.com (safe search) "
-        "for profile 'An'")
+        "for profile 'An' at ")
     assert "setting:  profile 'An' has safe search on" in out
     # The operator default has safe search off.
     assert "ALLOWED" in check(data_dir, "www.google.com")
@@ -45,5 +45,5 @@ def test_check_json_names_the_target_and_the_youtube_mode(data_dir: Path) -> Non
 
 def test_check_explains_a_blocked_search_engine(data_dir: Path) -> None:
     out = check(data_dir, "www.startpage.com", "--profile", "An")
-    assert out.splitlines()[0] == "www.startpage.com: BLOCKED for profile 'An'"
+    assert out.splitlines()[0].startswith("www.startpage.com: BLOCKED for profile 'An' at ")
     assert "startpage cannot be forced into safe search" in out

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from safegate.app.core import App
@@ -12,6 +13,8 @@ from safegate.lists.services import services_for_domain
 from safegate.policy import safe_search
 from safegate.policy.compiled import CompiledProfile
 from safegate.policy.decide import Decision, decide
+from safegate.policy.schedule import ScheduleError, zone
+from safegate.policy.timestate import Live, at
 
 # Decisions whose rule names no list entry.
 NOT_A_LIST = ("service", "monitor", "guard", "allow_list_only", safe_search.CATEGORY)
@@ -27,10 +30,28 @@ class Explanation:
     profile: CompiledProfile
     decision: Decision
     services: tuple[str, ...]
+    when: datetime = field(default_factory=lambda: datetime.now(UTC))
+    live: Live | None = None
 
     @property
     def setting(self) -> str | None:
-        return setting_in_words(self.decision, self.profile.name)
+        return setting_in_words(self.decision, self.profile.name, self.live)
+
+    def time_dict(self) -> dict[str, Any]:
+        """The moment asked about and the time-dependent state in force then."""
+        tz = zone(self.profile.time.timezone)
+        out: dict[str, Any] = {"at": self.when.astimezone(tz).isoformat(timespec="seconds"),
+                               "timezone": self.profile.time.timezone,
+                               "windows": [], "paused_until": None, "temporary_allows": {}}
+        if self.live is not None:
+            state = self.live.state
+            out["windows"] = list(state.schedule.active)
+            if state.paused_until is not None:
+                out["paused_until"] = _local(state.paused_until, tz)
+            out["temporary_allows"] = {d: _local(u, tz) for d, u in state.temporary.items()}
+            out["state_until"] = None if state.valid_until == float("inf") else \
+                _local(state.valid_until, tz)
+        return out
 
     def to_dict(self) -> dict[str, Any]:
         d = self.decision
@@ -43,21 +64,69 @@ class Explanation:
             source, _, entry = d.rule.partition(":")
             out["list"] = source
             out["entry"] = entry
+        if d.category in ("schedule", "pause") or (d.rule or "").startswith("temporary:"):
+            out.pop("list", None)
+            out.pop("entry", None)
         out["services"] = list(self.services)
         out["setting"] = self.setting
+        out.update(self.time_dict())
         return out
 
 
-def explain(app: App, domain: str, profile: str | None = None) -> Explanation:
-    """The decision for ``domain`` under a profile (by name; None: the operator default),
-    with the lists and profiles the gate would load now."""
+def _local(unix: float, tz: Any) -> str:
+    return datetime.fromtimestamp(unix, tz).isoformat(timespec="seconds")
+
+
+def parse_at(text: str, timezone: str) -> datetime:
+    """An ISO date and time; without an offset it is local time in ``timezone``."""
+    try:
+        when = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise NotFound(f"--at {text!r} is not a date and time (e.g. 2026-12-01T22:30)") from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=zone(timezone))
+    return when.astimezone(UTC)
+
+
+def explain(app: App, domain: str, profile: str | None = None, *, when: str | None = None,
+            device: str | None = None) -> Explanation:
+    """The decision for ``domain`` under a profile (by name, or the profile of a device by
+    name; None: the operator default), with the lists and profiles the gate would load now,
+    at the moment ``when`` (ISO; local time in the household's zone without an offset;
+    None: now): the schedules in force then, the pause and the temporary allows."""
     name = normalise_domain(domain)
     if name is None:
         raise NotFound(f"{domain!r} is not a domain name")
+    if device is not None:
+        owner = device_profile(app, device)
+        if profile is not None and profile.casefold() != owner.casefold():
+            raise NotFound(f"device {device!r} belongs to {owner!r}, not {profile!r}")
+        profile = owner
     index = app.load_index()
     compiled = compiled_profile(app, index, profile)
-    return Explanation(name, compiled, decide(compiled, index, name),
-                       tuple(services_for_domain(name)))
+    try:
+        instant = parse_at(when, compiled.time.timezone) if when else datetime.now(UTC)
+    except ScheduleError as exc:
+        raise NotFound(str(exc)) from None
+    live = at(compiled, index, instant.timestamp())
+    return Explanation(name, compiled, decide(compiled, index, name, live),
+                       tuple(services_for_domain(name)), instant, live)
+
+
+def device_profile(app: App, device: str) -> str:
+    """The name of the profile a device (by name, case-insensitive) belongs to."""
+    from sqlalchemy import select
+
+    from safegate.store.models import Device, Profile
+
+    with app.sessions()() as session:
+        rows = session.execute(select(Device.name, Profile.name).join(Profile)).all()
+    owners = sorted({owner for dev, owner in rows if dev.casefold() == device.casefold()})
+    if len(owners) != 1:
+        what = "several profiles" if owners else "no device"
+        raise NotFound(f"{what} named {device!r}" if not owners else
+                       f"devices named {device!r} belong to {what}: {', '.join(owners)}")
+    return owners[0]
 
 
 def compiled_profile(app: App, index: DomainIndex, name: str | None) -> CompiledProfile:
@@ -72,7 +141,7 @@ def compiled_profile(app: App, index: DomainIndex, name: str | None) -> Compiled
     return found
 
 
-def setting_in_words(decision: Decision, profile: str) -> str | None:
+def setting_in_words(decision: Decision, profile: str, live: Live | None = None) -> str | None:
     """The policy setting behind a verdict, in words."""
     rule = decision.rule or ""
     if decision.category == safe_search.CATEGORY:
@@ -80,6 +149,18 @@ def setting_in_words(decision: Decision, profile: str) -> str | None:
         if decision.action != "rewrite":
             mode = "blocked"
         return f"profile {profile!r} {safe_search.setting_in_words(engine, mode or 'on')}"
+    if decision.category == "pause":
+        return f"profile {profile!r} is paused"
+    if decision.category == "schedule":
+        window = rule.split(":")[1]
+        if rule.count(":") == 1:
+            return f"schedule {window!r} of profile {profile!r} blocks everything but its " \
+                   "allow list"
+        return f"schedule {window!r} of profile {profile!r} blocks " + (
+            f"the service {rule.split(':')[3]!r}" if rule.split(":")[2] == "service" else
+            "this category")
+    if rule.startswith("temporary:"):
+        return f"profile {profile!r} allows {rule.split(':', 1)[1]!r} for a while"
     if decision.category == "guard":
         return "built-in never-block guard (category lists only)"
     if decision.category == "service":

@@ -110,12 +110,18 @@ def reload(config: Path | None, data_dir: Path | None, everywhere: bool) -> None
 @common_options
 @click.argument("domain")
 @click.option("--profile", "-p", help="A child's profile name (default: the operator default).")
+@click.option("--device", "-d", help="A device's name: use the profile it belongs to.")
+@click.option("--at", "when", metavar="DATETIME",
+              help="The moment to ask about, e.g. 2026-12-01T22:30 (the household's local "
+                   "time unless it has an offset; default: now).")
 @click.option("--blocklist", multiple=True, type=click.Path(path_type=Path, dir_okay=False),
               help="Also consult this list file (as category custom).")
 @json_option
 def check(config: Path | None, data_dir: Path | None, domain: str, profile: str | None,
-          blocklist: tuple[Path, ...], as_json: bool) -> None:
-    """Say whether DOMAIN is blocked for a profile, and exactly why."""
+          device: str | None, when: str | None, blocklist: tuple[Path, ...],
+          as_json: bool) -> None:
+    """Say whether DOMAIN is blocked for a profile at a moment, and exactly why (a list, a
+    rule, a schedule window, the pause or a temporary allow)."""
     from safegate.app.explain import NotFound, explain
 
     app = app_from(config, data_dir)
@@ -126,7 +132,7 @@ def check(config: Path | None, data_dir: Path | None, domain: str, profile: str 
             {"gate.blocklists": [*app.settings["gate.blocklists"], *map(str, blocklist)]}))
     try:
         with user_errors():
-            found = explain(app, domain, profile)
+            found = explain(app, domain, profile, when=when, device=device)
     except NotFound as exc:
         raise click.ClickException(str(exc)) from exc
     result: dict[str, Any] = found.to_dict()
@@ -137,7 +143,8 @@ def check(config: Path | None, data_dir: Path | None, domain: str, profile: str 
                "local": "ANSWERED LOCALLY",
                "rewrite": f"REWRITTEN to {found.decision.target} (safe search)",
                }[found.decision.action]
-    click.echo(f"{found.domain}: {verdict} for profile {found.profile.name!r}")
+    click.echo(f"{found.domain}: {verdict} for profile {found.profile.name!r} at "
+               f"{result['at']} ({result['timezone']})")
     if found.decision.category:
         click.echo(f"  category: {found.decision.category}")
     if found.decision.rule:
@@ -146,6 +153,10 @@ def check(config: Path | None, data_dir: Path | None, domain: str, profile: str 
         click.echo(f"  setting:  {result['setting']}")
     if result["services"]:
         click.echo(f"  service:  {', '.join(result['services'])}")
+    if result["windows"]:
+        click.echo(f"  windows:  {', '.join(result['windows'])} (in force)")
+    if result["paused_until"]:
+        click.echo(f"  paused:   until {result['paused_until']}")
 
 
 COMMANDS = [serve, migrate, reload, check]

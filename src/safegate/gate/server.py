@@ -27,7 +27,8 @@ from safegate.gate.querylog import QueryLog
 from safegate.gate.upstream import UpstreamError, UpstreamPool
 from safegate.gate.wire import Query, WireError
 from safegate.policy.compiled import CompiledProfile, PolicySnapshot, normalise_mac
-from safegate.policy.decide import ALLOW, ALLOW_LIST_ONLY, Decision, decide
+from safegate.policy.decide import ALLOW, ALLOW_LIST_ONLY, Decision, closes_everything, decide
+from safegate.policy.timestate import current
 
 log = logging.getLogger(__name__)
 
@@ -271,7 +272,10 @@ class Gate:
             self.stats.refused += 1
             return True, answers.refused(data, query)
         profile = self._profile_for(client, query)
-        decision = decide(profile, self.snapshot.index, query.name)
+        # The time-dependent state (schedules, pause, temporary allows): recomputed only when
+        # its boundary has passed, and then the profile's memo is emptied.
+        live = current(profile, self.snapshot.index, time.time())
+        decision = decide(profile, self.snapshot.index, query.name, live)
         now = time.monotonic()
         if decision is ALLOW:
             self._note_unknown(query.name)
@@ -330,7 +334,9 @@ class Gate:
                 cloaked = self._check_answer(profile, entry)
                 if cloaked is not None:
                     decision, entry = cloaked, None
-                    action = decision.action
+        # Nothing memoised outlives the profile's time-dependent state.
+        expires = min(expires, self._state_ends(profile, now))
+        action = decision.action
         if action in ("allow", "rewrite") and entry is not None:
             response = self._from_entry(data, query, entry, now)
         elif action == "rewrite":
@@ -390,17 +396,27 @@ class Gate:
         elif len(seen) < MAX_NEW_DOMAINS:
             seen[domain] = 1
 
+    @staticmethod
+    def _state_ends(profile: CompiledProfile, now: float) -> float:
+        """When the profile's time-dependent state ends, on the monotonic clock of ``now``."""
+        return now + (profile.live.valid_until - time.time())
+
     def _check_answer(self, profile: CompiledProfile, entry: CacheEntry) -> Decision | None:
         """A CNAME target or an answer address that the profile blocks blocks the name."""
         index = self.snapshot.index
+        live = current(profile, index, time.time())
         for target in entry.scanned.cnames:
-            d = decide(profile, index, target)
-            # Allow-list-only mode judges the name asked, not the CDN names it aliases.
-            if d.action in ("block", "nxdomain") and d.category != ALLOW_LIST_ONLY:
+            d = decide(profile, index, target, live)
+            # Allow-list-only mode judges the name asked, not the CDN names it aliases; a
+            # name that passed the pause or a bedtime (an allow rule, a temporary allow, the
+            # window's allow list) takes its CNAME chain with it; lists still apply.
+            if d.action in ("block", "nxdomain") and d.category != ALLOW_LIST_ONLY \
+                    and not closes_everything(d):
                 return Decision("block", d.category, f"cname {target} → {d.rule}")
-        if profile.verdicts.block_networks:
+        verdicts = live.verdicts or profile.verdicts
+        if verdicts.block_networks:
             for raw in entry.scanned.addresses:
-                hit = index.lookup_address(raw, profile.verdicts)
+                hit = index.lookup_address(raw, verdicts)
                 if hit is not None:
                     spec = index.lists[hit.list_id].spec
                     return Decision("block", spec.category,
@@ -475,8 +491,8 @@ class Gate:
         response = answers.servfail(data, query, "no upstream answered")
         # RFC 9520: remember a failure briefly, so that retries do not pile onto upstreams
         # that are already struggling.
-        self._memoise(client, data, query, response, None, record, now + FAILURE_MEMO_SECONDS,
-                      now)
+        self._memoise(client, data, query, response, None, record,
+                      min(now + FAILURE_MEMO_SECONDS, self._state_ends(profile, now)), now)
         return response
 
     @staticmethod

@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 from safegate.lists.index import DomainIndex, Verdicts
 from safegate.policy import safe_search as ss
+from safegate.policy.timestate import NO_RULES, Live, TimeRules, rules_of
 
 
 class DeviceLike(Protocol):
@@ -92,6 +93,13 @@ class CompiledProfile:
     # Oldest entries are evicted first (OrderedDict.popitem: O(1), unlike a dict's first key).
     memo: OrderedDict[bytes, Any] = field(default_factory=OrderedDict, compare=False,
                                           repr=False)
+    # Time-dependent rules (schedules, pause, temporary allows) and the state in force now,
+    # which the gate refreshes when it expires (policy/timestate.py).
+    time: TimeRules = NO_RULES
+    blocked_service_ids: frozenset[str] = frozenset()
+    verdict_cache: dict[frozenset[str], Verdicts] = field(default_factory=dict, compare=False,
+                                                          repr=False)
+    live: Live = field(default_factory=Live, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -201,6 +209,7 @@ def compile_profile(
     name: str,
     policy: PolicyLike,
     verdict_cache: dict[frozenset[str], Verdicts] | None = None,
+    time: TimeRules = NO_RULES,
 ) -> CompiledProfile:
     cats = frozenset(policy.blocked_categories)
     cache = verdict_cache if verdict_cache is not None else {}
@@ -226,6 +235,9 @@ def compile_profile(
         allow_list_only=policy.allow_list_only,
         rewrites=forced,
         unforceable=unforceable,
+        time=time,
+        blocked_service_ids=frozenset(policy.blocked_services),
+        verdict_cache=cache,
     )
 
 
@@ -270,6 +282,7 @@ def compile_snapshot(
             name=record.name,
             policy=record.policy,
             verdict_cache=verdict_cache,
+            time=rules_of(record),
         )
         compiled[record.id] = cp
         for device in record.devices:

@@ -8,6 +8,7 @@ from safegate.lists.guard import guarded
 from safegate.lists.index import DomainIndex
 from safegate.policy.compiled import CompiledProfile
 from safegate.policy.safe_search import CATEGORY as SAFE_SEARCH
+from safegate.policy.timestate import Live, TimeState
 
 # Names that tell browsers and Apple devices whether encrypted DNS / relays may bypass us.
 CANARY = "use-application-dns.net"  # Firefox: NXDOMAIN disables its DoH
@@ -49,7 +50,32 @@ ALLOW_LIST_ONLY = "allow_list_only"  # the category of a block by allow-list-onl
 _NOT_ON_ALLOW_LIST = Decision("block", ALLOW_LIST_ONLY, "profile:allow_list_only")
 
 
-def decide(profile: CompiledProfile, index: DomainIndex, name: str) -> Decision:
+def closes_everything(decision: Decision) -> bool:
+    """A block by the pause or by a block_all window (not by a list or a rule)."""
+    return decision.category == "pause" or (
+        decision.category == "schedule" and (decision.rule or "").count(":") == 1)
+
+
+def _timed(profile: CompiledProfile, state: TimeState, suffixes: list[str]) -> Decision | None:
+    """The time-dependent steps before the profile's deny rules: a temporary allow, the
+    profile's allow rules, the pause, then each block_all window in force (unless the name is
+    on that window's allow list)."""
+    for suffix in suffixes:
+        if suffix in state.temporary:
+            return Decision("allow", "allow", f"temporary:{suffix}")
+    for suffix in suffixes:
+        if suffix in profile.allow:
+            return Decision("allow", "allow", f"profile:{suffix}")
+    if state.paused_until is not None:
+        return Decision("block", "pause", "pause")
+    for window, allowed in state.schedule.block_all:
+        if not any(suffix in allowed for suffix in suffixes):
+            return Decision("block", "schedule", f"schedule:{window}")
+    return None
+
+
+def decide(profile: CompiledProfile, index: DomainIndex, name: str,
+           live: Live | None = None) -> Decision:
     """Allow, block, rewrite or answer locally; every block names its category and rule.
 
     Safe search changes how an allowed name is answered and never unblocks one: a name the
@@ -57,7 +83,7 @@ def decide(profile: CompiledProfile, index: DomainIndex, name: str) -> Decision:
     one of the engine hostnames the profile forces (``profile.rewrites``) is rewritten to the
     engine's enforced endpoint; a deny rule, a blocked service or a list still blocks it.
     """
-    decision = _rules(profile, index, name)
+    decision = _rules(profile, index, name, live)
     if profile.rewrites and decision.action == "allow":
         forced = profile.rewrites.get(name)
         if forced is not None:
@@ -65,21 +91,35 @@ def decide(profile: CompiledProfile, index: DomainIndex, name: str) -> Decision:
     return decision
 
 
-def _rules(profile: CompiledProfile, index: DomainIndex, name: str) -> Decision:
+def _rules(profile: CompiledProfile, index: DomainIndex, name: str,
+           live: Live | None) -> Decision:
     """Allow, block or answer locally.
 
-    Order: bypass canaries, the local zone, the profile's own allow rules, its own deny
-    rules, its services (the most specific domain decides: a blocked service blocks, an
-    allowed one is allowed over any category, a monitored one is allowed and logged as
-    ``monitor``), search engines that cannot be forced into safe search (while safe search
-    is on), then allow-list-only mode (everything else blocked), then the lists (where an
-    allow list beats a block list, and the false-positive guard beats a category block).
+    Order: bypass canaries, the local zone; with ``live`` (the time-dependent state in force,
+    policy/timestate.py): a temporary allow, the profile's allow rules, the pause, block_all
+    windows (except their allow lists); then the profile's own allow rules, its own deny
+    rules, its services (the most specific domain decides: a blocked service — with the
+    schedule's additions and allow-window lifts — blocks, an allowed one is allowed over any
+    category, a monitored one is allowed and logged as ``monitor``), search engines that
+    cannot be forced into safe search (while safe search is on), allow-list-only mode
+    (everything else blocked), then the lists of its categories (with the schedule's
+    additions and lifts), where an allow list beats a block list and the false-positive
+    guard beats a category block.
     """
     if profile.bypass_protection and (name == CANARY or name in PRIVATE_RELAY):
         return Decision("nxdomain", "bypass", f"builtin:{name}")
     if name == LOCAL_ZONE or name.endswith("." + LOCAL_ZONE):
         return Decision("local", None, "builtin:resolver.arpa")
-    if profile.allow or profile.deny or profile.services or profile.service_modes:
+    verdicts, services = profile.verdicts, profile.services
+    windows: dict[str, str] = {}
+    if live is not None and live.verdicts is not None:
+        verdicts, services = live.verdicts, live.services
+        if live.state.active:
+            timed = _timed(profile, live.state, _suffixes(name))
+            if timed is not None:
+                return timed
+            windows = dict(live.category_windows)
+    if profile.allow or profile.deny or services or profile.service_modes:
         suffixes = _suffixes(name)
         for suffix in suffixes:
             if suffix in profile.allow:
@@ -88,8 +128,12 @@ def _rules(profile: CompiledProfile, index: DomainIndex, name: str) -> Decision:
             if suffix in profile.deny:
                 return Decision("block", "custom", f"profile:{suffix}")
         for suffix in suffixes:
-            sid = profile.services.get(suffix)
+            sid = services.get(suffix)
             if sid is not None:
+                window = live.service_windows.get(sid) if live is not None else None
+                if window is not None:
+                    return Decision("block", "schedule", f"schedule:{window}:service:{sid}:"
+                                                         f"{suffix}")
                 return Decision("block", "service", f"service:{sid}:{suffix}")
             mode = profile.service_modes.get(suffix)
             if mode is not None:
@@ -105,7 +149,7 @@ def _rules(profile: CompiledProfile, index: DomainIndex, name: str) -> Decision:
                 return Decision("block", SAFE_SEARCH, f"{engine}:{suffix}")
     if profile.allow_list_only:
         return _NOT_ON_ALLOW_LIST
-    hit = index.lookup(name, profile.verdicts)
+    hit = index.lookup(name, verdicts)
     if hit is None:
         return ALLOW
     spec = index.lists[hit.list_id].spec
@@ -115,4 +159,7 @@ def _rules(profile: CompiledProfile, index: DomainIndex, name: str) -> Decision:
         protected = guarded(name)
         if protected is not None:
             return Decision("allow", "guard", f"never_block:{protected} (over {spec.key})")
+    window = windows.get(spec.category)
+    if window is not None:
+        return Decision("block", "schedule", f"schedule:{window}:{spec.key}:{hit.entry}")
     return Decision("block", spec.category, f"{spec.key}:{hit.entry}")

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from safegate.store.choices import DEFAULT_TIMEZONE
+
 
 @dataclass(frozen=True, slots=True)
 class DeviceRecord:
@@ -38,8 +40,32 @@ class PolicyRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class ScheduleRecord:
+    """A weekly window (see ``models.Schedule``)."""
+
+    id: int
+    name: str
+    days: int
+    start_minute: int
+    end_minute: int
+    action: str
+    block_all: bool
+    categories: tuple[str, ...]
+    services: tuple[str, ...]
+    allow: tuple[str, ...]
+    enabled: bool
+
+
+@dataclass(frozen=True, slots=True)
+class TemporaryAllowRecord:
+    id: int
+    domain: str
+    until: datetime  # UTC
+
+
+@dataclass(frozen=True, slots=True)
 class ProfileRecord:
-    """A child with the policy and devices the gate needs."""
+    """A child with the policy, devices and time-dependent rules the gate needs."""
 
     id: int
     org_id: int
@@ -48,3 +74,7 @@ class ProfileRecord:
     preset: str | None
     policy: PolicyRecord
     devices: tuple[DeviceRecord, ...]
+    timezone: str = DEFAULT_TIMEZONE  # the organisation's
+    paused_until: datetime | None = None
+    schedules: tuple[ScheduleRecord, ...] = ()
+    temporary_allows: tuple[TemporaryAllowRecord, ...] = ()  # those not yet expired

@@ -16,10 +16,17 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from safegate.store.demo import create_demo_household
 from safegate.store.errors import StoreError
-from safegate.store.models import Device, Policy, Profile
+from safegate.store.models import Device, Policy, Profile, Schedule, TemporaryAllow
 from safegate.store.policy_fields import validate_policy_changes
 from safegate.store.querylog import QueryLogRow, insert_query_logs, purge_query_logs
-from safegate.store.records import DeviceRecord, PolicyRecord, ProfileRecord
+from safegate.store.records import (
+    DeviceRecord,
+    PolicyRecord,
+    ProfileRecord,
+    ScheduleRecord,
+    TemporaryAllowRecord,
+)
+from safegate.store.values import utcnow
 
 __all__ = [
     "DeviceRecord",
@@ -35,16 +42,44 @@ __all__ = [
 
 
 def load_profiles(session: Session, *, org_id: int | None = None) -> list[ProfileRecord]:
-    """Every profile (or those of ``org_id``) with its policy and devices, ordered by id."""
+    """Every profile (or those of ``org_id``) with its policy, devices, the organisation's
+    time zone, its schedules and its temporary allows not yet expired, ordered by id."""
     stmt = (
         select(Profile)
-        .options(selectinload(Profile.devices), selectinload(Profile.policy))
+        .options(selectinload(Profile.devices), selectinload(Profile.policy),
+                 selectinload(Profile.organisation))
         .order_by(Profile.id)
         .execution_options(populate_existing=True)  # fresh rows even in a long-lived session
     )
     if org_id is not None:
         stmt = stmt.where(Profile.org_id == org_id)
-    return [_profile_record(p) for p in session.scalars(stmt)]
+    profiles = list(session.scalars(stmt))
+    schedules: dict[int, list[ScheduleRecord]] = {}
+    temporary: dict[int, list[TemporaryAllowRecord]] = {}
+    if profiles:
+        sched_stmt = select(Schedule).order_by(Schedule.profile_id, Schedule.name)
+        temp_stmt = (select(TemporaryAllow).where(TemporaryAllow.until > utcnow())
+                     .order_by(TemporaryAllow.profile_id, TemporaryAllow.id))
+        if org_id is not None:
+            ids = [p.id for p in profiles]
+            sched_stmt = sched_stmt.where(Schedule.profile_id.in_(ids))
+            temp_stmt = temp_stmt.where(TemporaryAllow.profile_id.in_(ids))
+        for row in session.scalars(sched_stmt):
+            schedules.setdefault(row.profile_id, []).append(schedule_record(row))
+        for t in session.scalars(temp_stmt):
+            temporary.setdefault(t.profile_id, []).append(
+                TemporaryAllowRecord(t.id, t.domain, t.until))
+    return [_profile_record(p, tuple(schedules.get(p.id, ())), tuple(temporary.get(p.id, ())))
+            for p in profiles]
+
+
+def schedule_record(row: Schedule) -> ScheduleRecord:
+    return ScheduleRecord(
+        id=row.id, name=row.name, days=row.days, start_minute=row.start_minute,
+        end_minute=row.end_minute, action=row.action, block_all=row.block_all,
+        categories=tuple(row.categories), services=tuple(row.services),
+        allow=tuple(row.allow), enabled=row.enabled,
+    )
 
 
 def update_policy(session: Session, profile_id: int, **changes: Any) -> PolicyRecord:
@@ -107,7 +142,8 @@ def _device_record(device: Device) -> DeviceRecord:
     )
 
 
-def _profile_record(profile: Profile) -> ProfileRecord:
+def _profile_record(profile: Profile, schedules: tuple[ScheduleRecord, ...] = (),
+                    temporary: tuple[TemporaryAllowRecord, ...] = ()) -> ProfileRecord:
     return ProfileRecord(
         id=profile.id,
         org_id=profile.org_id,
@@ -116,4 +152,8 @@ def _profile_record(profile: Profile) -> ProfileRecord:
         preset=profile.preset,
         policy=policy_record(profile.policy),
         devices=tuple(_device_record(d) for d in profile.devices),
+        timezone=profile.organisation.timezone,
+        paused_until=profile.paused_until,
+        schedules=schedules,
+        temporary_allows=temporary,
     )

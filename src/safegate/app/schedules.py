@@ -1,0 +1,276 @@
+"""Schedules, pause and allow-for-N-minutes: the operations a parent performs.
+
+Each change is one ``app.change("policy", …)`` transaction, so every gate reloads within about
+half a second. Children are addressed by name (case-insensitive) or ``id:N``. Mistakes raise
+``ScheduleError`` with a message for the user.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from safegate.app.core import App
+from safegate.lists.parse import normalise_domain
+from safegate.policy.schedule import (
+    NEVER_LIFTED,
+    ScheduleError,
+    Window,
+    days_text,
+    in_force,
+    local_instant,
+    minute_text,
+    parse_days,
+    parse_minute,
+    zone,
+)
+from safegate.store.models import Organisation, Profile, Schedule, TemporaryAllow
+
+# "Paused until resumed" is a pause that ends in the year 9999.
+FOREVER = datetime(9999, 1, 1, tzinfo=UTC)
+MAX_MINUTES = 7 * 24 * 60
+
+
+@dataclass(frozen=True, slots=True)
+class WindowSpec:
+    """A window as a parent types it (``safegate schedule add``)."""
+
+    name: str
+    days: str
+    start: str  # HH:MM
+    end: str  # HH:MM
+    block_all: bool = False
+    allow: Sequence[str] = ()
+    block_categories: Sequence[str] = ()
+    block_services: Sequence[str] = ()
+    allow_categories: Sequence[str] = ()
+    allow_services: Sequence[str] = ()
+
+
+def find_child(session: Session, ref: str) -> Profile:
+    """A profile by ``id:N`` or by name (case-insensitive; ambiguous across households is
+    refused with the ids to use)."""
+    if ref.startswith("id:"):
+        try:
+            found = session.get(Profile, int(ref[3:]))
+        except ValueError:
+            found = None
+        if found is None:
+            raise ScheduleError(f"no child with {ref!r}")
+        return found
+    rows = list(session.scalars(select(Profile).where(func.lower(Profile.name) ==
+                                                      ref.casefold()).order_by(Profile.id)))
+    if not rows:
+        rows = [p for p in session.scalars(select(Profile))
+                if p.name.casefold() == ref.casefold()]
+    if not rows:
+        names = ", ".join(session.scalars(select(Profile.name).order_by(Profile.id))) or "none"
+        raise ScheduleError(f"no child named {ref!r} (children: {names})")
+    if len(rows) > 1:
+        ids = ", ".join(f"id:{p.id}" for p in rows)
+        raise ScheduleError(f"several children are named {ref!r}: use one of {ids}")
+    return rows[0]
+
+
+def _timezone(session: Session, profile: Profile) -> str:
+    org = session.get(Organisation, profile.org_id)
+    return org.timezone if org is not None else "Asia/Ho_Chi_Minh"
+
+
+def _known(values: Sequence[str], known: Sequence[str], what: str) -> list[str]:
+    out = []
+    for raw in values:
+        value = raw.strip().lower()
+        if value not in known:
+            raise ScheduleError(f"unknown {what} {raw!r} (known: {', '.join(known)})")
+        if value not in out:
+            out.append(value)
+    return out
+
+
+def window_row(spec: WindowSpec) -> Schedule:
+    """Check a typed window and make its row (ScheduleError says what is wrong)."""
+    from safegate.lists.services import service_ids
+    from safegate.lists.taxonomy import category_ids
+
+    name = spec.name.strip()
+    if not name or len(name) > 100:
+        raise ScheduleError("a schedule needs a name of 1 to 100 characters")
+    cats = [c for c in category_ids() if c != "custom"]
+    block_c = _known(spec.block_categories, cats, "category")
+    block_s = _known(spec.block_services, service_ids(), "service")
+    allow_c = _known(spec.allow_categories, cats, "category")
+    allow_s = _known(spec.allow_services, service_ids(), "service")
+    allow = []
+    for raw in spec.allow:
+        domain = normalise_domain(raw)
+        if domain is None:
+            raise ScheduleError(f"--allow {raw!r} is not a domain name")
+        allow.append(domain)
+    blocks = spec.block_all or block_c or block_s
+    allows = allow_c or allow_s
+    if blocks and allows:
+        raise ScheduleError("a window either blocks or allows: make two windows")
+    if not blocks and not allows:
+        raise ScheduleError("say what the window does: --block-all, --block-category, "
+                            "--block-service, --allow-category or --allow-service")
+    if allow and not spec.block_all:
+        raise ScheduleError("--allow DOMAIN goes with --block-all (the domains bedtime lets "
+                            "through)")
+    locked = sorted(set(allow_c) & NEVER_LIFTED)
+    if locked:
+        raise ScheduleError(f"an allow window never unblocks {', '.join(locked)} "
+                            f"(never lifted: {', '.join(sorted(NEVER_LIFTED))})")
+    return Schedule(name=name, days=parse_days(spec.days), start_minute=parse_minute(spec.start),
+                    end_minute=parse_minute(spec.end), action="block" if blocks else "allow",
+                    block_all=spec.block_all, categories=block_c or allow_c,
+                    services=block_s or allow_s, allow=allow, enabled=True)
+
+
+def window_of(row: Schedule) -> Window:
+    return Window(row.name, row.days, row.start_minute, row.end_minute, row.action,
+                  row.block_all, frozenset(row.categories), frozenset(row.services),
+                  frozenset(row.allow), row.enabled)
+
+
+def describe(row: Schedule, tz: str, now: datetime) -> dict[str, Any]:
+    what = ("everything" if row.block_all else
+            ", ".join([*row.categories, *(f"service {s}" for s in row.services)]))
+    return {
+        "name": row.name, "days": days_text(row.days), "from": minute_text(row.start_minute),
+        "to": minute_text(row.end_minute), "action": row.action, "block_all": row.block_all,
+        "categories": list(row.categories), "services": list(row.services),
+        "allow": list(row.allow), "enabled": row.enabled,
+        "in_force": in_force(window_of(row), zone(tz), now), "what": what, "timezone": tz,
+    }
+
+
+def add_schedule(app: App, child: str, spec: WindowSpec) -> dict[str, Any]:
+    row = window_row(spec)
+    with app.change("policy", f"schedule add {child} {row.name}") as session:
+        profile = find_child(session, child)
+        if session.scalar(select(Schedule.id).where(Schedule.profile_id == profile.id,
+                                                    Schedule.name == row.name)) is not None:
+            raise ScheduleError(f"{profile.name} already has a schedule named {row.name!r}")
+        row.profile_id = profile.id
+        session.add(row)
+        session.flush()
+        return describe(row, _timezone(session, profile), datetime.now(UTC))
+
+
+def list_schedules(app: App, child: str) -> list[dict[str, Any]]:
+    with app.sessions()() as session:
+        profile = find_child(session, child)
+        tz = _timezone(session, profile)
+        now = datetime.now(UTC)
+        rows = session.scalars(select(Schedule).where(Schedule.profile_id == profile.id)
+                               .order_by(Schedule.start_minute, Schedule.name))
+        return [describe(row, tz, now) for row in rows]
+
+
+def _schedule(session: Session, profile: Profile, name: str) -> Schedule:
+    row = session.scalar(select(Schedule).where(Schedule.profile_id == profile.id,
+                                                Schedule.name == name))
+    if row is None:
+        names = ", ".join(session.scalars(select(Schedule.name).where(
+            Schedule.profile_id == profile.id))) or "none"
+        raise ScheduleError(f"{profile.name} has no schedule named {name!r} (schedules: {names})")
+    return row
+
+
+def remove_schedule(app: App, child: str, name: str) -> None:
+    with app.change("policy", f"schedule remove {child} {name}") as session:
+        profile = find_child(session, child)
+        session.delete(_schedule(session, profile, name))
+
+
+def enable_schedule(app: App, child: str, name: str, enabled: bool) -> dict[str, Any]:
+    verb = "enable" if enabled else "disable"
+    with app.change("policy", f"schedule {verb} {child} {name}") as session:
+        profile = find_child(session, child)
+        row = _schedule(session, profile, name)
+        row.enabled = enabled
+        session.flush()
+        return describe(row, _timezone(session, profile), datetime.now(UTC))
+
+
+def _minutes(minutes: int) -> timedelta:
+    if not 1 <= minutes <= MAX_MINUTES:
+        raise ScheduleError(f"minutes must be 1 to {MAX_MINUTES} (a week)")
+    return timedelta(minutes=minutes)
+
+
+def next_local(hhmm: str, tz: str, now: datetime) -> datetime:
+    """The next instant after ``now`` at which the local clock in ``tz`` shows ``hhmm``."""
+    minute = parse_minute(hhmm)
+    tzinfo = zone(tz)
+    today = now.astimezone(tzinfo).date()
+    for days in range(3):
+        instant = local_instant(today + timedelta(days=days), minute, tzinfo)
+        if instant > now:
+            return instant
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def pause(app: App, child: str, *, minutes: int | None = None, until: str | None = None,
+          now: datetime | None = None) -> dict[str, Any]:
+    """Block everything but the child's allow rules (and temporary allows) for ``minutes``,
+    until the local time ``until``, or (neither) until resumed."""
+    if minutes is not None and until is not None:
+        raise ScheduleError("give --minutes or --until, not both")
+    now = now or datetime.now(UTC)
+    with app.change("policy", f"pause {child}") as session:
+        profile = find_child(session, child)
+        tz = _timezone(session, profile)
+        if minutes is not None:
+            ends = now + _minutes(minutes)
+        elif until is not None:
+            ends = next_local(until, tz, now)
+        else:
+            ends = FOREVER
+        profile.paused_until = ends
+        session.flush()
+        return pause_status(profile.name, ends, tz, now)
+
+
+def resume(app: App, child: str) -> dict[str, Any]:
+    with app.change("policy", f"resume {child}") as session:
+        profile = find_child(session, child)
+        profile.paused_until = None
+        session.flush()
+        return pause_status(profile.name, None, _timezone(session, profile), datetime.now(UTC))
+
+
+def pause_status(name: str, ends: datetime | None, tz: str, now: datetime) -> dict[str, Any]:
+    paused = ends is not None and ends > now
+    out: dict[str, Any] = {"child": name, "paused": paused, "paused_until": None,
+                           "local_until": None}
+    if paused and ends is not None and ends < FOREVER:
+        out["paused_until"] = ends.astimezone(UTC).isoformat()
+        out["local_until"] = ends.astimezone(zone(tz)).isoformat(timespec="minutes")
+    return out
+
+
+def allow_for(app: App, child: str, domain: str, minutes: int,
+              now: datetime | None = None) -> dict[str, Any]:
+    """Allow ``domain`` and its subdomains for ``minutes``, over schedules, the pause, deny
+    rules and lists. Expired allows of the child are deleted on the way."""
+    name = normalise_domain(domain)
+    if name is None:
+        raise ScheduleError(f"{domain!r} is not a domain name")
+    now = now or datetime.now(UTC)
+    ends = now + _minutes(minutes)
+    with app.change("policy", f"allow-for {child} {name} {minutes} min") as session:
+        profile = find_child(session, child)
+        for old in session.scalars(select(TemporaryAllow).where(
+                TemporaryAllow.profile_id == profile.id, TemporaryAllow.until <= now)):
+            session.delete(old)
+        session.add(TemporaryAllow(profile_id=profile.id, domain=name, until=ends))
+        tz = _timezone(session, profile)
+        return {"child": profile.name, "domain": name, "until": ends.isoformat(),
+                "local_until": ends.astimezone(zone(tz)).isoformat(timespec="minutes")}
