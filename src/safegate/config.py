@@ -14,6 +14,7 @@ import difflib
 import ipaddress
 import math
 import os
+import re
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -144,6 +145,26 @@ OPTIONS: tuple[Option, ...] = (
     Option("gate.workers", "int", 1,
            "Gate processes answering on the same address (SO_REUSEPORT) under one supervisor; "
            "0 means one per CPU core. More than 1 needs a fixed port.", minimum=0, maximum=256),
+    Option("gate.doh", "addr", "",
+           "Address of DNS over HTTPS (RFC 8484, HTTP/2 and HTTP/1.1) at "
+           "https://HOST/dns-query/TOKEN, e.g. 0.0.0.0:443; empty: off. Needs gate.tls_cert "
+           "and gate.tls_key unless gate.doh_plain (docs/encrypted-dns.md)."),
+    Option("gate.doh_plain", "bool", False,
+           "Serve gate.doh as plain HTTP for a reverse proxy that terminates TLS; the client "
+           "address is then read from X-Forwarded-For, but only when the proxy is in "
+           "gate.trusted_forwarders. Never expose it directly."),
+    Option("gate.dot", "addr", "",
+           "Address of DNS over TLS (RFC 7858), e.g. 0.0.0.0:853; empty: off. A device is "
+           "known by the server name TOKEN.<gate.dot_hostname>. Needs gate.tls_cert and "
+           "gate.tls_key."),
+    Option("gate.dot_hostname", "str", "",
+           "The name under which devices reach DoT and DoH, e.g. dns.example.vn: DoT server "
+           "names are LABEL.dns.example.vn (the certificate must cover *.dns.example.vn), DoH "
+           "URLs https://dns.example.vn/dns-query/TOKEN. Needed for DoT and set-up material."),
+    Option("gate.tls_cert", "str", "",
+           "PEM file with the certificate chain for DoH and DoT."),
+    Option("gate.tls_key", "str", "",
+           "PEM file with the private key of gate.tls_cert (keep it 0600)."),
     Option("lists.max_bytes", "int", 64 * 1024 * 1024,
            "Largest copy of a subscribed list source, in bytes, as downloaded and again after "
            "gzip decompression; a bigger one is refused (the last good copy stays).",
@@ -210,7 +231,8 @@ def _allowed(opt: Option) -> str:
         what = "a whole number" if opt.kind == "int" else "a number"
         return what + (lo + (" and" if lo and hi else "") + hi)
     if opt.kind == "addr":
-        return "IP:PORT, e.g. 127.0.0.1:5353 or [::1]:53"
+        return "IP:PORT, e.g. 127.0.0.1:5353 or [::1]:53" + (", or empty (off)"
+                                                             if opt.default == "" else "")
     if opt.kind == "nets":
         return "a list of networks in CIDR form, e.g. 192.168.0.0/16"
     if opt.kind == "upstreams":
@@ -292,7 +314,8 @@ def _coerce(opt: Option, value: Any, source: str) -> Any:
         if opt.kind == "addr":
             if not isinstance(value, str):
                 raise ValueError
-            parse_addr(value)
+            if value or opt.default != "":  # empty: off, where the default is off
+                parse_addr(value)
             return value
         if opt.kind in ("ipv4", "ipv6"):
             if not isinstance(value, str):
@@ -488,8 +511,33 @@ def _check_blockpage(settings: Settings, key: str) -> None:
                           f"the block page); set it, or use one of {others}")
 
 
+def _check_encrypted_dns(settings: Settings, key: str) -> None:
+    tls = []
+    if settings["gate.doh"] and not settings["gate.doh_plain"]:
+        tls.append("gate.doh")
+    if settings["gate.dot"]:
+        tls.append("gate.dot")
+        if not settings["gate.dot_hostname"]:
+            raise ConfigError("gate.dot: DNS over TLS needs gate.dot_hostname (devices are "
+                              "known by the server name TOKEN.<gate.dot_hostname>)")
+    missing = [k for k in ("gate.tls_cert", "gate.tls_key") if not settings[k]]
+    if tls and missing:
+        raise ConfigError(f"{' and '.join(tls)}: TLS needs {' and '.join(missing)} (PEM "
+                          "files; see docs/encrypted-dns.md), or leave it off"
+                          + ("; for DoH behind a TLS proxy set gate.doh_plain = true"
+                             if "gate.doh" in tls else ""))
+    name = settings["gate.dot_hostname"]
+    if name and not _HOSTNAME.fullmatch(name):
+        raise ConfigError(f"gate.dot_hostname: {name!r} is not a host name "
+                          "(e.g. dns.example.vn)")
+
+
+_HOSTNAME = re.compile(r"(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+"
+                       r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
+
 _CROSS_CHECKS: tuple[tuple[str, Callable[[Settings, str], None]], ...] = (
     ("gate.block_mode", _check_blockpage),
+    ("gate.doh", _check_encrypted_dns),
 )
 
 

@@ -27,7 +27,7 @@ from safegate.app.core import App, lists_signature
 from safegate.app.jobs import run_schedule, scheduled_jobs
 from safegate.app.leader import Leadership
 from safegate.app.memory import one_malloc_arena, tune_gc
-from safegate.config import ConfigError, Settings, child_environ
+from safegate.config import ConfigError, Settings, child_environ, parse_addr
 from safegate.files import private_dir
 from safegate.gate.answers import BlockStyle
 from safegate.gate.cache import AnswerCache
@@ -109,6 +109,8 @@ class GateProcess:
     worker: int | None = None
     watcher: ChangeWatcher | None = None
     migrate: bool = True  # False in forked workers: the supervisor migrated
+    doh_port: int | None = None  # bound DoH port (None: off)
+    dot_port: int | None = None  # bound DoT port (None: off)
 
     @property
     def settings(self) -> Settings:
@@ -200,6 +202,12 @@ class GateProcess:
         closers, self.port = await start_listeners(self.gate, host, port,
                                                    reuse_port=self.reuse_port)
         self.closers = list(closers)
+        try:
+            await self._start_encrypted()
+        except BaseException:
+            for closer in self.closers:
+                closer.close()
+            raise
         pool.start()
         querylog.start()
         self._spawn(self._seen_domains_loop())
@@ -218,6 +226,39 @@ class GateProcess:
             time.perf_counter() - started,
         )
         return self.port
+
+    async def _start_encrypted(self) -> None:
+        """DoH and DoT listeners, when configured (docs/encrypted-dns.md)."""
+        from safegate.gate.dot import TlsError, start_dot, tls_context
+
+        s, gate = self.settings, self.gate
+        assert gate is not None
+        if not (s["gate.doh"] or s["gate.dot"]):
+            return
+        try:
+            if s["gate.doh"]:
+                from safegate.gate.doh import start_doh
+
+                plain = s["gate.doh_plain"]
+                ctx = None if plain else tls_context(s["gate.tls_cert"], s["gate.tls_key"],
+                                                     ("h2", "http/1.1"))
+                host, port = parse_addr(s["gate.doh"])
+                server, self.doh_port = await start_doh(gate, host, port, ctx, plain=plain,
+                                                        reuse_port=self.reuse_port)
+                self.closers.append(server)
+                log.info("DNS over HTTP%s on %s:%d/dns-query/TOKEN", "" if plain else "S",
+                         host, self.doh_port)
+            if s["gate.dot"]:
+                ctx = tls_context(s["gate.tls_cert"], s["gate.tls_key"], ("dot",))
+                host, port = parse_addr(s["gate.dot"])
+                server, self.dot_port = await start_dot(gate, host, port, ctx,
+                                                        s["gate.dot_hostname"],
+                                                        reuse_port=self.reuse_port)
+                self.closers.append(server)
+                log.info("DNS over TLS on %s:%d for TOKEN.%s", host, self.dot_port,
+                         s["gate.dot_hostname"])
+        except TlsError as exc:
+            raise ConfigError(f"gate.tls_cert/gate.tls_key: {exc}") from exc
 
     def _open_store(self, demo: bool) -> None:
         if self.migrate:

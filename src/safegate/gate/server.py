@@ -26,7 +26,7 @@ from safegate.gate.cache import AnswerCache, CacheEntry, cache_ttl
 from safegate.gate.querylog import QueryLog
 from safegate.gate.upstream import UpstreamError, UpstreamPool
 from safegate.gate.wire import Query, WireError
-from safegate.policy.compiled import CompiledProfile, PolicySnapshot, normalise_mac
+from safegate.policy.compiled import CompiledProfile, PolicySnapshot, normalise_mac, token_key
 from safegate.policy.decide import ALLOW, ALLOW_LIST_ONLY, Decision, closes_everything, decide
 from safegate.policy.timestate import current
 
@@ -185,6 +185,8 @@ class Gate:
         self.querylog = querylog
         self.options = options
         self.clients: dict[str, Client] = {}
+        # Clients of encrypted DNS (DoH/DoT), known by address and token digest.
+        self.token_clients: dict[tuple[str, bytes], Client] = {}
         self.stats = GateStats()
         self._tasks: set[asyncio.Task[None]] = set()
         self.tcp_connections = 0
@@ -201,6 +203,7 @@ class Gate:
         in place (this runs on the event loop, between two queries)."""
         self.snapshot = snapshot
         self.clients.clear()
+        self.token_clients.clear()
 
     # -- clients -----------------------------------------------------------------------
 
@@ -231,6 +234,29 @@ class Gate:
         if len(self.clients) >= MAX_CLIENTS:
             self.clients.clear()
         self.clients[ip] = client
+        return client
+
+    def admit_token(self, ip: str, token: str | None) -> Client:
+        """A DoH/DoT client: the device whose token (or DoT label) it presents, from any
+        network (that is what the token is for). Without a known token it is whoever its
+        address makes it: refused outside the allowed networks, else the address's profile
+        or the operator default — never another device's profile."""
+        key = token_key(token) if token else b""
+        cached = self.token_clients.get((ip, key))
+        if cached is not None:
+            return cached
+        profile = self.snapshot.profile_for_token(token) if token else None
+        if profile is None:
+            client = self.admit(ip)
+        else:
+            limiter = None
+            opts = self.options
+            if opts.rate_limit_qps > 0 and not (_is_loopback(ip) and opts.exempt_loopback):
+                limiter = TokenBucket(opts.rate_limit_qps, opts.rate_limit_burst)
+            client = Client(ip, profile, profile.memo, limiter, False, False)
+        if len(self.token_clients) >= MAX_CLIENTS:
+            self.token_clients.clear()
+        self.token_clients[(ip, key)] = client
         return client
 
     def _profile_for(self, client: Client, query: Query) -> CompiledProfile:
@@ -615,14 +641,22 @@ class TcpServer:
     nothing whole for ``tcp_idle_timeout`` seconds, when its client goes over the rate
     limit, or when it leaves ``MAX_TCP_PIPELINE`` answers untaken that long."""
 
-    def __init__(self, gate: Gate) -> None:
+    def __init__(self, gate: Gate, token_of: Any = None) -> None:
         self.gate = gate
+        # DoT (gate/dot.py): the device token the connection presented, from its writer.
+        self.token_of = token_of
+
+    def _client(self, ip: str, token: str | None) -> Client:
+        if self.token_of is not None:
+            return self.gate.admit_token(ip, token)
+        return self.gate.clients.get(ip) or self.gate.admit(ip)
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         gate = self.gate
         peer = writer.get_extra_info("peername")
         ip = peer[0] if peer else "?"
-        client = gate.clients.get(ip) or gate.admit(ip)
+        token = self.token_of(writer) if self.token_of is not None else None
+        client = self._client(ip, token)
         limited = client.limiter is not None and client.limiter.exhausted()
         counts = gate.tcp_per_address
         why = tcp_refusal(client.refused, limited, counts.get(ip, 0), gate.tcp_connections,
@@ -635,7 +669,7 @@ class TcpServer:
         gate.tcp_connections += 1
         counts[ip] = counts.get(ip, 0) + 1
         try:
-            await self._serve(ip, reader, writer)
+            await self._serve(ip, token, reader, writer)
         finally:
             gate.tcp_connections -= 1
             left = counts.get(ip, 1) - 1
@@ -651,7 +685,7 @@ class TcpServer:
             except Exception:  # noqa: BLE001 - the peer went away: nothing left to do
                 pass
 
-    async def _serve(self, ip: str, reader: asyncio.StreamReader,
+    async def _serve(self, ip: str, token: str | None, reader: asyncio.StreamReader,
                      writer: asyncio.StreamWriter) -> None:
         gate = self.gate
         idle = gate.options.tcp_idle_timeout
@@ -671,7 +705,7 @@ class TcpServer:
                         data = await reader.readexactly(size)
                 except (TimeoutError, asyncio.IncompleteReadError, ConnectionError):
                     break
-                client = gate.clients.get(ip) or gate.admit(ip)
+                client = self._client(ip, token)
                 if client.limiter is not None and not client.limiter.allow():
                     gate.stats.rate_limited += 1
                     break  # a rate-limited client holds no connection

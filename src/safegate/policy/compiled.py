@@ -7,6 +7,8 @@ reference assignment, so a change never drops or half-applies a query.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import ipaddress
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
@@ -111,6 +113,19 @@ class PolicySnapshot:
     by_ip: dict[str, CompiledProfile]
     by_net: tuple[tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, CompiledProfile], ...]
     by_mac: dict[str, CompiledProfile]
+    # Device tokens (DoH path, DoT server name) → profile, keyed by ``token_key``: a lookup
+    # compares digests, never the secret itself, so its timing tells nothing about a token.
+    by_token: dict[bytes, CompiledProfile] = field(default_factory=dict)
+
+    def profile_for_token(self, token: str) -> CompiledProfile | None:
+        """The profile of the device with this token or DoT label (None: nobody's)."""
+        if not token or len(token) > 128:
+            return None
+        hit = self.by_token.get(token_key(token))
+        if hit is None:
+            # A DoT label is lowercase: a client may have lowercased the server name.
+            hit = self.by_token.get(token_key(token.lower()))
+        return hit
 
     def profile_for_ip(self, ip: str) -> CompiledProfile | None:
         hit = self.by_ip.get(ip)
@@ -131,6 +146,19 @@ class PolicySnapshot:
             if profile.name.casefold() == name.casefold():
                 return profile
         return None
+
+
+def token_key(token: str) -> bytes:
+    """The key under which a device token (or its DoT label) is looked up."""
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).digest()
+
+
+def dot_label(token: str) -> str:
+    """A device's DNS-over-TLS label: its token as one hostname label that Android accepts
+    and that survives lowercasing (tokens are URL-safe base64: mixed case, ``_`` and ``-``):
+    26 base32 characters of a digest of the token (130 bits)."""
+    digest = hashlib.sha256(b"safegate-dot:" + token.encode()).digest()
+    return base64.b32encode(digest).decode("ascii").lower()[:26]
 
 
 def normalise_mac(raw: str) -> str:
@@ -275,6 +303,7 @@ def compile_snapshot(
     by_ip: dict[str, CompiledProfile] = {}
     nets: list[tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, CompiledProfile]] = []
     by_mac: dict[str, CompiledProfile] = {}
+    by_token: dict[bytes, CompiledProfile] = {}
     for record in profiles:
         cp = compile_profile(
             index,
@@ -294,6 +323,10 @@ def compile_snapshot(
                     nets.append((net, cp))
             if device.mac:
                 by_mac[normalise_mac(device.mac)] = cp
+            token = getattr(device, "token", None)
+            if token:
+                by_token[token_key(token)] = cp
+                by_token[token_key(dot_label(token))] = cp
     nets.sort(key=lambda item: item[0].prefixlen, reverse=True)
     return PolicySnapshot(
         generation=generation,
@@ -303,4 +336,5 @@ def compile_snapshot(
         by_ip=by_ip,
         by_net=tuple(nets),
         by_mac=by_mac,
+        by_token=by_token,
     )
