@@ -601,7 +601,7 @@ SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
 @dataclass(frozen=True)
-class TestPki:
+class Pki:
     """A CA and a server certificate signed by it, as PEM files."""
 
     ca: Path
@@ -609,7 +609,7 @@ class TestPki:
     key: Path
 
 
-def make_pki(directory: Path, names: Iterable[str] = ("dns.test", "*.dns.test")) -> TestPki:
+def make_pki(directory: Path, names: Iterable[str] = ("dns.test", "*.dns.test")) -> Pki:
     """A fresh test CA and a server certificate for ``names`` (and 127.0.0.1)."""
     import datetime
     import ipaddress
@@ -654,7 +654,7 @@ def make_pki(directory: Path, names: Iterable[str] = ("dns.test", "*.dns.test"))
                 ca_key.public_key()), critical=False)
             .sign(ca_key, hashes.SHA256()))
     pem = serialization.Encoding.PEM
-    out = TestPki(directory / "ca.pem", directory / "server.pem", directory / "server.key")
+    out = Pki(directory / "ca.pem", directory / "server.pem", directory / "server.key")
     out.ca.write_bytes(ca.public_bytes(pem))
     out.cert.write_bytes(cert.public_bytes(pem))
     out.key.write_bytes(key.private_bytes(pem, serialization.PrivateFormat.PKCS8,
