@@ -489,3 +489,10 @@ def _policy_dict(session: Session, profile: Profile) -> dict[str, Any]:
             **policy_fields(policy_record(profile.policy)),
             "budgets": {b.target: b.minutes_per_day
                         for b in repo.profile_budgets(session, profile.id)}}
+
+
+def find_device(app: App, child: str, device: str, *, org: str | None = None) -> DeviceView:
+    """One of a child's devices (by name or id:N), with its token."""
+    with app.sessions()() as session:
+        _, profile = _child(session, child, org)
+        return _device_view(repo.find_device(session, profile, device), profile.name)

@@ -294,6 +294,46 @@ def device_remove(config: Path | None, data_dir: Path | None, child_ref: str,
     _emit(as_json, {"removed": name}, f"removed {name!r}")
 
 
+@device.command("setup")
+@common_options
+@click.argument("child_ref", metavar="CHILD")
+@click.argument("device_ref", metavar="DEVICE")
+@org_option
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+@click.option("--qr", "qr", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write a QR code of the DoH URL (FILE.svg or FILE.png).")
+@click.option("--mobileconfig", "profile", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write an Apple configuration profile (unsigned) for iPhone, iPad, Mac.")
+def device_setup(config: Path | None, data_dir: Path | None, child_ref: str, device_ref: str,
+                 org: str | None, fmt: str, qr: Path | None, profile: Path | None) -> None:
+    """How to give a device its own DNS address on every network: Android Private DNS,
+    Apple profile, DoH URL, router, QR code (they carry the device's secret token)."""
+    from safegate.app import setup
+
+    def make(app: Any) -> Any:
+        try:
+            material = setup.device_setup(app, child_ref, device_ref, org=org)
+            if qr is not None:
+                setup.write_qr(material, qr)
+            if profile is not None:
+                setup.write_mobileconfig(material, profile)
+        except setup.SetupError as exc:
+            raise click.ClickException(str(exc)) from exc
+        return material
+
+    material = _run(config, data_dir, make)
+    data = material.to_dict()
+    written = [str(p) for p in (qr, profile) if p is not None]
+    if fmt == "json":
+        data["written"] = written
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        return
+    click.echo(data["instructions"]["vi"] + "\n\n" + data["instructions"]["en"])
+    for path in written:
+        click.echo(f"\nwrote {path}")
+
+
 # ---------------------------------------------------------------- policy
 
 
