@@ -14,6 +14,7 @@ from safegate.app.gate_process import GateProcess
 from safegate.config import load_settings
 from safegate.store import make_engine, migrate, sqlite_url
 from safegate.store.models import Base
+from safegate.store.repo import create_demo_household
 from tests.helpers import BACKENDS, FakeUpstream, LoopThread, postgresql_schema
 
 
@@ -33,6 +34,11 @@ class GateRunner:
             **overrides,
         })
         self.runtime = GateProcess(App(settings))
+        if demo:  # the demo household without its weekly windows: answers not by the hour
+            app = self.runtime.app
+            app.migrate()
+            with app.sessions().begin() as session:
+                create_demo_household(session, schedules=False)
         self.loop = LoopThread()
         self.loop.start()
         self.port: int = self.loop.call(self.runtime.start(demo=demo))

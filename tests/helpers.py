@@ -57,13 +57,15 @@ def load_script(name: str) -> ModuleType:
 
 
 def demo_data_dir(data: Path) -> Path:
-    """A SQLite data directory ``data`` with the demo household in it."""
+    """A SQLite data directory ``data`` with the demo household in it, without its weekly
+    windows (answers that do not depend on the hour; `safegate serve --demo` on it keeps it
+    so)."""
     from safegate.store import make_engine
 
     engine = make_engine(sqlite_url(data))
     migrate(engine)
     with session_factory(engine).begin() as session:
-        create_demo_household(session)
+        create_demo_household(session, schedules=False)
     engine.dispose()
     return data
 

@@ -18,6 +18,7 @@ from tests.helpers import (
     FakeUpstream,
     addresses,
     cli,
+    demo_data_dir,
     query,
     start_server,
     wait_until,
@@ -26,9 +27,10 @@ from tests.helpers import (
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, Path, FakeUpstream]]:
-    """`safegate serve --demo` with the embedded lists, as `make run` starts it."""
+    """`safegate serve --demo` with the embedded lists, as `make run` starts it (the demo made
+    beforehand without its weekly windows, so that answers do not depend on the hour)."""
     upstream = FakeUpstream().start()
-    data_dir = tmp_path_factory.mktemp("served")
+    data_dir = demo_data_dir(tmp_path_factory.mktemp("served"))
     proc, port = start_server("--demo", "--no-web", "--data-dir", str(data_dir),
                               "--upstream", f"127.0.0.1:{upstream.port}")
     yield port, data_dir, upstream

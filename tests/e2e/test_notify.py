@@ -30,7 +30,7 @@ def test_policy_change_reaches_every_node(make_gate: Any, tmp_path: Path) -> Non
     engine = make_engine(shared_db)
     migrate(engine)
     with session_factory(engine).begin() as s:
-        create_demo_household(s)
+        create_demo_household(s, schedules=False)
     nodes = [make_gate(**{"server.database_url": shared_db, "server.notify_url": REDIS,
                           "server.notify_channel": channel}) for _ in range(2)]
     for node in nodes:

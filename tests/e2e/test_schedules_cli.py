@@ -8,7 +8,15 @@ import signal
 import time
 from pathlib import Path
 
-from tests.helpers import FakeUpstream, addresses, cli, query, start_server, wait_until
+from tests.helpers import (
+    FakeUpstream,
+    addresses,
+    cli,
+    demo_data_dir,
+    query,
+    start_server,
+    wait_until,
+)
 
 AN, BINH = "127.0.0.2", "127.0.0.3"
 
@@ -17,7 +25,7 @@ def test_pause_resume_and_allow_for_reach_a_running_gate(tmp_path: Path) -> None
     upstream = FakeUpstream().start()
     listed = tmp_path / "blocked.txt"
     listed.write_text("blocked-e2e.example\n")
-    data = str(tmp_path / "data")
+    data = str(demo_data_dir(tmp_path / "data"))  # the demo without its own windows
     proc, port = start_server("--demo", "--no-web", "--no-default-lists", "--data-dir", data,
                               "--upstream", f"127.0.0.1:{upstream.port}", "--blocklist",
                               str(listed))
@@ -63,8 +71,7 @@ def _check(data: str, *args: str) -> dict[str, object]:
 
 
 def test_schedule_commands_and_check_at(tmp_path: Path) -> None:
-    data = str(tmp_path / "data")
-    assert cli("migrate", "--demo", "--data-dir", data).returncode == 0
+    data = str(demo_data_dir(tmp_path / "data"))  # the demo without its own windows
     added = cli("schedule", "add", "An", "bedtime", "--days", "daily", "--from", "20:30",
                 "--to", "06:30", "--block-all", "--allow", "school.edu.vn", "--json",
                 "--data-dir", data)

@@ -1,11 +1,26 @@
-"""The demo household used by ``safegate serve --demo``, docs and tests."""
+"""The demo household used by ``safegate serve --demo``, docs and tests.
+
+An (born 2018): safe search and YouTube strict, a bedtime 20:30–06:30 every night that blocks
+everything but a few learning sites, and 60 minutes of games a day. Bình (born 2012): safe
+search on, YouTube moderate, school hours (07:00–11:30 and 13:30–17:00, Monday to Friday)
+blocking games and social networks, and the Decree 147/2024 game limits on. Tests that must
+not depend on the hour create it with ``schedules=False``.
+"""
 
 from __future__ import annotations
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from safegate.store.models import Account, Device, Organisation, Policy, Profile
+from safegate.store.models import (
+    Account,
+    Device,
+    Organisation,
+    Policy,
+    Profile,
+    Schedule,
+    TimeBudget,
+)
 
 DEMO_ORG_NAME = "Gia đình Nguyễn (demo)"
 DEMO_PARENT_EMAIL = "phuhuynh@example.vn"
@@ -23,8 +38,36 @@ _ALWAYS_BLOCKED = [
 ]
 
 
-def create_demo_household(session: Session) -> int:
-    """Create the demo household unless it exists; return its organisation id (flushes only)."""
+EVERY_DAY = 0b1111111
+MONDAY_TO_FRIDAY = 0b0011111
+# What An may open during bedtime: school and learning sites (and their subdomains).
+BEDTIME_ALLOW = ["hoc10.vn", "olm.vn", "vnedu.vn", "khanacademy.org"]
+
+
+def _minute(hhmm: str) -> int:
+    hours, minutes = hhmm.split(":")
+    return int(hours) * 60 + int(minutes)
+
+
+def demo_schedules() -> dict[str, list[Schedule]]:
+    """The demo's weekly windows per child."""
+    return {
+        "An": [Schedule(name="bedtime", days=EVERY_DAY, start_minute=_minute("20:30"),
+                        end_minute=_minute("06:30"), action="block", block_all=True,
+                        allow=list(BEDTIME_ALLOW))],
+        "Bình": [
+            Schedule(name=name, days=MONDAY_TO_FRIDAY, start_minute=_minute(start),
+                     end_minute=_minute(end), action="block", categories=["games", "social"])
+            for name, start, end in (("school-morning", "07:00", "11:30"),
+                                     ("school-afternoon", "13:30", "17:00"))
+        ],
+    }
+
+
+def create_demo_household(session: Session, *, schedules: bool = True) -> int:
+    """Create the demo household unless it exists; return its organisation id (flushes only).
+    ``schedules=False`` leaves out the weekly windows (for answers that do not depend on the
+    hour)."""
     existing = session.scalar(
         select(Organisation.id).where(
             Organisation.name == DEMO_ORG_NAME, Organisation.kind == "household"
@@ -54,11 +97,11 @@ def create_demo_household(session: Session) -> int:
                     "hate",
                     "social",
                     "chat",
-                    "games",
                 ],
                 safe_search=True,
                 youtube_mode="strict",
             ),
+            budgets=[TimeBudget(target="group:games", minutes_per_day=60)],
         )
     )
     org.profiles.append(
@@ -78,9 +121,16 @@ def create_demo_household(session: Session) -> int:
                 blocked_categories=[*_ALWAYS_BLOCKED, "cults", "weapons", "hate"],
                 safe_search=True,
                 youtube_mode="moderate",
+                decree147=True,
             ),
+            # Decree 147/2024: 180 minutes of games a day (policy/presets/decree147.toml).
+            budgets=[TimeBudget(target="group:games", minutes_per_day=180)],
         )
     )
+    if schedules:
+        windows = demo_schedules()
+        for profile in org.profiles:
+            profile.schedules = windows[profile.name]
     session.add(org)
     session.flush()
     return org.id

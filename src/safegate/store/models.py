@@ -127,6 +127,12 @@ class Profile(Base):
     policy: Mapped[Policy | None] = relationship(
         back_populates="profile", cascade="all, delete-orphan", passive_deletes=True
     )
+    schedules: Mapped[list[Schedule]] = relationship(
+        order_by="Schedule.id", cascade="all, delete-orphan", passive_deletes=True
+    )
+    budgets: Mapped[list[TimeBudget]] = relationship(
+        order_by="TimeBudget.id", cascade="all, delete-orphan", passive_deletes=True
+    )
 
 
 class Device(Base):
