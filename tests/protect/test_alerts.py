@@ -61,7 +61,10 @@ GROOMING = [
 
 
 def test_alert_choices_match_the_engine() -> None:
-    assert choices.ALERT_CATEGORIES == CATEGORIES
+    """The text engine's categories, then the gate's DNS signals (safegate.protect.signals)."""
+    from safegate.protect.signals import BYPASS, INFECTED
+
+    assert (*CATEGORIES, BYPASS, INFECTED) == choices.ALERT_CATEGORIES
 
 
 def test_excerpt_keeps_short_text_and_cuts_long_text_around_the_evidence() -> None:

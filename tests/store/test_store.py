@@ -563,3 +563,40 @@ def test_the_parental_control_revision_goes_down_and_up_losing_no_child(
     with pytest.raises(IntegrityError), engine.begin() as conn:
         conn.execute(insert(Schedule).values(profile_id=pid, name="x", days=0, start_minute=0,
                                               end_minute=60, action="block"))
+
+
+def test_the_network_alert_revision_goes_down_and_up_keeping_alerts(
+        engine: Engine, demo_org: int) -> None:
+    """0007 widens the alert CHECKs (bypass_attempt, infected_device, found by dns): down,
+    the old CHECKs hold again and only the new kinds of alert go; up, they are allowed again,
+    the indexes, the profile rows and the other alerts survive both ways."""
+    with engine.connect() as conn:
+        pid = conn.execute(select(Profile.id).where(Profile.org_id == demo_org)).scalars().first()
+    row = {"profile_id": pid, "last_seen_at": datetime(2026, 12, 1, tzinfo=UTC),
+           "conversation": "c", "category": "self_harm", "severity": "urgent", "score": 0.9,
+           "snippet": "x", "guidance": "self_harm", "found_by": "rules"}
+    bypass = {**row, "conversation": "dns:tablet", "category": "bypass_attempt",
+              "severity": "warning", "guidance": "bypass_attempt", "found_by": "dns"}
+    with engine.begin() as conn:
+        conn.execute(insert(Alert).values(**row))
+        conn.execute(insert(Alert).values(**bypass))
+    indexes = {i["name"] for i in inspect(engine).get_indexes("alert")}
+    profiles = _count(engine, Profile)
+    _alembic(engine, "downgrade", "0006")
+    with engine.connect() as conn:
+        assert conn.execute(select(Alert.category)).scalars().all() == ["self_harm"]
+    for bad in ({"category": "bypass_attempt"}, {"category": "infected_device"},
+                {"found_by": "dns"}):
+        with pytest.raises(IntegrityError), engine.begin() as conn:
+            conn.execute(insert(Alert).values(**{**row, **bad}))
+    _alembic(engine, "upgrade", "head")
+    assert {i["name"] for i in inspect(engine).get_indexes("alert")} == indexes
+    assert _count(engine, Profile) == profiles
+    with engine.begin() as conn:
+        conn.execute(insert(Alert).values(**bypass))
+        conn.execute(insert(Alert).values(**{**bypass, "category": "infected_device"}))
+        assert sorted(conn.execute(select(Alert.category)).scalars()) == [
+            "bypass_attempt", "infected_device", "self_harm"]
+    for bad in ({"found_by": "oracle"}, {"category": "weather"}, {"severity": "meh"}):
+        with pytest.raises(IntegrityError), engine.begin() as conn:
+            conn.execute(insert(Alert).values(**{**row, **bad}))

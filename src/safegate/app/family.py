@@ -455,12 +455,17 @@ def set_policy(app: App, child: str, change: PolicyChange, *,
     """Change a child's policy; the whole policy after the change."""
     with app.change("policy", f"policy of {child} changed") as session:
         _, profile = _child(session, child, org)
-        fields = changed_fields(policy_record(profile.policy), change)
-        if fields:
-            update_policy(session, profile.id, **fields)
-        if change.decree147 is not None:
-            apply_decree147(session, profile.id, change.decree147)
+        change_policy(session, profile, change)
         return _policy_dict(session, profile)
+
+
+def change_policy(session: Session, profile: Profile, change: PolicyChange) -> None:
+    """Apply ``change`` to ``profile``'s policy inside the caller's ``policy`` change."""
+    fields = changed_fields(policy_record(profile.policy), change)
+    if fields:
+        update_policy(session, profile.id, **fields)
+    if change.decree147 is not None:
+        apply_decree147(session, profile.id, change.decree147)
 
 
 def show_policy(app: App, child: str, *, org: str | None = None) -> dict[str, Any]:

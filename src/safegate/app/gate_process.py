@@ -111,6 +111,7 @@ class GateProcess:
     migrate: bool = True  # False in forked workers: the supervisor migrated
     doh_port: int | None = None  # bound DoH port (None: off)
     dot_port: int | None = None  # bound DoT port (None: off)
+    signals: Any = None  # app.signals.DnsSignals: bypass and infection alerts
 
     @property
     def settings(self) -> Settings:
@@ -188,13 +189,17 @@ class GateProcess:
                             use_0x20=s["gate.upstream_0x20"])
         cache = AnswerCache(s["gate.cache_size"], s["gate.stale_max_age"])
         sink = None
-        if s["querylog.enabled"] and self.engine is not None:
+        if self.engine is not None:  # the window's rows: DNS signals, then the query log
+            from safegate.app.signals import DnsSignals
             from safegate.store.querylog import insert_query_logs
 
-            engine = self.engine
+            engine, logged = self.engine, s["querylog.enabled"]
+            self.signals = DnsSignals(self.app)
+            consume = self.signals.consume
 
             def sink(rows: Sequence[Any]) -> int:
-                return insert_query_logs(engine, rows)
+                consume(rows)  # never raises
+                return insert_query_logs(engine, rows) if logged else 0
 
         querylog = QueryLog(sink, s["querylog.ring_size"], s["querylog.flush_interval"])
         self.gate = Gate(snapshot, pool, cache, querylog, gate_options(s))

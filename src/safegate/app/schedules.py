@@ -260,17 +260,46 @@ def allow_for(app: App, child: str, domain: str, minutes: int,
               now: datetime | None = None) -> dict[str, Any]:
     """Allow ``domain`` and its subdomains for ``minutes``, over schedules, the pause, deny
     rules and lists. Expired allows of the child are deleted on the way."""
-    name = normalise_domain(domain)
-    if name is None:
-        raise ScheduleError(f"{domain!r} is not a domain name")
+    name = allowed_domain(domain)
     now = now or datetime.now(UTC)
     ends = now + _minutes(minutes)
     with app.change("policy", f"allow-for {child} {name} {minutes} min") as session:
-        profile = find_child(session, child)
-        for old in session.scalars(select(TemporaryAllow).where(
-                TemporaryAllow.profile_id == profile.id, TemporaryAllow.until <= now)):
-            session.delete(old)
-        session.add(TemporaryAllow(profile_id=profile.id, domain=name, until=ends))
-        tz = _timezone(session, profile)
-        return {"child": profile.name, "domain": name, "until": ends.isoformat(),
-                "local_until": ends.astimezone(zone(tz)).isoformat(timespec="minutes")}
+        return add_temporary_allow(session, find_child(session, child), name, ends, now)
+
+
+def allowed_domain(domain: str) -> str:
+    """``domain`` normalised, or ScheduleError."""
+    name = normalise_domain(domain)
+    if name is None:
+        raise ScheduleError(f"{domain!r} is not a domain name")
+    return name
+
+
+def allow_ends(tz: str, now: datetime, *, minutes: int | None = None,
+               until: str | None = None) -> datetime:
+    """When a temporary allow given for ``minutes`` or until the local time ``until`` (HH:MM,
+    today or tomorrow in ``tz``) ends."""
+    if (minutes is None) == (until is None):
+        raise ScheduleError("give --minutes or --until")
+    if minutes is not None:
+        return now + _minutes(minutes)
+    assert until is not None
+    return next_local(until, tz, now)
+
+
+def add_temporary_allow(session: Session, profile: Profile, name: str, ends: datetime,
+                        now: datetime) -> dict[str, Any]:
+    """Allow ``name`` (normalised) for ``profile`` until ``ends``, deleting its expired
+    allows, inside the caller's ``policy`` change."""
+    for old in session.scalars(select(TemporaryAllow).where(
+            TemporaryAllow.profile_id == profile.id, TemporaryAllow.until <= now)):
+        session.delete(old)
+    session.add(TemporaryAllow(profile_id=profile.id, domain=name, until=ends))
+    tz = _timezone(session, profile)
+    return {"child": profile.name, "domain": name, "until": ends.isoformat(),
+            "local_until": ends.astimezone(zone(tz)).isoformat(timespec="minutes")}
+
+
+def household_timezone(session: Session, profile: Profile) -> str:
+    """The time zone of the child's organisation."""
+    return _timezone(session, profile)

@@ -22,12 +22,16 @@ CATEGORY_SOURCES: Final = ("auto", "operator")
 ALERT_CATEGORIES: Final = (
     "sexual", "grooming", "self_harm", "bullying", "hate", "violence", "scam", "drugs",
     "gambling", "pii_disclosure",
+    # From the gate's query log (safegate.protect.signals): a device trying to get around the
+    # filter, and a device asking for malware names (migration 0007).
+    "bypass_attempt", "infected_device",
 )
 ALERT_SEVERITIES: Final = ("warning", "urgent")
 ALERT_FEEDBACK: Final = ("helpful", "wrong")
 # Which layer of the safety engine found an alert: a rule, the n-gram model alone, the deep
-# layer (sentence embeddings) alone, or the grooming escalation over a conversation.
-ALERT_FOUND_BY: Final = ("rules", "model", "deep", "conversation")
+# layer (sentence embeddings) alone, the grooming escalation over a conversation, or the
+# gate's DNS signals (bypass attempts, infected devices; migration 0007).
+ALERT_FOUND_BY: Final = ("rules", "model", "deep", "conversation", "dns")
 # What a change announced on the change bus (safegate.app.bus) touched; "all" means
 # "reload everything" (an operator's forced reload, or a change the log no longer names).
 CHANGE_KINDS: Final = ("policy", "lists", "categories", "all")

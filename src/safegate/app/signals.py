@@ -1,0 +1,73 @@
+"""The gate's DNS signals, app side: the query-log rows of each window go through the pure
+:class:`~safegate.protect.signals.Detector`, and what it raises is stored as alerts
+(:mod:`safegate.protect.dns_alerts`).
+
+Runs in the query-log writer's worker thread, once per window (``querylog`` rows, every ten
+seconds), never on the gate's hot path. It never raises: a store or key failure is logged (no
+domain names, no addresses) and the gate goes on.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from safegate.app.core import App
+from safegate.privacy.crypto import Keyring
+from safegate.protect.dns_alerts import store_signals
+from safegate.protect.monitor import describe_error
+from safegate.protect.signals import Detector, Event, Thresholds, event_from_row
+
+log = logging.getLogger(__name__)
+
+
+class DnsSignals:
+    """Feeds query-log rows to a detector and stores the alerts it raises."""
+
+    def __init__(self, app: App, thresholds: Thresholds | None = None,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.app = app
+        self.detector = Detector(thresholds)
+        self.clock = clock
+        self.raised = 0  # signals handed to the store
+        self.failed = 0  # signals the store did not take
+        self._lock = threading.Lock()
+        self._key: Keyring | None = None
+
+    def events(self, rows: Sequence[Sequence[Any]]) -> list[Event]:
+        """The blocked rows as events. Their time is now (the write of the window): a row's
+        own time is the window's start, or only the hour for a child whose log level is
+        ``domains``."""
+        now = self.clock()
+        out = []
+        for _, ip, profile_id, qname, _, action, reason, count in rows:
+            if action != "block":
+                continue
+            event = event_from_row(now, ip, profile_id, qname, action, reason, count)
+            if event is not None:
+                out.append(event)
+        return out
+
+    def consume(self, rows: Sequence[Sequence[Any]]) -> None:
+        with self._lock:  # one window at a time; the query log writes them in order anyway
+            signals = []
+            try:
+                signals = self.detector.feed(self.events(rows))
+                if not signals:
+                    return
+                if self._key is None:
+                    self._key = self.app.keyring()
+                outcomes = store_signals(self.app.engine, signals, self._key)
+            except Exception as exc:
+                self.failed += len(signals)
+                log.error("DNS signals: alerts not stored (%s)", describe_error(exc))
+                return
+            self.raised += len(signals)
+            for outcome in outcomes:
+                if outcome.alert is not None:
+                    log.info("DNS signals: %s alert %d for profile %d (%s, count %d)",
+                             outcome.alert.category, outcome.alert.id,
+                             outcome.alert.profile_id, outcome.action, outcome.alert.count)
