@@ -8,7 +8,17 @@ from __future__ import annotations
 import click
 
 from safegate import __version__
-from safegate.cli import family, gate, lists, privacy, protect, safety, schedules, urls
+from safegate.cli import (
+    budgets,
+    family,
+    gate,
+    lists,
+    privacy,
+    protect,
+    safety,
+    schedules,
+    urls,
+)
 from safegate.cli.common import CONTEXT
 
 
@@ -21,7 +31,7 @@ def main() -> None:
     """
 
 
-for _module in (gate, lists, safety, urls, privacy, protect, family, schedules):
+for _module in (gate, lists, safety, urls, privacy, protect, family, schedules, budgets):
     for _command in _module.COMMANDS:
         main.add_command(_command)
 
