@@ -14,8 +14,8 @@ from safegate.lists.psl import embedded_psl
 from safegate.lists.sources import ListSpec
 from safegate.policy.budgets import (
     BudgetError,
-    Used,
     UsageBoard,
+    Used,
     budget_state,
     check_target,
     compile_budgets,
