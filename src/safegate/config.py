@@ -185,6 +185,21 @@ OPTIONS: tuple[Option, ...] = (
            "counted.", minimum=100, maximum=10_000_000),
     Option("querylog.flush_interval", "float", 1.0, "Seconds between batch writes.",
            minimum=0.05, maximum=60),
+    Option("budgets.redis_url", "str", "",
+           "Where gates count the minutes of time budgets, shared by every worker and node: a "
+           "Redis URL (one sorted set of minutes per child, target and day), empty for "
+           "server.notify_url, or 'database' (the budget_usage table; also used when both are "
+           "empty). See docs/budgets.md."),
+    Option("budgets.flush_interval", "float", 5.0,
+           "Seconds between writes of the minutes a gate counted to the shared counter (the "
+           "gate never waits for it while answering).", minimum=0.05, maximum=60),
+    Option("budgets.refresh_interval", "float", 5.0,
+           "Seconds between reads of the minutes every gate counted: a budget used up on "
+           "another worker or node closes here at most flush + refresh interval seconds late.",
+           minimum=0.05, maximum=60),
+    Option("budgets.minute_seconds", "int", 60,
+           "Length of a counted minute in seconds. For tests only: leave it at 60.",
+           minimum=1, maximum=60),
     Option("alerts.retention_days", "int", 90,
            "Days an alert about a child is kept after its latest message (the gate purges "
            "hourly; `safegate alerts purge` by hand); 0 keeps alerts forever.", minimum=0,

@@ -11,13 +11,15 @@ from safegate.lists.index import DomainIndex
 from safegate.lists.parse import normalise_domain
 from safegate.lists.services import services_for_domain
 from safegate.policy import safe_search
+from safegate.policy.budgets import CATEGORY as BUDGET
+from safegate.policy.budgets import summary
 from safegate.policy.compiled import CompiledProfile
 from safegate.policy.decide import Decision, decide
 from safegate.policy.schedule import ScheduleError, zone
 from safegate.policy.timestate import Live, at
 
 # Decisions whose rule names no list entry.
-NOT_A_LIST = ("service", "monitor", "guard", "allow_list_only", safe_search.CATEGORY)
+NOT_A_LIST = ("service", "monitor", "guard", "allow_list_only", safe_search.CATEGORY, BUDGET)
 
 
 class NotFound(LookupError):
@@ -32,6 +34,8 @@ class Explanation:
     services: tuple[str, ...]
     when: datetime = field(default_factory=lambda: datetime.now(UTC))
     live: Live | None = None
+    # The time budgets the name counts towards: target, minutes, used, left, used_up.
+    budgets: tuple[dict[str, Any], ...] = ()
 
     @property
     def setting(self) -> str | None:
@@ -68,6 +72,7 @@ class Explanation:
             out.pop("list", None)
             out.pop("entry", None)
         out["services"] = list(self.services)
+        out["budgets"] = list(self.budgets)
         out["setting"] = self.setting
         out.update(self.time_dict())
         return out
@@ -108,9 +113,21 @@ def explain(app: App, domain: str, profile: str | None = None, *, when: str | No
         instant = parse_at(when, compiled.time.timezone) if when else datetime.now(UTC)
     except ScheduleError as exc:
         raise NotFound(str(exc)) from None
-    live = at(compiled, index, instant.timestamp())
+    board = None
+    counted: tuple[dict[str, Any], ...] = ()
+    targets = compiled.budgets.targets_for(name)
+    if not compiled.budgets.empty and compiled.id is not None:
+        from safegate.app.budgets import used_board
+
+        board = used_board(app, compiled.budgets, compiled.id, instant.timestamp())
+        clock = board.clock(compiled.budgets.timezone, instant.timestamp())
+        counted = tuple(b for b in summary(compiled.budgets, board.used_on(compiled.id,
+                                                                           clock.day),
+                                           instant.timestamp(), board.minute_seconds)
+                        if b["target"] in targets)
+    live = at(compiled, index, instant.timestamp(), board)
     return Explanation(name, compiled, decide(compiled, index, name, live),
-                       tuple(services_for_domain(name)), instant, live)
+                       tuple(services_for_domain(name)), instant, live, counted)
 
 
 def device_profile(app: App, device: str) -> str:
@@ -149,6 +166,9 @@ def setting_in_words(decision: Decision, profile: str, live: Live | None = None)
         if decision.action != "rewrite":
             mode = "blocked"
         return f"profile {profile!r} {safe_search.setting_in_words(engine, mode or 'on')}"
+    if decision.category == BUDGET:
+        return (f"profile {profile!r} has used up its daily time budget for "
+                f"{rule.split(':', 1)[1]!r} (blocked until local midnight)")
     if decision.category == "pause":
         return f"profile {profile!r} is paused"
     if decision.category == "schedule":

@@ -20,6 +20,7 @@ import signal
 import time
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from safegate.app.bus import ChangeWatcher
@@ -35,6 +36,7 @@ from safegate.gate.querylog import QueryLog
 from safegate.gate.server import Gate, GateOptions, start_listeners
 from safegate.gate.upstream import UpstreamPool
 from safegate.lists.index import DomainIndex
+from safegate.policy.budgets import UsageBoard
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +114,7 @@ class GateProcess:
     doh_port: int | None = None  # bound DoH port (None: off)
     dot_port: int | None = None  # bound DoT port (None: off)
     signals: Any = None  # app.signals.DnsSignals: bypass and infection alerts
+    counter: Any = None  # the shared budget-minute counter (store.budgets), once opened
 
     @property
     def settings(self) -> Settings:
@@ -202,7 +205,8 @@ class GateProcess:
                 return insert_query_logs(engine, rows) if logged else 0
 
         querylog = QueryLog(sink, s["querylog.ring_size"], s["querylog.flush_interval"])
-        self.gate = Gate(snapshot, pool, cache, querylog, gate_options(s))
+        self.gate = Gate(snapshot, pool, cache, querylog, gate_options(s),
+                         UsageBoard(s["budgets.minute_seconds"]))
         host, port = s.dns_address
         closers, self.port = await start_listeners(self.gate, host, port,
                                                    reuse_port=self.reuse_port)
@@ -216,6 +220,7 @@ class GateProcess:
         pool.start()
         querylog.start()
         self._spawn(self._seen_domains_loop())
+        self._spawn(self._budget_loop())
         if self.engine is not None:
             self.watcher = ChangeWatcher(
                 self.engine, self._on_change, notify_url=s["server.notify_url"],
@@ -323,6 +328,11 @@ class GateProcess:
             if log_days:
                 await self._purge("query log", "query log rows", purge_query_logs,
                                   time.time() - log_days * 86400, log_days)
+            # Budget minutes matter for one local day; the database keeps them two more.
+            from safegate.store.budgets import purge_minutes
+
+            old_day = (utcnow() - timedelta(days=3)).date().isoformat()
+            await self._purge("budget", "budget minutes", purge_minutes, old_day, 3)
             before = retention_cutoff(utcnow(), alert_days)
             if before is not None:
                 await self._purge("alert", "alerts", purge_alerts, before, alert_days)
@@ -384,6 +394,78 @@ class GateProcess:
             except Exception as exc:
                 log.error("recording newly seen domains failed: %s", exc)
 
+    # ------------------------------------------------------------------ time budgets
+
+    def _open_counter(self) -> Any:
+        if self.counter is None:
+            from safegate.app.budgets import counter, counter_url
+
+            if counter_url(self.app) is None and self.engine is None:
+                return None  # no store and no Redis: minutes are counted in this process only
+            self.counter = counter(self.app)
+        return self.counter
+
+    def budget_keys(self) -> list[tuple[int, str, str]]:
+        """(profile, target, local day) of every budget in the current snapshot."""
+        assert self.gate is not None
+        board, wall = self.gate.budgets, time.time()
+        keys: list[tuple[int, str, str]] = []
+        for profile in self.gate.snapshot.profiles.values():
+            if profile.budgets.empty or profile.id is None:
+                continue
+            day = board.clock(profile.budgets.timezone, wall).day
+            keys.extend((profile.id, target, day) for target in profile.budgets.limits)
+        return keys
+
+    def _budget_sync(self, batch: list[Any],
+                     keys: list[tuple[int, str, str]] | None) -> dict[Any, Any] | None:
+        """Write the minutes counted here; read everyone's when ``keys`` (a worker thread)."""
+        store = self._open_counter()
+        if store is None:
+            return None
+        store.add(batch)
+        return store.read(keys) if keys is not None else None
+
+    async def budget_round(self, refresh: bool = True) -> int:
+        """One flush (and read) of budget minutes; how many profiles changed state."""
+        assert self.gate is not None
+        board = self.gate.budgets
+        batch = board.take()
+        keys = self.budget_keys() if refresh else None
+        if not batch and not keys:
+            return 0
+        loop = asyncio.get_running_loop()
+        try:
+            counts = await loop.run_in_executor(None, self._budget_sync, batch, keys)
+        except Exception as exc:
+            board.pending.update(batch)  # kept for the next round
+            log.error("counting budget minutes failed: %s", exc)
+            return 0
+        if counts is None:
+            return 0
+        board.replace(counts)
+        return self.gate.refresh_budgets(time.time())
+
+    async def _budget_loop(self) -> None:
+        """Flush the minutes counted here every ``budgets.flush_interval`` seconds and read
+        everyone's every ``budgets.refresh_interval`` (docs/budgets.md: the staleness)."""
+        flush = self.settings["budgets.flush_interval"]
+        every = self.settings["budgets.refresh_interval"]
+        tick = min(flush, every)
+        last_flush = last_read = time.monotonic()
+        while True:
+            await asyncio.sleep(tick)
+            now = time.monotonic()
+            refresh = now - last_read >= every - 1e-3
+            if not refresh and now - last_flush < flush - 1e-3:
+                continue
+            last_flush = now
+            if refresh:
+                last_read = now
+            changed = await self.budget_round(refresh)
+            if changed:
+                log.info("time budgets: %d profile(s) changed state", changed)
+
     async def stop(self) -> None:
         if self.gate is None:
             return
@@ -398,6 +480,10 @@ class GateProcess:
             task.cancel()
         # Wait for them: a leader releases its lock as its task ends.
         await asyncio.gather(*tasks, return_exceptions=True)
+        with contextlib.suppress(Exception):
+            await self.budget_round(refresh=False)  # the last minutes counted here
+        if self.counter is not None:
+            self.counter.close()
         self.app.close()
 
     async def run_forever(self, *, demo: bool = False) -> None:

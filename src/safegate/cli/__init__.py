@@ -9,6 +9,7 @@ import click
 
 from safegate import __version__
 from safegate.cli import (
+    budgets,
     family,
     gate,
     lists,
@@ -31,7 +32,8 @@ def main() -> None:
     """
 
 
-for _module in (gate, lists, safety, urls, privacy, protect, family, schedules, requests):
+for _module in (gate, lists, safety, urls, privacy, protect, family, schedules, budgets,
+                requests):
     for _command in _module.COMMANDS:
         main.add_command(_command)
 

@@ -121,7 +121,7 @@ def check(config: Path | None, data_dir: Path | None, domain: str, profile: str 
           device: str | None, when: str | None, blocklist: tuple[Path, ...],
           as_json: bool) -> None:
     """Say whether DOMAIN is blocked for a profile at a moment, and exactly why (a list, a
-    rule, a schedule window, the pause or a temporary allow)."""
+    rule, a schedule window, the pause, a temporary allow or a time budget used up)."""
     from safegate.app.explain import NotFound, explain
 
     app = app_from(config, data_dir)
@@ -157,6 +157,10 @@ def check(config: Path | None, data_dir: Path | None, domain: str, profile: str 
         click.echo(f"  windows:  {', '.join(result['windows'])} (in force)")
     if result["paused_until"]:
         click.echo(f"  paused:   until {result['paused_until']}")
+    for b in result["budgets"]:
+        state = "used up" if b["used_up"] else f"{b['left']} min left"
+        click.echo(f"  budget:   {b['target']}: {b['used']} of {b['minutes']} min used "
+                   f"today, {state}")
 
 
 COMMANDS = [serve, migrate, reload, check]

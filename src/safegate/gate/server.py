@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import ipaddress
 import logging
+import math
 import socket
 import struct
 import time
@@ -26,6 +27,7 @@ from safegate.gate.cache import AnswerCache, CacheEntry, cache_ttl
 from safegate.gate.querylog import QueryLog
 from safegate.gate.upstream import UpstreamError, UpstreamPool
 from safegate.gate.wire import Query, WireError
+from safegate.policy.budgets import UsageBoard, budget_state
 from safegate.policy.compiled import CompiledProfile, PolicySnapshot, normalise_mac, token_key
 from safegate.policy.decide import ALLOW, ALLOW_LIST_ONLY, Decision, closes_everything, decide
 from safegate.policy.timestate import current
@@ -178,8 +180,11 @@ def tcp_refusal(refused: bool, rate_limited: bool, from_address: int, total: int
 
 class Gate:
     def __init__(self, snapshot: PolicySnapshot, pool: UpstreamPool, cache: AnswerCache,
-                 querylog: QueryLog, options: GateOptions) -> None:
+                 querylog: QueryLog, options: GateOptions,
+                 budgets: UsageBoard | None = None) -> None:
         self.snapshot = snapshot
+        # Used minutes of time budgets: counted here, flushed and re-read by the runtime.
+        self.budgets = budgets if budgets is not None else UsageBoard()
         self.pool = pool
         self.cache = cache
         self.querylog = querylog
@@ -300,7 +305,7 @@ class Gate:
         profile = self._profile_for(client, query)
         # The time-dependent state (schedules, pause, temporary allows): recomputed only when
         # its boundary has passed, and then the profile's memo is emptied.
-        live = current(profile, self.snapshot.index, time.time())
+        live = current(profile, self.snapshot.index, time.time(), self.budgets)
         decision = decide(profile, self.snapshot.index, query.name, live)
         now = time.monotonic()
         if decision is ALLOW:
@@ -363,6 +368,12 @@ class Gate:
         # Nothing memoised outlives the profile's time-dependent state.
         expires = min(expires, self._state_ends(profile, now))
         action = decision.action
+        if action in ("allow", "rewrite") and not profile.budgets.empty:
+            targets = profile.budgets.targets_for(query.name)
+            if targets:
+                # A minute of a budgeted target: counted, and memoised only to the minute's
+                # end, so that the next minute's first query is counted too.
+                expires = min(expires, self._count(profile, targets, now))
         if action in ("allow", "rewrite") and entry is not None:
             response = self._from_entry(data, query, entry, now)
         elif action == "rewrite":
@@ -422,6 +433,41 @@ class Gate:
         elif len(seen) < MAX_NEW_DOMAINS:
             seen[domain] = 1
 
+    def _count(self, profile: CompiledProfile, targets: tuple[str, ...], now: float) -> float:
+        """Count this minute for the targets (in memory; the runtime flushes it); when that
+        reaches a budget, the profile's state ends with the minute. The minute's end, on the
+        monotonic clock of ``now``."""
+        board, wall = self.budgets, time.time()
+        clock = board.clock(profile.budgets.timezone, wall)
+        new = board.record(profile.id or 0, clock.day, clock.minute, targets)
+        if new:
+            used, limits = board.used_on(profile.id, clock.day), profile.budgets.limits
+            if any(used[t].count >= limits[t] for t in new):
+                profile.live.valid_until = min(profile.live.valid_until, clock.end)
+        return now + (clock.end - wall)
+
+    def refresh_budgets(self, wall: float) -> int:
+        """After the used minutes were re-read: every profile whose used-up budgets differ
+        from its live state's (or that reaches a budget sooner) drops its live state and its
+        memoised answers. How many did."""
+        board, changed = self.budgets, 0
+        for profile in self.snapshot.profiles.values():
+            live = profile.live
+            if profile.budgets.empty or live.valid_from == math.inf:
+                continue  # no budgets, or not asked yet: the first query computes it
+            clock = board.clock(profile.budgets.timezone, wall)
+            state = budget_state(profile.budgets, board.used_on(profile.id, clock.day), wall,
+                                 board.minute_seconds, clock)
+            if state.exhausted != live.budget.exhausted or state.valid_until < live.valid_until:
+                live.invalidate()
+                profile.memo.clear()
+                changed += 1
+        if changed:
+            for client in self.clients.values():
+                if client.by_mac:
+                    client.memo.clear()  # a forwarder's private memo mixes profiles
+        return changed
+
     @staticmethod
     def _state_ends(profile: CompiledProfile, now: float) -> float:
         """When the profile's time-dependent state ends, on the monotonic clock of ``now``."""
@@ -430,7 +476,7 @@ class Gate:
     def _check_answer(self, profile: CompiledProfile, entry: CacheEntry) -> Decision | None:
         """A CNAME target or an answer address that the profile blocks blocks the name."""
         index = self.snapshot.index
-        live = current(profile, index, time.time())
+        live = current(profile, index, time.time(), self.budgets)
         for target in entry.scanned.cnames:
             d = decide(profile, index, target, live)
             # Allow-list-only mode judges the name asked, not the CDN names it aliases; a

@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 from safegate.lists.index import DomainIndex, Verdicts
 from safegate.policy import safe_search as ss
+from safegate.policy.budgets import NO_BUDGETS, Budgets, compile_budgets
 from safegate.policy.timestate import NO_RULES, Live, TimeRules, rules_of
 
 
@@ -102,6 +103,8 @@ class CompiledProfile:
     verdict_cache: dict[frozenset[str], Verdicts] = field(default_factory=dict, compare=False,
                                                           repr=False)
     live: Live = field(default_factory=Live, compare=False, repr=False)
+    # Daily time budgets (policy/budgets.py): limits and the domains that count.
+    budgets: Budgets = NO_BUDGETS
 
 
 @dataclass(frozen=True)
@@ -238,6 +241,7 @@ def compile_profile(
     policy: PolicyLike,
     verdict_cache: dict[frozenset[str], Verdicts] | None = None,
     time: TimeRules = NO_RULES,
+    budgets: Budgets = NO_BUDGETS,
 ) -> CompiledProfile:
     cats = frozenset(policy.blocked_categories)
     cache = verdict_cache if verdict_cache is not None else {}
@@ -266,6 +270,7 @@ def compile_profile(
         time=time,
         blocked_service_ids=frozenset(policy.blocked_services),
         verdict_cache=cache,
+        budgets=budgets,
     )
 
 
@@ -285,6 +290,19 @@ class DefaultPolicy:
     allowed_services: tuple[str, ...] = ()
     monitored_services: tuple[str, ...] = ()
     allow_list_only: bool = False
+
+
+def budgets_of(record: Any) -> Budgets:
+    """The compiled budgets of a profile record (its ``time_budget`` rows and the Decree 147
+    flag; anything without the fields has none)."""
+    rows = getattr(record, "budgets", ())
+    decree = bool(getattr(getattr(record, "policy", None), "decree147", False))
+    if not rows and not decree:
+        return NO_BUDGETS
+    from safegate.policy.timestate import DEFAULT_TIMEZONE, zone_ok
+
+    return compile_budgets(rows, decree147=decree,
+                           timezone=zone_ok(getattr(record, "timezone", DEFAULT_TIMEZONE)))
 
 
 def compile_snapshot(
@@ -312,6 +330,7 @@ def compile_snapshot(
             policy=record.policy,
             verdict_cache=verdict_cache,
             time=rules_of(record),
+            budgets=budgets_of(record),
         )
         compiled[record.id] = cp
         for device in record.devices:

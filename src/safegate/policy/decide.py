@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from safegate.lists.guard import guarded
 from safegate.lists.index import DomainIndex
+from safegate.policy.budgets import CATEGORY as BUDGET
 from safegate.policy.compiled import CompiledProfile
 from safegate.policy.safe_search import CATEGORY as SAFE_SEARCH
 from safegate.policy.timestate import Live, TimeState
@@ -98,7 +99,8 @@ def _rules(profile: CompiledProfile, index: DomainIndex, name: str,
     Order: bypass canaries, the local zone; with ``live`` (the time-dependent state in force,
     policy/timestate.py): a temporary allow, the profile's allow rules, the pause, block_all
     windows (except their allow lists); then the profile's own allow rules, its own deny
-    rules, its services (the most specific domain decides: a blocked service — with the
+    rules, its time budgets used up today (``live.budget``: no allow window lifts them), its
+    services (the most specific domain decides: a blocked service — with the
     schedule's additions and allow-window lifts — blocks, an allowed one is allowed over any
     category, a monitored one is allowed and logged as ``monitor``), search engines that
     cannot be forced into safe search (while safe search is on), allow-list-only mode
@@ -119,7 +121,8 @@ def _rules(profile: CompiledProfile, index: DomainIndex, name: str,
             if timed is not None:
                 return timed
             windows = dict(live.category_windows)
-    if profile.allow or profile.deny or services or profile.service_modes:
+    budget = live.budget.exhausted if live is not None else None
+    if profile.allow or profile.deny or services or profile.service_modes or budget:
         suffixes = _suffixes(name)
         for suffix in suffixes:
             if suffix in profile.allow:
@@ -127,6 +130,11 @@ def _rules(profile: CompiledProfile, index: DomainIndex, name: str,
         for suffix in suffixes:
             if suffix in profile.deny:
                 return Decision("block", "custom", f"profile:{suffix}")
+        if budget:
+            # A used-up time budget: like a blocked service, and no allow window lifts it.
+            for target in profile.budgets.targets_for(name):
+                if target in budget:
+                    return Decision("block", BUDGET, f"budget:{target}")
         for suffix in suffixes:
             sid = services.get(suffix)
             if sid is not None:

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from safegate.lists.index import DomainIndex, Verdicts
+from safegate.policy.budgets import NO_BUDGET_STATE, BudgetState, UsageBoard, budget_state
 from safegate.policy.schedule import NO_WINDOWS, ScheduleState, Window, state_at, zone
 
 DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
@@ -77,7 +78,7 @@ class Live:
     """The state in force for one compiled profile, refreshed by ``refresh``."""
 
     __slots__ = ("state", "valid_from", "valid_until", "verdicts", "services",
-                 "category_windows", "service_windows")
+                 "category_windows", "service_windows", "budget")
 
     def __init__(self) -> None:
         self.state = TimeState()
@@ -87,6 +88,12 @@ class Live:
         self.services: dict[str, str] = {}  # domain → service id, blocked now
         self.category_windows: Mapping[str, str] = {}  # category a window added → window
         self.service_windows: Mapping[str, str] = {}  # service id a window added → window
+        self.budget: BudgetState = NO_BUDGET_STATE  # the time budgets used up now
+
+    def invalidate(self) -> None:
+        """Make the next ``current`` recompute (a count read from the store changed it)."""
+        self.valid_from = math.inf
+        self.valid_until = -math.inf
 
 
 def effective_categories(base: Iterable[str], schedule: ScheduleState) -> frozenset[str]:
@@ -100,8 +107,10 @@ def effective_services(base: Iterable[str], schedule: ScheduleState) -> tuple[st
                         | set(schedule.blocked_services)))
 
 
-def fill(live: Live, profile: Any, index: DomainIndex, now: float) -> Live:
-    """Compute the state of ``profile`` (a CompiledProfile) at ``now`` into ``live``."""
+def fill(live: Live, profile: Any, index: DomainIndex, now: float,
+         board: UsageBoard | None = None) -> Live:
+    """Compute the state of ``profile`` (a CompiledProfile) at ``now`` into ``live``; with
+    ``board`` (the used minutes) also the time budgets used up (policy/budgets.py)."""
     from safegate.policy.compiled import enabled_lists, service_domains
 
     state = time_state(profile.time, now)
@@ -119,6 +128,16 @@ def fill(live: Live, profile: Any, index: DomainIndex, now: float) -> Live:
     live.state = state
     live.valid_from = now
     live.valid_until = state.valid_until
+    live.budget = NO_BUDGET_STATE
+    budgets = profile.budgets
+    if not budgets.empty:
+        if board is None:
+            live.budget = budget_state(budgets, {}, now)
+        else:
+            clock = board.clock(budgets.timezone, now)
+            live.budget = budget_state(budgets, board.used_on(profile.id, clock.day), now,
+                                       board.minute_seconds, clock)
+        live.valid_until = min(live.valid_until, live.budget.valid_until)
     live.verdicts = verdicts
     live.services = services
     live.category_windows = {c: w for c, w in sched.blocked_categories.items()
@@ -128,20 +147,22 @@ def fill(live: Live, profile: Any, index: DomainIndex, now: float) -> Live:
     return live
 
 
-def current(profile: Any, index: DomainIndex, now: float) -> Live:
+def current(profile: Any, index: DomainIndex, now: float,
+            board: UsageBoard | None = None) -> Live:
     """The profile's live state at ``now``, recomputed (and the profile's memo emptied) when
     ``now`` is outside the interval it was computed for. Two float comparisons otherwise."""
     live: Live = profile.live
     if live.valid_from <= now < live.valid_until:
         return live
-    fill(live, profile, index, now)
+    fill(live, profile, index, now, board)
     profile.memo.clear()
     return live
 
 
-def at(profile: Any, index: DomainIndex, now: float) -> Live:
+def at(profile: Any, index: DomainIndex, now: float,
+       board: UsageBoard | None = None) -> Live:
     """A fresh state for ``now`` that leaves the profile's own untouched (``check --at``)."""
-    return fill(Live(), profile, index, now)
+    return fill(Live(), profile, index, now, board)
 
 
 def zone_ok(name: str) -> str:

@@ -32,6 +32,8 @@ ALLOWED_URLS = (
     "sqlite+pysqlite:///<path>/safegate.db (or sqlite:///<path>), "
     "postgresql+psycopg://user:password@host:port/dbname (or postgresql://...)"
 )
+SQLITE_WAIT_MS = 5000  # how long a statement waits for another writer's lock
+MIGRATION_WAIT_MS = 120_000  # how long a migration waits for another one to finish
 # Key for pg_advisory_xact_lock so that nodes starting together migrate one at a time.
 _MIGRATION_LOCK_KEY = 0x5AFE6A7E
 
@@ -70,12 +72,19 @@ def migrate(engine: Engine) -> None:
     with engine.begin() as connection:
         if engine.dialect.name == "sqlite":
             # pysqlite does not open a transaction before DDL; open one ourselves so a failed
-            # migration leaves nothing half-done and a second process waits for the first.
+            # migration leaves nothing half-done and a second process waits for the first
+            # (for as long as a whole migration from scratch may take on a busy machine, not
+            # the 5 s other statements wait; set back below).
+            connection.exec_driver_sql(f"PRAGMA busy_timeout={MIGRATION_WAIT_MS}")
             connection.exec_driver_sql("BEGIN IMMEDIATE")
         elif engine.dialect.name == "postgresql":
             connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK_KEY})")
         config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+        try:
+            command.upgrade(config, "head")
+        finally:
+            if engine.dialect.name == "sqlite":
+                connection.exec_driver_sql(f"PRAGMA busy_timeout={SQLITE_WAIT_MS}")
 
 
 def schema_revision(engine: Engine) -> tuple[str | None, str]:
@@ -149,7 +158,7 @@ def _sqlite_engine(url: URL) -> Engine:
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     try:
-        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_WAIT_MS}")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")

@@ -78,3 +78,4 @@ class ProfileRecord:
     paused_until: datetime | None = None
     schedules: tuple[ScheduleRecord, ...] = ()
     temporary_allows: tuple[TemporaryAllowRecord, ...] = ()  # those not yet expired
+    budgets: tuple[tuple[str, int], ...] = ()  # (target, minutes a day), by target

@@ -16,7 +16,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from safegate.store.demo import create_demo_household
 from safegate.store.errors import StoreError
-from safegate.store.models import Device, Policy, Profile, Schedule, TemporaryAllow
+from safegate.store.models import Device, Policy, Profile, Schedule, TemporaryAllow, TimeBudget
 from safegate.store.policy_fields import validate_policy_changes
 from safegate.store.querylog import QueryLogRow, insert_query_logs, purge_query_logs
 from safegate.store.records import (
@@ -56,20 +56,26 @@ def load_profiles(session: Session, *, org_id: int | None = None) -> list[Profil
     profiles = list(session.scalars(stmt))
     schedules: dict[int, list[ScheduleRecord]] = {}
     temporary: dict[int, list[TemporaryAllowRecord]] = {}
+    budgets: dict[int, list[tuple[str, int]]] = {}
     if profiles:
         sched_stmt = select(Schedule).order_by(Schedule.profile_id, Schedule.name)
         temp_stmt = (select(TemporaryAllow).where(TemporaryAllow.until > utcnow())
                      .order_by(TemporaryAllow.profile_id, TemporaryAllow.id))
+        budget_stmt = select(TimeBudget).order_by(TimeBudget.profile_id, TimeBudget.target)
         if org_id is not None:
             ids = [p.id for p in profiles]
             sched_stmt = sched_stmt.where(Schedule.profile_id.in_(ids))
             temp_stmt = temp_stmt.where(TemporaryAllow.profile_id.in_(ids))
+            budget_stmt = budget_stmt.where(TimeBudget.profile_id.in_(ids))
+        for b in session.scalars(budget_stmt):
+            budgets.setdefault(b.profile_id, []).append((b.target, b.minutes_per_day))
         for row in session.scalars(sched_stmt):
             schedules.setdefault(row.profile_id, []).append(schedule_record(row))
         for t in session.scalars(temp_stmt):
             temporary.setdefault(t.profile_id, []).append(
                 TemporaryAllowRecord(t.id, t.domain, t.until))
-    return [_profile_record(p, tuple(schedules.get(p.id, ())), tuple(temporary.get(p.id, ())))
+    return [_profile_record(p, tuple(schedules.get(p.id, ())), tuple(temporary.get(p.id, ())),
+                            tuple(budgets.get(p.id, ())))
             for p in profiles]
 
 
@@ -143,7 +149,8 @@ def _device_record(device: Device) -> DeviceRecord:
 
 
 def _profile_record(profile: Profile, schedules: tuple[ScheduleRecord, ...] = (),
-                    temporary: tuple[TemporaryAllowRecord, ...] = ()) -> ProfileRecord:
+                    temporary: tuple[TemporaryAllowRecord, ...] = (),
+                    budgets: tuple[tuple[str, int], ...] = ()) -> ProfileRecord:
     return ProfileRecord(
         id=profile.id,
         org_id=profile.org_id,
@@ -156,4 +163,5 @@ def _profile_record(profile: Profile, schedules: tuple[ScheduleRecord, ...] = ()
         paused_until=profile.paused_until,
         schedules=schedules,
         temporary_allows=temporary,
+        budgets=budgets,
     )

@@ -1,0 +1,96 @@
+"""`safegate budget set|list|remove`: daily time budgets of a child."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import click
+
+from safegate.cli.common import CONTEXT, app_from, common_options, json_option, user_errors
+
+
+@contextlib.contextmanager
+def _errors() -> Iterator[None]:
+    from safegate.policy.schedule import ScheduleError
+
+    try:
+        with user_errors():
+            yield
+    except ScheduleError as exc:  # BudgetError too: both are ValueErrors with a message
+        raise click.ClickException(str(exc)) from exc
+    except ValueError as exc:
+        from safegate.policy.budgets import BudgetError
+
+        if isinstance(exc, BudgetError):
+            raise click.ClickException(str(exc)) from exc
+        raise
+
+
+def _echo(data: Any, as_json: bool, text: str) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False) if as_json else text)
+
+
+@click.group(context_settings=CONTEXT)
+def budget() -> None:
+    """Minutes a day of a service (youtube) or a group of services (group:games) for a child,
+    counted over DNS and blocked when used up until local midnight. See docs/budgets.md."""
+
+
+@budget.command("set", context_settings=CONTEXT)
+@common_options
+@click.argument("child")
+@click.argument("target")
+@click.option("--minutes", required=True, type=int, help="Minutes a day, 0 to 1440.")
+@json_option
+def set_(config: Path | None, data_dir: Path | None, child: str, target: str, minutes: int,
+         as_json: bool) -> None:
+    """Give CHILD MINUTES a day of TARGET (a service id or group:GROUP)."""
+    from safegate.app.budgets import set_budget
+
+    app = app_from(config, data_dir)
+    with _errors():
+        done = set_budget(app, child, target, minutes)
+    _echo(done, as_json, f"{done['child']}: {done['target']} {done['minutes']} min a day")
+
+
+@budget.command("list", context_settings=CONTEXT)
+@common_options
+@click.argument("child")
+@json_option
+def list_(config: Path | None, data_dir: Path | None, child: str, as_json: bool) -> None:
+    """CHILD's budgets with the minutes used today and left."""
+    from safegate.app.budgets import list_budgets
+
+    app = app_from(config, data_dir)
+    with _errors():
+        found = list_budgets(app, child)
+    lines = [f"{found['child']} ({found['day'] or 'no budgets'}, {found['timezone']}):"]
+    for b in found["budgets"]:
+        state = "USED UP" if b["used_up"] else f"{b['left']} min left"
+        why = "  [Decree 147]" if b["decree147"] else ""
+        lines.append(f"  {b['target']}: {b['minutes']} min a day, {b['used']} used, "
+                     f"{state}{why}")
+    _echo(found, as_json, "\n".join(lines))
+
+
+@budget.command("remove", context_settings=CONTEXT)
+@common_options
+@click.argument("child")
+@click.argument("target")
+@json_option
+def remove(config: Path | None, data_dir: Path | None, child: str, target: str,
+           as_json: bool) -> None:
+    """Remove CHILD's budget for TARGET (with Decree 147 on, the decree's limits stay)."""
+    from safegate.app.budgets import remove_budget
+
+    app = app_from(config, data_dir)
+    with _errors():
+        done = remove_budget(app, child, target)
+    _echo(done, as_json, f"{done['child']}: no budget for {done['target']} any more")
+
+
+COMMANDS = [budget]
