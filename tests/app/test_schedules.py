@@ -235,6 +235,7 @@ def test_a_cancel_during_uvloops_spawn_leaves_no_zombie(monkeypatch: pytest.Monk
         assert _children() <= before, delay
 
 
+@pytest.mark.timeout(240)
 def test_serve_categorises_new_domains_on_schedule_and_blocks_them(tmp_path: Path) -> None:
     """`safegate serve` with urls.categorise_interval: the child files the scam domain the
     gate saw, asks the gate to reload, and the gate blocks it."""
