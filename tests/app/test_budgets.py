@@ -24,7 +24,7 @@ def _app(tmp_path: Path, **overrides: object) -> App:
     app = App(load_settings(env={}, overrides={"server.data_dir": str(tmp_path / "data"),
                                                "gate.default_lists": False, **overrides}))
     app.migrate()
-    app.create_demo_household()
+    app.create_demo_household(schedules=False)  # answers not by the hour
     return app
 
 

@@ -9,7 +9,15 @@ import signal
 import time
 from pathlib import Path
 
-from tests.helpers import FakeUpstream, addresses, cli, query, start_server, wait_until
+from tests.helpers import (
+    FakeUpstream,
+    addresses,
+    cli,
+    demo_data_dir,
+    query,
+    start_server,
+    wait_until,
+)
 
 AN, BINH = "127.0.0.2", "127.0.0.3"  # the demo devices of An (tablet) and Bình (phone)
 TABLET = "Máy tính bảng của An"
@@ -20,7 +28,7 @@ def test_request_approval_reaches_the_gate_and_bypass_attempts_raise_an_alert(
     upstream = FakeUpstream().start()
     listed = tmp_path / "blocked.txt"
     listed.write_text("homework-e2e.example\n")
-    data = str(tmp_path / "data")
+    data = str(demo_data_dir(tmp_path / "data"))  # the demo without its weekly windows
     proc, port = start_server("--demo", "--no-web", "--no-default-lists", "--data-dir", data,
                               "--upstream", f"127.0.0.1:{upstream.port}", "--blocklist",
                               str(listed))

@@ -88,11 +88,13 @@ class App:
             self._sessions = session_factory(self.engine)
         return self._sessions
 
-    def create_demo_household(self) -> int:
+    def create_demo_household(self, *, schedules: bool = True) -> int:
+        """The demo household (store/demo.py); ``schedules=False`` leaves out its weekly
+        windows."""
         from safegate.store.repo import create_demo_household
 
         with self.sessions().begin() as session:
-            return create_demo_household(session)
+            return create_demo_household(session, schedules=schedules)
 
     def keyring(self) -> Keyring:
         """The field-encryption keys. With a store that holds encrypted values, a missing or
