@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from safegate.policy.budgets import local_minute
 from safegate.store.db import session_factory
@@ -36,6 +36,8 @@ def _give_an_a_budget(engine: Any, target: str, minutes: int) -> int:
         an = _an(session)
         session.add(Device(profile_id=an, name="Điện thoại của An", kind="phone",
                            ip_cidr=AN_PHONE))
+        # only this budget: the demo's own (60 minutes of games) goes
+        session.execute(delete(TimeBudget).where(TimeBudget.profile_id == an))
         session.add(TimeBudget(profile_id=an, target=target, minutes_per_day=minutes))
         return an
 
@@ -85,7 +87,8 @@ def test_a_one_minute_budget_blocks_at_the_next_minute_and_counts_each_minute_on
         rows = session.scalars(select(BudgetUsage.target).where(
             BudgetUsage.profile_id == an)).all()
         assert sorted(rows) == ["roblox"]  # one minute, however many queries and devices
-        assert session.scalar(select(func.count()).select_from(BudgetUsage)) == 1
+        assert session.scalar(select(func.count()).select_from(BudgetUsage).where(
+            BudgetUsage.profile_id == an)) == 1  # (Bình's Decree 147 minutes are hers)
 
 
 def test_a_second_node_closes_the_budget_at_most_flush_plus_refresh_late(
