@@ -36,9 +36,12 @@ def test_pause_resume_and_allow_for_reach_a_running_gate(tmp_path: Path) -> None
         assert paused.returncode == 0, paused.stderr
         status = json.loads(paused.stdout)
         assert status["paused"] and status["local_until"].endswith("+07:00")
+        returned = time.monotonic()
         assert wait_until(lambda: addresses(query(port, "example.org", AN)) == ["0.0.0.0"], 5)
-        print(f"pause reached the gate in {time.monotonic() - started:.2f} s")
-        assert time.monotonic() - started < 2.0
+        print(f"pause reached the gate {time.monotonic() - returned:.2f} s after the command "
+              f"returned ({time.monotonic() - started:.2f} s with the command's own start)")
+        # (the command's own start-up is not the gate's: it took seconds on a loaded CI)
+        assert time.monotonic() - returned < 1.5
         assert addresses(query(port, "example.org", BINH)) == ["192.0.2.1"]
         resumed = cli("resume", "An", "--data-dir", data)
         assert resumed.returncode == 0 and "An resumed" in resumed.stdout, resumed.stderr

@@ -2,32 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import click
 
 from safegate.cli.common import CONTEXT, app_from, common_options, json_option, user_errors
-
-
-@contextlib.contextmanager
-def _errors() -> Iterator[None]:
-    from safegate.policy.schedule import ScheduleError
-
-    try:
-        with user_errors():
-            yield
-    except ScheduleError as exc:  # BudgetError too: both are ValueErrors with a message
-        raise click.ClickException(str(exc)) from exc
-    except ValueError as exc:
-        from safegate.policy.budgets import BudgetError
-
-        if isinstance(exc, BudgetError):
-            raise click.ClickException(str(exc)) from exc
-        raise
 
 
 def _echo(data: Any, as_json: bool, text: str) -> None:
@@ -52,7 +33,7 @@ def set_(config: Path | None, data_dir: Path | None, child: str, target: str, mi
     from safegate.app.budgets import set_budget
 
     app = app_from(config, data_dir)
-    with _errors():
+    with user_errors():
         done = set_budget(app, child, target, minutes)
     _echo(done, as_json, f"{done['child']}: {done['target']} {done['minutes']} min a day")
 
@@ -66,7 +47,7 @@ def list_(config: Path | None, data_dir: Path | None, child: str, as_json: bool)
     from safegate.app.budgets import list_budgets
 
     app = app_from(config, data_dir)
-    with _errors():
+    with user_errors():
         found = list_budgets(app, child)
     lines = [f"{found['child']} ({found['day'] or 'no budgets'}, {found['timezone']}):"]
     for b in found["budgets"]:
@@ -88,7 +69,7 @@ def remove(config: Path | None, data_dir: Path | None, child: str, target: str,
     from safegate.app.budgets import remove_budget
 
     app = app_from(config, data_dir)
-    with _errors():
+    with user_errors():
         done = remove_budget(app, child, target)
     _echo(done, as_json, f"{done['child']}: no budget for {done['target']} any more")
 

@@ -54,13 +54,17 @@ def app_from(config: Path | str | None, data_dir: Path | str | None,
 
 @contextlib.contextmanager
 def user_errors() -> Iterator[None]:
-    """Turn the store's and the keyring's errors into messages."""
+    """Turn what a user can cause into one-line messages: the store's and the keyring's
+    errors, bad input (the app and domain layers raise ValueError subclasses: ConfigError,
+    FamilyError, ScheduleError, BudgetError, SetupError, …, whose message names the field) and
+    a name that is not there (NotFound)."""
+    from safegate.app.explain import NotFound
     from safegate.privacy.crypto import CryptoError
     from safegate.store.errors import StoreError
 
     try:
         yield
-    except (StoreError, CryptoError) as exc:
+    except (StoreError, CryptoError, ValueError, NotFound) as exc:
         raise click.ClickException(str(exc)) from exc
     except Exception as exc:
         from sqlalchemy.exc import SQLAlchemyError

@@ -3,9 +3,8 @@ children and devices, and each child's policy (see docs/parental-control.md)."""
 
 from __future__ import annotations
 
-import contextlib
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -23,18 +22,6 @@ show_token_option = click.option("--show-token", is_flag=True,
 ON_OFF = click.Choice(["on", "off"])
 
 
-@contextlib.contextmanager
-def family_errors() -> Iterator[None]:
-    """The store's errors and bad input as one-line messages."""
-    from safegate.app.family import FamilyError
-
-    try:
-        with user_errors():
-            yield
-    except FamilyError as exc:
-        raise click.ClickException(str(exc)) from exc
-
-
 def _emit(as_json: bool, data: Any, text: str) -> None:
     click.echo(json.dumps(data, ensure_ascii=False, indent=2) if as_json else text)
 
@@ -47,7 +34,7 @@ def _run(config: Path | None, data_dir: Path | None, fn: Callable[..., Any],
          *args: Any, **kwargs: Any) -> Any:
     app = app_from(config, data_dir)
     try:
-        with family_errors():
+        with user_errors():
             return fn(app, *args, **kwargs)
     finally:
         app.close()

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -14,17 +12,6 @@ from safegate.cli.common import CONTEXT, app_from, common_options, json_option, 
 
 if TYPE_CHECKING:
     from safegate.app.requests import RequestView
-
-
-@contextlib.contextmanager
-def _errors() -> Iterator[None]:
-    from safegate.policy.schedule import ScheduleError
-
-    try:
-        with user_errors():
-            yield
-    except ScheduleError as exc:
-        raise click.ClickException(str(exc)) from exc
 
 
 def _line(r: RequestView) -> str:
@@ -65,7 +52,7 @@ def add(config: Path | None, data_dir: Path | None, child: str, domain: str,
     waits merges into the waiting request."""
     from safegate.app.requests import create
 
-    with _errors():
+    with user_errors():
         r = create(app_from(config, data_dir), child, domain, device=device, message=message,
                    actor="safegate request add")
     verb = "already waiting, updated" if r.merged else "waiting for a parent"
@@ -83,7 +70,7 @@ def list_(config: Path | None, data_dir: Path | None, child: str | None, org: st
     """The waiting requests (of CHILD, or of every child), oldest first."""
     from safegate.app.requests import list_requests
 
-    with _errors():
+    with user_errors():
         rows = list_requests(app_from(config, data_dir), child, org=org, everything=everything,
                              actor="safegate request list")
     if as_json:
@@ -104,7 +91,7 @@ def approve(config: Path | None, data_dir: Path | None, request_id: int, minutes
     """Approve request ID: the child's devices resolve the domain within a second."""
     from safegate.app.requests import approve as approve_request
 
-    with _errors():
+    with user_errors():
         r = approve_request(app_from(config, data_dir), request_id, minutes=minutes,
                             until=until, forever=forever, actor="safegate request approve")
     how = f"until {r.local_until}" if r.local_until else "for good"
@@ -119,7 +106,7 @@ def decline(config: Path | None, data_dir: Path | None, request_id: int, as_json
     """Decline request ID: the domain stays blocked."""
     from safegate.app.requests import decline as decline_request
 
-    with _errors():
+    with user_errors():
         r = decline_request(app_from(config, data_dir), request_id,
                             actor="safegate request decline")
     _echo(r, as_json, f"request #{r.id} declined: {r.domain} stays blocked for {r.child}")

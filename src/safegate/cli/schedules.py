@@ -2,26 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import click
 
 from safegate.cli.common import CONTEXT, app_from, common_options, json_option, user_errors
-
-
-@contextlib.contextmanager
-def _errors() -> Iterator[None]:
-    from safegate.policy.schedule import ScheduleError
-
-    try:
-        with user_errors():
-            yield
-    except ScheduleError as exc:
-        raise click.ClickException(str(exc)) from exc
 
 
 def _show(window: dict[str, Any]) -> str:
@@ -72,7 +59,7 @@ def add(config: Path | None, data_dir: Path | None, child: str, name: str, days:
 
     spec = WindowSpec(name, days, start, end, block_all, allow, block_category, block_service,
                       allow_category, allow_service)
-    with _errors():
+    with user_errors():
         window = add_schedule(app_from(config, data_dir), child, spec)
     _echo(window, as_json, f"added {_show(window)} ({window['timezone']})")
 
@@ -85,7 +72,7 @@ def list_(config: Path | None, data_dir: Path | None, child: str, as_json: bool)
     """CHILD's windows, and which are in force now."""
     from safegate.app.schedules import list_schedules
 
-    with _errors():
+    with user_errors():
         windows = list_schedules(app_from(config, data_dir), child)
     _echo(windows, as_json, "\n".join(_show(w) for w in windows) or "no schedules")
 
@@ -98,7 +85,7 @@ def remove(config: Path | None, data_dir: Path | None, child: str, name: str) ->
     """Delete CHILD's window NAME."""
     from safegate.app.schedules import remove_schedule
 
-    with _errors():
+    with user_errors():
         remove_schedule(app_from(config, data_dir), child, name)
     click.echo(f"removed {name}")
 
@@ -115,7 +102,7 @@ def _toggle(enabled: bool) -> click.Command:
                as_json: bool) -> None:
         from safegate.app.schedules import enable_schedule
 
-        with _errors():
+        with user_errors():
             window = enable_schedule(app_from(config, data_dir), child, name, enabled)
         _echo(window, as_json, f"{verb}d {_show(window)}")
 
@@ -139,7 +126,7 @@ def pause(config: Path | None, data_dir: Path | None, child: str, minutes: int |
     local time)."""
     from safegate.app.schedules import pause as pause_child
 
-    with _errors():
+    with user_errors():
         status = pause_child(app_from(config, data_dir), child, minutes=minutes, until=until)
     when = f"until {status['local_until']}" if status["local_until"] else "until resumed"
     _echo(status, as_json, f"{status['child']} paused {when}")
@@ -153,7 +140,7 @@ def resume(config: Path | None, data_dir: Path | None, child: str, as_json: bool
     """End CHILD's pause."""
     from safegate.app.schedules import resume as resume_child
 
-    with _errors():
+    with user_errors():
         status = resume_child(app_from(config, data_dir), child)
     _echo(status, as_json, f"{status['child']} resumed")
 
@@ -170,7 +157,7 @@ def allow_for(config: Path | None, data_dir: Path | None, child: str, domain: st
     deny rules and lists."""
     from safegate.app.schedules import allow_for as allow_domain
 
-    with _errors():
+    with user_errors():
         done = allow_domain(app_from(config, data_dir), child, domain, minutes)
     _echo(done, as_json, f"{done['domain']} allowed for {done['child']} until "
                          f"{done['local_until']}")
