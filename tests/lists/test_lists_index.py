@@ -347,3 +347,18 @@ def test_shared_allow_list_beats_block_lists(shared: tuple[DomainIndex, list[Lis
         assert blocked is not None and specs[blocked.list_id].key == "ut1/games", name
         allowed = index.lookup(name, both)
         assert allowed is not None and allowed.allow, name
+
+
+def test_verdicts_know_whether_any_allow_list_is_enabled(tmp_path: Path) -> None:
+    index, _ = index_of(
+        tmp_path,
+        ("block", ["ads.example.com", "example.net"], "suffix", "block"),
+        ("allow", ["good.example.net"], "exact", "allow"),
+    )
+    assert not index.verdicts([0]).any_allow
+    assert index.verdicts([0, 1]).any_allow
+    assert index.verdicts([0]) == index.verdicts([0])
+    # Without allow lists the walk may stop at the first block; the answer is the same.
+    assert hit(index, "x.ads.example.com", [0]) == ("block", "ads.example.com", False)
+    assert hit(index, "good.example.net", [0]) == ("block", "example.net", False)
+    assert hit(index, "good.example.net", [0, 1]) == ("allow", "good.example.net", True)

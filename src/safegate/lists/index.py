@@ -23,7 +23,7 @@ import logging
 import re
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -172,6 +172,12 @@ class Verdicts:
     allow_patterns: tuple[PatternSet, ...] = ()
     block_patterns: tuple[PatternSet, ...] = ()
     block_networks: tuple[tuple[int, tuple[Network, ...]], ...] = ()
+    # Whether any combo has an allow list (derived): without one a lookup stops at a block.
+    any_allow: bool = field(init=False, default=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "any_allow", any(
+            lid != NO_LIST for lid in (*self.allow_exact, *self.allow_suffix)))
 
 
 @dataclass(frozen=True)
@@ -256,27 +262,42 @@ class DomainIndex:
         only when the walk allowed nothing: allow patterns, then (when the walk found no
         block either) block patterns, each by list id.
         """
-        labels = name.split(".")
-        stop = self.psl.registrable_labels(name)
-        last = len(labels) - stop if stop else 0
         block: Hit | None = None
         arr = self.hashes
         n = arr.shape[0]
-        for i in range(last + 1):
-            cand = name if i == 0 else ".".join(labels[i:])
-            h = hash(cand)
-            pos = int(np.searchsorted(arr, h))
-            if pos >= n or arr[pos] != h:
-                continue
+        h = hash(name)
+        pos = arr.searchsorted(h)
+        if pos < n and arr[pos] == h:
             combo = int(self.combos[pos])
-            if i == 0:
-                a, b = verdicts.allow_exact[combo], verdicts.block_exact[combo]
-            else:
-                a, b = verdicts.allow_suffix[combo], verdicts.block_suffix[combo]
+            a = verdicts.allow_exact[combo]
             if a != NO_LIST:
-                return Hit(a, cand, True)
-            if b != NO_LIST and block is None:
-                block = Hit(b, cand, False)
+                return Hit(a, name, True)
+            b = verdicts.block_exact[combo]
+            if b != NO_LIST:
+                block = Hit(b, name, False)
+        # Parents can only add an allow, or a block when none was found yet: without any
+        # allow list enabled, the walk ends at the first block.
+        if (block is None or verdicts.any_allow) and "." in name:
+            stop = self.psl.registrable_labels(name)
+            last = name.count(".") + 1 - stop if stop else 0
+            start = 0
+            for _ in range(last):
+                start = name.index(".", start) + 1
+                cand = name[start:]
+                h = hash(cand)
+                pos = arr.searchsorted(h)
+                if pos >= n or arr[pos] != h:
+                    continue
+                combo = int(self.combos[pos])
+                a = verdicts.allow_suffix[combo]
+                if a != NO_LIST:
+                    return Hit(a, cand, True)
+                if block is None:
+                    b = verdicts.block_suffix[combo]
+                    if b != NO_LIST:
+                        block = Hit(b, cand, False)
+                        if not verdicts.any_allow:
+                            break
         if verdicts.allow_patterns or (block is None and verdicts.block_patterns):
             return self._pattern_lookup(name, verdicts, block)
         return block
