@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from safegate.lists.guard import guarded
 from safegate.lists.psl import PublicSuffixList, embedded_psl, load_psl, suffixes
 from tests.helpers import SHARED
 
@@ -123,3 +124,14 @@ def test_suffixes_and_registrable_labels_match_the_label_joins(parts: list[str])
     psl = embedded_psl()
     suffix = psl.suffix_labels(labels)
     assert psl.registrable_labels(name) == (suffix + 1 if len(labels) > suffix else 0)
+
+
+@given(parts=NAME_PARTS)
+def test_guard_checks_the_name_and_its_parents_but_not_the_last_label(
+        parts: list[str]) -> None:
+    name = ".".join(parts)
+    labels = name.split(".")
+    table = frozenset({"www.ck", "ck", "example", "co.uk", "", "bologna.it", "x\\.y"})
+    expected = next((".".join(labels[i:]) for i in range(len(labels) - 1)
+                     if ".".join(labels[i:]) in table), None)
+    assert guarded(name, table) == expected
