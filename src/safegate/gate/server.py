@@ -385,10 +385,14 @@ class Gate:
             self.stats.blocked += 1
             mode = profile.block_mode if profile.block_mode else "null"
             response = answers.block_response(data, query, decision, mode, self.options.style)
-        response = self._fit(response, query, max_size)
+        if max_size is not None and (len(response) > max_size
+                                     or len(response) > wire.MIN_UDP_PAYLOAD):
+            response = self._fit(response, query, max_size)  # else it fits in any case
         record = self._record(profile, query, decision.log_action, decision)
         if record is not None:
-            self.querylog.add(client.ip, record)
+            batch = self.querylog.batch  # QueryLog.add, inline
+            batch.append(client.ip)
+            batch.append(record)
         if max_size is not None and expires > now and (entry is None or entry.ttl > 0):
             self._memoise(client, data, query, response, entry, record, expires, now)
         return response

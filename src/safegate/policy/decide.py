@@ -119,7 +119,7 @@ def _rules(profile: CompiledProfile, index: DomainIndex, name: str,
     names: list[str] | None = None  # the name and its parents, built once when needed
     if live is not None and live.verdicts is not None:
         verdicts, services = live.verdicts, live.services
-        if live.state.active:
+        if live.active:
             names = _suffixes(name)
             timed = _timed(profile, live.state, names)
             if timed is not None:
