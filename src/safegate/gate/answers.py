@@ -49,7 +49,9 @@ def block_response(
     nx = decision.action == "nxdomain" or mode == "nxdomain"
     qtype = query.qtype
     kind = qtype if qtype == wire.TYPE_A or qtype == wire.TYPE_AAAA else 0
-    rcode, body, an, ns = _block_body(style, "nxdomain" if nx else mode, kind)
+    # The style by its fields: a dataclass's __hash__ is a Python call per query.
+    rcode, body, an, ns = _block_body(style.ttl, style.blockpage_v4, style.blockpage_v6,
+                                      "nxdomain" if nx else mode, kind)
     if query.edns:
         options = (wire.ede_option(wire.EDE_FILTERED, decision.reason or ""),)
         additional = wire.opt_record(do=query.do, ext_rcode=rcode, options=options)
@@ -63,10 +65,12 @@ _HEADER = struct.Struct("!HHHHHH")
 
 
 @lru_cache(maxsize=64)
-def _block_body(style: BlockStyle, mode: str, qtype: int) -> tuple[int, bytes, int, int]:
+def _block_body(ttl: int, blockpage_v4: bytes | None, blockpage_v6: bytes | None, mode: str,
+                qtype: int) -> tuple[int, bytes, int, int]:
     """(rcode, the records after the question, answer count, authority count) of a block
-    answer in ``mode`` ("nxdomain" for an NXDOMAIN block) to a query of type ``qtype``
-    (A, AAAA, or 0 for any other type)."""
+    answer in the style ``ttl``, ``blockpage_*`` and ``mode`` ("nxdomain" for an NXDOMAIN
+    block) to a query of type ``qtype`` (A, AAAA, or 0 for any other type)."""
+    style = BlockStyle(ttl, blockpage_v4, blockpage_v6)
     if mode == "nxdomain":
         return wire.RCODE_NXDOMAIN, _soa(style.ttl), 0, 1
     address: bytes | None = None
