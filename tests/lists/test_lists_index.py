@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from safegate.lists.index import NO_LIST, DomainIndex, Hit, build_index
-from safegate.lists.psl import PublicSuffixList, embedded_psl
+from safegate.lists.psl import PublicSuffixList, embedded_psl, suffixes
 from safegate.lists.sources import ListSpec, Match, Role, manifest_specs
 from tests.helpers import SHARED, index_hit
 
@@ -266,6 +266,7 @@ def test_lookup_matches_the_model(tmp_path_factory: pytest.TempPathFactory,
         verdicts = index.verdicts(enabled)
         for name in [*UNIVERSE, "z.a.www.example.com", "nothing.example"]:
             assert index.lookup(name, verdicts) == model_lookup(lists, enabled, psl, name), name
+            assert index.lookup(name, verdicts, suffixes(name)) == index.lookup(name, verdicts)
     for name in UNIVERSE:
         expected = tuple(lid for lid, (names, _, _) in enumerate(lists) if name in names)
         combo = index.find(name)

@@ -28,10 +28,13 @@ def guard_names() -> frozenset[str]:
     return parse_guard(path.read_text("utf-8"))
 
 
-def guarded(name: str, names: frozenset[str] | None = None) -> str | None:
-    """The guard entry covering ``name`` (the name itself or a parent), if any."""
+def guarded(name: str, names: frozenset[str] | None = None,
+            candidates: list[str] | None = None) -> str | None:
+    """The guard entry covering ``name`` (the name itself or a parent), if any;
+    ``candidates``: ``suffixes(name)`` when the caller has it already."""
     table = guard_names() if names is None else names
-    candidates = suffixes(name)
+    if candidates is None:
+        candidates = suffixes(name)
     for i in range(len(candidates) - 1):  # never the last label alone
         if candidates[i] in table:
             return candidates[i]

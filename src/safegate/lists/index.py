@@ -37,7 +37,7 @@ from safegate.lists.parse import (
     iter_batches,
     suffix_key,
 )
-from safegate.lists.psl import PublicSuffixList
+from safegate.lists.psl import PublicSuffixList, suffixes
 from safegate.lists.sources import ListSpec
 
 log = logging.getLogger(__name__)
@@ -279,7 +279,8 @@ class DomainIndex:
                     return Hit(list_id, str(net), False)
         return None
 
-    def lookup(self, name: str, verdicts: Verdicts) -> Hit | None:
+    def lookup(self, name: str, verdicts: Verdicts,
+               names: list[str] | None = None) -> Hit | None:
         """The deciding hit for ``name`` under ``verdicts``: an allow anywhere on the
         suffix walk beats a block; among blocks the most specific name wins.
 
@@ -287,7 +288,8 @@ class DomainIndex:
         public suffix, so a list entry that is a public suffix only matches itself.
         Patterns (regex and wildcard entries) match the whole name; they are searched
         only when the walk allowed nothing: allow patterns, then (when the walk found no
-        block either) block patterns, each by list id.
+        block either) block patterns, each by list id. ``names``: ``psl.suffixes(name)``
+        when the caller has it already.
         """
         block: Hit | None = None
         combo_of = self._combo_of
@@ -302,12 +304,12 @@ class DomainIndex:
         # Parents can only add an allow, or a block when none was found yet: without any
         # allow list enabled, the walk ends at the first block.
         if (block is None or verdicts.any_allow) and "." in name:
-            stop = self.psl.registrable_labels(name)
-            last = name.count(".") + 1 - stop if stop else 0
-            start = 0
-            for _ in range(last):
-                start = name.index(".", start) + 1
-                cand = name[start:]
+            if names is None:
+                names = suffixes(name)
+            stop = self.psl.registrable_count(names)
+            last = len(names) - stop if stop else 0
+            for i in range(1, last + 1):
+                cand = names[i]
                 combo = combo_of(hash(cand))
                 if combo < 0:
                     continue

@@ -76,7 +76,10 @@ class PublicSuffixList:
     def registrable_labels(self, name: str) -> int:
         """Labels in the registrable domain of ``name`` (eTLD+1), or 0 if ``name`` is a
         public suffix itself (or shorter)."""
-        candidates = suffixes(name)
+        return self.registrable_count(suffixes(name))
+
+    def registrable_count(self, candidates: list[str]) -> int:
+        """``registrable_labels`` of the name whose ``suffixes`` are ``candidates``."""
         suffix = self._suffix_count(candidates)
         return suffix + 1 if len(candidates) > suffix else 0
 

@@ -162,14 +162,16 @@ def _rules(profile: CompiledProfile, index: DomainIndex, name: str,
                 return Decision("block", SAFE_SEARCH, f"{engine}:{suffix}")
     if profile.allow_list_only:
         return _NOT_ON_ALLOW_LIST
-    hit = index.lookup(name, verdicts)
+    if names is None and verdicts.any_allow:
+        names = _suffixes(name)  # the walk will need them, and so may the guard
+    hit = index.lookup(name, verdicts, names)
     if hit is None:
         return ALLOW
     spec = index.lists[hit.list_id].spec
     if hit.allow:
         return Decision("allow", "allow", f"{spec.key}:{hit.entry}")
     if spec.category != "custom":
-        protected = guarded(name)
+        protected = guarded(name, None, names)
         if protected is not None:
             return Decision("allow", "guard", f"never_block:{protected} (over {spec.key})")
     window = windows.get(spec.category)
