@@ -385,10 +385,14 @@ class Gate:
             self.stats.blocked += 1
             mode = profile.block_mode if profile.block_mode else "null"
             response = answers.block_response(data, query, decision, mode, self.options.style)
-        if max_size is not None and (len(response) > max_size
-                                     or len(response) > wire.MIN_UDP_PAYLOAD):
-            response = self._fit(response, query, max_size)  # else it fits in any case
-        record = self._record(profile, query, decision.log_action, decision)
+        if max_size is not None:
+            size = len(response)
+            if size > max_size or size > wire.MIN_UDP_PAYLOAD:
+                response = self._fit(response, query, max_size)  # else it fits in any case
+        # Gate._record, inline.
+        record = None if profile.log_level == "off" else (
+            profile.id, query.name, query.qtype, decision.log_action, decision.reason,
+            profile.log_level)
         if record is not None:
             batch = self.querylog.batch  # QueryLog.add, inline
             batch.append(client.ip)
@@ -583,9 +587,10 @@ class Gate:
                  entry: CacheEntry | None, record: tuple[Any, ...] | None, expires: float,
                  now: float) -> None:
         memo = client.memo
-        if len(memo) >= self.options.memo_size:
-            while len(memo) >= self.options.memo_size:
-                memo.popitem(last=False)
+        size, limit = len(memo), self.options.memo_size
+        while size >= limit:
+            memo.popitem(last=False)
+            size -= 1
         if entry is None:  # a block or an answer made here: nothing to age
             memo[data[2:]] = Memo(expires, None, expires, response[2:], record, b"", b"")
             return

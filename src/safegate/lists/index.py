@@ -218,8 +218,9 @@ class DomainIndex:
         """The combo id of the name whose hash is ``h``, or -1 (``find`` by hash)."""
         bucket = (h >> self._shift) + self._offset
         starts, view = self._starts, self._hash_view
-        pos = bisect_left(view, h, starts[bucket], starts[bucket + 1])
-        if pos < len(view) and view[pos] == h:
+        end = starts[bucket + 1]
+        pos = bisect_left(view, h, starts[bucket], end)
+        if pos < end and view[pos] == h:  # past the bucket: a hash with other top bits
             return int(self._combo_view[pos])
         return -1
 
