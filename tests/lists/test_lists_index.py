@@ -10,12 +10,13 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import cast
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from safegate.lists.index import NO_LIST, DomainIndex, Hit, build_index
-from safegate.lists.psl import PublicSuffixList, embedded_psl
+from safegate.lists.psl import PublicSuffixList, embedded_psl, suffixes
 from safegate.lists.sources import ListSpec, Match, Role, manifest_specs
 from tests.helpers import SHARED, index_hit
 
@@ -265,6 +266,7 @@ def test_lookup_matches_the_model(tmp_path_factory: pytest.TempPathFactory,
         verdicts = index.verdicts(enabled)
         for name in [*UNIVERSE, "z.a.www.example.com", "nothing.example"]:
             assert index.lookup(name, verdicts) == model_lookup(lists, enabled, psl, name), name
+            assert index.lookup(name, verdicts, suffixes(name)) == index.lookup(name, verdicts)
     for name in UNIVERSE:
         expected = tuple(lid for lid, (names, _, _) in enumerate(lists) if name in names)
         combo = index.find(name)
@@ -347,3 +349,39 @@ def test_shared_allow_list_beats_block_lists(shared: tuple[DomainIndex, list[Lis
         assert blocked is not None and specs[blocked.list_id].key == "ut1/games", name
         allowed = index.lookup(name, both)
         assert allowed is not None and allowed.allow, name
+
+
+def test_verdicts_know_whether_any_allow_list_is_enabled(tmp_path: Path) -> None:
+    index, _ = index_of(
+        tmp_path,
+        ("block", ["ads.example.com", "example.net"], "suffix", "block"),
+        ("allow", ["good.example.net"], "exact", "allow"),
+    )
+    assert not index.verdicts([0]).any_allow
+    assert index.verdicts([0, 1]).any_allow
+    assert index.verdicts([0]) == index.verdicts([0])
+    # Without allow lists the walk may stop at the first block; the answer is the same.
+    assert hit(index, "x.ads.example.com", [0]) == ("block", "ads.example.com", False)
+    assert hit(index, "good.example.net", [0]) == ("block", "example.net", False)
+    assert hit(index, "good.example.net", [0, 1]) == ("allow", "good.example.net", True)
+
+
+@pytest.mark.parametrize("size", [0, 1, 7, 5_000, 300_000])
+def test_bucketed_probe_finds_what_a_binary_search_finds(size: int) -> None:
+    rng = np.random.default_rng(size)
+    extremes = np.array([-(2**63), 2**63 - 1, -1, 0], dtype=np.int64)[: min(size, 4)]
+    values = np.concatenate([extremes, rng.integers(-(2**63), 2**63 - 1, size=size,
+                                                    dtype=np.int64, endpoint=True)])
+    hashes = np.unique(values)[:size] if size else np.zeros(0, dtype=np.int64)
+    combos = (np.arange(hashes.shape[0]) % 7).astype(np.uint16)
+    index = DomainIndex(hashes, combos, (), (), embedded_psl())
+    probes = [int(h) for h in hashes[:: max(1, size // 2000)]]
+    probes += [int(h) + 1 for h in hashes[:50]] + [int(h) - 1 for h in hashes[-50:]]
+    probes += [int(x) for x in rng.integers(-(2**63), 2**63 - 1, size=2000, dtype=np.int64)]
+    probes += [-(2**63), 2**63 - 1, 0]
+    for h in probes:
+        if not -(2**63) <= h < 2**63:
+            continue
+        i = int(np.searchsorted(hashes, h))
+        expected = int(combos[i]) if i < hashes.shape[0] and hashes[i] == h else -1
+        assert index._combo_of(h) == expected, h

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from safegate.lists.psl import PublicSuffixList, embedded_psl, load_psl
+from safegate.lists.guard import guarded
+from safegate.lists.psl import PublicSuffixList, embedded_psl, load_psl, suffixes
 from tests.helpers import SHARED
 
 SHARED_PSL = SHARED / "psl" / (
@@ -104,3 +107,31 @@ def test_parse_rules_comments_and_whitespace() -> None:
     assert psl.is_public_suffix("site.hosting.example") is False
     assert psl.is_public_suffix("hosting.example")
     assert psl.registrable_labels("shop.xn--55qx5d.cn") == 3
+
+
+NAME_PARTS = st.lists(st.sampled_from(["", "a", "www", "example", "co", "uk", "ck", "www.ck",
+                                       "bologna", "it", "amplifyapp", "com", "x\\.y"]),
+                      max_size=6)
+
+
+@given(parts=NAME_PARTS)
+def test_suffixes_and_registrable_labels_match_the_label_joins(parts: list[str]) -> None:
+    """``suffixes`` slices what joining the split labels gives, and the registrable
+    domain computed from them is the one ``suffix_labels`` gives for the labels."""
+    name = ".".join(parts)
+    labels = name.split(".")
+    assert suffixes(name) == [".".join(labels[i:]) for i in range(len(labels))]
+    psl = embedded_psl()
+    suffix = psl.suffix_labels(labels)
+    assert psl.registrable_labels(name) == (suffix + 1 if len(labels) > suffix else 0)
+
+
+@given(parts=NAME_PARTS)
+def test_guard_checks_the_name_and_its_parents_but_not_the_last_label(
+        parts: list[str]) -> None:
+    name = ".".join(parts)
+    labels = name.split(".")
+    table = frozenset({"www.ck", "ck", "example", "co.uk", "", "bologna.it", "x\\.y"})
+    expected = next((".".join(labels[i:]) for i in range(len(labels) - 1)
+                     if ".".join(labels[i:]) in table), None)
+    assert guarded(name, table) == expected

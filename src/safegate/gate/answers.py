@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import ipaddress
+import struct
 from dataclasses import dataclass
+from functools import lru_cache
 
 from safegate.gate import wire
 from safegate.gate.wire import Query
@@ -33,29 +35,58 @@ class BlockStyle:
 
 def _negative(data: bytes, query: Query, rcode: int, ttl: int, options: tuple,
               aa: bool = False) -> bytes:
-    soa = wire.rr(wire.encode_name(LOCAL_SOA_NAME), wire.TYPE_SOA, ttl,
-                  wire.soa_rdata(LOCAL_SOA_NAME, ttl))
-    return wire.build_response(data, query, rcode, (), (soa,), options=options, aa=aa)
+    return wire.build_response(data, query, rcode, (), (_soa(ttl),), options=options, aa=aa)
 
 
 def block_response(
     data: bytes, query: Query, decision: Decision, mode: str, style: BlockStyle
 ) -> bytes:
     """The answer to a blocked name. The reason goes into an Extended DNS Error
-    (RFC 8914, code 17 "Filtered") for clients that speak EDNS."""
-    options = (wire.ede_option(wire.EDE_FILTERED, decision.reason or ""),)
-    if decision.action == "nxdomain" or mode == "nxdomain":
-        return _negative(data, query, wire.RCODE_NXDOMAIN, style.ttl, options)
+    (RFC 8914, code 17 "Filtered") for clients that speak EDNS.
+
+    The same bytes as ``wire.build_response`` with the answer or SOA record of
+    ``_block_body``, which is built once per style, mode and kind of type."""
+    nx = decision.action == "nxdomain" or mode == "nxdomain"
+    qtype = query.qtype
+    kind = qtype if qtype == wire.TYPE_A or qtype == wire.TYPE_AAAA else 0
+    # The style by its fields: a dataclass's __hash__ is a Python call per query.
+    rcode, body, an, ns = _block_body(style.ttl, style.blockpage_v4, style.blockpage_v6,
+                                      "nxdomain" if nx else mode, kind)
+    if query.edns:
+        options = (wire.ede_option(wire.EDE_FILTERED, decision.reason or ""),)
+        additional = wire.opt_record(do=query.do, ext_rcode=rcode, options=options)
+        header = _HEADER.pack(query.id, wire.response_flags(query.flags, rcode), 1, an, ns, 1)
+        return header + data[12 : query.question_end] + body + additional
+    header = _HEADER.pack(query.id, wire.response_flags(query.flags, rcode), 1, an, ns, 0)
+    return header + data[12 : query.question_end] + body
+
+
+_HEADER = struct.Struct("!HHHHHH")
+
+
+@lru_cache(maxsize=64)
+def _block_body(ttl: int, blockpage_v4: bytes | None, blockpage_v6: bytes | None, mode: str,
+                qtype: int) -> tuple[int, bytes, int, int]:
+    """(rcode, the records after the question, answer count, authority count) of a block
+    answer in the style ``ttl``, ``blockpage_*`` and ``mode`` ("nxdomain" for an NXDOMAIN
+    block) to a query of type ``qtype`` (A, AAAA, or 0 for any other type)."""
+    style = BlockStyle(ttl, blockpage_v4, blockpage_v6)
+    if mode == "nxdomain":
+        return wire.RCODE_NXDOMAIN, _soa(style.ttl), 0, 1
     address: bytes | None = None
-    if query.qtype == wire.TYPE_A:
+    if qtype == wire.TYPE_A:
         address = style.blockpage_v4 if mode == "blockpage" and style.blockpage_v4 else NULL_V4
-    elif query.qtype == wire.TYPE_AAAA:
+    elif qtype == wire.TYPE_AAAA:
         # In blockpage mode without an IPv6 page: NODATA, so browsers fall back to IPv4.
         address = style.blockpage_v6 if mode == "blockpage" else NULL_V6
     if address is None:
-        return _negative(data, query, wire.RCODE_NOERROR, style.ttl, options)
-    answer = wire.rr(wire.QNAME_POINTER, query.qtype, style.ttl, address)
-    return wire.build_response(data, query, wire.RCODE_NOERROR, (answer,), options=options)
+        return wire.RCODE_NOERROR, _soa(style.ttl), 0, 1
+    return wire.RCODE_NOERROR, wire.rr(wire.QNAME_POINTER, qtype, style.ttl, address), 1, 0
+
+
+def _soa(ttl: int) -> bytes:
+    return wire.rr(wire.encode_name(LOCAL_SOA_NAME), wire.TYPE_SOA, ttl,
+                   wire.soa_rdata(LOCAL_SOA_NAME, ttl))
 
 
 REWRITE_TTL = 300  # the TTL of a safe-search CNAME (capped by the target's own TTL)

@@ -302,7 +302,7 @@ class Gate:
         if client.refused:
             self.stats.refused += 1
             return True, answers.refused(data, query)
-        profile = self._profile_for(client, query)
+        profile = self._profile_for(client, query) if client.by_mac else client.profile
         # The time-dependent state (schedules, pause, temporary allows): recomputed only when
         # its boundary has passed, and then the profile's memo is emptied.
         live = current(profile, self.snapshot.index, time.time(), self.budgets)
@@ -365,8 +365,9 @@ class Gate:
                 cloaked = self._check_answer(profile, entry)
                 if cloaked is not None:
                     decision, entry = cloaked, None
-        # Nothing memoised outlives the profile's time-dependent state.
-        expires = min(expires, self._state_ends(profile, now))
+        # Nothing memoised outlives the profile's time-dependent state (when it ends).
+        if profile.live.valid_until != math.inf:
+            expires = min(expires, self._state_ends(profile, now))
         action = decision.action
         if action in ("allow", "rewrite") and not profile.budgets.empty:
             targets = profile.budgets.targets_for(query.name)
@@ -384,10 +385,18 @@ class Gate:
             self.stats.blocked += 1
             mode = profile.block_mode if profile.block_mode else "null"
             response = answers.block_response(data, query, decision, mode, self.options.style)
-        response = self._fit(response, query, max_size)
-        record = self._record(profile, query, decision.log_action, decision)
+        if max_size is not None:
+            size = len(response)
+            if size > max_size or size > wire.MIN_UDP_PAYLOAD:
+                response = self._fit(response, query, max_size)  # else it fits in any case
+        # Gate._record, inline.
+        record = None if profile.log_level == "off" else (
+            profile.id, query.name, query.qtype, decision.log_action, decision.reason,
+            profile.log_level)
         if record is not None:
-            self.querylog.add(client.ip, record)
+            batch = self.querylog.batch  # QueryLog.add, inline
+            batch.append(client.ip)
+            batch.append(record)
         if max_size is not None and expires > now and (entry is None or entry.ttl > 0):
             self._memoise(client, data, query, response, entry, record, expires, now)
         return response
@@ -578,8 +587,13 @@ class Gate:
                  entry: CacheEntry | None, record: tuple[Any, ...] | None, expires: float,
                  now: float) -> None:
         memo = client.memo
-        while len(memo) >= self.options.memo_size:
+        size, limit = len(memo), self.options.memo_size
+        while size >= limit:
             memo.popitem(last=False)
+            size -= 1
+        if entry is None:  # a block or an answer made here: nothing to age
+            memo[data[2:]] = Memo(expires, None, expires, response[2:], record, b"", b"")
+            return
         truncated = bool(response[2] & (wire.FLAG_TC >> 8))
         aged = None if truncated else entry
         # Only answers whose TTLs age need the pieces to rebuild them.

@@ -206,29 +206,34 @@ def encode_name(name: str) -> bytes:
     return bytes(out)
 
 
+_QUESTION_NAME_END = MAX_NAME + 12
+_new_query = tuple.__new__  # Query(...) without NamedTuple's Python-level __new__
+
+
 def _question_name(data: bytes) -> tuple[list[bytes], int]:
     """The labels of the question name at offset 12 and the offset past it. A query's
     question is the first name of the message, so it can never be compressed."""
     labels: list[bytes] = []
+    append = labels.append
     pos = 12
     size = len(data)
     while True:
         if pos >= size:
             raise WireError("question truncated")
         length = data[pos]
-        if length == 0:
+        if not length:
             return labels, pos + 1
         if length > MAX_LABEL:
             if length & 0xC0 == 0xC0:
                 raise WireError("compressed name in the question")
             raise WireError("unsupported label type")
-        start = pos + 1
-        pos = start + length
-        if pos >= MAX_NAME + 12:  # with the root label still to come: over 255 octets
+        end = pos + 1 + length
+        if end >= _QUESTION_NAME_END:  # with the root label still to come: over 255 octets
             raise WireError("name longer than 255 octets")
-        if pos > size:
+        if end > size:
             raise WireError("question truncated")
-        labels.append(data[start:pos])
+        append(data[pos + 1 : end])
+        pos = end
 
 
 def parse_query(data: bytes) -> Query:
@@ -254,8 +259,8 @@ def parse_query(data: bytes) -> Query:
     qtype, qclass = _QTAIL.unpack_from(data, pos)
     if not (ancount or nscount or arcount):
         # The usual query: no records at all (trailing bytes are ignored, as below).
-        return Query(qid, flags, labels_to_text(labels), qtype, qclass, question_end,
-                     False, MIN_UDP_PAYLOAD, False, 0, ())
+        return _new_query(Query, (qid, flags, labels_to_text(labels), qtype, qclass,
+                                  question_end, False, MIN_UDP_PAYLOAD, False, 0, ()))
     edns = False
     udp_size = MIN_UDP_PAYLOAD
     do = False

@@ -10,6 +10,8 @@ from __future__ import annotations
 from functools import cache
 from importlib import resources
 
+from safegate.lists.psl import suffixes
+
 
 def parse_guard(text: str) -> frozenset[str]:
     names = set()
@@ -26,12 +28,14 @@ def guard_names() -> frozenset[str]:
     return parse_guard(path.read_text("utf-8"))
 
 
-def guarded(name: str, names: frozenset[str] | None = None) -> str | None:
-    """The guard entry covering ``name`` (the name itself or a parent), if any."""
+def guarded(name: str, names: frozenset[str] | None = None,
+            candidates: list[str] | None = None) -> str | None:
+    """The guard entry covering ``name`` (the name itself or a parent), if any;
+    ``candidates``: ``suffixes(name)`` when the caller has it already."""
     table = guard_names() if names is None else names
-    labels = name.split(".")
-    for i in range(len(labels) - 1):
-        candidate = ".".join(labels[i:])
-        if candidate in table:
-            return candidate
+    if candidates is None:
+        candidates = suffixes(name)
+    for i in range(len(candidates) - 1):  # never the last label alone
+        if candidates[i] in table:
+            return candidates[i]
     return None

@@ -22,8 +22,9 @@ import ipaddress
 import logging
 import re
 import time
+from bisect import bisect_left
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -36,7 +37,7 @@ from safegate.lists.parse import (
     iter_batches,
     suffix_key,
 )
-from safegate.lists.psl import PublicSuffixList
+from safegate.lists.psl import PublicSuffixList, suffixes
 from safegate.lists.sources import ListSpec
 
 log = logging.getLogger(__name__)
@@ -172,6 +173,12 @@ class Verdicts:
     allow_patterns: tuple[PatternSet, ...] = ()
     block_patterns: tuple[PatternSet, ...] = ()
     block_networks: tuple[tuple[int, tuple[Network, ...]], ...] = ()
+    # Whether any combo has an allow list (derived): without one a lookup stops at a block.
+    any_allow: bool = field(init=False, default=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "any_allow", any(
+            lid != NO_LIST for lid in (*self.allow_exact, *self.allow_suffix)))
 
 
 @dataclass(frozen=True)
@@ -184,6 +191,38 @@ class DomainIndex:
     build_seconds: float = 0.0
     patterns: tuple[PatternSet, ...] = ()  # by list id; only lists that have some
     networks: tuple[tuple[int, tuple[Network, ...]], ...] = ()  # (list id, address rules)
+    # Derived, for ``_position``: where each bucket of hashes (by their top bits) starts in
+    # ``hashes`` (uint32, about 1.2 bytes per name), and views that index to Python ints.
+    _starts: memoryview = field(init=False, repr=False, compare=False)
+    _hash_view: memoryview = field(init=False, repr=False, compare=False)
+    _combo_view: memoryview = field(init=False, repr=False, compare=False)
+    _shift: int = field(init=False, default=63, repr=False, compare=False)
+    _offset: int = field(init=False, default=1, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # Buckets of about four names: a probe reads one bucket, not a binary search's
+        # scattered cache lines over the whole array.
+        bits = max(8, min(24, (int(self.hashes.shape[0]) // 4).bit_length()))
+        shift, offset = 64 - bits, 1 << (bits - 1)
+        hashes = np.ascontiguousarray(self.hashes, dtype=np.int64)
+        top = (hashes >> shift) + offset  # 0 … 2**bits - 1, ascending with the hashes
+        starts = np.searchsorted(top, np.arange((1 << bits) + 1)).astype(np.uint32)
+        setattr_ = object.__setattr__
+        setattr_(self, "_shift", shift)
+        setattr_(self, "_offset", offset)
+        setattr_(self, "_starts", starts.data)
+        setattr_(self, "_hash_view", hashes.data)
+        setattr_(self, "_combo_view", np.ascontiguousarray(self.combos).data)
+
+    def _combo_of(self, h: int) -> int:
+        """The combo id of the name whose hash is ``h``, or -1 (``find`` by hash)."""
+        bucket = (h >> self._shift) + self._offset
+        starts, view = self._starts, self._hash_view
+        end = starts[bucket + 1]
+        pos = bisect_left(view, h, starts[bucket], end)
+        if pos < end and view[pos] == h:  # past the bucket: a hash with other top bits
+            return int(self._combo_view[pos])
+        return -1
 
     @property
     def size(self) -> int:
@@ -194,12 +233,7 @@ class DomainIndex:
 
     def find(self, name: str) -> int:
         """Combo id of ``name`` if it is in any list, else -1."""
-        h = hash(name)
-        arr = self.hashes
-        i = int(np.searchsorted(arr, h))
-        if i < arr.shape[0] and arr[i] == h:
-            return int(self.combos[i])
-        return -1
+        return self._combo_of(hash(name))
 
     def verdicts(self, enabled: Iterable[int]) -> Verdicts:
         """Compile which lists decide for a profile that enables list ids ``enabled``."""
@@ -246,7 +280,8 @@ class DomainIndex:
                     return Hit(list_id, str(net), False)
         return None
 
-    def lookup(self, name: str, verdicts: Verdicts) -> Hit | None:
+    def lookup(self, name: str, verdicts: Verdicts,
+               names: list[str] | None = None) -> Hit | None:
         """The deciding hit for ``name`` under ``verdicts``: an allow anywhere on the
         suffix walk beats a block; among blocks the most specific name wins.
 
@@ -254,29 +289,40 @@ class DomainIndex:
         public suffix, so a list entry that is a public suffix only matches itself.
         Patterns (regex and wildcard entries) match the whole name; they are searched
         only when the walk allowed nothing: allow patterns, then (when the walk found no
-        block either) block patterns, each by list id.
+        block either) block patterns, each by list id. ``names``: ``psl.suffixes(name)``
+        when the caller has it already.
         """
-        labels = name.split(".")
-        stop = self.psl.registrable_labels(name)
-        last = len(labels) - stop if stop else 0
         block: Hit | None = None
-        arr = self.hashes
-        n = arr.shape[0]
-        for i in range(last + 1):
-            cand = name if i == 0 else ".".join(labels[i:])
-            h = hash(cand)
-            pos = int(np.searchsorted(arr, h))
-            if pos >= n or arr[pos] != h:
-                continue
-            combo = int(self.combos[pos])
-            if i == 0:
-                a, b = verdicts.allow_exact[combo], verdicts.block_exact[combo]
-            else:
-                a, b = verdicts.allow_suffix[combo], verdicts.block_suffix[combo]
+        combo_of = self._combo_of
+        combo = combo_of(hash(name))
+        if combo >= 0:
+            a = verdicts.allow_exact[combo]
             if a != NO_LIST:
-                return Hit(a, cand, True)
-            if b != NO_LIST and block is None:
-                block = Hit(b, cand, False)
+                return Hit(a, name, True)
+            b = verdicts.block_exact[combo]
+            if b != NO_LIST:
+                block = Hit(b, name, False)
+        # Parents can only add an allow, or a block when none was found yet: without any
+        # allow list enabled, the walk ends at the first block.
+        if (block is None or verdicts.any_allow) and "." in name:
+            if names is None:
+                names = suffixes(name)
+            stop = self.psl.registrable_count(names)
+            last = len(names) - stop if stop else 0
+            for i in range(1, last + 1):
+                cand = names[i]
+                combo = combo_of(hash(cand))
+                if combo < 0:
+                    continue
+                a = verdicts.allow_suffix[combo]
+                if a != NO_LIST:
+                    return Hit(a, cand, True)
+                if block is None:
+                    b = verdicts.block_suffix[combo]
+                    if b != NO_LIST:
+                        block = Hit(b, cand, False)
+                        if not verdicts.any_allow:
+                            break
         if verdicts.allow_patterns or (block is None and verdicts.block_patterns):
             return self._pattern_lookup(name, verdicts, block)
         return block

@@ -14,6 +14,17 @@ from importlib import resources
 from pathlib import Path
 
 
+def suffixes(name: str) -> list[str]:
+    """Every suffix of ``name`` at a label boundary, longest first: the same strings as
+    ``".".join(labels[i:])`` for ``labels = name.split(".")``, by slicing."""
+    out = [name]
+    dot = name.find(".")
+    while dot >= 0:
+        out.append(name[dot + 1:])
+        dot = name.find(".", dot + 1)
+    return out
+
+
 @dataclass(frozen=True, slots=True)
 class PublicSuffixList:
     rules: frozenset[str]
@@ -46,23 +57,31 @@ class PublicSuffixList:
 
     def suffix_labels(self, labels: list[str]) -> int:
         """How many trailing labels of ``labels`` form the public suffix (at least 1)."""
-        n = len(labels)
+        return self._suffix_count([".".join(labels[i:]) for i in range(len(labels))])
+
+    def _suffix_count(self, candidates: list[str]) -> int:
+        """``suffix_labels`` given every suffix of the name, longest first."""
+        n = len(candidates)
+        exceptions, rules, wildcards = self.exceptions, self.rules, self.wildcards
         for i in range(n):
-            candidate = ".".join(labels[i:])
-            if candidate in self.exceptions:
+            candidate = candidates[i]
+            if candidate in exceptions:
                 return n - i - 1
-            if candidate in self.rules:
+            if candidate in rules:
                 return n - i
-            if i + 1 < n and ".".join(labels[i + 1 :]) in self.wildcards:
+            if i + 1 < n and candidates[i + 1] in wildcards:
                 return n - i
         return 1
 
     def registrable_labels(self, name: str) -> int:
         """Labels in the registrable domain of ``name`` (eTLD+1), or 0 if ``name`` is a
         public suffix itself (or shorter)."""
-        labels = name.split(".")
-        suffix = self.suffix_labels(labels)
-        return suffix + 1 if len(labels) > suffix else 0
+        return self.registrable_count(suffixes(name))
+
+    def registrable_count(self, candidates: list[str]) -> int:
+        """``registrable_labels`` of the name whose ``suffixes`` are ``candidates``."""
+        suffix = self._suffix_count(candidates)
+        return suffix + 1 if len(candidates) > suffix else 0
 
     def is_public_suffix(self, name: str) -> bool:
         return self.registrable_labels(name) == 0

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from safegate.lists.guard import guarded
 from safegate.lists.index import DomainIndex
+from safegate.lists.psl import suffixes
 from safegate.policy.budgets import CATEGORY as BUDGET
 from safegate.policy.compiled import CompiledProfile
 from safegate.policy.safe_search import CATEGORY as SAFE_SEARCH
@@ -15,6 +16,7 @@ from safegate.policy.timestate import Live, TimeState
 CANARY = "use-application-dns.net"  # Firefox: NXDOMAIN disables its DoH
 PRIVATE_RELAY = frozenset({"mask.icloud.com", "mask-h2.icloud.com", "mask-api.icloud.com"})
 LOCAL_ZONE = "resolver.arpa"  # RFC 9462: answered by this resolver itself
+_IN_LOCAL_ZONE = "." + LOCAL_ZONE
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,8 +45,8 @@ ALLOW = Decision("allow")
 
 
 def _suffixes(name: str) -> list[str]:
-    labels = name.split(".")
-    return [".".join(labels[i:]) for i in range(len(labels))]
+    """The name and each parent: ``".".join(labels[i:])`` for every label, by slicing."""
+    return suffixes(name)
 
 
 ALLOW_LIST_ONLY = "allow_list_only"  # the category of a block by allow-list-only mode
@@ -110,24 +112,27 @@ def _rules(profile: CompiledProfile, index: DomainIndex, name: str,
     """
     if profile.bypass_protection and (name == CANARY or name in PRIVATE_RELAY):
         return Decision("nxdomain", "bypass", f"builtin:{name}")
-    if name == LOCAL_ZONE or name.endswith("." + LOCAL_ZONE):
+    if name == LOCAL_ZONE or name.endswith(_IN_LOCAL_ZONE):
         return Decision("local", None, "builtin:resolver.arpa")
     verdicts, services = profile.verdicts, profile.services
     windows: dict[str, str] = {}
+    names: list[str] | None = None  # the name and its parents, built once when needed
     if live is not None and live.verdicts is not None:
         verdicts, services = live.verdicts, live.services
-        if live.state.active:
-            timed = _timed(profile, live.state, _suffixes(name))
+        if live.active:
+            names = _suffixes(name)
+            timed = _timed(profile, live.state, names)
             if timed is not None:
                 return timed
             windows = dict(live.category_windows)
     budget = live.budget.exhausted if live is not None else None
     if profile.allow or profile.deny or services or profile.service_modes or budget:
-        suffixes = _suffixes(name)
-        for suffix in suffixes:
+        if names is None:
+            names = _suffixes(name)
+        for suffix in names:
             if suffix in profile.allow:
                 return Decision("allow", "allow", f"profile:{suffix}")
-        for suffix in suffixes:
+        for suffix in names:
             if suffix in profile.deny:
                 return Decision("block", "custom", f"profile:{suffix}")
         if budget:
@@ -135,7 +140,7 @@ def _rules(profile: CompiledProfile, index: DomainIndex, name: str,
             for target in profile.budgets.targets_for(name):
                 if target in budget:
                     return Decision("block", BUDGET, f"budget:{target}")
-        for suffix in suffixes:
+        for suffix in names:
             sid = services.get(suffix)
             if sid is not None:
                 window = live.service_windows.get(sid) if live is not None else None
@@ -151,20 +156,22 @@ def _rules(profile: CompiledProfile, index: DomainIndex, name: str,
                     return Decision("allow", "monitor", f"service:{mode[1]}:{suffix}")
                 break
     if profile.unforceable:
-        for suffix in _suffixes(name):
+        for suffix in names if names is not None else _suffixes(name):
             engine = profile.unforceable.get(suffix)
             if engine is not None:
                 return Decision("block", SAFE_SEARCH, f"{engine}:{suffix}")
     if profile.allow_list_only:
         return _NOT_ON_ALLOW_LIST
-    hit = index.lookup(name, verdicts)
+    if names is None and verdicts.any_allow:
+        names = _suffixes(name)  # the walk will need them, and so may the guard
+    hit = index.lookup(name, verdicts, names)
     if hit is None:
         return ALLOW
     spec = index.lists[hit.list_id].spec
     if hit.allow:
         return Decision("allow", "allow", f"{spec.key}:{hit.entry}")
     if spec.category != "custom":
-        protected = guarded(name)
+        protected = guarded(name, None, names)
         if protected is not None:
             return Decision("allow", "guard", f"never_block:{protected} (over {spec.key})")
     window = windows.get(spec.category)

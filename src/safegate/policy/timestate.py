@@ -77,11 +77,12 @@ def time_state(rules: TimeRules, now: float) -> TimeState:
 class Live:
     """The state in force for one compiled profile, refreshed by ``refresh``."""
 
-    __slots__ = ("state", "valid_from", "valid_until", "verdicts", "services",
+    __slots__ = ("state", "active", "valid_from", "valid_until", "verdicts", "services",
                  "category_windows", "service_windows", "budget")
 
     def __init__(self) -> None:
         self.state = TimeState()
+        self.active = False  # ``state.active``, read on every query
         self.valid_from = math.inf  # never computed yet: the first use computes
         self.valid_until = -math.inf
         self.verdicts: Verdicts | None = None
@@ -126,6 +127,7 @@ def fill(live: Live, profile: Any, index: DomainIndex, now: float,
     if sched.blocked_services or sched.lifted_services:
         services = service_domains(effective_services(profile.blocked_service_ids, sched))
     live.state = state
+    live.active = state.active
     live.valid_from = now
     live.valid_until = state.valid_until
     live.budget = NO_BUDGET_STATE
