@@ -380,3 +380,12 @@ def parse_dnsperf(text: str) -> dict[str, object]:
     if m:
         out["rcodes"] = {k: int(v) for k, v in re.findall(r"([A-Z]+) (\d+) \(", m.group(1))}
     return out
+
+
+def cpu_model() -> str:
+    """The CPU's model name from /proc/cpuinfo ('' if unknown)."""
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return ""
