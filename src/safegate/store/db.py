@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import os
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +71,31 @@ def migrate(engine: Engine) -> None:
     Runs in one transaction that also serialises concurrent callers: ``BEGIN IMMEDIATE`` on
     SQLite, an advisory lock on PostgreSQL.
     """
+    with _migration_lock(engine):
+        _upgrade(engine)
+
+
+@contextlib.contextmanager
+def _migration_lock(engine: Engine) -> Iterator[None]:
+    """On SQLite, one migration at a time per database file, across processes and threads:
+    an exclusive flock on ``<database>.migrate.lock``. SQLite's own locks are not enough: a
+    connection that opens while another migrates must switch the file to WAL, and that waits
+    only the connection's busy timeout (a loaded machine ran past it)."""
+    database = engine.url.database if engine.dialect.name == "sqlite" else None
+    if not database:
+        yield
+        return
+    path = Path(database).expanduser().with_name(Path(database).name + ".migrate.lock")
+    create_private_file(path)
+    fd = os.open(path, os.O_RDWR)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
+def _upgrade(engine: Engine) -> None:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR).replace("%", "%%"))
     with engine.begin() as connection:
