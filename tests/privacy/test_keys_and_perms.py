@@ -102,6 +102,22 @@ def test_a_wrong_key_file_or_environment_key_is_refused(data_with_alert: Path) -
     assert _monitor(data, [BULLYING]).returncode == 0  # the right key: on it goes
 
 
+def test_an_encrypted_request_message_alone_is_enough_to_refuse_a_new_key(
+        tmp_path: Path) -> None:
+    """A child's unblock-request message is encrypted like an alert snippet: a store that
+    holds only such messages must not get a new key either (nor a request without one)."""
+    data = demo_data_dir(tmp_path / "data")
+    silent = _safegate(["request", "add", "Bình", "silent.example", "--data-dir", str(data)])
+    assert silent.returncode == 0, silent.stderr
+    asked = _safegate(["request", "add", "An", "games.example", "--message", "cho con chơi",
+                       "--data-dir", str(data)])
+    assert asked.returncode == 0, asked.stderr
+    (data / KEY_FILE).unlink()
+    result = _safegate(["alerts", "list", "--data-dir", str(data)])
+    assert result.returncode == 1 and "1 encrypted value" in result.stderr, result.stderr
+    assert not (data / KEY_FILE).exists()
+
+
 def test_a_new_install_still_creates_its_key(tmp_path: Path) -> None:
     data = demo_data_dir(tmp_path / "data")
     assert not (data / KEY_FILE).exists()

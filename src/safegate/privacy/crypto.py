@@ -58,7 +58,7 @@ __all__ = [
 
 KEY_ENV = "SAFEGATE_SECRET_KEY"
 KEY_FILE = "secret.key"
-_PREFIX = "sg1"
+TOKEN_PREFIX = "sg1"
 _KEY_BYTES = 32
 _NONCE_BYTES = 12
 _TAG_BYTES = 16
@@ -144,14 +144,14 @@ class Keyring:
         nonce = secrets.token_bytes(_NONCE_BYTES)
         sealed = AESGCM(self.keys[0]).encrypt(nonce, plaintext.encode("utf-8"),
                                               context.encode("utf-8"))
-        return f"{_PREFIX}.{self.key_id}.{_b64encode(nonce + sealed)}"
+        return f"{TOKEN_PREFIX}.{self.key_id}.{_b64encode(nonce + sealed)}"
 
     def decrypt(self, token: str, *, context: str = "") -> str:
         if not isinstance(token, str):
             raise DecryptionError("not an encrypted value (expected text)")
         prefix, _, rest = token.partition(".")
         kid, _, body = rest.partition(".")
-        if prefix != _PREFIX or not kid or not body:
+        if prefix != TOKEN_PREFIX or not kid or not body:
             raise DecryptionError("not an encrypted value (unknown format)")
         try:
             blob = _b64decode(body)
@@ -193,7 +193,7 @@ def token_key_id(token: object) -> str | None:
         return None
     prefix, _, rest = token.partition(".")
     kid, _, body = rest.partition(".")
-    if prefix != _PREFIX or len(kid) != 8 or not body:
+    if prefix != TOKEN_PREFIX or len(kid) != 8 or not body:
         return None
     return kid
 

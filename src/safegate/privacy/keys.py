@@ -11,26 +11,29 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from safegate.privacy.crypto import (
     KEY_ENV,
+    TOKEN_PREFIX,
     CryptoError,
     Keyring,
     MissingKeyError,
     key_source,
     load_keyring,
 )
-from safegate.store.models import Alert
+from safegate.store.models import Alert, UnblockRequest
 
 __all__ = ["ENCRYPTED_COLUMNS", "KeyMismatchError", "keyring_problem", "load_store_keyring",
            "stored_key_ids"]
 
-# Every column that holds field-encryption tokens.
-ENCRYPTED_COLUMNS: tuple[InstrumentedAttribute[str], ...] = (Alert.snippet,)
-_TOKEN_PREFIX = "sg1."
+# Every column that holds field-encryption tokens (None where a row has no such value).
+ENCRYPTED_COLUMNS: tuple[InstrumentedAttribute[Any], ...] = (Alert.snippet,
+                                                             UnblockRequest.message)
+_TOKEN_PREFIX = TOKEN_PREFIX + "."
 
 
 class KeyMismatchError(CryptoError):
@@ -43,7 +46,8 @@ def stored_key_ids(session: Session) -> dict[str | None, int]:
     for column in ENCRYPTED_COLUMNS:
         prefix = func.substr(column, 1, len(_TOKEN_PREFIX))
         kid = func.substr(column, len(_TOKEN_PREFIX) + 1, 8)
-        rows = session.execute(select(prefix, kid, func.count()).group_by(prefix, kid)).all()
+        rows = session.execute(select(prefix, kid, func.count()).where(column.is_not(None))
+                               .group_by(prefix, kid)).all()
         for pre, key_id, n in rows:
             which = key_id if pre == _TOKEN_PREFIX and key_id else None
             counts[which] = counts.get(which, 0) + int(n)
