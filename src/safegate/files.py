@@ -14,8 +14,10 @@ new one, never half of one; a failure leaves the old file and no temporary file.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 PRIVATE_DIR_MODE = 0o700
@@ -55,6 +57,20 @@ def create_private_file(path: Path | str) -> bool:
     finally:
         os.close(fd)
     return True
+
+
+@contextlib.contextmanager
+def locked(path: Path | str) -> Iterator[None]:
+    """Hold an exclusive flock on the private lock file ``path`` (blocking; across processes
+    and threads, each opening the file anew); released when the block ends or the process
+    dies."""
+    create_private_file(path)
+    fd = os.open(path, os.O_RDWR)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
 
 
 def temp_beside(dest: Path, prefix: str = TEMP_PREFIX) -> tuple[int, Path]:

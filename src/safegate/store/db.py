@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import fcntl
-import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +15,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, sessionmaker
 
-from safegate.files import create_private_file
+from safegate.files import create_private_file, locked
 from safegate.store.errors import StoreError
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
@@ -86,13 +84,8 @@ def _migration_lock(engine: Engine) -> Iterator[None]:
         yield
         return
     path = Path(database).expanduser().with_name(Path(database).name + ".migrate.lock")
-    create_private_file(path)
-    fd = os.open(path, os.O_RDWR)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+    with locked(path):
         yield
-    finally:
-        os.close(fd)  # closing releases the lock
 
 
 def _upgrade(engine: Engine) -> None:
