@@ -9,6 +9,7 @@ another connection holding a write transaction. The monitor runs as a real proce
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import queue
@@ -408,3 +409,25 @@ def test_unreadable_spool_lines_keep_the_exit_status_non_zero(tmp_path: Path) ->
     status, err, out = _run(data, {})
     assert status == 1 and "1 alert could not be stored" in err and out == []
     assert (data / SPOOL_FILE).read_text() == "not json\n"
+
+
+def test_a_line_a_crash_cut_short_does_not_swallow_the_next_alert(tmp_path: Path) -> None:
+    spool = Spool(tmp_path)
+    spool.append(_pending(tmp_path))
+    with spool.path.open("ab") as f:  # a crash in the middle of an append
+        f.write(b'{"spool_id": "torn", "prof')
+    after = _pending(tmp_path, "khác")
+    spool.append(after)
+    assert [e.alert for e in spool.entries()][1:] == [None, after]
+
+
+def test_a_spooled_alert_of_a_deleted_child_does_not_block_the_rest(tmp_path: Path) -> None:
+    data = demo_data_dir(tmp_path / "data")
+    assert _run(data, {})[0] == 0  # makes the key
+    spool = Spool(data)
+    spool.append(dataclasses.replace(_pending(data), profile_id=999))
+    spool.append(_pending(data, "mày ngu như con chó"))
+    status, err, out = _run(data, {})
+    assert status == 0, err
+    assert [o.get("replayed") for o in out] == [True]  # the second one, stored
+    assert not spool.entries()  # nothing left waiting

@@ -426,7 +426,12 @@ def store_spooled(session: Session, pending: PendingAlert, key: Keyring, *, limi
                                                     AuditLog.object_id == pending.spool_id))
     if done is not None:
         return StoreOutcome("already")
-    outcome = store_alert(session, pending, key, limits=limits, actor=actor)
+    if session.get(Profile, pending.profile_id) is None:
+        # The child was deleted (with its data) since: nothing to store, and the record
+        # must not block the ones behind it.
+        outcome = StoreOutcome("drop", reason="the child no longer exists")
+    else:
+        outcome = store_alert(session, pending, key, limits=limits, actor=actor)
     session.add(AuditLog(actor=actor, action="alert.replay", object_type=SPOOL_MARK,
                          object_id=pending.spool_id,
                          detail={"profile_id": pending.profile_id, "result": outcome.action,
@@ -525,7 +530,9 @@ class Monitor:
                 try:
                     outputs = self.feed_line(line)
                 except Exception as exc:  # one bad message must not stop the watch
-                    log.exception("monitor: line %d failed", self.stats.lines)
+                    # (describe_error: a statement's parameters carry the conversation id)
+                    log.error("monitor: line %d failed: %s", self.stats.lines,
+                              describe_error(exc))
                     self.stats.errors += 1
                     outputs = [{"error": f"internal error: {type(exc).__name__}: {exc}",
                                 "line": self.stats.lines}]

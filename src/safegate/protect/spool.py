@@ -10,18 +10,16 @@ A line that cannot be read back is kept as it is (never dropped) and counted as 
 
 from __future__ import annotations
 
-import fcntl
+import contextlib
 import json
 import os
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from safegate.files import PRIVATE_FILE_MODE, create_private_file, write_private
+from safegate.files import PRIVATE_FILE_MODE, create_private_file, locked, write_private
 from safegate.privacy.crypto import token_key_id
 
 __all__ = ["SPOOL_FILE", "PendingAlert", "Spool", "SpoolEntry"]
@@ -90,25 +88,22 @@ class Spool:
         self.path = Path(data_dir).expanduser() / SPOOL_FILE
         self._lock_path = self.path.with_name(self.path.name + _LOCK_SUFFIX)
 
-    @contextmanager
-    def locked(self) -> Iterator[None]:
+    def locked(self) -> contextlib.AbstractContextManager[None]:
         """Hold the spool's exclusive lock (blocking)."""
-        create_private_file(self._lock_path)
-        fd = os.open(self._lock_path, os.O_RDWR)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            yield
-        finally:
-            os.close(fd)  # releases the lock
+        return locked(self._lock_path)
 
     def append(self, alert: PendingAlert) -> None:
-        """Add ``alert`` (fsynced before returning); call without holding the lock."""
+        """Add ``alert`` (fsynced before returning); call without holding the lock. A line
+        a crash left without its newline is ended first, so it cannot swallow this one."""
         line = (alert.to_json() + "\n").encode("utf-8")
         with self.locked():
             create_private_file(self.path)
-            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND)
+            fd = os.open(self.path, os.O_RDWR | os.O_APPEND)
             try:
                 os.fchmod(fd, PRIVATE_FILE_MODE)
+                size = os.fstat(fd).st_size
+                if size and os.pread(fd, 1, size - 1) != b"\n":
+                    line = b"\n" + line
                 os.write(fd, line)
                 os.fsync(fd)
             finally:
