@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from safegate.store.db import session_factory
 from safegate.store.models import Profile, Schedule, TemporaryAllow
 from safegate.store.repo import update_policy
-from tests.helpers import addresses, ask
+from tests.helpers import FakeUpstream, addresses, ask
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")  # the demo household's zone
 AN, BINH = "127.0.0.2", "127.0.0.3"  # the demo children's tablet and phone
@@ -87,3 +87,22 @@ def test_pause_ends_and_temporary_allow_expires_at_the_second(make_gate: Any) ->
     assert _answer(g.port, "example.org", AN) == ["192.0.2.1"]  # the pause is over
     assert _answer(g.port, "www.open.example", AN) == ["0.0.0.0"]  # the deny rule again
     assert g.gate.snapshot is snapshot
+
+
+def test_an_answer_decided_before_a_boundary_is_not_memoised_past_it(
+        make_gate: Any, upstream: FakeUpstream) -> None:
+    """A temporary allow that ends while the upstreams are asked: the answer allowed before the
+    end is sent, but not remembered beyond it (the memo used to keep it for its TTL)."""
+    g = make_gate(demo=True, **{"gate.upstream_timeout": 2.0})
+    now = datetime.now(UTC)
+    with session_factory(g.runtime.engine).begin() as session:
+        an = _profile_id(session, "An")
+        update_policy(session, an, deny=["slow.example"])
+        session.add(TemporaryAllow(profile_id=an, domain="slow.example",
+                                   until=now + timedelta(seconds=0.5)))
+    g.reload()
+    upstream.behaviour.mode, upstream.behaviour.delay = "slow", 1.0
+    assert _answer(g.port, "www.slow.example", AN) == ["192.0.2.1"]  # asked during the allow
+    assert time.time() > (now + timedelta(seconds=0.5)).timestamp()
+    upstream.behaviour.mode, upstream.behaviour.delay = "normal", 0.0
+    assert _answer(g.port, "www.slow.example", AN) == ["0.0.0.0"]  # the deny rule again

@@ -117,6 +117,7 @@ class Pending:
     key: tuple[bytes, bool, bool]
     now: float
     max_size: int | None
+    valid_until: float  # when the time-dependent state the decision used ends (wall clock)
 
 
 @dataclass
@@ -317,7 +318,7 @@ class Gate:
             question = wire.encode_name(decision.target) + data[end - 4 : end]
         elif decision.action != "allow":
             return True, self._finish(data, query, client, profile, decision, None, now,
-                                      max_size)
+                                      max_size, live.valid_until)
         else:
             # Lowercase the name only: the type and class bytes must stay as they are.
             question = data[12 : end - 4].lower() + data[end - 4 : end]
@@ -325,8 +326,9 @@ class Gate:
         entry = self.cache.fresh(key, now)
         if entry is not None:
             return True, self._finish(data, query, client, profile, decision, entry, now,
-                                      max_size)
-        return False, Pending(data, query, client, profile, decision, key, now, max_size)
+                                      max_size, live.valid_until)
+        return False, Pending(data, query, client, profile, decision, key, now, max_size,
+                              live.valid_until)
 
     async def answer_upstream(self, p: Pending) -> bytes | None:
         """Ask the upstreams for a pending query, cache the answer and finish it."""
@@ -337,19 +339,22 @@ class Gate:
             scanned = wire.scan_response(upstream_data, 12 + len(question))
         except (UpstreamError, WireError) as exc:
             return self._failure(p.data, p.query, p.client, p.profile, p.key, p.now, exc,
-                                 p.max_size, p.decision)
+                                 p.max_size, p.valid_until, p.decision)
         ttl = cache_ttl(scanned, self.options.max_ttl, self.options.max_negative_ttl)
         entry = CacheEntry(scanned, p.now, ttl)
         if ttl > 0:
             self.cache.put(p.key, entry)
         return self._finish(p.data, p.query, p.client, p.profile, p.decision, entry, p.now,
-                            p.max_size)
+                            p.max_size, p.valid_until)
 
     def _finish(self, data: bytes, query: Query, client: Client, profile: CompiledProfile,
                 decision: Decision, entry: CacheEntry | None, now: float,
-                max_size: int | None, memo_until: float | None = None) -> bytes:
+                max_size: int | None, valid_until: float,
+                memo_until: float | None = None) -> bytes:
         """Build, log and memoise the response for a decision (and, for allowed names,
-        the upstream answer it is based on); ``memo_until`` shortens the memo."""
+        the upstream answer it is based on). ``valid_until`` is when the time-dependent state
+        the decision was made under ends (it may have ended while the upstreams were asked:
+        then nothing is memoised); ``memo_until`` shortens the memo."""
         expires = now + BLOCK_MEMO_SECONDS if memo_until is None else memo_until
         action = decision.action
         if entry is not None:
@@ -365,9 +370,9 @@ class Gate:
                 cloaked = self._check_answer(profile, entry)
                 if cloaked is not None:
                     decision, entry = cloaked, None
-        # Nothing memoised outlives the profile's time-dependent state (when it ends).
-        if profile.live.valid_until != math.inf:
-            expires = min(expires, self._state_ends(profile, now))
+        # Nothing memoised outlives the time-dependent state the decision was made under.
+        if valid_until != math.inf:
+            expires = min(expires, self._state_ends(valid_until, now))
         action = decision.action
         if action in ("allow", "rewrite") and not profile.budgets.empty:
             targets = profile.budgets.targets_for(query.name)
@@ -478,9 +483,9 @@ class Gate:
         return changed
 
     @staticmethod
-    def _state_ends(profile: CompiledProfile, now: float) -> float:
-        """When the profile's time-dependent state ends, on the monotonic clock of ``now``."""
-        return now + (profile.live.valid_until - time.time())
+    def _state_ends(valid_until: float, now: float) -> float:
+        """``valid_until`` (wall clock) on the monotonic clock of ``now``."""
+        return now + (valid_until - time.time())
 
     def _check_answer(self, profile: CompiledProfile, entry: CacheEntry) -> Decision | None:
         """A CNAME target or an answer address that the profile blocks blocks the name."""
@@ -531,7 +536,7 @@ class Gate:
 
     def _failure(self, data: bytes, query: Query, client: Client, profile: CompiledProfile,
                  key: Any, now: float, exc: Exception, max_size: int | None,
-                 decision: Decision = ALLOW) -> bytes:
+                 valid_until: float, decision: Decision = ALLOW) -> bytes:
         if self.options.serve_stale:
             stale = self.cache.stale(key, now)
             cloaked = None
@@ -545,7 +550,7 @@ class Gate:
                 # changed since it was cached). The block rests on old upstream data: it is
                 # remembered only as long as a failure.
                 return self._finish(data, query, client, profile, cloaked, None, now, max_size,
-                                    memo_until=now + FAILURE_MEMO_SECONDS)
+                                    valid_until, memo_until=now + FAILURE_MEMO_SECONDS)
             if stale is not None:
                 self.stats.stale += 1
                 s = stale.scanned
@@ -573,7 +578,7 @@ class Gate:
         # RFC 9520: remember a failure briefly, so that retries do not pile onto upstreams
         # that are already struggling.
         self._memoise(client, data, query, response, None, record,
-                      min(now + FAILURE_MEMO_SECONDS, self._state_ends(profile, now)), now)
+                      min(now + FAILURE_MEMO_SECONDS, self._state_ends(valid_until, now)), now)
         return response
 
     @staticmethod
