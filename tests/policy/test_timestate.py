@@ -93,6 +93,25 @@ def test_schedule_decisions(tmp_path: Path, now: float, name: str, action: str,
     assert (d.action, d.reason) == (action, reason)
 
 
+def test_a_window_name_with_a_colon_is_still_a_bedtime(tmp_path: Path) -> None:
+    """What a block closes is part of the decision, not read back from its rule text (a
+    window named 'bed:time' used to look like a category block to the CNAME check and to
+    `check`)."""
+    from safegate.app.explain import setting_in_words
+
+    index = make_index(tmp_path)
+    bed = Window("bed:time", EVERY_DAY, 21 * 60, 6 * 60, block_all=True)
+    school = Window("a:b", EVERY_DAY, 7 * 60, 11 * 60, services=frozenset({"youtube"}))
+    profile = child(index, TimeRules("Asia/Ho_Chi_Minh", (bed, school)))
+    night = decide(profile, index, "example.org", at(profile, index, ts(22, 0)))
+    assert (night.rule, night.window, night.blanket) == ("schedule:bed:time", "bed:time", True)
+    assert "blocks everything but its allow list" in str(setting_in_words(night, "An"))
+    day = decide(profile, index, "www.youtube.com", at(profile, index, ts(8, 0)))
+    assert (day.window, day.blanket) == ("a:b", False)
+    assert setting_in_words(day, "An") == (
+        "schedule 'a:b' of profile 'An' blocks the service 'youtube'")
+
+
 def test_a_block_window_beats_an_allow_window_for_the_same_category(tmp_path: Path) -> None:
     index = make_index(tmp_path)
     lift = Window("lift", EVERY_DAY, 7 * 60, 8 * 60, action="allow",

@@ -172,13 +172,13 @@ def setting_in_words(decision: Decision, profile: str, live: Live | None = None)
     if decision.category == "pause":
         return f"profile {profile!r} is paused"
     if decision.category == "schedule":
-        window = rule.split(":")[1]
-        if rule.count(":") == 1:
+        window = decision.window
+        if decision.blanket:
             return f"schedule {window!r} of profile {profile!r} blocks everything but its " \
                    "allow list"
+        what = rule.removeprefix(f"schedule:{window}:").split(":")
         return f"schedule {window!r} of profile {profile!r} blocks " + (
-            f"the service {rule.split(':')[3]!r}" if rule.split(":")[2] == "service" else
-            "this category")
+            f"the service {what[1]!r}" if what[0] == "service" else "this category")
     if rule.startswith("temporary:"):
         return f"profile {profile!r} allows {rule.split(':', 1)[1]!r} for a while"
     if decision.category == "guard":

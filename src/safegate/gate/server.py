@@ -29,7 +29,7 @@ from safegate.gate.upstream import UpstreamError, UpstreamPool
 from safegate.gate.wire import Query, WireError
 from safegate.policy.budgets import UsageBoard, budget_state
 from safegate.policy.compiled import CompiledProfile, PolicySnapshot, normalise_mac, token_key
-from safegate.policy.decide import ALLOW, ALLOW_LIST_ONLY, Decision, closes_everything, decide
+from safegate.policy.decide import ALLOW, Decision, decide
 from safegate.policy.timestate import current
 
 log = logging.getLogger(__name__)
@@ -493,11 +493,10 @@ class Gate:
         live = current(profile, index, time.time(), self.budgets)
         for target in entry.scanned.cnames:
             d = decide(profile, index, target, live)
-            # Allow-list-only mode judges the name asked, not the CDN names it aliases; a
-            # name that passed the pause or a bedtime (an allow rule, a temporary allow, the
-            # window's allow list) takes its CNAME chain with it; lists still apply.
-            if d.action in ("block", "nxdomain") and d.category != ALLOW_LIST_ONLY \
-                    and not closes_everything(d):
+            # A blanket block (allow-list-only, the pause, a bedtime) judges the name asked,
+            # not the CDN names it aliases: a name that passed it takes its CNAME chain with
+            # it; lists and rules still apply.
+            if d.action in ("block", "nxdomain") and not d.blanket:
                 return Decision("block", d.category, f"cname {target} → {d.rule}")
         verdicts = live.verdicts or profile.verdicts
         if verdicts.block_networks:

@@ -28,6 +28,10 @@ class Decision:
     category: str | None = None
     rule: str | None = None  # the list and entry, or the profile rule, that decided
     target: str | None = None  # the CNAME target of a rewrite
+    window: str | None = None  # the schedule window that blocked (category "schedule")
+    # A block of everything but a few names (pause, bedtime, allow-list-only), not of this
+    # name: a CNAME target blocked so does not block the name that was asked.
+    blanket: bool = False
 
     @property
     def reason(self) -> str | None:
@@ -50,13 +54,9 @@ def _suffixes(name: str) -> list[str]:
 
 
 ALLOW_LIST_ONLY = "allow_list_only"  # the category of a block by allow-list-only mode
-_NOT_ON_ALLOW_LIST = Decision("block", ALLOW_LIST_ONLY, "profile:allow_list_only")
-
-
-def closes_everything(decision: Decision) -> bool:
-    """A block by the pause or by a block_all window (not by a list or a rule)."""
-    return decision.category == "pause" or (
-        decision.category == "schedule" and (decision.rule or "").count(":") == 1)
+_NOT_ON_ALLOW_LIST = Decision("block", ALLOW_LIST_ONLY, "profile:allow_list_only",
+                              blanket=True)
+_PAUSED = Decision("block", "pause", "pause", blanket=True)
 
 
 def _timed(profile: CompiledProfile, state: TimeState, suffixes: list[str]) -> Decision | None:
@@ -70,10 +70,11 @@ def _timed(profile: CompiledProfile, state: TimeState, suffixes: list[str]) -> D
         if suffix in profile.allow:
             return Decision("allow", "allow", f"profile:{suffix}")
     if state.paused_until is not None:
-        return Decision("block", "pause", "pause")
+        return _PAUSED
     for window, allowed in state.schedule.block_all:
         if not any(suffix in allowed for suffix in suffixes):
-            return Decision("block", "schedule", f"schedule:{window}")
+            return Decision("block", "schedule", f"schedule:{window}", window=window,
+                            blanket=True)
     return None
 
 
@@ -145,8 +146,8 @@ def _rules(profile: CompiledProfile, index: DomainIndex, name: str,
             if sid is not None:
                 window = live.service_windows.get(sid) if live is not None else None
                 if window is not None:
-                    return Decision("block", "schedule", f"schedule:{window}:service:{sid}:"
-                                                         f"{suffix}")
+                    return Decision("block", "schedule",
+                                    f"schedule:{window}:service:{sid}:{suffix}", window=window)
                 return Decision("block", "service", f"service:{sid}:{suffix}")
             mode = profile.service_modes.get(suffix)
             if mode is not None:
@@ -176,5 +177,6 @@ def _rules(profile: CompiledProfile, index: DomainIndex, name: str,
             return Decision("allow", "guard", f"never_block:{protected} (over {spec.key})")
     window = windows.get(spec.category)
     if window is not None:
-        return Decision("block", "schedule", f"schedule:{window}:{spec.key}:{hit.entry}")
+        return Decision("block", "schedule", f"schedule:{window}:{spec.key}:{hit.entry}",
+                        window=window)
     return Decision("block", spec.category, f"{spec.key}:{hit.entry}")
