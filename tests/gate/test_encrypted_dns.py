@@ -326,3 +326,23 @@ def test_a_missing_certificate_stops_the_start_with_a_config_error(make_gate: An
         make_gate(**{"gate.dot": "127.0.0.1:0", "gate.dot_hostname": "dns.test",
                      "gate.tls_cert": str(tmp_path / "none.pem"),
                      "gate.tls_key": str(tmp_path / "none.key")})
+
+
+def test_a_mac_option_over_dot_is_never_believed(make_gate: Any, pki: Pki) -> None:
+    """DoH and DoT come from the device itself: even from a trusted forwarder's address, a
+    MAC option there (Bình's phone here) does not pick Bình's profile for an unknown token."""
+    g = _start(make_gate, pki, **{"gate.trusted_forwarders": ["127.0.0.1"]})
+    mac = dns.edns.GenericOption(65001, bytes.fromhex("020000000021"))
+    context = ssl.create_default_context(cafile=str(pki.ca))
+    context.check_hostname = False
+    for _ in range(2):  # the second time from the client the gate remembers
+        query = dns.message.make_query("video.example", "A", use_edns=0, options=[mac])
+        response = dns.query.tls(query, "127.0.0.1", port=g.runtime.dot_port,
+                                 ssl_context=context, server_hostname=f"{WRONG}.dns.test",
+                                 timeout=5)
+        assert addresses(response) == [ALLOWED]  # the default; Bình's profile denies it
+    # ...while the same option over plain DNS from that forwarder picks Bình's profile.
+    plain = dns.query.udp(dns.message.make_query("video.example", "A", use_edns=0,
+                                                 options=[mac]), "127.0.0.1", port=g.port,
+                          timeout=3)
+    assert addresses(plain) == [BLOCKED]

@@ -55,22 +55,21 @@ class TokenBucket:
         self.tokens = float(burst)
         self.last = time.monotonic()
 
-    def allow(self) -> bool:
+    def _refill(self) -> float:
         now = time.monotonic()
-        tokens = min(self.burst, self.tokens + (now - self.last) * self.rate)
+        self.tokens = min(self.burst, self.tokens + (now - self.last) * self.rate)
         self.last = now
-        if tokens < 1.0:
-            self.tokens = tokens
+        return self.tokens
+
+    def allow(self) -> bool:
+        if self._refill() < 1.0:
             return False
-        self.tokens = tokens - 1.0
+        self.tokens -= 1.0
         return True
 
     def exhausted(self) -> bool:
         """True when the next query would be refused (nothing is taken from the bucket)."""
-        now = time.monotonic()
-        self.tokens = min(self.burst, self.tokens + (now - self.last) * self.rate)
-        self.last = now
-        return self.tokens < 1.0
+        return self._refill() < 1.0
 
 
 class Client:
@@ -214,6 +213,20 @@ class Gate:
     # -- clients -----------------------------------------------------------------------
 
     def admit(self, ip: str) -> Client:
+        """The client at a source address (remembered for the next query from it)."""
+        client = self._by_address(ip, believe_mac=True)
+        if len(self.clients) >= MAX_CLIENTS:
+            self.clients.clear()
+        self.clients[ip] = client
+        return client
+
+    def _limiter(self, loopback: bool) -> TokenBucket | None:
+        opts = self.options
+        if opts.rate_limit_qps > 0 and not (loopback and opts.exempt_loopback):
+            return TokenBucket(opts.rate_limit_qps, opts.rate_limit_burst)
+        return None
+
+    def _by_address(self, ip: str, *, believe_mac: bool) -> Client:
         opts = self.options
         try:
             addr = ipaddress.ip_address(ip.split("%", 1)[0])
@@ -222,25 +235,18 @@ class Gate:
             loopback = addr.is_loopback
         except ValueError:
             allowed = trusted = loopback = False
-        limiter = None
-        if opts.rate_limit_qps > 0 and not (loopback and opts.exempt_loopback):
-            limiter = TokenBucket(opts.rate_limit_qps, opts.rate_limit_burst)
         snap = self.snapshot
         profile = snap.profile_for_ip(ip)
         # Only a trusted forwarder's MAC option is believed (from anyone else it would let
         # a device pick another's profile); there a known MAC beats the forwarder's address.
-        by_mac = trusted and bool(snap.by_mac)
+        by_mac = believe_mac and trusted and bool(snap.by_mac)
         if profile is None:
             profile = snap.default
         # A refused client gets a private memo that stays empty (refusals are never
         # memoised), so it can never read answers memoised for allowed clients.
         private = by_mac or not allowed
         memo: OrderedDict[bytes, Any] = OrderedDict() if private else profile.memo
-        client = Client(ip, profile, memo, limiter, not allowed, by_mac)
-        if len(self.clients) >= MAX_CLIENTS:
-            self.clients.clear()
-        self.clients[ip] = client
-        return client
+        return Client(ip, profile, memo, self._limiter(loopback), not allowed, by_mac)
 
     def admit_token(self, ip: str, token: str | None) -> Client:
         """A DoH/DoT client: the device whose token (or DoT label) it presents, from any
@@ -253,13 +259,17 @@ class Gate:
             return cached
         profile = self.snapshot.profile_for_token(token) if token else None
         if profile is None:
-            client = self.admit(ip)
+            # DoH/DoT comes from the device itself, never through a router that adds a MAC
+            # option: none is believed. All unknown tokens from an address share one entry,
+            # so random tokens cannot flood the table.
+            key = b""
+            cached = self.token_clients.get((ip, key))
+            if cached is not None:
+                return cached
+            client = self._by_address(ip, believe_mac=False)
         else:
-            limiter = None
-            opts = self.options
-            if opts.rate_limit_qps > 0 and not (_is_loopback(ip) and opts.exempt_loopback):
-                limiter = TokenBucket(opts.rate_limit_qps, opts.rate_limit_burst)
-            client = Client(ip, profile, profile.memo, limiter, False, False)
+            client = Client(ip, profile, profile.memo, self._limiter(_is_loopback(ip)), False,
+                            False)
         if len(self.token_clients) >= MAX_CLIENTS:
             self.token_clients.clear()
         self.token_clients[(ip, key)] = client
