@@ -12,6 +12,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import dns.edns
 import dns.message
 import dns.query
 import dns.rcode

@@ -92,7 +92,7 @@ def _soa(ttl: int) -> bytes:
 REWRITE_TTL = 300  # the TTL of a safe-search CNAME (capped by the target's own TTL)
 
 
-def rewrite_cname(query: Query, target: str, ttl: int) -> bytes:
+def rewrite_cname(target: str, ttl: int) -> bytes:
     """The CNAME record of a safe-search rewrite: the queried name → the enforced endpoint."""
     return wire.rr(wire.QNAME_POINTER, wire.TYPE_CNAME, ttl, wire.encode_name(target))
 
@@ -101,7 +101,7 @@ def rewrite_response(data: bytes, query: Query, target: str) -> bytes:
     """A rewritten name asked for another type than A, AAAA or HTTPS: the CNAME alone. The
     name is an alias now, and an alias has no other data (RFC 1034 §3.6.2); nothing is
     asked upstream."""
-    answer = rewrite_cname(query, target, REWRITE_TTL)
+    answer = rewrite_cname(target, REWRITE_TTL)
     return wire.build_response(data, query, wire.RCODE_NOERROR, (answer,))
 
 

@@ -158,7 +158,6 @@ class DohServer:
         self.gate = gate
         self.plain = plain
         self.connections = 0
-        self.tasks: set[asyncio.Task[Any]] = set()
 
     def _ip(self, peer: str, headers: dict[str, str]) -> str:
         return client_address(peer, headers.get("x-forwarded-for"), self.plain,
@@ -321,8 +320,6 @@ class DohServer:
         if isinstance(event, h2.events.RequestReceived):
             headers = {_text(k): _text(v) for k, v in event.headers or ()}
             streams[event.stream_id] = _Stream(headers)
-            if event.stream_ended is not None:
-                self._h2_start(conn, event.stream_id, streams, windows, tasks, writer, peer)
         elif isinstance(event, h2.events.DataReceived):
             conn.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
             stream = streams.get(event.stream_id)
@@ -338,9 +335,7 @@ class DohServer:
                 with contextlib.suppress(h2.exceptions.H2Error):
                     conn.reset_stream(event.stream_id, h2.errors.ErrorCodes.NO_ERROR)
                 return
-            if event.stream_ended is not None:
-                self._h2_start(conn, event.stream_id, streams, windows, tasks, writer, peer)
-        elif isinstance(event, h2.events.StreamEnded):
+        elif isinstance(event, h2.events.StreamEnded):  # (also when a frame above ended it)
             self._h2_start(conn, event.stream_id, streams, windows, tasks, writer, peer)
         elif isinstance(event, h2.events.StreamReset):
             streams.pop(event.stream_id, None)
@@ -352,9 +347,8 @@ class DohServer:
                   tasks: set[asyncio.Task[None]], writer: asyncio.StreamWriter,
                   peer: str) -> None:
         stream = streams.pop(stream_id, None)
-        if stream is None or stream.started:
+        if stream is None:
             return
-        stream.started = True
         task = asyncio.get_running_loop().create_task(
             self._h2_answer(conn, stream_id, stream, windows, writer, peer))
         tasks.add(task)
@@ -402,7 +396,6 @@ class DohServer:
 class _Stream:
     headers: dict[str, str]
     body: bytes = b""
-    started: bool = False
 
 
 def _text(value: Any) -> str:

@@ -433,7 +433,7 @@ class Gate:
             records, _ = wire.expand_records(original, 12 + len(target_question),
                                              sum(s.counts))
             an, ns, ar = s.counts
-            cname = answers.rewrite_cname(query, target,
+            cname = answers.rewrite_cname(target,
                                           max(0, min(answers.REWRITE_TTL, target_entry.ttl)))
             header = struct.pack("!HHHHHH", 0, wire.FLAG_QR | wire.FLAG_RA | (s.rcode & 0xF), 1,
                                  an + 1, ns, ar)

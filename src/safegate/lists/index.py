@@ -191,7 +191,7 @@ class DomainIndex:
     build_seconds: float = 0.0
     patterns: tuple[PatternSet, ...] = ()  # by list id; only lists that have some
     networks: tuple[tuple[int, tuple[Network, ...]], ...] = ()  # (list id, address rules)
-    # Derived, for ``_position``: where each bucket of hashes (by their top bits) starts in
+    # Derived, for ``_combo_of``: where each bucket of hashes (by their top bits) starts in
     # ``hashes`` (uint32, about 1.2 bytes per name), and views that index to Python ints.
     _starts: memoryview = field(init=False, repr=False, compare=False)
     _hash_view: memoryview = field(init=False, repr=False, compare=False)

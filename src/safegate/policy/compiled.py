@@ -220,7 +220,6 @@ def service_domains(service_ids: Iterable[str]) -> dict[str, str]:
     return out
 
 
-SERVICE_MODES = ("allow", "monitor")
 
 
 def service_modes(allowed: Iterable[str], monitored: Iterable[str]) -> dict[str, tuple[str, str]]:

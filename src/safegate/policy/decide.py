@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from safegate.lists.guard import guarded
@@ -46,11 +47,6 @@ class Decision:
 
 
 ALLOW = Decision("allow")
-
-
-def _suffixes(name: str) -> list[str]:
-    """The name and each parent: ``".".join(labels[i:])`` for every label, by slicing."""
-    return suffixes(name)
 
 
 ALLOW_LIST_ONLY = "allow_list_only"  # the category of a block by allow-list-only mode
@@ -116,20 +112,20 @@ def _rules(profile: CompiledProfile, index: DomainIndex, name: str,
     if name == LOCAL_ZONE or name.endswith(_IN_LOCAL_ZONE):
         return Decision("local", None, "builtin:resolver.arpa")
     verdicts, services = profile.verdicts, profile.services
-    windows: dict[str, str] = {}
+    windows: Mapping[str, str] = {}
     names: list[str] | None = None  # the name and its parents, built once when needed
     if live is not None and live.verdicts is not None:
         verdicts, services = live.verdicts, live.services
         if live.active:
-            names = _suffixes(name)
+            names = suffixes(name)
             timed = _timed(profile, live.state, names)
             if timed is not None:
                 return timed
-            windows = dict(live.category_windows)
+            windows = live.category_windows
     budget = live.budget.exhausted if live is not None else None
     if profile.allow or profile.deny or services or profile.service_modes or budget:
         if names is None:
-            names = _suffixes(name)
+            names = suffixes(name)
         for suffix in names:
             if suffix in profile.allow:
                 return Decision("allow", "allow", f"profile:{suffix}")
@@ -157,14 +153,14 @@ def _rules(profile: CompiledProfile, index: DomainIndex, name: str,
                     return Decision("allow", "monitor", f"service:{mode[1]}:{suffix}")
                 break
     if profile.unforceable:
-        for suffix in names if names is not None else _suffixes(name):
+        for suffix in names if names is not None else suffixes(name):
             engine = profile.unforceable.get(suffix)
             if engine is not None:
                 return Decision("block", SAFE_SEARCH, f"{engine}:{suffix}")
     if profile.allow_list_only:
         return _NOT_ON_ALLOW_LIST
     if names is None and verdicts.any_allow:
-        names = _suffixes(name)  # the walk will need them, and so may the guard
+        names = suffixes(name)  # the walk will need them, and so may the guard
     hit = index.lookup(name, verdicts, names)
     if hit is None:
         return ALLOW

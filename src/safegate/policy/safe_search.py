@@ -116,10 +116,9 @@ class Rewrite:
         return self.engine if self.mode == "on" else f"{self.engine}:{self.mode}"
 
 
-def rewrites(safe_search: bool, youtube_mode: str,
-             source: Table | None = None) -> dict[str, Rewrite]:
+def rewrites(safe_search: bool, youtube_mode: str) -> dict[str, Rewrite]:
     """Exact hostname → its rewrite, for a profile with these settings."""
-    t = source if source is not None else table()
+    t = table()
     out: dict[str, Rewrite] = {}
     for engine in t.engines:
         mode = mode_for(engine, safe_search, youtube_mode)
@@ -139,12 +138,11 @@ def for_settings(safe_search: bool, youtube_mode: str) -> tuple[dict[str, Rewrit
     return rewrites(safe_search, youtube_mode), blocked_engines(safe_search)
 
 
-def blocked_engines(safe_search: bool, source: Table | None = None) -> dict[str, str]:
+def blocked_engines(safe_search: bool) -> dict[str, str]:
     """Domain → engine id of the search engines blocked because they cannot be forced."""
     if not safe_search:
         return {}
-    t = source if source is not None else table()
-    return {domain: e.id for e in t.unforceable for domain in e.domains}
+    return {domain: e.id for e in table().unforceable for domain in e.domains}
 
 
 def setting_in_words(engine_id: str, mode: str) -> str:
