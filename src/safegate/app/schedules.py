@@ -17,10 +17,9 @@ from sqlalchemy.orm import Session
 
 from safegate.app.core import App
 from safegate.lists.parse import normalise_domain
+from safegate.policy.harm import NEVER_LIFTED
 from safegate.policy.schedule import (
-    NEVER_LIFTED,
     ScheduleError,
-    Window,
     days_text,
     in_force,
     local_instant,
@@ -29,6 +28,7 @@ from safegate.policy.schedule import (
     parse_minute,
     zone,
 )
+from safegate.policy.timestate import window_of
 from safegate.store.models import Organisation, Profile, Schedule, TemporaryAllow
 
 # "Paused until resumed" is a pause that ends in the year 9999.
@@ -130,12 +130,6 @@ def window_row(spec: WindowSpec) -> Schedule:
                     end_minute=parse_minute(spec.end), action="block" if blocks else "allow",
                     block_all=spec.block_all, categories=block_c or allow_c,
                     services=block_s or allow_s, allow=allow, enabled=True)
-
-
-def window_of(row: Schedule) -> Window:
-    return Window(row.name, row.days, row.start_minute, row.end_minute, row.action,
-                  row.block_all, frozenset(row.categories), frozenset(row.services),
-                  frozenset(row.allow), row.enabled)
 
 
 def describe(row: Schedule, tz: str, now: datetime) -> dict[str, Any]:

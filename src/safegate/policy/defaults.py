@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from safegate.policy.compiled import DefaultPolicy
+from safegate.policy.harm import BASELINE_CATEGORIES
 
-# Harm to anyone, not a child's screen-time rules (a parent's phone is such a client too).
-BASELINE_CATEGORIES = ("adult", "gambling", "drugs", "violence", "weapons", "self_harm",
-                       "hate", "scam", "malware", "cults")
+__all__ = ["BASELINE_CATEGORIES", "default_policy"]
 
 
 def default_policy(categories: Sequence[str] | None, block_mode: str,

@@ -25,12 +25,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-# What no recreation window ever unblocks: the harm baseline, and bypass tools (a VPN opened
-# for an hour of games would open everything else too).
-NEVER_LIFTED = frozenset({
-    "adult", "gambling", "drugs", "violence", "weapons", "self_harm", "hate", "scam",
-    "malware", "cults", "bypass",
-})
+from safegate.policy.harm import NEVER_LIFTED
 
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 EVERY_DAY = 0b1111111

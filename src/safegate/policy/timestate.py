@@ -181,6 +181,13 @@ def _domain(raw: str) -> str:
     return raw.strip().strip(".").lower()
 
 
+def window_of(row: Any) -> Window:
+    """The window of a schedule row (``store.models.Schedule`` or its record)."""
+    return Window(row.name, row.days, row.start_minute, row.end_minute, row.action,
+                  row.block_all, frozenset(row.categories), frozenset(row.services),
+                  frozenset(_domain(d) for d in row.allow if _domain(d)), row.enabled)
+
+
 def rules_of(record: Any) -> TimeRules:
     """The time rules of a profile record (``store.records.ProfileRecord``; anything without
     the fields has none)."""
@@ -189,15 +196,9 @@ def rules_of(record: Any) -> TimeRules:
     temporary = getattr(record, "temporary_allows", ())
     if not schedules and paused is None and not temporary:
         return NO_RULES
-    windows = tuple(
-        Window(s.name, s.days, s.start_minute, s.end_minute, s.action, s.block_all,
-               frozenset(s.categories), frozenset(s.services),
-               frozenset(_domain(d) for d in s.allow if _domain(d)), s.enabled)
-        for s in schedules
-    )
     return TimeRules(
         timezone=zone_ok(getattr(record, "timezone", DEFAULT_TIMEZONE)),
-        windows=windows,
+        windows=tuple(window_of(s) for s in schedules),
         paused_until=None if paused is None else paused.timestamp(),
         temporary=tuple((_domain(t.domain), t.until.timestamp()) for t in temporary),
     )
