@@ -10,6 +10,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Coroutine
 from datetime import timedelta
 from pathlib import Path
@@ -318,3 +319,16 @@ def test_a_failing_alert_purge_leaves_the_gate_serving(
                if getattr(t.get_coro(), "__qualname__", "") == "Leadership.run"]
     assert len(leaders) == 2 and not any(t.done() for t in leaders), \
         "the purge failed, the jobs (and their leadership) go on"
+
+
+def test_the_jobs_leader_keeps_leading_with_retention_off(
+        tmp_path: Path, make_gate: Any, caplog: pytest.LogCaptureFixture) -> None:
+    """With no retention to enforce (both set to 0) the hourly loop still runs (budget
+    minutes, the change log): the jobs do not end, so leadership is not given up and taken
+    again every few seconds."""
+    caplog.set_level(logging.INFO, logger="safegate.app.leader")
+    make_gate(**{"querylog.retention_days": 0, "alerts.retention_days": 0})
+    assert wait_until(lambda: "leading safegate-jobs" in caplog.text, 10)
+    time.sleep(4)  # Leadership retries every 3 s after giving up
+    assert "safegate-jobs ended; leadership given up" not in caplog.text
+    assert caplog.text.count("leading safegate-jobs") == 1

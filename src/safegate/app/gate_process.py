@@ -316,27 +316,37 @@ class GateProcess:
         await asyncio.gather(*jobs)
 
     async def _purge_loop(self) -> None:
-        log_days = self.settings["querylog.retention_days"]
-        alert_days = self.settings["alerts.retention_days"]
-        if self.engine is None or not (log_days or alert_days):
+        """Hourly: rows past their retention (query log, alerts: off when 0 days), budget
+        minutes of past days and the change log's old rows. It runs as long as this process
+        leads (it never ends by itself: leadership would be given up and taken again)."""
+        if self.engine is None:
             return
         from safegate.protect.retention import purge_alerts, retention_cutoff
+        from safegate.store.budgets import purge_minutes
         from safegate.store.querylog import purge_query_logs
         from safegate.store.values import utcnow
 
+        log_days = self.settings["querylog.retention_days"]
+        alert_days = self.settings["alerts.retention_days"]
         while True:
             if log_days:
                 await self._purge("query log", "query log rows", purge_query_logs,
                                   time.time() - log_days * 86400, log_days)
             # Budget minutes matter for one local day; the database keeps them two more.
-            from safegate.store.budgets import purge_minutes
-
             old_day = (utcnow() - timedelta(days=3)).date().isoformat()
             await self._purge("budget", "budget minutes", purge_minutes, old_day, 3)
             before = retention_cutoff(utcnow(), alert_days)
             if before is not None:
                 await self._purge("alert", "alerts", purge_alerts, before, alert_days)
+            await self._purge("change log", "change log rows", self._prune_changes, None, 0)
             await asyncio.sleep(PURGE_SECONDS)
+
+    def _prune_changes(self, _engine: Any, _cutoff: Any) -> int:
+        """Keep the newest change-log rows (a gate further behind reloads everything)."""
+        from safegate.store.changes import prune
+
+        with self.app.sessions().begin() as session:
+            return prune(session)
 
     async def _purge(self, what: str, rows: str, purge: Any, cutoff: Any, days: int) -> None:
         """One retention purge in a worker thread; a failure is logged, never raised."""
@@ -344,7 +354,8 @@ class GateProcess:
             removed = await asyncio.get_running_loop().run_in_executor(
                 None, purge, self.engine, cutoff)
             if removed:
-                log.info("retention: purged %d %s older than %d days", removed, rows, days)
+                log.info("retention: purged %d %s%s", removed, rows,
+                         f" older than {days} days" if days else "")
         except Exception as exc:
             log.error("%s retention purge failed: %s", what, exc)
 
