@@ -350,3 +350,20 @@ def test_an_import_that_fails_while_applying_changes_nothing(app: App, engine: E
     with pytest.raises(StoreError, match="token: another device has this token"):
         import_org(app, doc)
     assert counts(app) == before
+
+
+def test_an_import_refuses_windows_that_schedule_add_refuses(app: App) -> None:
+    """A window that blocks nothing, or allows and blocks everything at once, would be kept
+    and never act: the import applies the rules of `safegate schedule add`."""
+    rich_household(app)
+    doc = export_org(app)
+    window = {"name": "idle", "days": ["mon"], "start": "08:00", "end": "09:00",
+              "action": "block"}
+    doc["children"][0]["schedules"] = [window, {**window, "name": "odd", "action": "allow",
+                                                "block_all": True}]
+    with pytest.raises(ImportProblems) as caught:
+        import_org(app, doc, replace=True)
+    assert [p.split(":", 1)[0] for p in caught.value.problems] == [
+        "children[0].schedules[0]", "children[0].schedules[1]"]
+    assert "say what the window does" in caught.value.problems[0]
+    assert "either blocks or allows" in caught.value.problems[1]

@@ -35,6 +35,15 @@ from safegate.app.family import (
     check_timezone,
     policy_fields,
 )
+from safegate.app.schedules import WindowSpec, window_row
+from safegate.policy.schedule import (
+    DAY_NAMES,
+    ScheduleError,
+    days_text,
+    minute_text,
+    parse_days,
+    parse_minute,
+)
 from safegate.store import choices
 from safegate.store import family as repo
 from safegate.store.errors import StoreError
@@ -42,8 +51,6 @@ from safegate.store.repo import policy_record, update_policy
 
 FORMAT = "safegate-organisation"
 VERSION = 1
-DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-_HHMM = re.compile(r"^([01][0-9]|2[0-3]):([0-5][0-9])$")
 
 
 class ImportProblems(FamilyError):
@@ -59,22 +66,7 @@ class ImportProblems(FamilyError):
 
 
 def days_to_list(mask: int) -> list[str]:
-    return [day for bit, day in enumerate(DAYS) if mask >> bit & 1]
-
-
-def days_to_mask(days: list[str]) -> int:
-    return sum(1 << DAYS.index(day) for day in set(days))
-
-
-def minute_to_hhmm(minute: int) -> str:
-    return f"{minute // 60:02d}:{minute % 60:02d}"
-
-
-def hhmm_to_minute(text: str) -> int:
-    match = _HHMM.match(text)
-    if match is None:
-        raise ValueError(text)
-    return int(match.group(1)) * 60 + int(match.group(2))
+    return [day for bit, day in enumerate(DAY_NAMES) if mask >> bit & 1]
 
 
 def _drop_none(d: dict[str, Any]) -> dict[str, Any]:
@@ -93,8 +85,8 @@ def export_org(app: App, org: str | None = None, *, with_tokens: bool = False) -
                                    "token": d.token if with_tokens else None})
                        for d in repo.profile_devices(session, p.id)]
             schedules = [{"name": s.name, "days": days_to_list(s.days),
-                          "start": minute_to_hhmm(s.start_minute),
-                          "end": minute_to_hhmm(s.end_minute), "action": s.action,
+                          "start": minute_text(s.start_minute),
+                          "end": minute_text(s.end_minute), "action": s.action,
                           "block_all": s.block_all, "categories": list(s.categories),
                           "services": list(s.services), "allow": list(s.allow),
                           "enabled": s.enabled}
@@ -291,19 +283,19 @@ def _check_device(c: _Checker, raw: Any, path: str) -> dict[str, Any]:
 def _check_schedule(c: _Checker, raw: Any, path: str) -> dict[str, Any]:
     fields = ("name", "days", "start", "end", "action", "block_all", "categories", "services",
               "allow", "enabled")
+    problems = len(c.problems)
     data = c.table(raw, path, fields, ("name", "days", "start", "end", "action"))
     out: dict[str, Any] = {"name": c.run(lambda: check_name(data.get("name"), f"{path}.name"))}
     days = data.get("days")
-    if not isinstance(days, list) or not days or any(d not in DAYS for d in days):
-        c.fail(f"{path}.days: {days!r} is not a list of days ({', '.join(DAYS)})")
+    if not isinstance(days, list) or not days or any(d not in DAY_NAMES for d in days):
+        c.fail(f"{path}.days: {days!r} is not a list of days ({', '.join(DAY_NAMES)})")
     else:
-        out["days"] = days_to_mask(days)
+        out["days"] = parse_days(",".join(days))
     for key, column in (("start", "start_minute"), ("end", "end_minute")):
         value = data.get(key)
         try:
-            out[column] = hhmm_to_minute(value) if isinstance(value, str) else \
-                hhmm_to_minute("")
-        except ValueError:
+            out[column] = parse_minute(value if isinstance(value, str) else "")
+        except ScheduleError:
             c.fail(f"{path}.{key}: {value!r} is not a time HH:MM (00:00 to 23:59)")
     out["action"] = c.run(lambda: check_choice(data.get("action"), choices.SCHEDULE_ACTIONS,
                                                f"{path}.action"))
@@ -313,6 +305,23 @@ def _check_schedule(c: _Checker, raw: Any, path: str) -> dict[str, Any]:
                        ("allow", check_domains)):
         items = c.strings(data.get(key, []), f"{path}.{key}")
         out[key] = [] if items is None else c.run(partial(check, items, f"{path}.{key}"), [])
+    if len(c.problems) == problems:  # every field read: now what the window does
+        # The rules `safegate schedule add` applies to what a window does (a window that
+        # both blocks and allows, or does nothing, would be accepted and never act).
+        blocking = out["action"] == "block"
+        spec = WindowSpec(
+            out["name"], days_text(out["days"]), minute_text(out["start_minute"]),
+            minute_text(out["end_minute"]), block_all=out["block_all"], allow=out["allow"],
+            block_categories=out["categories"] if blocking else (),
+            block_services=out["services"] if blocking else (),
+            allow_categories=() if blocking else out["categories"],
+            allow_services=() if blocking else out["services"])
+        try:
+            window_row(spec)
+            if not blocking and out["block_all"]:
+                raise ScheduleError("a window either blocks or allows: make two windows")
+        except ScheduleError as exc:
+            c.fail(f"{path}: {exc}")
     return out
 
 
