@@ -4,12 +4,14 @@ with `safegate check --at`, which needs no clock of its own."""
 from __future__ import annotations
 
 import json
+import signal
 from pathlib import Path
 from typing import Any
 
+import dns.rdatatype
 import pytest
 
-from tests.helpers import cli
+from tests.helpers import FakeUpstream, cli, query, start_server, wait_until
 
 
 @pytest.fixture(scope="module")
@@ -62,3 +64,26 @@ def test_the_demo_children_have_their_budgets_and_decree_147(demo: Path) -> None
     assert {b["target"]: b["minutes_per_day"] for b in children["Bình"]["budgets"]} == {
         "group:games": 180}
     assert [s["name"] for s in children["An"]["schedules"]] == ["bedtime"]
+
+
+def test_migrate_demo_reaches_a_running_gate(tmp_path: Path) -> None:
+    """`safegate migrate --demo` next to a running gate: the demo is a change like any other,
+    and the gate applies it (An's tablet gets safe search) without a reload."""
+    upstream = FakeUpstream().start()
+    data = str(tmp_path / "data")
+    proc, port = start_server("--no-web", "--no-default-lists", "--data-dir", data,
+                              "--upstream", f"127.0.0.1:{upstream.port}")
+    try:
+        def cnames() -> list[str]:
+            response = query(port, "www.google.com", source="127.0.0.2")
+            return [str(rd) for r in response.answer if r.rdtype == dns.rdatatype.CNAME
+                    for rd in r]
+
+        assert cnames() == []  # nobody's tablet yet: the operator default
+        made = cli("migrate", "--demo", "--data-dir", data)
+        assert made.returncode == 0, made.stderr
+        assert wait_until(lambda: cnames() == ["forcesafesearch.google.com."], 5)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=30)
+        upstream.stop()

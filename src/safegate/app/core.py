@@ -93,7 +93,7 @@ class App:
         windows."""
         from safegate.store.repo import create_demo_household
 
-        with self.sessions().begin() as session:
+        with self.change("policy", "demo household") as session:  # running gates load it
             return create_demo_household(session, schedules=schedules)
 
     def keyring(self) -> Keyring:
