@@ -367,3 +367,22 @@ def test_an_import_refuses_windows_that_schedule_add_refuses(app: App) -> None:
         "children[0].schedules[0]", "children[0].schedules[1]"]
     assert "say what the window does" in caught.value.problems[0]
     assert "either blocks or allows" in caught.value.problems[1]
+
+
+def test_check_tells_two_children_of_the_same_name_apart(app: App) -> None:
+    """Two households each have an An: `check --profile An` says which ids to use, and a
+    device's owner is found by the device, not by its owner's name."""
+    from safegate.app.explain import NotFound, explain
+
+    add_org(app, "Nhà Trần")
+    add_child(app, "An", 2018, org="Nhà Trần", now=NOW)
+    add_org(app, "Nhà Lê")
+    second = add_child(app, "An", 2018, org="Nhà Lê", now=NOW)
+    add_device(app, "An", "Máy của An Lê", ip="192.168.9.9", org="Nhà Lê")
+    set_policy(app, "An", PolicyChange(deny=("le-only.example",)), org="Nhà Lê")
+    with pytest.raises(NotFound, match="several profiles are named 'An'"):
+        explain(app, "le-only.example", "An")
+    by_device = explain(app, "le-only.example", device="Máy của An Lê")
+    by_id = explain(app, "le-only.example", f"id:{second.id}")
+    assert (by_device.profile.id, by_device.decision.action) == (second.id, "block")
+    assert (by_id.profile.id, by_id.decision.action) == (second.id, "block")

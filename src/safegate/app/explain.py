@@ -102,13 +102,8 @@ def explain(app: App, domain: str, profile: str | None = None, *, when: str | No
     name = normalise_domain(domain)
     if name is None:
         raise NotFound(f"{domain!r} is not a domain name")
-    if device is not None:
-        owner = device_profile(app, device)
-        if profile is not None and profile.casefold() != owner.casefold():
-            raise NotFound(f"device {device!r} belongs to {owner!r}, not {profile!r}")
-        profile = owner
     index = app.load_index()
-    compiled = compiled_profile(app, index, profile)
+    compiled = compiled_profile(app, index, profile, device=device)
     try:
         instant = parse_at(when, compiled.time.timezone) if when else datetime.now(UTC)
     except ScheduleError as exc:
@@ -130,32 +125,67 @@ def explain(app: App, domain: str, profile: str | None = None, *, when: str | No
                        tuple(services_for_domain(name)), instant, live, counted)
 
 
-def device_profile(app: App, device: str) -> str:
-    """The name of the profile a device (by name, case-insensitive) belongs to."""
+def compiled_profile(app: App, index: DomainIndex, name: str | None, *,
+                     device: str | None = None) -> CompiledProfile:
+    """A child's compiled profile against ``index``: by name or ``id:N``, or as the owner of a
+    device (by name); neither: the operator default. Names are looked up in the store, so
+    two children of the same name in different households are told apart (by id)."""
+    snapshot = app.build_snapshot(index)
+    if not name and not device:
+        return snapshot.default
+    pid = profile_id(app, name, device)
+    found = snapshot.profiles.get(pid)
+    if found is None:
+        raise NotFound(f"no profile id:{pid}")
+    return found
+
+
+def profile_id(app: App, name: str | None, device: str | None) -> int:
+    """The id of the child named ``name`` (or ``id:N``) and/or owning the device ``device``
+    (NotFound when there is none, or several)."""
     from sqlalchemy import select
 
     from safegate.store.models import Device, Profile
 
-    with app.sessions()() as session:
-        rows = session.execute(select(Device.name, Profile.name).join(Profile)).all()
-    owners = sorted({owner for dev, owner in rows if dev.casefold() == device.casefold()})
+    rows: list[tuple[int, str]] = []
+    devices: list[tuple[str, int]] = []
+    if app.has_store:
+        with app.sessions()() as session:
+            rows = [(i, n) for i, n in session.execute(
+                select(Profile.id, Profile.name).order_by(Profile.id))]
+            if device is not None:
+                devices = [(d, i) for d, i in session.execute(
+                    select(Device.name, Device.profile_id))]
+    names = dict(rows)
+    by_name: set[int] | None = None
+    if name:
+        wanted = name.strip()
+        if wanted.lower().startswith("id:") and wanted[3:].strip().isdigit():
+            by_name = {int(wanted[3:])} & set(names)
+        else:
+            by_name = {i for i, n in rows if n.casefold() == wanted.casefold()}
+        if not by_name:
+            listed = ", ".join(names.values()) or "none"
+            raise NotFound(f"no profile named {name!r} (profiles: {listed})")
+    if device is None:
+        assert by_name is not None
+        if len(by_name) > 1:
+            ids = ", ".join(f"id:{i}" for i in sorted(by_name))
+            raise NotFound(f"several profiles are named {name!r}: use one of {ids}")
+        return next(iter(by_name))
+    owners = {i for d, i in devices if d.casefold() == device.casefold()}
+    if by_name is not None:
+        mine = owners & by_name
+        if not mine and owners:
+            theirs = ", ".join(sorted(names[i] for i in owners))
+            raise NotFound(f"device {device!r} belongs to {theirs}, not {name!r}")
+        owners = mine or owners
     if len(owners) != 1:
-        what = "several profiles" if owners else "no device"
-        raise NotFound(f"{what} named {device!r}" if not owners else
-                       f"devices named {device!r} belong to {what}: {', '.join(owners)}")
-    return owners[0]
-
-
-def compiled_profile(app: App, index: DomainIndex, name: str | None) -> CompiledProfile:
-    """A child's compiled profile by name (None: the operator default) against ``index``."""
-    snapshot = app.build_snapshot(index)
-    if not name:
-        return snapshot.default
-    found = snapshot.profile_by_name(name)
-    if found is None:
-        names = ", ".join(p.name for p in snapshot.profiles.values()) or "none"
-        raise NotFound(f"no profile named {name!r} (profiles: {names})")
-    return found
+        if not owners:
+            raise NotFound(f"no device named {device!r}")
+        theirs = ", ".join(sorted(f"{names[i]} (id:{i})" for i in owners))
+        raise NotFound(f"devices named {device!r} belong to several profiles: {theirs}")
+    return next(iter(owners))
 
 
 def setting_in_words(decision: Decision, profile: str, live: Live | None = None) -> str | None:
