@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Any
 
 import click
 
-from safegate.cli.common import CONTEXT, app_from, common_options, json_option, user_errors
-
-
-def _echo(data: Any, as_json: bool, text: str) -> None:
-    click.echo(json.dumps(data, ensure_ascii=False) if as_json else text)
+from safegate.cli.common import (
+    CONTEXT,
+    common_options,
+    emit,
+    json_option,
+    run_app,
+)
 
 
 @click.group(context_settings=CONTEXT)
@@ -32,10 +32,8 @@ def set_(config: Path | None, data_dir: Path | None, child: str, target: str, mi
     """Give CHILD MINUTES a day of TARGET (a service id or group:GROUP)."""
     from safegate.app.budgets import set_budget
 
-    app = app_from(config, data_dir)
-    with user_errors():
-        done = set_budget(app, child, target, minutes)
-    _echo(done, as_json, f"{done['child']}: {done['target']} {done['minutes']} min a day")
+    done = run_app(config, data_dir, set_budget, child, target, minutes)
+    emit(done, as_json, f"{done['child']}: {done['target']} {done['minutes']} min a day")
 
 
 @budget.command("list", context_settings=CONTEXT)
@@ -46,16 +44,14 @@ def list_(config: Path | None, data_dir: Path | None, child: str, as_json: bool)
     """CHILD's budgets with the minutes used today and left."""
     from safegate.app.budgets import list_budgets
 
-    app = app_from(config, data_dir)
-    with user_errors():
-        found = list_budgets(app, child)
+    found = run_app(config, data_dir, list_budgets, child)
     lines = [f"{found['child']} ({found['day'] or 'no budgets'}, {found['timezone']}):"]
     for b in found["budgets"]:
         state = "USED UP" if b["used_up"] else f"{b['left']} min left"
         why = "  [Decree 147]" if b["decree147"] else ""
         lines.append(f"  {b['target']}: {b['minutes']} min a day, {b['used']} used, "
                      f"{state}{why}")
-    _echo(found, as_json, "\n".join(lines))
+    emit(found, as_json, "\n".join(lines))
 
 
 @budget.command("remove", context_settings=CONTEXT)
@@ -68,10 +64,8 @@ def remove(config: Path | None, data_dir: Path | None, child: str, target: str,
     """Remove CHILD's budget for TARGET (with Decree 147 on, the decree's limits stay)."""
     from safegate.app.budgets import remove_budget
 
-    app = app_from(config, data_dir)
-    with user_errors():
-        done = remove_budget(app, child, target)
-    _echo(done, as_json, f"{done['child']}: no budget for {done['target']} any more")
+    done = run_app(config, data_dir, remove_budget, child, target)
+    emit(done, as_json, f"{done['child']}: no budget for {done['target']} any more")
 
 
 COMMANDS = [budget]

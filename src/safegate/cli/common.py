@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import sys
 from collections.abc import Callable, Iterator, Mapping
@@ -28,6 +29,25 @@ data_dir_option = click.option(
     help="Data directory (database, keys, cached lists). Overrides server.data_dir.",
 )
 json_option = click.option("--json", "as_json", is_flag=True, help="JSON, for machines.")
+org_option = click.option("--org", "org", metavar="NAME|id:N",
+                          help="The organisation (needed when there are several).")
+
+
+def emit(data: Any, as_json: bool, text: str, *, indent: int | None = None) -> None:
+    """``data`` as JSON with ``--json``, else ``text``."""
+    click.echo(json.dumps(data, ensure_ascii=False, indent=indent) if as_json else text)
+
+
+def run_app(config: Path | str | None, data_dir: Path | str | None,
+            fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """``fn(app, *args, **kwargs)`` on the App of these options, its errors as messages; the
+    app's connections are closed afterwards."""
+    app = app_from(config, data_dir)
+    try:
+        with user_errors():
+            return fn(app, *args, **kwargs)
+    finally:
+        app.close()
 
 
 def common_options(fn: F) -> F:

@@ -10,34 +10,29 @@ from typing import Any, TypeVar
 
 import click
 
-from safegate.cli.common import CONTEXT, app_from, common_options, json_option, user_errors
+from safegate.cli.common import (
+    CONTEXT,
+    common_options,
+    emit,
+    json_option,
+    org_option,
+    run_app,
+)
 from safegate.store import choices
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-org_option = click.option("--org", "org", metavar="NAME|id:N",
-                          help="The organisation (needed when there are several).")
 show_token_option = click.option("--show-token", is_flag=True,
                                  help="Also print device tokens (each is a device's secret).")
 ON_OFF = click.Choice(["on", "off"])
 
 
 def _emit(as_json: bool, data: Any, text: str) -> None:
-    click.echo(json.dumps(data, ensure_ascii=False, indent=2) if as_json else text)
+    emit(data, as_json, text, indent=2)
 
 
 def _on(value: str | None) -> bool | None:
     return None if value is None else value == "on"
-
-
-def _run(config: Path | None, data_dir: Path | None, fn: Callable[..., Any],
-         *args: Any, **kwargs: Any) -> Any:
-    app = app_from(config, data_dir)
-    try:
-        with user_errors():
-            return fn(app, *args, **kwargs)
-    finally:
-        app.close()
 
 
 # ---------------------------------------------------------------- org
@@ -61,7 +56,7 @@ def org_add(config: Path | None, data_dir: Path | None, name: str, kind: str, ti
     """Add an organisation."""
     from safegate.app.family import add_org
 
-    view = _run(config, data_dir, add_org, name, kind, timezone)
+    view = run_app(config, data_dir, add_org, name, kind, timezone)
     _emit(as_json, view.to_dict(), f"added {view.kind} {view.name!r} (id:{view.id}, "
                                    f"{view.timezone})")
 
@@ -73,7 +68,7 @@ def org_list(config: Path | None, data_dir: Path | None, as_json: bool) -> None:
     """List the organisations."""
     from safegate.app.family import list_orgs
 
-    views = _run(config, data_dir, list_orgs)
+    views = run_app(config, data_dir, list_orgs)
     _emit(as_json, [v.to_dict() for v in views],
           "\n".join(f"id:{v.id}\t{v.kind}\t{v.name}\t{v.timezone}\t{v.children} child(ren)"
                     for v in views) or "no organisations")
@@ -89,7 +84,7 @@ def org_rename(config: Path | None, data_dir: Path | None, org_ref: str, new_nam
     """Rename an organisation (by name or id:N)."""
     from safegate.app.family import rename_org
 
-    view = _run(config, data_dir, rename_org, org_ref, new_name)
+    view = run_app(config, data_dir, rename_org, org_ref, new_name)
     _emit(as_json, view.to_dict(), f"renamed to {view.name!r}")
 
 
@@ -104,7 +99,7 @@ def org_delete(config: Path | None, data_dir: Path | None, org_ref: str, force: 
     """Delete an organisation (refused while it has children, unless --force)."""
     from safegate.app.family import delete_org
 
-    count = _run(config, data_dir, delete_org, org_ref, force=force)
+    count = run_app(config, data_dir, delete_org, org_ref, force=force)
     _emit(as_json, {"deleted": org_ref, "children_deleted": count},
           f"deleted {org_ref!r} and {count} child(ren)")
 
@@ -134,7 +129,7 @@ def child_add(config: Path | None, data_dir: Path | None, name: str, birth_year:
     """Add a child; the preset of its age band is applied."""
     from safegate.app.family import add_child
 
-    view = _run(config, data_dir, add_child, name, birth_year, org=org)
+    view = run_app(config, data_dir, add_child, name, birth_year, org=org)
     _emit(as_json, view.to_dict(), f"added {view.name!r} (id:{view.id}) to {view.org!r} with "
                                    f"the preset {view.preset}")
 
@@ -148,7 +143,7 @@ def child_list(config: Path | None, data_dir: Path | None, org: str | None,
     """List children (of one organisation with --org)."""
     from safegate.app.family import list_children
 
-    views = _run(config, data_dir, list_children, org)
+    views = run_app(config, data_dir, list_children, org)
     _emit(as_json, [v.to_dict() for v in views],
           "\n".join(_child_line(v) for v in views) or "no children")
 
@@ -164,7 +159,7 @@ def child_rename(config: Path | None, data_dir: Path | None, child_ref: str, new
     """Rename a child (by name or id:N)."""
     from safegate.app.family import rename_child
 
-    view = _run(config, data_dir, rename_child, child_ref, new_name, org=org)
+    view = run_app(config, data_dir, rename_child, child_ref, new_name, org=org)
     _emit(as_json, view.to_dict(), f"renamed to {view.name!r}")
 
 
@@ -178,7 +173,7 @@ def child_delete(config: Path | None, data_dir: Path | None, child_ref: str, org
     """Delete a child with its devices, policy, schedules, budgets, requests and logs."""
     from safegate.app.family import delete_child
 
-    name = _run(config, data_dir, delete_child, child_ref, org=org)
+    name = run_app(config, data_dir, delete_child, child_ref, org=org)
     _emit(as_json, {"deleted": name}, f"deleted {name!r}")
 
 
@@ -193,7 +188,7 @@ def child_preset(config: Path | None, data_dir: Path | None, child_ref: str,
     """Re-apply an age preset (default: the band of the child's age this year)."""
     from safegate.app.family import apply_preset
 
-    view = _run(config, data_dir, apply_preset, child_ref, preset, org=org)
+    view = run_app(config, data_dir, apply_preset, child_ref, preset, org=org)
     _emit(as_json, view.to_dict(), f"applied {view.preset} to {view.name!r}")
 
 
@@ -227,7 +222,7 @@ def device_add(config: Path | None, data_dir: Path | None, child_ref: str, name:
     """Add a device to a child (no --ip or --mac: known only by its token)."""
     from safegate.app.family import add_device
 
-    view = _run(config, data_dir, add_device, child_ref, name, kind=kind, ip=ip, mac=mac,
+    view = run_app(config, data_dir, add_device, child_ref, name, kind=kind, ip=ip, mac=mac,
                 org=org)
     _emit(as_json, view.to_dict(show_token=show_token),
           f"added {view.name!r} (id:{view.id}) to {view.child!r}"
@@ -245,7 +240,7 @@ def device_list(config: Path | None, data_dir: Path | None, child_ref: str | Non
     """List devices (of one child, or of every child)."""
     from safegate.app.family import list_devices
 
-    views = _run(config, data_dir, list_devices, child_ref, org=org)
+    views = run_app(config, data_dir, list_devices, child_ref, org=org)
     _emit(as_json, [v.to_dict(show_token=show_token) for v in views],
           "\n".join(_device_line(v, show_token) for v in views) or "no devices")
 
@@ -262,7 +257,7 @@ def device_rename(config: Path | None, data_dir: Path | None, child_ref: str, de
     """Rename a child's device (by name or id:N)."""
     from safegate.app.family import rename_device
 
-    view = _run(config, data_dir, rename_device, child_ref, device_ref, new_name, org=org)
+    view = run_app(config, data_dir, rename_device, child_ref, device_ref, new_name, org=org)
     _emit(as_json, view.to_dict(), f"renamed to {view.name!r}")
 
 
@@ -277,7 +272,7 @@ def device_remove(config: Path | None, data_dir: Path | None, child_ref: str,
     """Remove a child's device."""
     from safegate.app.family import remove_device
 
-    name = _run(config, data_dir, remove_device, child_ref, device_ref, org=org)
+    name = run_app(config, data_dir, remove_device, child_ref, device_ref, org=org)
     _emit(as_json, {"removed": name}, f"removed {name!r}")
 
 
@@ -299,17 +294,14 @@ def device_setup(config: Path | None, data_dir: Path | None, child_ref: str, dev
     from safegate.app import setup
 
     def make(app: Any) -> Any:
-        try:
-            material = setup.device_setup(app, child_ref, device_ref, org=org)
-            if qr is not None:
-                setup.write_qr(material, qr)
-            if profile is not None:
-                setup.write_mobileconfig(material, profile)
-        except setup.SetupError as exc:
-            raise click.ClickException(str(exc)) from exc
+        material = setup.device_setup(app, child_ref, device_ref, org=org)
+        if qr is not None:
+            setup.write_qr(material, qr)
+        if profile is not None:
+            setup.write_mobileconfig(material, profile)
         return material
 
-    material = _run(config, data_dir, make)
+    material = run_app(config, data_dir, make)
     data = material.to_dict()
     written = [str(p) for p in (qr, profile) if p is not None]
     if fmt == "json":
@@ -354,7 +346,7 @@ def policy_show(config: Path | None, data_dir: Path | None, child_ref: str, org:
     """Show a child's whole policy."""
     from safegate.app.family import show_policy
 
-    p = _run(config, data_dir, show_policy, child_ref, org=org)
+    p = run_app(config, data_dir, show_policy, child_ref, org=org)
     _emit(as_json, p, _policy_text(p))
 
 
@@ -401,7 +393,7 @@ def policy_set(config: Path | None, data_dir: Path | None, child_ref: str, org: 
         allow=allow, unallow=remove_allow, deny=deny, undeny=remove_deny,
         log_level=log_level, bypass_protection=_on(bypass_protection),
         allow_list_only=_on(allow_list_only), decree147=_on(decree147))
-    p = _run(config, data_dir, set_policy, child_ref, change, org=org)
+    p = run_app(config, data_dir, set_policy, child_ref, change, org=org)
     _emit(as_json, p, _policy_text(p))
 
 
@@ -418,7 +410,7 @@ def policy_export(config: Path | None, data_dir: Path | None, org: str | None, f
     """Export an organisation: children, devices, policies, schedules and budgets."""
     from safegate.app.family_file import export_org, to_toml
 
-    doc = _run(config, data_dir, export_org, org, with_tokens=with_tokens)
+    doc = run_app(config, data_dir, export_org, org, with_tokens=with_tokens)
     text = (json.dumps(doc, ensure_ascii=False, indent=2) + "\n" if fmt == "json"
             else to_toml(doc))
     if output is None:
@@ -447,7 +439,7 @@ def policy_import(config: Path | None, data_dir: Path | None, file: Path, replac
     def load_and_import(app: Any) -> dict[str, Any]:
         return import_org(app, read_document(file), replace=replace)
 
-    summary = _run(config, data_dir, load_and_import)
+    summary = run_app(config, data_dir, load_and_import)
     _emit(as_json, summary, f"imported {summary['organisation']!r}: {summary['children']} "
                             f"child(ren), {summary['devices']} device(s)")
 

@@ -122,7 +122,7 @@ def check(config: Path | None, data_dir: Path | None, domain: str, profile: str 
           as_json: bool) -> None:
     """Say whether DOMAIN is blocked for a profile at a moment, and exactly why (a list, a
     rule, a schedule window, the pause, a temporary allow or a time budget used up)."""
-    from safegate.app.explain import NotFound, explain
+    from safegate.app.explain import explain
 
     app = app_from(config, data_dir)
     if blocklist:
@@ -130,11 +130,8 @@ def check(config: Path | None, data_dir: Path | None, domain: str, profile: str 
 
         app = App(app.settings.with_overrides(
             {"gate.blocklists": [*app.settings["gate.blocklists"], *map(str, blocklist)]}))
-    try:
-        with user_errors():
-            found = explain(app, domain, profile, when=when, device=device)
-    except NotFound as exc:
-        raise click.ClickException(str(exc)) from exc
+    with user_errors():
+        found = explain(app, domain, profile, when=when, device=device)
     result: dict[str, Any] = found.to_dict()
     if as_json:
         click.echo(json.dumps(result, ensure_ascii=False))

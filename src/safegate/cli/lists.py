@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from safegate.cli.common import CONTEXT, app_from, common_options, user_errors
+from safegate.cli.common import CONTEXT, app_from, common_options, json_option, user_errors
 
 
 @click.command(context_settings=CONTEXT)
@@ -43,7 +43,7 @@ def lists() -> None:
 
 @lists.command("list", context_settings=CONTEXT)
 @common_options
-@click.option("--json", "as_json", is_flag=True, help="JSON, for machines.")
+@json_option
 def list_(config: Any, data_dir: Any, as_json: bool) -> None:
     """Subscribed sources with entry count, last update and last error."""
     from safegate.lists.registry import list_sources
@@ -81,15 +81,12 @@ def add(config: Any, data_dir: Any, name: str, location: str, category: str, mat
         interval: int) -> None:
     """Subscribe to a list (file path or http(s) URL) and fetch it now."""
     from safegate.lists.fetch import ListLimits
-    from safegate.lists.registry import SourceError, add_source, update_sources
+    from safegate.lists.registry import add_source, update_sources
     app = app_from(config, data_dir)
-    try:
-        with user_errors(), app.change("lists", f"list source {name} added") as session:
-            add_source(session, name, location, category, match, interval)
-            report = update_sources(session, app.data_dir, names=[name],
-                                    limits=ListLimits.from_settings(app.settings))[0]
-    except SourceError as exc:
-        raise click.ClickException(str(exc)) from exc
+    with user_errors(), app.change("lists", f"list source {name} added") as session:
+        add_source(session, name, location, category, match, interval)
+        report = update_sources(session, app.data_dir, names=[name],
+                                limits=ListLimits.from_settings(app.settings))[0]
     if report.error:
         click.echo(f"added {name}, but the first fetch failed: {report.error}")
     else:
@@ -136,20 +133,17 @@ def update(config: Any, data_dir: Any, names: tuple[str, ...], force: bool) -> N
 @click.argument("name")
 def remove(config: Any, data_dir: Any, name: str) -> None:
     """Unsubscribe from a source and delete its cached copy."""
-    from safegate.lists.registry import SourceError, remove_source
+    from safegate.lists.registry import remove_source
     app = app_from(config, data_dir)
-    try:
-        with user_errors(), app.change("lists", f"list source {name} removed") as session:
-            remove_source(session, name, app.data_dir)
-    except SourceError as exc:
-        raise click.ClickException(str(exc)) from exc
+    with user_errors(), app.change("lists", f"list source {name} removed") as session:
+        remove_source(session, name, app.data_dir)
     click.echo(f"removed {name}")
     announced()
 
 
 @lists.command(context_settings=CONTEXT)
 @common_options
-@click.option("--json", "as_json", is_flag=True, help="JSON, for machines.")
+@json_option
 def stats(config: Any, data_dir: Any, as_json: bool) -> None:
     """Build the index as the gate would and show every list's entries and problems."""
     app = app_from(config, data_dir)
@@ -184,13 +178,10 @@ def stats(config: Any, data_dir: Any, as_json: bool) -> None:
 def categorise(config: Any, data_dir: Any, domain: str, category: str, note: str | None) -> None:
     """Set DOMAIN's category as the operator (a category id, or `allow`); this overrides
     what the content-safety engine found."""
-    from safegate.lists.auto import AutoCategoryError, set_operator
+    from safegate.lists.auto import set_operator
     app = app_from(config, data_dir)
-    try:
-        with user_errors(), app.change("categories", f"{domain} categorised") as session:
-            set_operator(session, domain, category, note)
-    except AutoCategoryError as exc:
-        raise click.ClickException(str(exc)) from exc
+    with user_errors(), app.change("categories", f"{domain} categorised") as session:
+        set_operator(session, domain, category, note)
     click.echo(f"{domain}: {category} (operator)")
     announced()
 

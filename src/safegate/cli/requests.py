@@ -8,7 +8,13 @@ from typing import TYPE_CHECKING
 
 import click
 
-from safegate.cli.common import CONTEXT, app_from, common_options, json_option, user_errors
+from safegate.cli.common import (
+    CONTEXT,
+    common_options,
+    emit,
+    json_option,
+    run_app,
+)
 
 if TYPE_CHECKING:
     from safegate.app.requests import RequestView
@@ -26,10 +32,6 @@ def _line(r: RequestView) -> str:
     elif r.message_error:
         out += f"\n    (message unreadable: {r.message_error})"
     return out
-
-
-def _echo(r: RequestView, as_json: bool, text: str) -> None:
-    click.echo(json.dumps(r.to_dict(), ensure_ascii=False) if as_json else text)
 
 
 @click.group(context_settings=CONTEXT)
@@ -52,11 +54,10 @@ def add(config: Path | None, data_dir: Path | None, child: str, domain: str,
     waits merges into the waiting request."""
     from safegate.app.requests import create
 
-    with user_errors():
-        r = create(app_from(config, data_dir), child, domain, device=device, message=message,
-                   actor="safegate request add")
+    r = run_app(config, data_dir, create, child, domain, device=device, message=message,
+                actor="safegate request add")
     verb = "already waiting, updated" if r.merged else "waiting for a parent"
-    _echo(r, as_json, f"request #{r.id}: {r.domain} for {r.child} ({verb})")
+    emit(r.to_dict(), as_json, f"request #{r.id}: {r.domain} for {r.child} ({verb})")
 
 
 @request.command("list", context_settings=CONTEXT)
@@ -70,9 +71,8 @@ def list_(config: Path | None, data_dir: Path | None, child: str | None, org: st
     """The waiting requests (of CHILD, or of every child), oldest first."""
     from safegate.app.requests import list_requests
 
-    with user_errors():
-        rows = list_requests(app_from(config, data_dir), child, org=org, everything=everything,
-                             actor="safegate request list")
+    rows = run_app(config, data_dir, list_requests, child, org=org, everything=everything,
+                   actor="safegate request list")
     if as_json:
         click.echo(json.dumps([r.to_dict() for r in rows], ensure_ascii=False))
     else:
@@ -91,11 +91,10 @@ def approve(config: Path | None, data_dir: Path | None, request_id: int, minutes
     """Approve request ID: the child's devices resolve the domain within a second."""
     from safegate.app.requests import approve as approve_request
 
-    with user_errors():
-        r = approve_request(app_from(config, data_dir), request_id, minutes=minutes,
-                            until=until, forever=forever, actor="safegate request approve")
+    r = run_app(config, data_dir, approve_request, request_id, minutes=minutes,
+                until=until, forever=forever, actor="safegate request approve")
     how = f"until {r.local_until}" if r.local_until else "for good"
-    _echo(r, as_json, f"request #{r.id} approved: {r.domain} open for {r.child} {how}")
+    emit(r.to_dict(), as_json, f"request #{r.id} approved: {r.domain} open for {r.child} {how}")
 
 
 @request.command("decline", context_settings=CONTEXT)
@@ -106,10 +105,9 @@ def decline(config: Path | None, data_dir: Path | None, request_id: int, as_json
     """Decline request ID: the domain stays blocked."""
     from safegate.app.requests import decline as decline_request
 
-    with user_errors():
-        r = decline_request(app_from(config, data_dir), request_id,
-                            actor="safegate request decline")
-    _echo(r, as_json, f"request #{r.id} declined: {r.domain} stays blocked for {r.child}")
+    r = run_app(config, data_dir, decline_request, request_id,
+                actor="safegate request decline")
+    emit(r.to_dict(), as_json, f"request #{r.id} declined: {r.domain} stays blocked for {r.child}")
 
 
 COMMANDS = [request]

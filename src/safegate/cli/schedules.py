@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import click
 
-from safegate.cli.common import CONTEXT, app_from, common_options, json_option, user_errors
+from safegate.cli.common import (
+    CONTEXT,
+    common_options,
+    emit,
+    json_option,
+    run_app,
+)
 
 
 def _show(window: dict[str, Any]) -> str:
@@ -18,10 +23,6 @@ def _show(window: dict[str, Any]) -> str:
     line = (f"{window['name']}: {window['days']} {window['from']}–{window['to']} "
             f"{verb} {window['what']}{allow}")
     return f"{line}  [{state}]" if state else line
-
-
-def _echo(data: Any, as_json: bool, text: str) -> None:
-    click.echo(json.dumps(data, ensure_ascii=False) if as_json else text)
 
 
 @click.group(context_settings=CONTEXT)
@@ -59,9 +60,8 @@ def add(config: Path | None, data_dir: Path | None, child: str, name: str, days:
 
     spec = WindowSpec(name, days, start, end, block_all, allow, block_category, block_service,
                       allow_category, allow_service)
-    with user_errors():
-        window = add_schedule(app_from(config, data_dir), child, spec)
-    _echo(window, as_json, f"added {_show(window)} ({window['timezone']})")
+    window = run_app(config, data_dir, add_schedule, child, spec)
+    emit(window, as_json, f"added {_show(window)} ({window['timezone']})")
 
 
 @schedule.command("list", context_settings=CONTEXT)
@@ -72,9 +72,8 @@ def list_(config: Path | None, data_dir: Path | None, child: str, as_json: bool)
     """CHILD's windows, and which are in force now."""
     from safegate.app.schedules import list_schedules
 
-    with user_errors():
-        windows = list_schedules(app_from(config, data_dir), child)
-    _echo(windows, as_json, "\n".join(_show(w) for w in windows) or "no schedules")
+    windows = run_app(config, data_dir, list_schedules, child)
+    emit(windows, as_json, "\n".join(_show(w) for w in windows) or "no schedules")
 
 
 @schedule.command("remove", context_settings=CONTEXT)
@@ -85,8 +84,7 @@ def remove(config: Path | None, data_dir: Path | None, child: str, name: str) ->
     """Delete CHILD's window NAME."""
     from safegate.app.schedules import remove_schedule
 
-    with user_errors():
-        remove_schedule(app_from(config, data_dir), child, name)
+    run_app(config, data_dir, remove_schedule, child, name)
     click.echo(f"removed {name}")
 
 
@@ -102,9 +100,8 @@ def _toggle(enabled: bool) -> click.Command:
                as_json: bool) -> None:
         from safegate.app.schedules import enable_schedule
 
-        with user_errors():
-            window = enable_schedule(app_from(config, data_dir), child, name, enabled)
-        _echo(window, as_json, f"{verb}d {_show(window)}")
+        window = run_app(config, data_dir, enable_schedule, child, name, enabled)
+        emit(window, as_json, f"{verb}d {_show(window)}")
 
     toggle.help = f"{verb.capitalize()} CHILD's window NAME."
     return toggle
@@ -126,10 +123,9 @@ def pause(config: Path | None, data_dir: Path | None, child: str, minutes: int |
     local time)."""
     from safegate.app.schedules import pause as pause_child
 
-    with user_errors():
-        status = pause_child(app_from(config, data_dir), child, minutes=minutes, until=until)
+    status = run_app(config, data_dir, pause_child, child, minutes=minutes, until=until)
     when = f"until {status['local_until']}" if status["local_until"] else "until resumed"
-    _echo(status, as_json, f"{status['child']} paused {when}")
+    emit(status, as_json, f"{status['child']} paused {when}")
 
 
 @click.command(context_settings=CONTEXT)
@@ -140,9 +136,8 @@ def resume(config: Path | None, data_dir: Path | None, child: str, as_json: bool
     """End CHILD's pause."""
     from safegate.app.schedules import resume as resume_child
 
-    with user_errors():
-        status = resume_child(app_from(config, data_dir), child)
-    _echo(status, as_json, f"{status['child']} resumed")
+    status = run_app(config, data_dir, resume_child, child)
+    emit(status, as_json, f"{status['child']} resumed")
 
 
 @click.command("allow-for", context_settings=CONTEXT)
@@ -157,9 +152,8 @@ def allow_for(config: Path | None, data_dir: Path | None, child: str, domain: st
     deny rules and lists."""
     from safegate.app.schedules import allow_for as allow_domain
 
-    with user_errors():
-        done = allow_domain(app_from(config, data_dir), child, domain, minutes)
-    _echo(done, as_json, f"{done['domain']} allowed for {done['child']} until "
+    done = run_app(config, data_dir, allow_domain, child, domain, minutes)
+    emit(done, as_json, f"{done['domain']} allowed for {done['child']} until "
                          f"{done['local_until']}")
 
 

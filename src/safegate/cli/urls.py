@@ -49,13 +49,10 @@ def _app(config: Path | None, data_dir: Path | None, *, store: bool) -> App:
 
 
 def _profile(app: App, index: Any, name: str | None) -> Any:
-    from safegate.app.explain import NotFound, compiled_profile
+    from safegate.app.explain import compiled_profile
 
-    try:
-        with user_errors():
-            return compiled_profile(app, index, name)
-    except NotFound as exc:
-        raise click.ClickException(str(exc)) from exc
+    with user_errors():
+        return compiled_profile(app, index, name)
 
 
 def _print_verdict(v: Any) -> None:
