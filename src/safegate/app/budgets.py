@@ -55,11 +55,11 @@ def used_board(app: App, budgets: Budgets, profile_id: int, now: float) -> Usage
     return board
 
 
-def _compiled(app: App, session: Any, profile: Any) -> Budgets:
+def _compiled(session: Any, profile: Any) -> Budgets:
     from safegate.policy.compiled import budgets_of
     from safegate.store.repo import load_profiles
 
-    record = next(r for r in load_profiles(session, org_id=profile.org_id) if r.id == profile.id)
+    [record] = load_profiles(session, profile_id=profile.id)
     return budgets_of(record)
 
 
@@ -92,7 +92,7 @@ def list_budgets(app: App, child: str, now: float | None = None) -> dict[str, An
     now = time.time() if now is None else now
     with app.sessions()() as session:
         profile = find_child(session, child)
-        budgets = _compiled(app, session, profile)
+        budgets = _compiled(session, profile)
         name, pid = profile.name, profile.id
     board = used_board(app, budgets, pid, now)
     day = local_minute(now, budgets.timezone, board.minute_seconds).day if not budgets.empty \

@@ -112,12 +112,6 @@ class App:
         if self._engine is not None:
             self._engine.dispose()
 
-    def forget_connections(self) -> None:
-        """Drop pooled connections without closing them (after a fork: the parent owns
-        them)."""
-        if self._engine is not None:
-            self._engine.dispose(close=False)
-
     # ------------------------------------------------------------------ changes
 
     @property

@@ -76,7 +76,6 @@ class Reloader:
     reload: Callable[[], Coroutine[Any, Any, Any]]
     dirty: bool = False
     task: asyncio.Task[None] | None = None
-    runs: int = 0
 
     def request(self) -> asyncio.Task[None]:
         self.dirty = True
@@ -87,7 +86,6 @@ class Reloader:
     async def _drain(self) -> None:
         while self.dirty:
             self.dirty = False
-            self.runs += 1
             try:
                 await self.reload()
             except Exception:

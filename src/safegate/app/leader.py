@@ -88,13 +88,6 @@ class PostgresLock:
             conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": self.key})
         _discard(conn)  # never back into the pool: the session (and any lock) ends here
 
-    def backend_pid(self) -> int | None:
-        """The server process of the leading connection (for operators and tests)."""
-        if self._conn is None:
-            return None
-        pid = self._conn.execute(text("SELECT pg_backend_pid()")).scalar()
-        return None if pid is None else int(pid)
-
 
 def _discard(conn: Connection) -> None:
     with contextlib.suppress(Exception):

@@ -32,8 +32,6 @@ class DnsSignals:
         self.app = app
         self.detector = Detector(thresholds)
         self.clock = clock
-        self.raised = 0  # signals handed to the store
-        self.failed = 0  # signals the store did not take
         self._lock = threading.Lock()
         self._key: Keyring | None = None
 
@@ -62,10 +60,8 @@ class DnsSignals:
                     self._key = self.app.keyring()
                 outcomes = store_signals(self.app.engine, signals, self._key)
             except Exception as exc:
-                self.failed += len(signals)
                 log.error("DNS signals: alerts not stored (%s)", describe_error(exc))
                 return
-            self.raised += len(signals)
             for outcome in outcomes:
                 if outcome.alert is not None:
                     log.info("DNS signals: %s alert %d for profile %d (%s, count %d)",

@@ -52,7 +52,7 @@ def supervise(settings: Settings, workers: int, *, demo: bool = False) -> None:
     prepared.migrate()
     if demo:
         prepared.create_demo_household()
-    index = GateProcess(prepared).load_index()
+    index = prepared.load_index()
     prepared.close()  # children open their own connections
     release_memory()
     if stopping:

@@ -41,9 +41,11 @@ __all__ = [
 ]
 
 
-def load_profiles(session: Session, *, org_id: int | None = None) -> list[ProfileRecord]:
-    """Every profile (or those of ``org_id``) with its policy, devices, the organisation's
-    time zone, its schedules and its temporary allows not yet expired, ordered by id."""
+def load_profiles(session: Session, *, org_id: int | None = None,
+                  profile_id: int | None = None) -> list[ProfileRecord]:
+    """Every profile (or those of ``org_id``, or the one ``profile_id``) with its policy,
+    devices, the organisation's time zone, its schedules and its temporary allows not yet
+    expired, ordered by id."""
     stmt = (
         select(Profile)
         .options(selectinload(Profile.devices), selectinload(Profile.policy),
@@ -53,6 +55,8 @@ def load_profiles(session: Session, *, org_id: int | None = None) -> list[Profil
     )
     if org_id is not None:
         stmt = stmt.where(Profile.org_id == org_id)
+    if profile_id is not None:
+        stmt = stmt.where(Profile.id == profile_id)
     profiles = list(session.scalars(stmt))
     schedules: dict[int, list[ScheduleRecord]] = {}
     temporary: dict[int, list[TemporaryAllowRecord]] = {}
@@ -62,7 +66,7 @@ def load_profiles(session: Session, *, org_id: int | None = None) -> list[Profil
         temp_stmt = (select(TemporaryAllow).where(TemporaryAllow.until > utcnow())
                      .order_by(TemporaryAllow.profile_id, TemporaryAllow.id))
         budget_stmt = select(TimeBudget).order_by(TimeBudget.profile_id, TimeBudget.target)
-        if org_id is not None:
+        if org_id is not None or profile_id is not None:
             ids = [p.id for p in profiles]
             sched_stmt = sched_stmt.where(Schedule.profile_id.in_(ids))
             temp_stmt = temp_stmt.where(TemporaryAllow.profile_id.in_(ids))
