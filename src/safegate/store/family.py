@@ -4,7 +4,7 @@ and never commit; a missing or ambiguous row is a StoreError that says what exis
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import delete, func, select
@@ -66,9 +66,16 @@ def find_org(session: Session, ref: str | None) -> Organisation:
     return _pick(orgs, ref, "organisation")
 
 
+def _unique(rows: Iterable[Organisation | Profile | Device], name: str, keep: int | None,
+            message: str) -> None:
+    """StoreError(``message``) when another row (not ``keep``) has ``name`` (any case)."""
+    if any(r.id != keep and r.name.casefold() == name.casefold() for r in rows):
+        raise StoreError(message)
+
+
 def create_org(session: Session, name: str, kind: str, timezone: str) -> Organisation:
-    if any(o.name.casefold() == name.casefold() for o in all_orgs(session)):
-        raise StoreError(f"name: an organisation named {name!r} exists already")
+    _unique(all_orgs(session), name, None,
+            f"name: an organisation named {name!r} exists already")
     org = Organisation(name=name, kind=kind, timezone=timezone)
     session.add(org)
     session.flush()
@@ -76,8 +83,8 @@ def create_org(session: Session, name: str, kind: str, timezone: str) -> Organis
 
 
 def rename_org(session: Session, org: Organisation, name: str) -> None:
-    if any(o.id != org.id and o.name.casefold() == name.casefold() for o in all_orgs(session)):
-        raise StoreError(f"name: an organisation named {name!r} exists already")
+    _unique(all_orgs(session), name, org.id,
+            f"name: an organisation named {name!r} exists already")
     org.name = name
     session.flush()
 
@@ -113,8 +120,8 @@ def find_profile(session: Session, org: Organisation, ref: str) -> Profile:
 
 def create_profile(session: Session, org: Organisation, name: str, birth_year: int | None,
                    preset: str | None) -> Profile:
-    if any(p.name.casefold() == name.casefold() for p in org_profiles(session, org.id)):
-        raise StoreError(f"name: {org.name!r} has a child named {name!r} already")
+    _unique(org_profiles(session, org.id), name, None,
+            f"name: {org.name!r} has a child named {name!r} already")
     profile = Profile(org_id=org.id, name=name, birth_year=birth_year, preset=preset,
                       policy=Policy())
     session.add(profile)
@@ -123,9 +130,8 @@ def create_profile(session: Session, org: Organisation, name: str, birth_year: i
 
 
 def rename_profile(session: Session, profile: Profile, name: str) -> None:
-    if any(p.id != profile.id and p.name.casefold() == name.casefold()
-           for p in org_profiles(session, profile.org_id)):
-        raise StoreError(f"name: there is a child named {name!r} already")
+    _unique(org_profiles(session, profile.org_id), name, profile.id,
+            f"name: there is a child named {name!r} already")
     profile.name = name
     session.flush()
 
@@ -154,8 +160,8 @@ def find_device(session: Session, profile: Profile, ref: str) -> Device:
 
 def create_device(session: Session, profile: Profile, name: str, kind: str,
                   ip_cidr: str | None, mac: str | None, token: str | None = None) -> Device:
-    if any(d.name.casefold() == name.casefold() for d in profile_devices(session, profile.id)):
-        raise StoreError(f"name: {profile.name!r} has a device named {name!r} already")
+    _unique(profile_devices(session, profile.id), name, None,
+            f"name: {profile.name!r} has a device named {name!r} already")
     device = Device(profile_id=profile.id, name=name, kind=kind, ip_cidr=ip_cidr, mac=mac)
     if token is not None:
         if session.scalar(select(Device.id).where(Device.token == token)) is not None:
@@ -167,9 +173,8 @@ def create_device(session: Session, profile: Profile, name: str, kind: str,
 
 
 def rename_device(session: Session, device: Device, name: str) -> None:
-    if any(d.id != device.id and d.name.casefold() == name.casefold()
-           for d in profile_devices(session, device.profile_id)):
-        raise StoreError(f"name: there is a device named {name!r} already")
+    _unique(profile_devices(session, device.profile_id), name, device.id,
+            f"name: there is a device named {name!r} already")
     device.name = name
     session.flush()
 
