@@ -82,8 +82,11 @@ def test_registry_validation_and_update(server: ListServer, tmp_path: Path) -> N
         reports = update_sources(s, tmp_path)
         assert [(r.name, r.changed, r.entries) for r in reports] == [("school-extra", True, 2)]
         assert update_sources(s, tmp_path) == [], "not due again before its interval"
+        copy = cache_path(tmp_path, "school-extra").stat().st_mtime_ns
         forced = update_sources(s, tmp_path, force=True)
         assert forced[0].error is None and not forced[0].changed  # 304 Not Modified
+        # A 304 leaves the copy's time alone: the gate rebuilds its index when it changes.
+        assert cache_path(tmp_path, "school-extra").stat().st_mtime_ns == copy
     server.status = 503
     with session_factory(engine).begin() as s:
         failed = update_sources(s, tmp_path, force=True)[0]

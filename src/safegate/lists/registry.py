@@ -91,7 +91,9 @@ def remove_source(session: Session, name: str, data_dir: Path) -> None:
     row = _get(session, name)
     session.delete(row)
     session.flush()
-    cache_path(data_dir, name).unlink(missing_ok=True)
+    dest = cache_path(data_dir, name)
+    dest.unlink(missing_ok=True)
+    checked_marker(dest).unlink(missing_ok=True)
 
 
 def _get(session: Session, name: str) -> Any:
@@ -161,12 +163,19 @@ def update_sources(session: Session, data_dir: Path, *, names: list[str] | None 
     return reports
 
 
+def checked_marker(dest: Path) -> Path:
+    """The file whose modification time says when this node last confirmed ``dest``. The
+    copy's own time is left alone: the gate rebuilds its index when a list file's time
+    changes, and a "not modified" answer changes nothing."""
+    return dest.with_name(dest.name + ".checked")
+
+
 def copy_is_current(dest: Path, last_update: datetime | None) -> bool:
-    """This node's copy exists and was stamped at (or after) the row's last update."""
-    if last_update is None:
+    """This node's copy exists and was confirmed at (or after) the row's last update."""
+    if last_update is None or not dest.exists():
         return False
     try:
-        mtime = dest.stat().st_mtime
+        mtime = checked_marker(dest).stat().st_mtime
     except OSError:
         return False
     if last_update.tzinfo is None:
@@ -175,9 +184,11 @@ def copy_is_current(dest: Path, last_update: datetime | None) -> bool:
 
 
 def stamp_copy(dest: Path, when: datetime) -> None:
-    """Mark this node's copy as current as of ``when`` (its modification time)."""
+    """Mark this node's copy as current as of ``when`` (the marker's modification time)."""
+    marker = checked_marker(dest)
     with contextlib.suppress(OSError):
-        os.utime(dest, (when.timestamp(), when.timestamp()))
+        marker.touch()
+        os.utime(marker, (when.timestamp(), when.timestamp()))
 
 
 def store_specs(session: Session, data_dir: Path) -> list[ListSpec]:
