@@ -70,6 +70,7 @@ def test_device_setup_writes_a_profile_and_a_qr_code(tmp_path: Path) -> None:
                  env=env)
     assert result.returncode == 0, result.stderr
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert qr.stat().st_mode & 0o077 == 0 and png.stat().st_mode & 0o077 == 0
     assert "Android" in result.stdout and "Bộ định tuyến" in result.stdout
 
 

@@ -15,6 +15,7 @@ Everything here carries the device's token: it is a secret, handed to the parent
 
 from __future__ import annotations
 
+import io
 import plistlib
 import uuid
 from dataclasses import dataclass
@@ -103,8 +104,9 @@ def write_qr(setup: DeviceSetup, path: Path) -> None:
     suffix = path.suffix.lower()
     if suffix not in (".svg", ".png"):
         raise SetupError(f"{path}: a QR code is written as .svg or .png")
-    qr_code(setup.doh_url).save(str(path), kind=suffix[1:], scale=8, border=4)
-    path.chmod(0o600)
+    buffer = io.BytesIO()
+    qr_code(setup.doh_url).save(buffer, kind=suffix[1:], scale=8, border=4)
+    write_private(path, buffer.getvalue())  # the URL carries the device's token
 
 
 def qr_code(text: str) -> Any:
