@@ -99,6 +99,39 @@ def commit(tmp: Path, dest: Path) -> None:
         _fsync_path(dest.parent, getattr(os, "O_DIRECTORY", 0) | os.O_RDONLY)
 
 
+def _write_synced(fd: int, data: bytes) -> None:
+    with os.fdopen(fd, "wb") as out:
+        out.write(data)
+        out.flush()
+        os.fsync(out.fileno())
+
+
+def publish_private(dest: Path | str, data: bytes) -> bool:
+    """Create ``dest`` holding ``data`` (0600) unless it exists: True when this call made it.
+    Readers see the whole file or none; when two processes race, the first one's file stays
+    (a hard link never replaces), and the file and its name are synced before returning."""
+    target = Path(dest)
+    fd, tmp = temp_beside(target)
+    try:
+        _write_synced(fd, data)
+        try:
+            os.link(tmp, target)
+        except FileExistsError:
+            return False
+        except OSError:  # a file system without hard links: exclusive create, never clobbers
+            try:
+                fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE)
+            except FileExistsError:
+                return False
+            os.fchmod(fd, PRIVATE_FILE_MODE)
+            _write_synced(fd, data)
+        with contextlib.suppress(OSError):
+            _fsync_path(target.parent, getattr(os, "O_DIRECTORY", 0) | os.O_RDONLY)
+        return True
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 def write_private(dest: Path | str, data: bytes) -> None:
     """Replace ``dest`` with ``data`` in a new 0600 file, atomically; on any failure
     ``dest`` is untouched and no temporary file is left."""

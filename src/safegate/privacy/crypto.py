@@ -40,7 +40,7 @@ from pathlib import Path
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from safegate.files import PRIVATE_FILE_MODE, private_dir
+from safegate.files import publish_private
 
 __all__ = [
     "KEY_ENV",
@@ -230,30 +230,6 @@ def load_keyring(data_dir: Path | str, *, env: Mapping[str, str] | None = None,
 
 
 def _create_key_file(path: Path) -> None:
-    private_dir(path.parent)
-    text = Keyring.generate().export().encode("ascii")
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE)
-    try:
-        os.fchmod(fd, PRIVATE_FILE_MODE)  # exactly 0600, whatever the umask
-        with os.fdopen(fd, "wb") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        try:
-            # link() fails if the file appeared meanwhile: the first writer wins, everyone
-            # then reads the same key.
-            os.link(tmp, path)
-        except FileExistsError:
-            pass
-        except OSError:  # no hard links here: exclusive create, not atomic but never clobbers
-            try:
-                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE)
-            except FileExistsError:
-                return
-            os.fchmod(fd, PRIVATE_FILE_MODE)
-            with os.fdopen(fd, "wb") as f:
-                f.write(text)
-    finally:
-        tmp.unlink(missing_ok=True)
+    # The first writer wins when two processes start at once; everyone then reads that key.
+    publish_private(path, Keyring.generate().export().encode("ascii"))
 
