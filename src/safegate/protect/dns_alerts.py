@@ -17,9 +17,9 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from safegate.privacy.crypto import Keyring, encrypt_text
+from safegate.privacy.crypto import Keyring
 from safegate.protect.alerts import Limits
-from safegate.protect.monitor import StoreOutcome, snippet_context, store_alert
+from safegate.protect.monitor import CONVERSATION_MAX, StoreOutcome, seal_snippet, store_alert
 from safegate.protect.signals import Signal, describe
 from safegate.protect.spool import PendingAlert
 from safegate.store.db import session_factory
@@ -56,10 +56,10 @@ def pending_alert(signal: Signal, device: str, key: Keyring) -> PendingAlert:
     """The alert to store for ``signal`` seen on ``device`` (its snippet encrypted)."""
     text = describe(signal, device)
     return PendingAlert(
-        profile_id=signal.profile_id, conversation=f"dns:{device}"[:200],
+        profile_id=signal.profile_id, conversation=f"dns:{device}"[:CONVERSATION_MAX],
         category=signal.kind, severity="warning", score=1.0, guidance=signal.kind,
         found_by="dns", at=datetime.fromtimestamp(signal.at, UTC),
-        snippet=encrypt_text(text, key, context=snippet_context(signal.profile_id)),
+        snippet=seal_snippet(text, key, signal.profile_id),
     )
 
 

@@ -229,6 +229,11 @@ def snippet_context(profile_id: int) -> str:
     return f"alert.snippet:{profile_id}"
 
 
+def seal_snippet(text: str, key: Keyring, profile_id: int) -> str:
+    """``text`` encrypted as the snippet of an alert about ``profile_id``."""
+    return encrypt_text(text, key, context=snippet_context(profile_id))
+
+
 @dataclass(frozen=True, slots=True)
 class AlertRecord:
     """An alert with its snippet decrypted."""
@@ -577,7 +582,7 @@ class Monitor:
             profile_id=self.profile.id, conversation=message.conversation,
             category=candidate.category, severity=candidate.severity, score=candidate.score,
             guidance=candidate.guidance, found_by=candidate.found_by, at=message.at,
-            snippet=encrypt_text(snippet, self.key, context=snippet_context(self.profile.id)),
+            snippet=seal_snippet(snippet, self.key, self.profile.id),
         ), snippet
 
     def feed(self, message: Message) -> list[dict[str, Any]]:
