@@ -360,16 +360,9 @@ class GateProcess:
     def update_sources(self, force: bool = False) -> bool:
         """Fetch due list sources; True if any copy changed, which is announced on the change
         bus (runs in a worker thread)."""
-        from safegate.lists.fetch import ListLimits
-        from safegate.lists.registry import update_sources
+        from safegate.app import sources
 
-        with self.app.sessions().begin() as session:
-            reports = update_sources(session, self.app.data_dir, force=force,
-                                     limits=ListLimits.from_settings(self.settings))
-            changed = [r.name for r in reports if r.changed]
-            if changed:
-                self.app.bus.record(session, "lists", "list sources updated: "
-                                    + ", ".join(changed))
+        reports = sources.update(self.app, force=force)
         for report in reports:
             if report.error:
                 log.error("list source %s: %s (last good copy kept)", report.name, report.error)

@@ -80,13 +80,11 @@ def list_(config: Any, data_dir: Any, as_json: bool) -> None:
 def add(config: Any, data_dir: Any, name: str, location: str, category: str, match: str,
         interval: int) -> None:
     """Subscribe to a list (file path or http(s) URL) and fetch it now."""
-    from safegate.lists.fetch import ListLimits
-    from safegate.lists.registry import add_source, update_sources
+    from safegate.app import sources
+
     app = app_from(config, data_dir)
-    with user_errors(), app.change("lists", f"list source {name} added") as session:
-        add_source(session, name, location, category, match, interval)
-        report = update_sources(session, app.data_dir, names=[name],
-                                limits=ListLimits.from_settings(app.settings))[0]
+    with user_errors():
+        report = sources.subscribe(app, name, location, category, match, interval)
     if report.error:
         click.echo(f"added {name}, but the first fetch failed: {report.error}")
     else:
@@ -102,16 +100,12 @@ def add(config: Any, data_dir: Any, name: str, location: str, category: str, mat
                    "than lists.max_shrink.")
 def update(config: Any, data_dir: Any, names: tuple[str, ...], force: bool) -> None:
     """Fetch due sources now (or the NAMES given); a failure keeps the last good copy."""
-    from safegate.lists.fetch import ListLimits
-    from safegate.lists.registry import update_sources
+    from safegate.app import sources
 
     app = app_from(config, data_dir)
-    with user_errors(), app.sessions().begin() as session:
-        reports = update_sources(session, app.data_dir, names=list(names) or None,
-                                 force=force, limits=ListLimits.from_settings(app.settings))
-        changed = [r.name for r in reports if r.changed]
-        if changed:
-            app.bus.record(session, "lists", "list sources updated: " + ", ".join(changed))
+    with user_errors():
+        reports = sources.update(app, names, force=force)
+    changed = any(r.changed for r in reports)
     failed = False
     for r in reports:
         if r.error:
