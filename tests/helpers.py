@@ -373,6 +373,11 @@ def addresses(msg: dns.message.Message) -> list[str]:
                   if rrset.rdtype in (dns.rdatatype.A, dns.rdatatype.AAAA))
 
 
+def answered(port: int, name: str, source: str) -> list[str]:
+    """The A addresses the gate on ``port`` answers ``name`` with for the client ``source``."""
+    return addresses(ask(port, name, source=source))
+
+
 def ede(msg: dns.message.Message) -> list[tuple[int, str]]:
     return [(o.code, o.text or "") for o in msg.options if isinstance(o, dns.edns.EDEOption)]
 

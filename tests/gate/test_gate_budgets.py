@@ -14,17 +14,13 @@ from sqlalchemy import delete, func, select
 from safegate.policy.budgets import local_minute
 from safegate.store.db import session_factory
 from safegate.store.models import BudgetUsage, Device, Profile, TimeBudget
-from tests.helpers import addresses, ask, ede
+from tests.helpers import answered, ask, ede
 
 AN, AN_PHONE, BINH = "127.0.0.2", "127.0.0.4", "127.0.0.3"
 MINUTE = 2  # seconds in a test "minute"
 FLUSH = REFRESH = 0.25
 FAST = {"budgets.minute_seconds": MINUTE, "budgets.flush_interval": FLUSH,
         "budgets.refresh_interval": REFRESH}
-
-
-def _answer(port: int, name: str, source: str) -> list[str]:
-    return addresses(ask(port, name, source=source))
 
 
 def _an(session: Any) -> int:
@@ -52,10 +48,10 @@ def _next_minute_start(margin: float) -> float:
 
 
 def _first_block(port: int, name: str, source: str, until: float) -> float | None:
+    """When the first blocked answer arrived (the gate decided at or before that time)."""
     while time.time() < until:
-        asked = time.time()
-        if _answer(port, name, source) == ["0.0.0.0"]:
-            return asked
+        if answered(port, name, source) == ["0.0.0.0"]:
+            return time.time()
         time.sleep(0.01)
     return None
 
@@ -69,17 +65,17 @@ def test_a_one_minute_budget_blocks_at_the_next_minute_and_counts_each_minute_on
     end = _next_minute_start(margin=1.0)
     # One minute of Roblox, from the tablet and the phone, many queries: one minute counted.
     for _ in range(5):
-        assert _answer(g.port, "www.roblox.com", AN) == ["192.0.2.1"]
-        assert _answer(g.port, "api.roblox.com", AN_PHONE) == ["192.0.2.1"]
+        assert answered(g.port, "www.roblox.com", AN) == ["192.0.2.1"]
+        assert answered(g.port, "api.roblox.com", AN_PHONE) == ["192.0.2.1"]
     assert time.time() < end, "the machine is too slow for 2-second minutes"
     blocked = _first_block(g.port, "www.roblox.com", AN, end + 3)
     assert blocked is not None, "the budget never closed"
     late = blocked - end
     print(f"the budget closed {late:+.3f} s after the minute it ran out in ended")
-    assert 0 <= late < 0.2  # counted here: exactly at the minute's end
-    assert _answer(g.port, "api.roblox.com", AN_PHONE) == ["0.0.0.0"]  # every device
-    assert _answer(g.port, "www.minecraft.net", AN) == ["192.0.2.1"]  # another game
-    assert _answer(g.port, "www.roblox.com", BINH) == ["192.0.2.1"]  # another child
+    assert 0 <= late < 0.2  # counted here: exactly at the minute's end (never before it)
+    assert answered(g.port, "api.roblox.com", AN_PHONE) == ["0.0.0.0"]  # every device
+    assert answered(g.port, "www.minecraft.net", AN) == ["192.0.2.1"]  # another game
+    assert answered(g.port, "www.roblox.com", BINH) == ["192.0.2.1"]  # another child
     assert ede(ask(g.port, "www.roblox.com", source=AN)) == [(17, "budget:budget:roblox")]
     assert g.gate.snapshot is snapshot  # no reload: the live state changed
     time.sleep(FLUSH * 3)
@@ -97,12 +93,12 @@ def test_a_second_node_closes_the_budget_at_most_flush_plus_refresh_late(
     _give_an_a_budget(a.runtime.engine, "group:games", 1)
     a.reload()
     b = make_gate(data_dir=a.runtime.app.data_dir, **FAST)  # another node, the same store
-    assert _answer(b.port, "example.org", AN) == ["192.0.2.1"]  # B has An's state now
+    assert answered(b.port, "example.org", AN) == ["192.0.2.1"]  # B has An's state now
     # Node A counts the one minute at the very end of a minute: the budget runs out when that
     # minute ends, before B can have heard of it.
     end = _next_minute_start(margin=0.3)
     time.sleep(max(0.0, end - time.time() - 0.1))
-    assert _answer(a.port, "www.roblox.com", AN) == ["192.0.2.1"]
+    assert answered(a.port, "www.roblox.com", AN) == ["192.0.2.1"]
     assert time.time() < end
     # Ask B only once the minute is over (an allowed game query on B would count there and
     # tell B itself): each probe in the new minute is a minute of play too, counted by B.
@@ -113,4 +109,4 @@ def test_a_second_node_closes_the_budget_at_most_flush_plus_refresh_late(
     print(f"node B closed the budget {late:+.3f} s after it ran out "
           f"(flush {FLUSH} s + refresh {REFRESH} s)")
     assert 0 <= late <= FLUSH + REFRESH + 0.25
-    assert _answer(a.port, "www.roblox.com", AN) == ["0.0.0.0"]  # node A: at the minute
+    assert answered(a.port, "www.roblox.com", AN) == ["0.0.0.0"]  # node A: at the minute

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from safegate.store.db import session_factory
 from safegate.store.models import Profile, Schedule, TemporaryAllow
 from safegate.store.repo import update_policy
-from tests.helpers import FakeUpstream, addresses, ask
+from tests.helpers import FakeUpstream, answered
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")  # the demo household's zone
 AN, BINH = "127.0.0.2", "127.0.0.3"  # the demo children's tablet and phone
@@ -21,10 +21,6 @@ AN, BINH = "127.0.0.2", "127.0.0.3"  # the demo children's tablet and phone
 
 def _profile_id(session: Any, name: str) -> int:
     return next(p.id for p in session.query(Profile).all() if p.name == name)
-
-
-def _answer(port: int, name: str, source: str) -> list[str]:
-    return addresses(ask(port, name, source=source))
 
 
 def test_window_starting_at_the_next_minute_switches_without_a_reload(make_gate: Any) -> None:
@@ -42,24 +38,24 @@ def test_window_starting_at_the_next_minute_switches_without_a_reload(make_gate:
                              allow=["school.example"]))
     g.reload()  # loads the window (the test wrote the row without the change bus)
     snapshot, generation = g.gate.snapshot, g.gate.snapshot.generation
-    assert _answer(g.port, "example.org", AN) == ["192.0.2.1"]  # memoised from here on
+    assert answered(g.port, "example.org", AN) == ["192.0.2.1"]  # memoised from here on
     assert time.time() < start
     while time.time() < start - 0.3:
-        assert _answer(g.port, "example.org", AN) == ["192.0.2.1"]
+        assert answered(g.port, "example.org", AN) == ["192.0.2.1"]
         time.sleep(0.1)
     switched = None
     while time.time() < start + 5:
         asked = time.time()
-        if _answer(g.port, "example.org", AN) == ["0.0.0.0"]:
-            switched = asked
+        if answered(g.port, "example.org", AN) == ["0.0.0.0"]:
+            switched = time.time()  # the gate decided between asked and now
             break
         assert asked < start, "still allowed after the boundary"
         time.sleep(0.01)
     assert switched is not None
     print(f"the answer changed {switched - start:+.3f} s after the window's start")
     assert 0 <= switched - start < 0.1
-    assert _answer(g.port, "www.school.example", AN) == ["192.0.2.1"]  # its allow list
-    assert _answer(g.port, "example.org", BINH) == ["192.0.2.1"]  # another child
+    assert answered(g.port, "www.school.example", AN) == ["192.0.2.1"]  # its allow list
+    assert answered(g.port, "example.org", BINH) == ["192.0.2.1"]  # another child
     assert g.gate.snapshot is snapshot and g.gate.snapshot.generation == generation
 
 
@@ -75,17 +71,17 @@ def test_pause_ends_and_temporary_allow_expires_at_the_second(make_gate: Any) ->
     g.reload()
     snapshot = g.gate.snapshot
     # Paused: everything blocked, but the temporary allow beats the pause and the deny rule.
-    assert _answer(g.port, "example.org", AN) == ["0.0.0.0"]
-    assert _answer(g.port, "www.open.example", AN) == ["192.0.2.1"]
-    assert _answer(g.port, "example.org", BINH) == ["192.0.2.1"]
+    assert answered(g.port, "example.org", AN) == ["0.0.0.0"]
+    assert answered(g.port, "www.open.example", AN) == ["192.0.2.1"]
+    assert answered(g.port, "example.org", BINH) == ["192.0.2.1"]
     expiry = (now + timedelta(seconds=1.5)).timestamp()
     time.sleep(max(0.0, expiry - time.time()) + 0.05)
-    assert _answer(g.port, "www.open.example", AN) == ["0.0.0.0"]  # memo did not outlive it
-    assert _answer(g.port, "example.org", AN) == ["0.0.0.0"]
+    assert answered(g.port, "www.open.example", AN) == ["0.0.0.0"]  # memo did not outlive it
+    assert answered(g.port, "example.org", AN) == ["0.0.0.0"]
     end = (now + timedelta(seconds=3)).timestamp()
     time.sleep(max(0.0, end - time.time()) + 0.05)
-    assert _answer(g.port, "example.org", AN) == ["192.0.2.1"]  # the pause is over
-    assert _answer(g.port, "www.open.example", AN) == ["0.0.0.0"]  # the deny rule again
+    assert answered(g.port, "example.org", AN) == ["192.0.2.1"]  # the pause is over
+    assert answered(g.port, "www.open.example", AN) == ["0.0.0.0"]  # the deny rule again
     assert g.gate.snapshot is snapshot
 
 
@@ -102,7 +98,7 @@ def test_an_answer_decided_before_a_boundary_is_not_memoised_past_it(
                                    until=now + timedelta(seconds=0.5)))
     g.reload()
     upstream.behaviour.mode, upstream.behaviour.delay = "slow", 1.0
-    assert _answer(g.port, "www.slow.example", AN) == ["192.0.2.1"]  # asked during the allow
+    assert answered(g.port, "www.slow.example", AN) == ["192.0.2.1"]  # asked during the allow
     assert time.time() > (now + timedelta(seconds=0.5)).timestamp()
     upstream.behaviour.mode, upstream.behaviour.delay = "normal", 0.0
-    assert _answer(g.port, "www.slow.example", AN) == ["0.0.0.0"]  # the deny rule again
+    assert answered(g.port, "www.slow.example", AN) == ["0.0.0.0"]  # the deny rule again
