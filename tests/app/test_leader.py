@@ -235,7 +235,6 @@ def test_processes_elect_one_leader_and_the_next_takes_over_when_it_is_killed(
         assert _leader(out) == first and not (out / f"elected-{other}").exists()
         procs[first].send_signal(signal.SIGKILL)
         procs[first].wait(10)
-
         assert wait_until(lambda: _leader(out) == other, 5), "no takeover"
     finally:
         for proc in procs.values():
