@@ -369,6 +369,23 @@ def test_an_import_refuses_windows_that_schedule_add_refuses(app: App) -> None:
     assert "either blocks or allows" in caught.value.problems[1]
 
 
+def test_an_imported_preset_is_the_base_and_the_documents_policy_goes_on_top(
+        app: App) -> None:
+    """A child imported with only a preset gets that preset's policy (it used to block
+    nothing); fields in the document's policy table override the preset's."""
+    doc = {"organisation": {"name": "Trường Hoa Sen", "kind": "school"},
+           "children": [{"name": "Bé", "preset": "age_under_7"},
+                        {"name": "Minh", "preset": "age_11_13",
+                         "policy": {"allow_list_only": True, "allow": ["hoc.example"]}}]}
+    import_org(app, doc)
+    be = show_policy(app, "Bé", org="Trường Hoa Sen")
+    assert be["allow_list_only"] is True and "pbskids.org" in be["allow"]
+    assert "adult" in be["blocked_categories"]
+    minh = show_policy(app, "Minh", org="Trường Hoa Sen")
+    assert minh["allow_list_only"] is True and minh["allow"] == ["hoc.example"]
+    assert "gambling" in minh["blocked_categories"]  # from the preset
+
+
 def test_check_tells_two_children_of_the_same_name_apart(app: App) -> None:
     """Two households each have an An: `check --profile An` says which ids to use, and a
     device's owner is found by the device, not by its owner's name."""

@@ -34,8 +34,10 @@ from safegate.app.family import (
     check_services,
     check_timezone,
     policy_fields,
+    preset_policy,
 )
 from safegate.app.schedules import WindowSpec, window_row
+from safegate.policy.presets import preset
 from safegate.policy.schedule import (
     DAY_NAMES,
     ScheduleError,
@@ -361,8 +363,6 @@ class Plan:
 
 def check_document(doc: Mapping[str, Any]) -> Plan:
     """Check a whole document; ImportProblems lists every problem found."""
-    from safegate.policy.presets import preset
-
     c = _Checker()
     top = c.table(doc, "document", ("format", "version", "organisation", "children"),
                   ("organisation",))
@@ -451,8 +451,12 @@ def import_org(app: App, doc: Mapping[str, Any], *, replace: bool = False) -> di
 def _apply_child(session: Session, org: Any, child: dict[str, Any]) -> None:
     profile = repo.create_profile(session, org, child["name"], child["birth_year"],
                                   child["preset"])
-    if child["policy"]:
-        update_policy(session, profile.id, **child["policy"])
+    # The preset is the base (as `child add` does) and the document's fields go on top; an
+    # export carries every field, so importing it gives back exactly what was exported.
+    fields = preset_policy(preset(child["preset"])) if child["preset"] else {}
+    fields.update(child["policy"])
+    if fields:
+        update_policy(session, profile.id, **fields)
     for d in child["devices"]:
         repo.create_device(session, profile, d["name"], d["kind"], d["ip_cidr"], d["mac"],
                            d["token"])
