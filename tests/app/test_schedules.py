@@ -32,7 +32,7 @@ from safegate.lists.auto import record_seen
 from safegate.privacy.crypto import Keyring
 from safegate.protect.monitor import Message, Monitor, find_profile
 from safegate.store import make_engine, migrate, session_factory, sqlite_url
-from safegate.store.models import Alert, AuditLog, DomainCategory
+from safegate.store.models import Alert, AuditLog, DomainCategory, TemporaryAllow
 from safegate.store.repo import create_demo_household
 from safegate.store.values import utcnow
 from tests.helpers import FakeUpstream, addresses, query, start_server, wait_until
@@ -332,3 +332,25 @@ def test_the_jobs_leader_keeps_leading_with_retention_off(
     time.sleep(4)  # Leadership retries every 3 s after giving up
     assert "safegate-jobs ended; leadership given up" not in caplog.text
     assert caplog.text.count("leading safegate-jobs") == 1
+
+
+def test_the_jobs_leader_deletes_temporary_allows_that_ended(engine: Engine, tmp_path: Path,
+                                                              make_gate: Any) -> None:
+    """Ended allows used to stay until the parent's next allow-for for that child."""
+    now = utcnow()
+    with session_factory(engine).begin() as session:
+        create_demo_household(session)
+        child = find_profile(session, "An").id
+        session.add_all([
+            TemporaryAllow(profile_id=child, domain="ended.example",
+                           until=now - timedelta(minutes=5)),
+            TemporaryAllow(profile_id=child, domain="open.example",
+                           until=now + timedelta(hours=1))])
+
+    def domains() -> list[str]:
+        with session_factory(engine)() as session:
+            return sorted(session.scalars(select(TemporaryAllow.domain)).all())
+
+    url = engine.url.render_as_string(hide_password=False)
+    make_gate(data_dir=tmp_path / "data", **{"server.database_url": url})
+    assert wait_until(lambda: domains() == ["open.example"], 10), domains()

@@ -315,13 +315,15 @@ class GateProcess:
 
     async def _purge_loop(self) -> None:
         """Hourly: rows past their retention (query log, alerts: off when 0 days), budget
-        minutes of past days and the change log's old rows. It runs as long as this process
-        leads (it never ends by itself: leadership would be given up and taken again)."""
+        minutes of past days, the change log's old rows and ended temporary allows. It runs
+        as long as this process leads (it never ends by itself: leadership would be given up
+        and taken again)."""
         if self.engine is None:
             return
         from safegate.protect.retention import purge_alerts, retention_cutoff
         from safegate.store.budgets import purge_minutes
         from safegate.store.querylog import purge_query_logs
+        from safegate.store.repo import purge_expired_allows
         from safegate.store.values import utcnow
 
         log_days = self.settings["querylog.retention_days"]
@@ -337,6 +339,8 @@ class GateProcess:
             if before is not None:
                 await self._purge("alert", "alerts", purge_alerts, before, alert_days)
             await self._purge("change log", "change log rows", self._prune_changes, None, 0)
+            await self._purge("temporary allow", "ended temporary allows",
+                              purge_expired_allows, utcnow(), 0)
             await asyncio.sleep(PURGE_SECONDS)
 
     def _prune_changes(self, _engine: Any, _cutoff: Any) -> int:

@@ -8,9 +8,10 @@ Functions taking a ``Session`` flush but never commit: the caller owns the trans
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -36,6 +37,7 @@ __all__ = [
     "create_demo_household",
     "insert_query_logs",
     "load_profiles",
+    "purge_expired_allows",
     "purge_query_logs",
     "update_policy",
 ]
@@ -169,3 +171,11 @@ def _profile_record(profile: Profile, schedules: tuple[ScheduleRecord, ...] = ()
         temporary_allows=temporary,
         budgets=budgets,
     )
+
+
+def purge_expired_allows(engine: Engine, before: datetime) -> int:
+    """Delete temporary allows that ended before ``before`` (the gate ignores them already:
+    this only keeps the table small and keeps no record of them longer than needed)."""
+    with Session(engine) as session, session.begin():
+        result = session.execute(delete(TemporaryAllow).where(TemporaryAllow.until < before))
+        return int(getattr(result, "rowcount", 0) or 0)
