@@ -331,6 +331,8 @@ def test_an_upstream_that_keeps_losing_races_is_checked_and_marked_down(
                 if not first.healthy:
                     break
                 await asyncio.sleep(0.05)
+            # Asked first, the dead upstream would now hold the answer back a whole second.
+            pool.head_start = 1.0
             started = time.monotonic()
             await pool.resolve(wire.question("after.example", wire.TYPE_A))
             return first.healthy, time.monotonic() - started
@@ -339,7 +341,7 @@ def test_an_upstream_that_keeps_losing_races_is_checked_and_marked_down(
 
     healthy, elapsed = run(main)
     assert not healthy
-    assert elapsed < 0.05, "a down upstream is no longer asked first"
+    assert elapsed < 0.5, "a down upstream is no longer asked first"
 
 
 def test_every_upstream_dead_still_fails_within_the_timeout(dead: DeadUpstream) -> None:
