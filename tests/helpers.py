@@ -16,7 +16,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Coroutine, Iterable, Iterator
+from collections.abc import Callable, Coroutine, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -401,13 +401,16 @@ def query(port: int, name: str, source: str = "127.0.0.1") -> dns.message.Messag
     return dns.query.udp(q, "127.0.0.1", port=port, timeout=3, source=source)
 
 
-def start_server(*args: str) -> tuple[subprocess.Popen[str], int]:
-    """`safegate serve ARGS --dns 127.0.0.1:<free port>`, once it answers queries. A free UDP
-    port's TCP twin may be taken (CI saw it): then it starts again on another port."""
+def start_server(*args: str, env: Mapping[str, str] | None = None,
+                 ) -> tuple[subprocess.Popen[str], int]:
+    """`safegate serve ARGS --dns 127.0.0.1:<free port>` (``env`` added to the environment),
+    once it answers queries. A free UDP port's TCP twin may be taken (CI saw it): then it
+    starts again on another port."""
     for _attempt in range(5):
         port = free_port()
         proc = subprocess.Popen([*SAFEGATE, "serve", *args, "--dns", f"127.0.0.1:{port}"],
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                env={**os.environ, **(env or {})})
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
             try:

@@ -15,13 +15,12 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import (
-    SAFEGATE,
     FakeUpstream,
     addresses,
     cli,
-    free_port,
     postgresql_schema,
     query,
+    start_server,
 )
 
 REDIS = os.environ.get("SAFEGATE_TEST_REDIS_URL")
@@ -41,22 +40,8 @@ def shared() -> Iterator[dict[str, str]]:
 
 
 def _node(env: dict[str, str], data_dir: Path, upstream: int) -> tuple[subprocess.Popen[str], int]:
-    port = free_port()
-    proc = subprocess.Popen(
-        [*SAFEGATE, "serve", "--no-default-lists", "--data-dir", str(data_dir), "--upstream",
-         f"127.0.0.1:{upstream}", "--dns", f"127.0.0.1:{port}"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        env={**os.environ, **env})
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        try:
-            query(port, "ready.example")
-            return proc, port
-        except Exception:
-            assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
-            time.sleep(0.2)
-    proc.kill()
-    raise AssertionError("a node did not answer within 90 s")
+    return start_server("--no-default-lists", "--data-dir", str(data_dir), "--upstream",
+                        f"127.0.0.1:{upstream}", env=env)
 
 
 def _seconds_until(ports: list[int], name: str, expected: list[str]) -> float:
