@@ -212,6 +212,25 @@ OPTIONS: tuple[Option, ...] = (
     Option("alerts.store_retry_delay", "float", 0.5,
            "Seconds before the second try to store an alert; each later wait doubles (0.5: "
            "tries after 0.5, 1 and 2 s).", minimum=0, maximum=60),
+    Option("signals.bypass_attempts", "int", 5,
+           "Blocked lookups of bypass names (DoH resolvers, VPNs, proxies, the canaries) from "
+           "one device within signals.bypass_window that raise a bypass-attempt alert.",
+           minimum=1, maximum=10_000),
+    Option("signals.bypass_window", "float", 600.0,
+           "Seconds over which bypass lookups are counted.", minimum=1, maximum=86_400),
+    Option("signals.infection_attempts", "int", 10,
+           "Blocked malware or command-and-control lookups from one device within "
+           "signals.infection_window that raise an infected-device alert.",
+           minimum=1, maximum=10_000),
+    Option("signals.infection_window", "float", 3600.0,
+           "Seconds over which malware lookups are counted.", minimum=1, maximum=86_400),
+    Option("signals.infection_spread", "float", 300.0,
+           "The counted malware lookups must span at least this many seconds (a bad advert "
+           "is a burst; malware calls home again and again); at most the infection window.",
+           minimum=0, maximum=86_400),
+    Option("signals.cooldown", "float", 3600.0,
+           "Seconds after an alert before the same device raises the same kind again.",
+           minimum=1, maximum=604_800),
     Option("urls.categorise_interval", "float", 0.0,
            "Seconds between runs of `safegate categorise-new` that the gate starts as a child "
            "process (one at a time, stopped after 10 minutes); 0: never (run it from cron).",
@@ -547,12 +566,20 @@ def _check_encrypted_dns(settings: Settings, key: str) -> None:
                           "(e.g. dns.example.vn)")
 
 
+def _check_signals(settings: Settings, key: str) -> None:
+    if settings[key] > settings["signals.infection_window"]:
+        raise ConfigError(f"{key}: {settings[key]} is longer than signals.infection_window "
+                          f"({settings['signals.infection_window']}); the counted lookups "
+                          "must fit in the window")
+
+
 _HOSTNAME = re.compile(r"(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+"
                        r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
 
 _CROSS_CHECKS: tuple[tuple[str, Callable[[Settings, str], None]], ...] = (
     ("gate.block_mode", _check_blockpage),
     ("gate.doh", _check_encrypted_dns),
+    ("signals.infection_spread", _check_signals),
 )
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, select
 
+from safegate.config import ConfigError, load_settings
 from safegate.privacy.crypto import Keyring
 from safegate.protect.dns_alerts import device_name, store_signals
 from safegate.protect.monitor import list_alerts
@@ -207,3 +208,16 @@ def test_signals_become_encrypted_deduplicated_alerts(engine: Engine, an: int,
     # a child deleted since the query: nothing stored, nothing raised
     assert store_signals(engine, [Signal(BYPASS, 99_999, ip, T0, 5, 600, ("x.example",),
                                          False)], key) == []
+
+
+def test_thresholds_come_from_the_settings_and_contradictions_are_refused() -> None:
+    settings = load_settings(env={"SAFEGATE_SIGNALS__BYPASS_ATTEMPTS": "2",
+                                  "SAFEGATE_SIGNALS__BYPASS_WINDOW": "60"})
+    detector = Detector(Thresholds.from_settings(settings))
+    vpn = "vpn.example"
+    assert detector.feed([blocked(0.0, vpn, "bypass")]) == []
+    assert [s.kind for s in detector.feed([blocked(30.0, vpn, "bypass")])] == [BYPASS]
+    late = Detector(Thresholds.from_settings(settings))
+    assert late.feed([blocked(0.0, vpn, "bypass"), blocked(61.0, vpn, "bypass")]) == []
+    with pytest.raises(ConfigError, match="signals.infection_spread.*infection_window"):
+        load_settings(env={"SAFEGATE_SIGNALS__INFECTION_SPREAD": "7200"})

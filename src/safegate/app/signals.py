@@ -30,7 +30,7 @@ class DnsSignals:
     def __init__(self, app: App, thresholds: Thresholds | None = None,
                  clock: Callable[[], float] = time.time) -> None:
         self.app = app
-        self.detector = Detector(thresholds)
+        self.detector = Detector(thresholds or Thresholds.from_settings(app.settings))
         self.clock = clock
         self._lock = threading.Lock()
         self._key: Keyring | None = None

@@ -27,6 +27,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Final, Literal
 
+from safegate.config import Settings
 from safegate.policy.decide import CANARY, PRIVATE_RELAY
 
 __all__ = [
@@ -69,6 +70,14 @@ class Thresholds:
             raise ValueError("windows and the cooldown must be positive")
         if not 0 <= self.infection_spread <= self.infection_window:
             raise ValueError("infection_spread must be within the infection window")
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Thresholds:
+        """The ``signals.*`` settings (checked together when they were loaded)."""
+        return cls(settings["signals.bypass_attempts"], settings["signals.bypass_window"],
+                   settings["signals.infection_attempts"],
+                   settings["signals.infection_window"], settings["signals.infection_spread"],
+                   settings["signals.cooldown"])
 
 
 @dataclass(frozen=True, slots=True)
