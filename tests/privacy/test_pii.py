@@ -310,6 +310,90 @@ def test_cmnd_needs_context() -> None:
     assert found("em có 123456789 điểm") == []
 
 
+# The old 9-digit identity card with its words in front, accented or not. "số chứng minh nhân
+# dân" was missed: "nhân" folds to "nhan" (nhắn, a phone word), and the nearest context word won.
+CMND_WITH_WORDS = [
+    "số chứng minh nhân dân 012345678",
+    "số chứng minh nhân dân của em là 012345678",
+    "so chung minh nhan dan 012345678",
+    "so chung minh nhan dan cua em la 012345678",
+    "chứng minh thư nhân dân số 012 345 678",
+    "CMND 012345678",
+    "cmt: 012345678",
+    "CMTND 012345678",
+    "số CMND của em là 012345678",
+    "so cmnd cua em la 012345678",
+    "giấy chứng minh của bố 012345678",
+]
+
+
+@pytest.mark.parametrize("text", CMND_WITH_WORDS)
+def test_cmnd_with_its_words_in_front(text: str) -> None:
+    value = text[text.index("012"):]
+    assert found(text) == [("CMND", value)]
+
+
+def test_a_context_word_inside_a_longer_phrase_is_part_of_the_phrase() -> None:
+    # "nhan" alone is a phone word ("nhắn 0912..."); inside "chứng minh nhân dân" it is not
+    assert found("nhắn 0912345678 nhé") == [("PHONE", "0912345678")]
+    # the phrase may begin before the 48-character window; it still decides
+    text = "số chứng minh nhân dân của em, bạn ơi, lâu lắm rồi không dùng là 012345678"
+    assert found(text) == [("CMND", "012345678")]
+
+
+# Scores, shirt, seat and exercise numbers, dates and times next to address words: nothing.
+# Each of these was read as an ADDRESS (or a SCHOOL) before.
+SCORES_AND_COUNTS = [
+    "hiệp 1 tỉ số 1-0",
+    "hiep 1 ti so 1-0",
+    "ván 2 tỉ số 3-2",
+    "set 1 tỷ số 25-20",
+    "game 1 map 2 tỉ số 13-11",
+    "tổ 2 thắng tổ 3 tỉ số 5-4",
+    "kết quả: U23 Việt Nam 2-1 Thái Lan",
+    "ket qua: u23 viet nam 2-1 thai lan",
+    "trường thắng 2-1, Lê Lợi ghi 2 bàn",
+    "trận đấu lúc 19h ngày 20/11 tỉ số 2-2",
+    "tỉ số 2-1", "việt nam thắng 3-0", "hòa 1-1", "ti so 2-1", "thua 0-3",
+    "áo số 7 Ronaldo ghi bàn",
+    "cầu thủ số 10 Messi",
+    "ao so 7 ronaldo",
+    "ghế số 12 toa 3",
+    "câu số 3 bài 2 trang 45",
+    "bàn số 4 khu 2",                        # "bàn" (desk) is not the keyword "ban"
+    "quán 3 ngon lắm, tô 5 nghìn",            # "quán" is not "quận", "tô" not "tổ"
+    "thứ 7 ngày 20/11 tổ 3 trực nhật",
+    "thu 7 ngay 20/11 to 3 truc nhat",
+    "kỳ 2 năm 2024 khu 3",
+    "tiết 3 thứ 2 ngày 5/10 lớp 7A",
+    "7 giờ 30 tổ 2",
+]
+
+
+@pytest.mark.parametrize("text", SCORES_AND_COUNTS)
+def test_scores_counts_dates_and_times_are_not_addresses(text: str) -> None:
+    assert found(text) == []
+
+
+# ... while addresses with dashes, date-named streets and lower-case street names stay found.
+ADDRESSES_KEPT = [
+    ("địa chỉ: số 12-14 Hàng Bài, Hoàn Kiếm, Hà Nội", "số 12-14 Hàng Bài, Hoàn Kiếm, Hà Nội"),
+    ("nhà em ở số 63/57 2 Tháng 9 - Q.Gò Vấp - Cần Thơ",
+     "số 63/57 2 Tháng 9 - Q.Gò Vấp - Cần Thơ"),
+    ("số 5 Hòa Bình, phường 3, quận 11", "số 5 Hòa Bình, phường 3, quận 11"),
+    ("em ở 12 cách mạng tháng tám quận 3", "12 cách mạng tháng tám quận 3"),
+    ("nhà em số 8 ngõ 2-9 phố Huế", "số 8 ngõ 2-9 phố Huế"),
+    ("em song o 799 khu 66 vo van kiet, phuong hoang mai", "799 khu 66 vo van kiet, phuong "
+     "hoang mai"),
+    ("nhà bạn ở số 12 Lê Lợi, đội em thắng 2-1", "số 12 Lê Lợi"),
+]
+
+
+@pytest.mark.parametrize(("text", "value"), ADDRESSES_KEPT)
+def test_addresses_next_to_numbers_and_dates_are_kept(text: str, value: str) -> None:
+    assert ("ADDRESS", value) in found(text)
+
+
 def test_luhn_and_cards() -> None:
     assert luhn_ok("4111111111111111")
     assert not luhn_ok("4111111111111112")
