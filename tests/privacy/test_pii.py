@@ -367,6 +367,14 @@ SCORES_AND_COUNTS = [
     "kỳ 2 năm 2024 khu 3",
     "tiết 3 thứ 2 ngày 5/10 lớp 7A",
     "7 giờ 30 tổ 2",
+    "top 3 Liên Quân server 2",              # ranks and prizes before a bare number
+    "rank 1 Liên Minh",
+    "em đạt giải 3 cấp quận 5",
+    "hạng 2 toàn quận 3",
+    "đứng số 1 quận 7",
+    "lớp 6 Trần Phú",
+    "Top 10 Football Club in Europe",
+    "he got 3 Bonus Points",
 ]
 
 
@@ -386,6 +394,8 @@ ADDRESSES_KEPT = [
     ("em song o 799 khu 66 vo van kiet, phuong hoang mai", "799 khu 66 vo van kiet, phuong "
      "hoang mai"),
     ("nhà bạn ở số 12 Lê Lợi, đội em thắng 2-1", "số 12 Lê Lợi"),
+    ("nhà em ở 12 Nguyễn Trãi, Thanh Xuân", "12 Nguyễn Trãi, Thanh Xuân"),
+    ("I live at 742 Evergreen Terrace", "742 Evergreen Terrace"),
 ]
 
 

@@ -182,6 +182,8 @@ def _components(doc: Doc) -> list[tuple[int, int, str]]:
     # "12 Nguyễn Trãi", "76 Lê Đức Thọ": house number directly followed by a capitalised
     # street name of two or more words
     for m in _HOUSE_STREET.finditer(f):
+        if counted_before(doc, m.start(1)):
+            continue  # "top 3 Liên Quân", "giải 3 cấp quận 5", "lớp 6 Trần Phú"
         end = _take_name(doc, m.end(1), "", False, 5)
         if end > 0 and len(doc.text[m.end(1):end].split()) >= 2:
             comps.append((m.start(1), end, "house_street"))
@@ -357,6 +359,8 @@ def find_en_addresses(doc: Doc) -> list[Hit]:
     hits = [Hit("ADDRESS", m.start(), m.end(), 0.85, "military address")
             for m in _EN_MILITARY.finditer(doc.text)]
     for m in _EN_ADDRESS.finditer(doc.text):
+        if counted_before(doc, m.start()):
+            continue  # "Top 10 Football Club", "got 3 Bonus Points"
         hits.append(Hit("ADDRESS", m.start(), m.end(), 0.85, "number + street suffix"))
     for m in _EN_ADDRESS_TAIL.finditer(doc.text):
         hits.append(Hit("ADDRESS", m.start(), m.end(), 0.86, "street, city, state, ZIP"))

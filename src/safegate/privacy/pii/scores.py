@@ -7,9 +7,9 @@ address recogniser asks this module first:
 
 * :func:`score_spans`: ``N-M`` (1–3 digits each, dash, en dash or colon) with a score word
   close before or after it ("tỉ số", "thắng", "thua", "hòa", "kết quả", "trận", "won", …).
-* :func:`counted_before`: the word before "số" names a thing that is counted ("áo", "ghế",
-  "câu", …) or makes "số" part of another word ("tỉ số", "xổ số", "điểm số"), so "số N" is not
-  a house number.
+* :func:`counted_before`: the word before "số" or a bare number names a thing that is counted
+  or ranked ("áo", "ghế", "câu", "top", "hạng", "giải", "lớp", "Level", …) or makes "số" part
+  of another word ("tỉ số", "xổ số", "điểm số"), so "số N" or "N" is not a house number.
 * :func:`is_event_word`: a word that cannot be part of a street name between two address
   components (dates, times, match words: "ngày", "giờ", "thắng", "hiệp", …).
 
@@ -80,18 +80,23 @@ _COUNTED_ACCENTED = _ws("""
 áo thủ ghế câu bài bàn xe đội sân tập lần vé toa tầng trang chương phần tuyến cửa quầy kênh
 mã bảng hạng giải hình đề tiết buổi mẫu size cỡ phiếu phòng máy cổng làn bến hộp tủ kệ giường
 buýt ca nhóm level map game vòng ván hiệp set trận lượt tỉ tỷ xổ điểm chữ con tổng hệ tần đa
-thiểu phân ảnh clip video tập luật điều khoản mục khẩu giày lô-tô bốc
+thiểu phân ảnh clip video tập luật điều khoản mục khẩu giày lô-tô bốc top rank hạng level lv
+server sv season mùa khối cấp đứng xếp lớp thứ ngày lúc phút giờ
 """)
 _COUNTED_FOLDED = _ws("""
 ao ghe cau bai xe doi san tap toa tang trang chuong tuyen quay kenh bang giai hinh tiet
 buoi mau size phieu phong may cong ben hop giuong buyt nhom level map game vong hiep set tran
-luot ti ty xo diem chu tong he thieu video clip luat dieu khoan muc khau giay
+luot ti ty xo diem chu tong he thieu video clip luat dieu khoan muc khau giay top rank level
+lv server sv season khoi lop ngay luc phut gio
+episode chapter page grade player team number no score scored got won lost beat ran the
 """)
 _WORD_BEFORE = re.compile(r"([^\W\d_][\w\-]*)[\s.:]*$")
 
 
 def counted_before(doc: Doc, pos: int) -> bool:
-    """Whether the word right before ``pos`` (the start of "số") counts or compounds it."""
+    """Whether the word right before ``pos`` (the start of "số" or of a bare number) counts
+    or ranks it ("áo số 7", "top 3", "giải 3", "hạng 2", "lớp 6", "Top 10 Football Club") or
+    compounds with it ("tỉ số")."""
     m = _WORD_BEFORE.search(doc.text, max(0, pos - 24), pos)
     if not m:
         return False
