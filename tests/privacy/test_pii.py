@@ -375,6 +375,9 @@ SCORES_AND_COUNTS = [
     "lớp 6 Trần Phú",
     "Top 10 Football Club in Europe",
     "he got 3 Bonus Points",
+    "chuyển khoản lúc 14:30 ngày 12.05.2024",  # a date after a bank word: no account
+    "ck ngày 20.11.2024 nhé",
+    "tài khoản game năm học 2024 - 2025",
 ]
 
 
@@ -402,6 +405,12 @@ ADDRESSES_KEPT = [
 @pytest.mark.parametrize(("text", "value"), ADDRESSES_KEPT)
 def test_addresses_next_to_numbers_and_dates_are_kept(text: str, value: str) -> None:
     assert ("ADDRESS", value) in found(text)
+
+
+def test_numbers_shaped_like_dates_only_when_they_are_dates() -> None:
+    assert found("stk 12 34 5678 acb") == [("BANK_ACCOUNT", "12 34 5678")]
+    assert found("stk 0123 4567 89 vcb") == [("BANK_ACCOUNT", "0123 4567 89")]
+    assert found("sinh ngày 12.05.2012") == [("DATE_OF_BIRTH", "12.05.2012")]
 
 
 def test_luhn_and_cards() -> None:

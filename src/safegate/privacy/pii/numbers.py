@@ -274,7 +274,7 @@ def find_numbers(doc: Doc) -> list[NumberHit]:
                   for g in _GROUP.finditer(span)]
         plus = bool(m.group("plus")) or "+" in span[:3]
         total = sum(len(g[2]) for g in groups)
-        if total < 6:
+        if total < 6 or _date_or_years([g[2] for g in groups]):
             continue
         hits.extend(_classify_groups(doc, groups, plus, m.start()))
     for run in doc.spelled:
@@ -284,6 +284,23 @@ def find_numbers(doc: Doc) -> list[NumberHit]:
             hits.append(NumberHit(got[0], run.start, run.end, got[1] - 0.05,
                                   "spelled-out digits, " + got[2]))
     return hits
+
+
+def _date_or_years(groups: list[str]) -> bool:
+    """A date ("12.05.2024", "20-11-24", "2024 05 12") or a span of school years ("2024 -
+    2025") written with the separators of a number: not a phone or an account, whatever
+    context word is near ("chuyển khoản lúc 14:30 ngày 12.05.2024")."""
+    lengths = [len(g) for g in groups]
+    if lengths == [4, 4]:
+        first, second = int(groups[0]), int(groups[1])
+        return 1900 <= first <= 2099 and 0 <= second - first <= 10
+    if len(groups) != 3:
+        return False
+    if lengths[0] == 4:
+        groups, lengths = groups[::-1], lengths[::-1]
+    day, month, year = (int(g) for g in groups)
+    return (lengths[0] <= 2 and lengths[1] <= 2 and 1 <= day <= 31 and 1 <= month <= 12
+            and (lengths[2] == 2 or lengths[2] == 4 and 1900 <= year <= 2099))
 
 
 def _classify_groups(doc: Doc, groups: list[tuple[int, int, str]], plus: bool,
