@@ -378,6 +378,7 @@ SCORES_AND_COUNTS = [
     "chuyển khoản lúc 14:30 ngày 12.05.2024",  # a date after a bank word: no account
     "ck ngày 20.11.2024 nhé",
     "tài khoản game năm học 2024 - 2025",
+    "tối qua MU thắng Chelsea 2-1, hay quá",  # "thắng" (beat) is not the cue "thằng"
 ]
 
 
@@ -405,6 +406,11 @@ ADDRESSES_KEPT = [
 @pytest.mark.parametrize(("text", "value"), ADDRESSES_KEPT)
 def test_addresses_next_to_numbers_and_dates_are_kept(text: str, value: str) -> None:
     assert ("ADDRESS", value) in found(text)
+
+
+def test_the_cue_thang_is_read_as_written() -> None:
+    assert found("thằng Nam bắt nạt em") == [("PERSON", "Nam")]
+    assert found("MU thắng Chelsea") == []
 
 
 def test_numbers_shaped_like_dates_only_when_they_are_dates() -> None:
@@ -504,3 +510,4 @@ def test_lone_surrogates_become_replacement_characters_not_an_error() -> None:
     assert text == "sdt em [PHONE] \ufffd"
     assert [(e.type, e.start, e.end) for e in found] == [("PHONE", 7, 17)]
     assert [(e.type, e.start) for e in detect("\udcff 0912345678")] == [("PHONE", 2)]
+
