@@ -6,7 +6,10 @@ recognisers); nothing is mocked.
 
 from __future__ import annotations
 
+import importlib.util
 import unicodedata
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -511,3 +514,38 @@ def test_lone_surrogates_become_replacement_characters_not_an_error() -> None:
     assert [(e.type, e.start, e.end) for e in found] == [("PHONE", 7, 17)]
     assert [(e.type, e.start) for e in detect("\udcff 0912345678")] == [("PHONE", 2)]
 
+
+def _bench_module(name: str) -> Any:
+    """A module of bench/ (not a package), loaded from its file."""
+    path = Path(__file__).resolve().parents[2] / "bench" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_measured_section_of_the_doc_is_rendered_from_the_results_file() -> None:
+    report = _bench_module("pii_report")
+    results = report.load()
+    assert results["generated_by"] == "bench/pii_eval"
+    doc = report.DOC.read_text(encoding="utf-8")
+    assert report.current_section(doc) == report.render(results)
+    # every set the eval knows is in the file, held-out ones marked as such
+    statuses = {s["id"]: s["status"] for s in results["sets"]}
+    assert statuses["dev-1"] == statuses["dev-2"] == "development"
+    heldout_files = sorted(p.name for p in report.ROOT.joinpath("bench").glob("pii_heldout_*.txt"))
+    assert sorted(Path(s["file"]).name for s in results["sets"]
+                  if s["status"] == "held-out") == heldout_files
+
+
+def test_the_renderer_replaces_only_its_section() -> None:
+    report = _bench_module("pii_report")
+    results = report.load()
+    doc = f"# Title\n\nbefore\n\n{report.BEGIN}\nold figures\n{report.END}\n\nafter\n"
+    new = report.replace_section(doc, report.render(results))
+    assert new.startswith("# Title\n\nbefore\n\n") and new.endswith("\n\nafter\n")
+    assert "old figures" not in new
+    assert report.current_section(new) == report.render(results)
+    with pytest.raises(SystemExit):
+        report.replace_section("# no markers\n", report.render(results))
