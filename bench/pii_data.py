@@ -45,6 +45,13 @@ def parse_marked(marked: str, source: str = "hand") -> Example:
     return Example("".join(out), tuple(spans), source)
 
 
+def read_marked_lines(path: str) -> list[str]:
+    """The marked texts of a file: one per line, blank lines and ``#`` comment lines skipped."""
+    with open(path, encoding="utf-8") as f:
+        return [line.rstrip("\n") for line in f
+                if line.strip() and not line.lstrip().startswith("#")]
+
+
 def fold(text: str) -> str:
     import unicodedata
 
@@ -590,6 +597,21 @@ level 99 boss is hard
 call of duty 3 is old
 I have 2 cats and 1 dog
 the test has 40 questions
+tối qua MU thắng Chelsea 2-1, hay quá
+trận chung kết hòa 0-0 rồi đá luân lưu
+hiệp 2 tỉ số vẫn là 1-1
+ti so chung cuoc 3-2 nghieng ve doi nha
+đội 7A thua 8B 1-3 ở sân trường
+mình mặc áo số 9 giống Tiến Linh
+cầu thủ số 7 ghi bàn phút 90
+top 1 Liên Quân mùa này
+bạn ấy được giải 3 cấp quận 5 môn toán
+ghế số 14 toa 6 nhé
+chuyển khoản lúc 9:15 ngày 03.06.2024 rồi
+năm học 2024 - 2025 em học lớp 7
+thứ 2 ngày 14/10 tổ 4 trực nhật
+our team won 4-2 on Saturday
+he is number 10 Football Club captain
 """.strip().splitlines()
 
 
@@ -631,10 +653,12 @@ def dataset(n_per_template: int = 12, seed: int = 20240512) -> list[Example]:
 
 
 
-# Written after the detector had been developed on the sets above and evaluated once,
-# as is: a check of how far the figures above carry over to new phrasings. Do not tune the
-# detector on these; add new held-out cases instead.
-HELDOUT = [
+# Development set 1. Written after the detector had been developed on the sets above, as a
+# check of how far their figures carry over to new phrasings, and reported as "held-out" until
+# 2026-12-05. Its errors were printed before the name and place-name changes and again during
+# later rule work, so it is a development set now (bench/pii_eval reports it as one). New
+# held-out cases go into bench/pii_heldout_*.txt files.
+DEV_SET_1 = [
     "ê mai qua đón tao ở [[ADDRESS:số 18 ngõ 2 phố Tây Sơn]] nha",
     "bọn tao ở chung cư, [[ADDRESS:tòa B2 khu đô thị Linh Đàm, Hoàng Mai]]",
     "nha chau o [[ADDRESS:ap 3 xa Phuoc Hiep huyen Cu Chi]]",
@@ -671,7 +695,7 @@ HELDOUT = [
     "Tớ là [[PERSON:Đặng Thu Trang]], nhà tớ ở [[ADDRESS:12 Trần Hưng Đạo, Q.1]]",
     "[[PERSON:nguyen minh khoa]] lop 8a1 [[SCHOOL:thcs le quy don]]",
 ]
-HELDOUT_ORDINARY = [
+DEV_SET_1_ORDINARY = [
     "mai em kiểm tra 15 phút môn văn",
     "cho em hỏi bài 5 trang 102 với",
     "điểm tổng kết 8.6 có được học sinh giỏi không",

@@ -6,7 +6,10 @@ recognisers); nothing is mocked.
 
 from __future__ import annotations
 
+import importlib.util
 import unicodedata
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -310,6 +313,115 @@ def test_cmnd_needs_context() -> None:
     assert found("em có 123456789 điểm") == []
 
 
+# The old 9-digit identity card with its words in front, accented or not. "số chứng minh nhân
+# dân" was missed: "nhân" folds to "nhan" (nhắn, a phone word), and the nearest context word won.
+CMND_WITH_WORDS = [
+    "số chứng minh nhân dân 012345678",
+    "số chứng minh nhân dân của em là 012345678",
+    "so chung minh nhan dan 012345678",
+    "so chung minh nhan dan cua em la 012345678",
+    "chứng minh thư nhân dân số 012 345 678",
+    "CMND 012345678",
+    "cmt: 012345678",
+    "CMTND 012345678",
+    "số CMND của em là 012345678",
+    "so cmnd cua em la 012345678",
+    "giấy chứng minh của bố 012345678",
+]
+
+
+@pytest.mark.parametrize("text", CMND_WITH_WORDS)
+def test_cmnd_with_its_words_in_front(text: str) -> None:
+    value = text[text.index("012"):]
+    assert found(text) == [("CMND", value)]
+
+
+def test_a_context_word_inside_a_longer_phrase_is_part_of_the_phrase() -> None:
+    # "nhan" alone is a phone word ("nhắn 0912..."); inside "chứng minh nhân dân" it is not
+    assert found("nhắn 0912345678 nhé") == [("PHONE", "0912345678")]
+    # the phrase may begin before the 48-character window; it still decides
+    text = "số chứng minh nhân dân của em, bạn ơi, lâu lắm rồi không dùng là 012345678"
+    assert found(text) == [("CMND", "012345678")]
+
+
+# Scores, shirt, seat and exercise numbers, dates and times next to address words: nothing.
+# Each of these was read as an ADDRESS (or a SCHOOL) before.
+SCORES_AND_COUNTS = [
+    "hiệp 1 tỉ số 1-0",
+    "hiep 1 ti so 1-0",
+    "ván 2 tỉ số 3-2",
+    "set 1 tỷ số 25-20",
+    "game 1 map 2 tỉ số 13-11",
+    "tổ 2 thắng tổ 3 tỉ số 5-4",
+    "kết quả: U23 Việt Nam 2-1 Thái Lan",
+    "ket qua: u23 viet nam 2-1 thai lan",
+    "trường thắng 2-1, Lê Lợi ghi 2 bàn",
+    "trận đấu lúc 19h ngày 20/11 tỉ số 2-2",
+    "tỉ số 2-1", "việt nam thắng 3-0", "hòa 1-1", "ti so 2-1", "thua 0-3",
+    "áo số 7 Ronaldo ghi bàn",
+    "cầu thủ số 10 Messi",
+    "ao so 7 ronaldo",
+    "ghế số 12 toa 3",
+    "câu số 3 bài 2 trang 45",
+    "bàn số 4 khu 2",                        # "bàn" (desk) is not the keyword "ban"
+    "quán 3 ngon lắm, tô 5 nghìn",            # "quán" is not "quận", "tô" not "tổ"
+    "thứ 7 ngày 20/11 tổ 3 trực nhật",
+    "thu 7 ngay 20/11 to 3 truc nhat",
+    "kỳ 2 năm 2024 khu 3",
+    "tiết 3 thứ 2 ngày 5/10 lớp 7A",
+    "7 giờ 30 tổ 2",
+    "top 3 Liên Quân server 2",              # ranks and prizes before a bare number
+    "rank 1 Liên Minh",
+    "em đạt giải 3 cấp quận 5",
+    "hạng 2 toàn quận 3",
+    "đứng số 1 quận 7",
+    "lớp 6 Trần Phú",
+    "Top 10 Football Club in Europe",
+    "he got 3 Bonus Points",
+    "chuyển khoản lúc 14:30 ngày 12.05.2024",  # a date after a bank word: no account
+    "ck ngày 20.11.2024 nhé",
+    "tài khoản game năm học 2024 - 2025",
+    "tối qua MU thắng Chelsea 2-1, hay quá",  # "thắng" (beat) is not the cue "thằng"
+]
+
+
+@pytest.mark.parametrize("text", SCORES_AND_COUNTS)
+def test_scores_counts_dates_and_times_are_not_addresses(text: str) -> None:
+    assert found(text) == []
+
+
+# ... while addresses with dashes, date-named streets and lower-case street names stay found.
+ADDRESSES_KEPT = [
+    ("địa chỉ: số 12-14 Hàng Bài, Hoàn Kiếm, Hà Nội", "số 12-14 Hàng Bài, Hoàn Kiếm, Hà Nội"),
+    ("nhà em ở số 63/57 2 Tháng 9 - Q.Gò Vấp - Cần Thơ",
+     "số 63/57 2 Tháng 9 - Q.Gò Vấp - Cần Thơ"),
+    ("số 5 Hòa Bình, phường 3, quận 11", "số 5 Hòa Bình, phường 3, quận 11"),
+    ("em ở 12 cách mạng tháng tám quận 3", "12 cách mạng tháng tám quận 3"),
+    ("nhà em số 8 ngõ 2-9 phố Huế", "số 8 ngõ 2-9 phố Huế"),
+    ("em song o 799 khu 66 vo van kiet, phuong hoang mai", "799 khu 66 vo van kiet, phuong "
+     "hoang mai"),
+    ("nhà bạn ở số 12 Lê Lợi, đội em thắng 2-1", "số 12 Lê Lợi"),
+    ("nhà em ở 12 Nguyễn Trãi, Thanh Xuân", "12 Nguyễn Trãi, Thanh Xuân"),
+    ("I live at 742 Evergreen Terrace", "742 Evergreen Terrace"),
+]
+
+
+@pytest.mark.parametrize(("text", "value"), ADDRESSES_KEPT)
+def test_addresses_next_to_numbers_and_dates_are_kept(text: str, value: str) -> None:
+    assert ("ADDRESS", value) in found(text)
+
+
+def test_the_cue_thang_is_read_as_written() -> None:
+    assert found("thằng Nam bắt nạt em") == [("PERSON", "Nam")]
+    assert found("MU thắng Chelsea") == []
+
+
+def test_numbers_shaped_like_dates_only_when_they_are_dates() -> None:
+    assert found("stk 12 34 5678 acb") == [("BANK_ACCOUNT", "12 34 5678")]
+    assert found("stk 0123 4567 89 vcb") == [("BANK_ACCOUNT", "0123 4567 89")]
+    assert found("sinh ngày 12.05.2012") == [("DATE_OF_BIRTH", "12.05.2012")]
+
+
 def test_luhn_and_cards() -> None:
     assert luhn_ok("4111111111111111")
     assert not luhn_ok("4111111111111112")
@@ -401,3 +513,39 @@ def test_lone_surrogates_become_replacement_characters_not_an_error() -> None:
     assert text == "sdt em [PHONE] \ufffd"
     assert [(e.type, e.start, e.end) for e in found] == [("PHONE", 7, 17)]
     assert [(e.type, e.start) for e in detect("\udcff 0912345678")] == [("PHONE", 2)]
+
+
+def _bench_module(name: str) -> Any:
+    """A module of bench/ (not a package), loaded from its file."""
+    path = Path(__file__).resolve().parents[2] / "bench" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_measured_section_of_the_doc_is_rendered_from_the_results_file() -> None:
+    report = _bench_module("pii_report")
+    results = report.load()
+    assert results["generated_by"] == "bench/pii_eval"
+    doc = report.DOC.read_text(encoding="utf-8")
+    assert report.current_section(doc) == report.render(results)
+    # every set the eval knows is in the file, held-out ones marked as such
+    statuses = {s["id"]: s["status"] for s in results["sets"]}
+    assert statuses["dev-1"] == statuses["dev-2"] == "development"
+    heldout_files = sorted(p.name for p in report.ROOT.joinpath("bench").glob("pii_heldout_*.txt"))
+    assert sorted(Path(s["file"]).name for s in results["sets"]
+                  if s["status"] == "held-out") == heldout_files
+
+
+def test_the_renderer_replaces_only_its_section() -> None:
+    report = _bench_module("pii_report")
+    results = report.load()
+    doc = f"# Title\n\nbefore\n\n{report.BEGIN}\nold figures\n{report.END}\n\nafter\n"
+    new = report.replace_section(doc, report.render(results))
+    assert new.startswith("# Title\n\nbefore\n\n") and new.endswith("\n\nafter\n")
+    assert "old figures" not in new
+    assert report.current_section(new) == report.render(results)
+    with pytest.raises(SystemExit):
+        report.replace_section("# no markers\n", report.render(results))

@@ -21,6 +21,7 @@ import re
 from .gazetteer import longest_unit, names_by_kind
 from .lexicon import FAMILY_NAMES, is_vi_name_word
 from .patterns import Hit
+from .scores import counted_before, inside, is_event_word, score_spans
 from .text import Doc
 
 
@@ -75,6 +76,22 @@ def _keyword_as_written(doc: Doc, s: int, e: int) -> bool:
     "Tĩnh" in "Xô Viết Nghệ Tĩnh" is not "tỉnh"."""
     raw = doc.text[s:e].lower()
     return raw == doc.folded[s:e] or raw in _KEYWORDS_RAW
+
+
+# how one-word keywords are written with diacritics (they are matched folded)
+_KEYWORDS_TYPED = _KEYWORDS_RAW | frozenset(_ws("""
+lô tòa toà căn hộ khóm khoóm bon buôn làng đ thành
+"""))
+
+
+def _typed_as_keyword(doc: Doc, s: int, e: int) -> bool:
+    """A one-word keyword typed with other diacritics is another word: "bàn" (desk) is not
+    "ban" (board), "quán" (shop) not "quận", "tô" (bowl) not "tổ". Unaccented text and
+    keywords of several words are taken as they come."""
+    raw = doc.text[s:e].lower()
+    if raw == doc.folded[s:e] or " " in raw or not raw.isalpha():
+        return True
+    return raw in _KEYWORDS_TYPED
 
 
 def _take_name(doc: Doc, pos: int, kinds: str, allow_lower: bool,
@@ -134,6 +151,10 @@ def _components(doc: Doc) -> list[tuple[int, int, str]]:
         _, kind, follows = _KEYWORDS[idx]
         after = m.end()
         end = -1
+        if not _typed_as_keyword(doc, m.start(), m.end()):
+            continue  # "bàn số 4" is a desk, "quán 3" a shop: not "ban", "quận"
+        if kind == "house" and m.group() == "so" and counted_before(doc, m.start()):
+            continue  # "áo số 7", "ghế số 12", "tỉ số 2-1"
         if kind == "street":
             dm = _DATE_STREET.match(f, after)
             if dm:
@@ -161,11 +182,16 @@ def _components(doc: Doc) -> list[tuple[int, int, str]]:
     # "12 Nguyễn Trãi", "76 Lê Đức Thọ": house number directly followed by a capitalised
     # street name of two or more words
     for m in _HOUSE_STREET.finditer(f):
+        if counted_before(doc, m.start(1)):
+            continue  # "top 3 Liên Quân", "giải 3 cấp quận 5", "lớp 6 Trần Phú"
         end = _take_name(doc, m.end(1), "", False, 5)
         if end > 0 and len(doc.text[m.end(1):end].split()) >= 2:
             comps.append((m.start(1), end, "house_street"))
         else:
             comps.append((m.start(1), m.end(1), "number"))
+    scores = score_spans(doc)
+    if scores:  # "tỉ số 2-1", "U23 Việt Nam 2-1 Thái Lan": a score is no house number
+        comps = [c for c in comps if not inside(scores, c[0], c[1])]
     comps.sort(key=lambda c: (c[0], -c[1]))
     return comps
 
@@ -235,7 +261,7 @@ def find_vn_addresses(doc: Doc) -> list[Hit]:
             continue
         if chain and chain[-1][2] in _BRIDGE_FROM | {"street"}:
             bridge = _BRIDGE.fullmatch(doc.folded, chain[-1][1], c[0])
-            if bridge and not set(bridge.group().replace(",", " ").split()) & _BRIDGE_STOP:
+            if bridge and _street_words(doc, bridge):
                 chain.extend([(chain[-1][1], c[0], "street"), c])
                 continue
         if chain:
@@ -256,6 +282,18 @@ _BRIDGE_STOP = frozenset(_ws("""
 va voi hoac nhung con thi la o tai gan canh nha nhe di den qua ve em anh chi minh toi
 ban hay roi and or near the
 """))
+
+
+def _street_words(doc: Doc, bridge: re.Match[str]) -> bool:
+    """Whether the words between two components may be a street name: no stop word, no
+    time ("19h"), date or match word ("thứ 7 ngày 20/11 tổ 3", "tổ 2 thắng tổ 3")."""
+    words = list(_BRIDGE_WORD.finditer(bridge.string, bridge.start(), bridge.end()))
+    return not any(w.group() in _BRIDGE_STOP or _CLOCK.fullmatch(w.group())
+                   or is_event_word(doc, w.start(), w.end()) for w in words)
+
+
+_BRIDGE_WORD = re.compile(r"[^\W_]+")
+_CLOCK = re.compile(r"\d{1,2}[hg]\d{0,2}")
 
 
 def _street_after(doc: Doc, pos: int, lower_ok: bool = True) -> tuple[int, int, str] | None:
@@ -321,6 +359,8 @@ def find_en_addresses(doc: Doc) -> list[Hit]:
     hits = [Hit("ADDRESS", m.start(), m.end(), 0.85, "military address")
             for m in _EN_MILITARY.finditer(doc.text)]
     for m in _EN_ADDRESS.finditer(doc.text):
+        if counted_before(doc, m.start()):
+            continue  # "Top 10 Football Club", "got 3 Bonus Points"
         hits.append(Hit("ADDRESS", m.start(), m.end(), 0.85, "number + street suffix"))
     for m in _EN_ADDRESS_TAIL.finditer(doc.text):
         hits.append(Hit("ADDRESS", m.start(), m.end(), 0.86, "street, city, state, ZIP"))

@@ -118,8 +118,9 @@ CONTEXT_WORDS: dict[str, list[str]] = {
     "cccd": ["cccd", "can cuoc", "can cuoc cong dan", "the can cuoc", "so dinh danh",
              "dinh danh", "citizen id", "citizen identity", "national id", "id number",
              "so id", "vneid"],
-    "cmnd": ["cmnd", "cmt", "chung minh", "chung minh nhan dan", "chung minh thu",
-             "so chung minh", "identity card", "id card"],
+    "cmnd": ["cmnd", "cmt", "cmtnd", "chung minh", "chung minh nhan dan", "chung minh thu",
+             "chung minh thu nhan dan", "giay chung minh", "so chung minh", "identity card",
+             "id card"],
     "bank": ["stk", "so tai khoan", "so tk", "tai khoan", "tk", "account", "account number",
              "acc", "acct", "bank account", "ngan hang", "chuyen khoan", "ck", "chuyen tien",
              "nap tien", "iban", "so tai khoan ngan hang", "bank", "transfer"],
@@ -128,20 +129,36 @@ CONTEXT_WORDS: dict[str, list[str]] = {
              "mastercard", "master card", "napas", "jcb", "amex", "the"],
 }
 _BANK_NAMES = sorted(BANKS, key=len, reverse=True)
-_BEFORE = re.compile(
-    r"\b(?:" + "|".join(f"(?P<{k}>{_alt(v)})" for k, v in CONTEXT_WORDS.items())
-    + f"|(?P<bankname>{_alt(_BANK_NAMES)}))" + r"\b")
+# every context word with its kind, one alternation longest first: where a word of one kind
+# begins a longer phrase of another, the phrase wins
+_KIND_OF: dict[str, str] = {" ".join(w.split()): "bankname" for w in _BANK_NAMES}
+_KIND_OF.update({w: kind for kind, ws in CONTEXT_WORDS.items() for w in ws})
+_BEFORE = re.compile(r"\b(?:" + _alt(list(_KIND_OF)) + r")\b")
 _AFTER = re.compile(r"[\s,:()\-]{0,4}(?:\(|-\s*)?\b(?:" + _alt(_BANK_NAMES) + r"|cccd|cmnd)\b")
 WINDOW_BEFORE = 48
+_WORD_START = re.compile(r"\b\w")
+_LONGEST = max(len(w) for ws in CONTEXT_WORDS.values() for w in ws)
+
+
+def _context_words(folded: str, lo: int, hi: int) -> list[tuple[int, int, str]]:
+    """Every context word that starts at a word boundary in ``folded[lo:hi]``, the longest one
+    at each start, without the words that lie inside a longer one: "nhan" (nhắn, a phone
+    word) inside "chung minh nhan dan" is part of the ID phrase, not a word of its own."""
+    found: list[tuple[int, int, str]] = []
+    for w in _WORD_START.finditer(folded, lo, hi):
+        m = _BEFORE.match(folded, w.start(), hi)
+        if m:
+            found.append((m.start(), m.end(), _KIND_OF[" ".join(m.group().split())]))
+    return [f for f in found
+            if not any(o[0] <= f[0] and f[1] <= o[1] and o != f for o in found)]
 
 
 def context_kind(folded: str, start: int, end: int) -> str | None:
-    """The kind of the nearest context word before ``start`` (within 48 characters), or a
-    bank name right after ``end``."""
-    window = folded[max(0, start - WINDOW_BEFORE):start]
-    kind = None
-    for m in _BEFORE.finditer(window):
-        kind = m.lastgroup
+    """The kind of the nearest context word before ``start`` (ending within 48 characters;
+    a phrase may begin before that), or a bank name right after ``end``."""
+    words = _context_words(folded, max(0, start - WINDOW_BEFORE - _LONGEST), start)
+    near = [w for w in words if w[1] > start - WINDOW_BEFORE]
+    kind = max(near, key=lambda w: (w[1], w[1] - w[0]))[2] if near else None
     if kind == "bankname":
         kind = "bank"
     if kind is None:
@@ -257,7 +274,7 @@ def find_numbers(doc: Doc) -> list[NumberHit]:
                   for g in _GROUP.finditer(span)]
         plus = bool(m.group("plus")) or "+" in span[:3]
         total = sum(len(g[2]) for g in groups)
-        if total < 6:
+        if total < 6 or _date_or_years([g[2] for g in groups]):
             continue
         hits.extend(_classify_groups(doc, groups, plus, m.start()))
     for run in doc.spelled:
@@ -267,6 +284,23 @@ def find_numbers(doc: Doc) -> list[NumberHit]:
             hits.append(NumberHit(got[0], run.start, run.end, got[1] - 0.05,
                                   "spelled-out digits, " + got[2]))
     return hits
+
+
+def _date_or_years(groups: list[str]) -> bool:
+    """A date ("12.05.2024", "20-11-24", "2024 05 12") or a span of school years ("2024 -
+    2025") written with the separators of a number: not a phone or an account, whatever
+    context word is near ("chuyển khoản lúc 14:30 ngày 12.05.2024")."""
+    lengths = [len(g) for g in groups]
+    if lengths == [4, 4]:
+        first, second = int(groups[0]), int(groups[1])
+        return 1900 <= first <= 2099 and 0 <= second - first <= 10
+    if len(groups) != 3:
+        return False
+    if lengths[0] == 4:
+        groups, lengths = groups[::-1], lengths[::-1]
+    day, month, year = (int(g) for g in groups)
+    return (lengths[0] <= 2 and lengths[1] <= 2 and 1 <= day <= 31 and 1 <= month <= 12
+            and (lengths[2] == 2 or lengths[2] == 4 and 1900 <= year <= 2099))
 
 
 def _classify_groups(doc: Doc, groups: list[tuple[int, int, str]], plus: bool,

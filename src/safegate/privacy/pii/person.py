@@ -60,6 +60,24 @@ _WEAK_TRIGGER = re.compile(r"\b(?:" + _SELF_PRONOUNS + r" la|day la|i am|i'm|im|
 _SOCIAL_BEFORE = re.compile(r"\b(?:voi|va|ban|gap|hoi|bao|nhan|ru|cung|thang|con be|nho|dua|"
                             r"ask|with|and|tell|told|meet|met|from|love|hate|like|ke|"
                             r"chi|anh|em|co|thay|chu|bac|ong|ba)\s+$")
+# cues that fold to the same letters as other words: "thằng Nam" (that guy Nam) is a cue,
+# "thắng Chelsea" (beat Chelsea) is not
+_SOCIAL_AS_WRITTEN = {"thang": frozenset({"thang", "thằng"})}
+
+
+def _social_cue(doc: Doc, pos: int, before: str) -> bool:
+    """A social cue word ends ``before`` (the folded text up to ``pos``), typed as that cue."""
+    m = _SOCIAL_BEFORE.search(before)
+    if not m:
+        return False
+    word = m.group().strip()
+    forms = _SOCIAL_AS_WRITTEN.get(word)
+    if forms is None:
+        return True
+    start = pos - len(before) + m.start()
+    return doc.text[start:start + len(word)].lower() in forms
+
+
 _VOCATIVE_AFTER = re.compile(r"\s*,?\s*(?:oi|oi oi|a|ah)\b")
 _SELF_INTRO = re.compile(r"\b(?:i am|i'm|im|this is|it's|its|" + _SELF_PRONOUNS + r" la|"
                          r"day la)\s+$")
@@ -188,7 +206,7 @@ def find_persons(doc: Doc) -> list[Hit]:
         given = is_vi_name_word(head[4], True) or head[2] in ENGLISH_FIRST_NAMES
         month = doc.text[max(0, head[0] - 6):head[0]].lower().endswith("tháng ")
         if given and len(run) == 1 and not month and (_VOCATIVE_AFTER.match(f, head[1]) or
-                                                      _SOCIAL_BEFORE.search(before)):
+                                                      _social_cue(doc, head[0], before)):
             hits.append(Hit("PERSON", head[0], head[1], 0.6, "given name in address/social"))
             continue
         title = _title_before(doc, head[0])

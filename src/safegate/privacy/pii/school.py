@@ -12,6 +12,7 @@ import re
 
 from .lexicon import FAMILY_NAMES, GIVEN_NAMES
 from .patterns import Hit
+from .scores import is_event_word
 from .text import Doc
 
 
@@ -59,7 +60,8 @@ def _name_end(doc: Doc, pos: int, lower_ok: bool, lexicon_only: bool) -> int:
         first_char = doc.text[m.start(1)]
         if first_char.isupper() or first_char.isdigit() and n:
             capitalised = capitalised or not n
-        elif not capitalised and lower_ok and fw not in _NAME_STOP and (
+        elif not capitalised and lower_ok and fw not in _NAME_STOP and \
+                not is_event_word(doc, m.start(1), m.start(1) + len(word)) and (
                 not lexicon_only or fw in FAMILY_NAMES or fw in GIVEN_NAMES):
             pass
         else:
