@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from safegate.app.core import App
@@ -489,9 +490,23 @@ def policy_fields(record: PolicyRecord) -> dict[str, Any]:
 
 
 def _policy_dict(session: Session, profile: Profile) -> dict[str, Any]:
+    from safegate.privacy.consent import age, effective_log_level
+    from safegate.store.models import Consent
+
     session.refresh(profile)
+    record = policy_record(profile.policy)
+    active = {(p, g) for p, g in session.execute(
+        select(Consent.purpose, Consent.given_by).where(Consent.profile_id == profile.id,
+                                                        Consent.withdrawn_at.is_(None)))}
+    in_effect = effective_log_level(record.log_level, active, age(
+        profile.birth_year, this_year(profile.organisation.timezone)))
+    extra: dict[str, Any] = {"log_level_in_effect": in_effect}
+    if in_effect != record.log_level:
+        extra["log_level_note"] = ("full query logging needs the full_query_log consent "
+                                   "(parent, and the child aged 7+): hourly aggregates "
+                                   "(domains) until it is given")
     return {"child": profile.name, "preset": profile.preset,
-            **policy_fields(policy_record(profile.policy)),
+            **policy_fields(record), **extra,
             "budgets": {b.target: b.minutes_per_day
                         for b in repo.profile_budgets(session, profile.id)}}
 

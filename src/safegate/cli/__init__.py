@@ -10,6 +10,7 @@ import click
 from safegate import __version__
 from safegate.cli import (
     budgets,
+    consent,
     family,
     gate,
     lists,
@@ -33,7 +34,7 @@ def main() -> None:
 
 
 for _module in (gate, lists, safety, urls, privacy, protect, family, schedules, budgets,
-                requests):
+                requests, consent):
     for _command in _module.COMMANDS:
         main.add_command(_command)
 
