@@ -261,6 +261,15 @@ def _child(session: Session, child: str, org: str | None) -> tuple[Organisation,
     return organisation, repo.find_profile(session, organisation, child)
 
 
+def _audit(session: Session, profile: Profile, actor: str, action: str,
+           **detail: Any) -> None:
+    """An audit entry about a child's data, in the changing transaction (pseudonym only)."""
+    from safegate.privacy import audit
+
+    audit.append(session, actor=actor, action=action, object_type="profile",
+                 subject=profile.subject, org_id=profile.org_id, detail=detail)
+
+
 def preset_policy(p: Preset, current_allow: Sequence[str] = ()) -> dict[str, Any]:
     """The policy fields a preset sets; the parent's allow rules are kept."""
     fields = p.policy_fields()
@@ -269,7 +278,7 @@ def preset_policy(p: Preset, current_allow: Sequence[str] = ()) -> dict[str, Any
 
 
 def add_child(app: App, name: str, birth_year: int, *, org: str | None = None,
-              now: datetime | None = None) -> ChildView:
+              now: datetime | None = None, actor: str = "system") -> ChildView:
     """Add a child and apply the preset of its age band (this year's age in the
     organisation's time zone)."""
     name = check_name(name)
@@ -278,6 +287,7 @@ def add_child(app: App, name: str, birth_year: int, *, org: str | None = None,
         band = check_birth_year(birth_year, this_year(organisation.timezone, now))
         profile = repo.create_profile(session, organisation, name, birth_year, band.id)
         update_policy(session, profile.id, **preset_policy(band))
+        _audit(session, profile, actor, "child.add", preset=band.id)
         return _child_view(session, organisation, profile)
 
 
@@ -288,18 +298,22 @@ def list_children(app: App, org: str | None = None) -> list[ChildView]:
                 for p in repo.org_profiles(session, o.id)]
 
 
-def rename_child(app: App, child: str, new_name: str, *, org: str | None = None) -> ChildView:
+def rename_child(app: App, child: str, new_name: str, *, org: str | None = None,
+                 actor: str = "system") -> ChildView:
     new_name = check_name(new_name)
     with app.change("policy", f"child {child} renamed") as session:
         organisation, profile = _child(session, child, org)
         repo.rename_profile(session, profile, new_name)
+        _audit(session, profile, actor, "child.rename")
         return _child_view(session, organisation, profile)
 
 
-def delete_child(app: App, child: str, *, org: str | None = None) -> str:
+def delete_child(app: App, child: str, *, org: str | None = None,
+                 actor: str = "system") -> str:
     with app.change("policy", f"child {child} deleted") as session:
         _, profile = _child(session, child, org)
         name = profile.name
+        _audit(session, profile, actor, "child.delete")
         repo.delete_profile(session, profile)
         return name
 
@@ -333,7 +347,7 @@ def apply_preset(app: App, child: str, band: str | None = None, *, org: str | No
 
 def add_device(app: App, child: str, name: str, *, kind: str = "other",
                ip: str | None = None, mac: str | None = None,
-               org: str | None = None) -> DeviceView:
+               org: str | None = None, actor: str = "system") -> DeviceView:
     """A device by IP address or network, by MAC (from a trusted forwarder), or known only
     by its token (DoH/DoT)."""
     name = check_name(name)
@@ -342,8 +356,9 @@ def add_device(app: App, child: str, name: str, *, kind: str = "other",
     mac_value = None if mac is None else check_mac(mac)
     with app.change("policy", f"device {name} added to {child}") as session:
         _, profile = _child(session, child, org)
-        return _device_view(repo.create_device(session, profile, name, kind, ip_cidr,
-                                               mac_value), profile.name)
+        row = repo.create_device(session, profile, name, kind, ip_cidr, mac_value)
+        _audit(session, profile, actor, "device.add", device_id=row.id)
+        return _device_view(row, profile.name)
 
 
 def list_devices(app: App, child: str | None = None, *,
@@ -368,11 +383,13 @@ def rename_device(app: App, child: str, device: str, new_name: str, *,
         return _device_view(row, profile.name)
 
 
-def remove_device(app: App, child: str, device: str, *, org: str | None = None) -> str:
+def remove_device(app: App, child: str, device: str, *, org: str | None = None,
+                  actor: str = "system") -> str:
     with app.change("policy", f"device {device} of {child} removed") as session:
         _, profile = _child(session, child, org)
         row = repo.find_device(session, profile, device)
         name = row.name
+        _audit(session, profile, actor, "device.remove", device_id=row.id)
         repo.delete_device(session, row)
         return name
 
@@ -452,11 +469,13 @@ def apply_decree147(session: Session, profile_id: int, on: bool) -> None:
 
 
 def set_policy(app: App, child: str, change: PolicyChange, *,
-               org: str | None = None) -> dict[str, Any]:
+               org: str | None = None, actor: str = "system") -> dict[str, Any]:
     """Change a child's policy; the whole policy after the change."""
     with app.change("policy", f"policy of {child} changed") as session:
         _, profile = _child(session, child, org)
+        fields = sorted(changed_fields(policy_record(profile.policy), change))
         change_policy(session, profile, change)
+        _audit(session, profile, actor, "policy.change", fields=fields)
         return _policy_dict(session, profile)
 
 

@@ -9,6 +9,7 @@ import click
 
 from safegate import __version__
 from safegate.cli import (
+    audit,
     budgets,
     consent,
     family,
@@ -34,7 +35,7 @@ def main() -> None:
 
 
 for _module in (gate, lists, safety, urls, privacy, protect, family, schedules, budgets,
-                requests, consent):
+                requests, consent, audit):
     for _command in _module.COMMANDS:
         main.add_command(_command)
 
