@@ -85,7 +85,8 @@ def test_withdrawal_is_recorded_and_refuses_again(app: App, engine: Engine) -> N
         ["parent"]
     with engine.connect() as conn:
         rows = conn.execute(select(AuditLog.action, AuditLog.subject, AuditLog.legal_basis,
-                                   AuditLog.detail).order_by(AuditLog.seq)).all()
+                                   AuditLog.detail).where(AuditLog.action.startswith("consent."))
+                            .order_by(AuditLog.seq)).all()
         consents = conn.execute(select(Consent.withdrawn_by)).scalars().all()
     assert [r[0] for r in rows] == ["consent.give", "consent.give", "consent.withdraw",
                                     "consent.view", "consent.view"]

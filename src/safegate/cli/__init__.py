@@ -12,6 +12,7 @@ from safegate.cli import (
     audit,
     budgets,
     consent,
+    dsr,
     family,
     gate,
     lists,
@@ -35,7 +36,7 @@ def main() -> None:
 
 
 for _module in (gate, lists, safety, urls, privacy, protect, family, schedules, budgets,
-                requests, consent, audit):
+                requests, consent, audit, dsr):
     for _command in _module.COMMANDS:
         main.add_command(_command)
 
