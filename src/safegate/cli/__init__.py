@@ -19,6 +19,7 @@ from safegate.cli import (
     privacy,
     protect,
     requests,
+    retention,
     safety,
     schedules,
     urls,
@@ -36,7 +37,7 @@ def main() -> None:
 
 
 for _module in (gate, lists, safety, urls, privacy, protect, family, schedules, budgets,
-                requests, consent, audit, dsr):
+                requests, consent, audit, dsr, retention):
     for _command in _module.COMMANDS:
         main.add_command(_command)
 
