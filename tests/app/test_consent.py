@@ -63,7 +63,7 @@ def test_monitoring_needs_the_parent_and_the_child_aged_7_or_over(app: App) -> N
     assert view.text_version == current_text("message_monitoring").version
     require_consent(app, "Minh", "message_monitoring", "monitor", now=NOW)  # no error now
     # A 4-year-old cannot consent; the parent's consent is enough for her.
-    with pytest.raises(ConsentError, match="gives consent from 7"):
+    with pytest.raises(ConsentError, match="themselves from 7"):
         give_consent(app, "Bé", "alerts", by="child", actor="child:Bé", now=NOW)
     give_consent(app, "Bé", "alerts", by="parent", actor="parent:Lan", now=NOW)
     require_consent(app, "Bé", "alerts", "alerts", now=NOW)

@@ -87,7 +87,7 @@ def test_the_72_hour_clock(app: App) -> None:
     assert later[0].to_dict()["time_left"] == "2h 00m left"
     late = list_requests(app, now=NOW + timedelta(hours=73, minutes=5))[0]
     assert late.overdue and late.to_dict()["time_left"] == "overdue by 1h 05m"
-    with pytest.raises(ConsentError, match="gives consent from 7"):
+    with pytest.raises(ConsentError, match="themselves from 7"):
         add_child(app, "Tí", 2023, now=NOW)
         open_request(app, "Tí", "erase", by="child", actor="child", now=NOW)
     with pytest.raises(DsrError, match="kind"):
@@ -135,7 +135,8 @@ def test_erasure_leaves_nothing_but_a_tombstone(app: App, engine: Engine) -> Non
                                                actor="cli:lan").id, actor="cli:op")
     assert Path(earlier["zip"]).exists()
     req = open_request(app, CHILD, "erase", by="parent", actor="cli:lan")
-    result = fulfil_request(app, req.id, actor="cli:operator")
+    result = fulfil_request(app, req.id, actor="cli:operator",
+                            why="mẹ gọi từ 0912 345 678 xin xoá")
     assert result["rows"]["alert"] == 1 and result["rows"]["query_log"] == 2
     assert result["files"] == 2  # the spool's alert and the earlier export
 
@@ -162,6 +163,7 @@ def test_erasure_leaves_nothing_but_a_tombstone(app: App, engine: Engine) -> Non
         last = session.scalars(select(AuditLog).order_by(AuditLog.seq.desc()).limit(1)).one()
         assert (last.action, last.subject) == ("dsr.erase", ids["subject"])
         assert last.detail["rows"]["device"] == 1
+        assert last.why is not None and "345" not in last.why and "[PHONE]" in last.why
         others = session.scalars(select(Profile.name)).all()
     assert others == ["Bé Na"]  # the other child is untouched
     assert "192.0.2.88" in tables["device"]

@@ -92,9 +92,9 @@ def _view(row: DataSubjectRequest, child: str, now: datetime) -> DsrView:
 
 
 def _audit(session: Session, profile: Profile, row: DataSubjectRequest, actor: str,
-           action: str, **detail: Any) -> None:
+           action: str, why: str | None = None, **detail: Any) -> None:
     audit.append(session, actor=actor, action=action, object_type="dsr", object_id=row.id,
-                 subject=profile.subject, org_id=profile.org_id,
+                 subject=profile.subject, org_id=profile.org_id, why=why,
                  legal_basis="data_subject_request",
                  detail={"kind": row.kind, "requested_by": row.requested_by, **detail})
 
@@ -134,9 +134,10 @@ def list_requests(app: App, *, child: str | None = None, everything: bool = Fals
         return [_view(r, name, when) for r, name in rows]
 
 
-def fulfil_request(app: App, request_id: int, *, actor: str,
+def fulfil_request(app: App, request_id: int, *, actor: str, why: str | None = None,
                    now: datetime | None = None) -> dict[str, Any]:
-    """Carry out an open request; what was done (for access: the ZIP's path)."""
+    """Carry out an open request; what was done (for access: the ZIP's path). ``why``: the
+    operator's note for the audit log (personal data redacted)."""
     when = now or utcnow()
     with app.sessions()() as session:
         row = session.get(DataSubjectRequest, request_id)
@@ -146,9 +147,9 @@ def fulfil_request(app: App, request_id: int, *, actor: str,
             raise DsrError(f"request {request_id} is {row.status} already")
         kind = row.kind
     if kind == "access":
-        return _access(app, request_id, actor, when)
+        return _access(app, request_id, actor, when, why)
     if kind == "erase":
-        return _erase(app, request_id, actor, when)
+        return _erase(app, request_id, actor, when, why)
     with app.change("policy", f"data request {request_id} ({kind}) fulfilled") as session:
         row = session.get_one(DataSubjectRequest, request_id)
         profile = session.get_one(Profile, row.profile_id)
@@ -156,7 +157,7 @@ def fulfil_request(app: App, request_id: int, *, actor: str,
             profile.restricted_at = when
         row.status, row.fulfilled_at, row.fulfilled_by = "fulfilled", when, actor
         session.flush()
-        _audit(session, profile, row, actor, f"dsr.{kind}")
+        _audit(session, profile, row, actor, f"dsr.{kind}", why)
         return {"id": request_id, "kind": kind, "status": "fulfilled",
                 "restricted": profile.restricted_at is not None}
 
@@ -227,13 +228,14 @@ def export_path(data_dir: Path, request_id: int, subject: str) -> Path:
     return data_dir / EXPORTS / f"dsr-{request_id}-{subject}.zip"
 
 
-def _access(app: App, request_id: int, actor: str, when: datetime) -> dict[str, Any]:
+def _access(app: App, request_id: int, actor: str, when: datetime,
+            why: str | None) -> dict[str, Any]:
     with app.sessions().begin() as session:
         row = session.get_one(DataSubjectRequest, request_id)
         profile = session.get_one(Profile, row.profile_id)
         row.status, row.fulfilled_at, row.fulfilled_by = "fulfilled", when, actor
         session.flush()
-        _audit(session, profile, row, actor, "dsr.access")
+        _audit(session, profile, row, actor, "dsr.access", why)
         data = gather(session, profile, app)
         data["request"] = {"id": row.id, "kind": row.kind, "requested_by": row.requested_by,
                            "opened_at": _plain(row.opened_at), "language": row.language}
@@ -253,7 +255,8 @@ def _access(app: App, request_id: int, actor: str, when: datetime) -> dict[str, 
 # ---------------------------------------------------------------- erasure
 
 
-def _erase(app: App, request_id: int, actor: str, when: datetime) -> dict[str, Any]:
+def _erase(app: App, request_id: int, actor: str, when: datetime,
+           why: str | None) -> dict[str, Any]:
     from safegate.store import family as repo
 
     with app.change("policy", f"data request {request_id} (erase) fulfilled") as session:
@@ -276,7 +279,7 @@ def _erase(app: App, request_id: int, actor: str, when: datetime) -> dict[str, A
                      "opened_at": _plain(row.opened_at), "rows": counts}
         repo.delete_profile(session, profile)
         audit.append(session, actor=actor, action="dsr.erase", object_type="dsr",
-                     object_id=request_id, subject=subject, org_id=profile.org_id,
+                     object_id=request_id, subject=subject, org_id=profile.org_id, why=why,
                      legal_basis="data_subject_request", detail=tombstone, now=when)
     files = _erase_files(app, pid, subject)
     _compact(app)

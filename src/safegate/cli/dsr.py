@@ -58,13 +58,16 @@ def list_(config: Path | None, data_dir: Path | None, child_ref: str | None, eve
 @dsr.command("fulfil")
 @common_options
 @click.argument("request_id", type=int)
+@click.option("--why", metavar="TEXT", help="A note for the audit log (personal data is "
+              "redacted from it).")
 @json_option
-def fulfil(config: Path | None, data_dir: Path | None, request_id: int, as_json: bool) -> None:
+def fulfil(config: Path | None, data_dir: Path | None, request_id: int, why: str | None,
+           as_json: bool) -> None:
     """Carry out a request: access writes a ZIP (JSON + HTML report), erase deletes the
     child's data everywhere, restrict applies the operator default to its devices."""
     from safegate.app.dsr import fulfil_request
 
-    result = run_app(config, data_dir, fulfil_request, request_id, actor=cli_actor())
+    result = run_app(config, data_dir, fulfil_request, request_id, actor=cli_actor(), why=why)
     text = f"request {request_id} ({result['kind']}) fulfilled"
     if "zip" in result:
         text += f": {result['zip']}"

@@ -86,8 +86,8 @@ def check_giver(given_by: object, child_age: int | None) -> str:
     if given_by not in CONSENT_GIVERS:
         raise ConsentError(f"by: {given_by!r} is not one of {', '.join(CONSENT_GIVERS)}")
     if given_by == "child" and child_age is not None and child_age < CHILD_CONSENT_AGE:
-        raise ConsentError(f"by: the child is {child_age}; a child gives consent from "
-                           f"{CHILD_CONSENT_AGE} (a parent gives it alone before)")
+        raise ConsentError(f"by: the child is {child_age}; a child consents or asks for "
+                           f"themselves from {CHILD_CONSENT_AGE} (a parent does before)")
     return str(given_by)
 
 
