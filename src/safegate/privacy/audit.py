@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, func, select, update
+from sqlalchemy import Table, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -88,6 +88,8 @@ def append(session: Session, *, actor: str, action: str, object_type: str,
            legal_basis: str | None = None, detail: Mapping[str, Any] | None = None,
            now: datetime | None = None) -> AuditLog:
     """Add one entry to the chain in the caller's transaction (flushes, never commits)."""
+    if legal_basis is not None and legal_basis not in LEGAL_BASES:
+        raise ValueError(f"legal_basis: {legal_basis!r} is not one of {', '.join(LEGAL_BASES)}")
     seq, prev = _claim(session)
     fields: dict[str, Any] = {
         "ts": (now or utcnow()).astimezone(UTC), "actor": actor[:320], "role": role,
@@ -156,9 +158,4 @@ def verify(session: Session) -> Verification:
     if head is None and seq:
         return Verification(checked, "the chain's head row is missing", None)
     return Verification(checked)
-
-
-def count(session: Session) -> int:
-    return int(session.scalar(select(func.count()).select_from(AuditLog)) or 0)
-
 

@@ -109,12 +109,12 @@ def refusal(feature: str, purpose: str, child: str, lacking: Iterable[str]) -> s
 def gate_record(record: ProfileRecord, year: int) -> ProfileRecord:
     """The profile the gate applies: a full query log only with the full_query_log consent
     (otherwise hourly aggregates without addresses, ``domains``)."""
-    if record.policy.log_level != "full":
-        return record
-    if not missing("full_query_log", record.consents, age(record.birth_year, year)):
+    level = effective_log_level(record.policy.log_level, record.consents,
+                                age(record.birth_year, year))
+    if level == record.policy.log_level:
         return record
     return dataclasses.replace(record,
-                               policy=dataclasses.replace(record.policy, log_level="domains"))
+                               policy=dataclasses.replace(record.policy, log_level=level))
 
 
 def effective_log_level(level: str, active: Collection[tuple[str, str]],
