@@ -96,6 +96,22 @@ def test_verify_finds_tampering(app: App, engine: Engine, how: str) -> None:
     assert out.exit_code == 1 and '"ok": false' in out.output and says in out.output
 
 
+def test_views_of_child_data_are_recorded(app: App, engine: Engine) -> None:
+    from safegate.app.family import list_children, list_devices, show_policy
+
+    show_policy(app, "Minh", actor="cli:lan")
+    list_devices(app, "Minh", actor="cli:lan")
+    list_children(app, actor="cli:lan")
+    with session_factory(engine)() as session:
+        rows = session.execute(select(AuditLog.action, AuditLog.subject, AuditLog.detail)
+                               .order_by(AuditLog.seq.desc()).limit(3)).all()
+        subject = session.scalars(select(Profile.subject)).one()
+    assert [(a, s) for a, s, _ in rows] == [("child.view", None), ("device.view", subject),
+                                            ("policy.view", subject)]
+    assert rows[0][2]["count"] == 1 and rows[1][2]["count"] == 1
+    assert verify_audit(app).ok
+
+
 def test_a_child_erased_by_delete_leaves_only_pseudonymous_entries(app: App,
                                                                    engine: Engine) -> None:
     delete_child(app, "Minh", actor="cli:lan")

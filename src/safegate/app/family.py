@@ -270,6 +270,16 @@ def _audit(session: Session, profile: Profile, actor: str, action: str,
                  subject=profile.subject, org_id=profile.org_id, detail=detail)
 
 
+def _audit_listing(session: Session, actor: str, action: str, orgs: Sequence[Organisation],
+                   count: int) -> None:
+    """An audit entry for a listing over organisations (no child named)."""
+    from safegate.privacy import audit
+
+    audit.append(session, actor=actor, action=action, object_type="organisation",
+                 org_id=orgs[0].id if len(orgs) == 1 else None,
+                 detail={"orgs": [o.id for o in orgs], "count": count})
+
+
 def preset_policy(p: Preset, current_allow: Sequence[str] = ()) -> dict[str, Any]:
     """The policy fields a preset sets; the parent's allow rules are kept."""
     fields = p.policy_fields()
@@ -291,11 +301,14 @@ def add_child(app: App, name: str, birth_year: int, *, org: str | None = None,
         return _child_view(session, organisation, profile)
 
 
-def list_children(app: App, org: str | None = None) -> list[ChildView]:
-    with app.sessions()() as session:
+def list_children(app: App, org: str | None = None, *,
+                  actor: str = "system") -> list[ChildView]:
+    with app.sessions().begin() as session:
         orgs = [repo.find_org(session, org)] if org is not None else repo.all_orgs(session)
-        return [_child_view(session, o, p) for o in orgs
-                for p in repo.org_profiles(session, o.id)]
+        views = [_child_view(session, o, p) for o in orgs
+                 for p in repo.org_profiles(session, o.id)]
+        _audit_listing(session, actor, "child.view", orgs, len(views))
+        return views
 
 
 def rename_child(app: App, child: str, new_name: str, *, org: str | None = None,
@@ -362,15 +375,20 @@ def add_device(app: App, child: str, name: str, *, kind: str = "other",
 
 
 def list_devices(app: App, child: str | None = None, *,
-                 org: str | None = None) -> list[DeviceView]:
-    with app.sessions()() as session:
+                 org: str | None = None, actor: str = "system") -> list[DeviceView]:
+    with app.sessions().begin() as session:
         if child is not None:
             profiles = [_child(session, child, org)[1]]
         else:
             orgs = [repo.find_org(session, org)] if org is not None else repo.all_orgs(session)
             profiles = [p for o in orgs for p in repo.org_profiles(session, o.id)]
-        return [_device_view(d, p.name) for p in profiles
-                for d in repo.profile_devices(session, p.id)]
+        views = [_device_view(d, p.name) for p in profiles
+                 for d in repo.profile_devices(session, p.id)]
+        if child is not None:
+            _audit(session, profiles[0], actor, "device.view", count=len(views))
+        else:
+            _audit_listing(session, actor, "device.view", orgs, len(views))
+        return views
 
 
 def rename_device(app: App, child: str, device: str, new_name: str, *,
@@ -488,9 +506,11 @@ def change_policy(session: Session, profile: Profile, change: PolicyChange) -> N
         apply_decree147(session, profile.id, change.decree147)
 
 
-def show_policy(app: App, child: str, *, org: str | None = None) -> dict[str, Any]:
-    with app.sessions()() as session:
+def show_policy(app: App, child: str, *, org: str | None = None,
+                actor: str = "system") -> dict[str, Any]:
+    with app.sessions().begin() as session:
         _, profile = _child(session, child, org)
+        _audit(session, profile, actor, "policy.view")
         return _policy_dict(session, profile)
 
 

@@ -144,7 +144,7 @@ def child_list(config: Path | None, data_dir: Path | None, org: str | None,
     """List children (of one organisation with --org)."""
     from safegate.app.family import list_children
 
-    views = run_app(config, data_dir, list_children, org)
+    views = run_app(config, data_dir, list_children, org, actor=cli_actor())
     _emit(as_json, [v.to_dict() for v in views],
           "\n".join(_child_line(v) for v in views) or "no children")
 
@@ -241,7 +241,8 @@ def device_list(config: Path | None, data_dir: Path | None, child_ref: str | Non
     """List devices (of one child, or of every child)."""
     from safegate.app.family import list_devices
 
-    views = run_app(config, data_dir, list_devices, child_ref, org=org)
+    views = run_app(config, data_dir, list_devices, child_ref, org=org,
+                    actor=cli_actor())
     _emit(as_json, [v.to_dict(show_token=show_token) for v in views],
           "\n".join(_device_line(v, show_token) for v in views) or "no devices")
 
@@ -348,7 +349,7 @@ def policy_show(config: Path | None, data_dir: Path | None, child_ref: str, org:
     """Show a child's whole policy."""
     from safegate.app.family import show_policy
 
-    p = run_app(config, data_dir, show_policy, child_ref, org=org)
+    p = run_app(config, data_dir, show_policy, child_ref, org=org, actor=cli_actor())
     _emit(as_json, p, _policy_text(p))
 
 
