@@ -204,6 +204,22 @@ OPTIONS: tuple[Option, ...] = (
            "Days an alert about a child is kept after its latest message (the gate purges "
            "hourly; `safegate alerts purge` by hand); 0 keeps alerts forever.", minimum=0,
            maximum=3_650),
+    Option("retention.aggregates_days", "int", 365,
+           "Days the query log's hourly aggregates (rows without a client address: log level "
+           "domains, or full without its consent) are kept; full rows follow "
+           "querylog.retention_days. 0 keeps them forever. See docs/privacy.md.",
+           minimum=0, maximum=3_650),
+    Option("retention.seen_domains_days", "int", 90,
+           "Days a domain no list knew stays in the queue for categorisation after it was "
+           "last resolved; 0 keeps it forever.", minimum=0, maximum=3_650),
+    Option("retention.requests_days", "int", 1_095,
+           "Days a fulfilled data-subject request (`safegate dsr`) is kept after it was "
+           "fulfilled, as proof; open requests are never purged. 0 keeps them forever.",
+           minimum=0, maximum=3_650),
+    Option("retention.consents_days", "int", 1_095,
+           "Days a withdrawn consent is kept after its withdrawal, as proof of what was "
+           "agreed; active consents are never purged. 0 keeps them forever.",
+           minimum=0, maximum=3_650),
     Option("alerts.store_tries", "int", 4,
            "How often `safegate monitor` tries to store an alert when the database fails for "
            "a passing reason (unreachable, restarting, locked); what still fails waits, "

@@ -191,7 +191,21 @@ class App:
             with self.sessions()() as session:
                 profiles = list(load_profiles(session))
         self.generation += 1
-        return compile_snapshot(index, profiles, self.default_policy(), self.generation)
+        return compile_snapshot(index, gate_profiles(profiles), self.default_policy(),
+                                self.generation)
+
+
+def gate_profiles(records: Sequence[Any]) -> list[Any]:
+    """The profiles as the gate applies them: a restricted child's devices are left out (the
+    operator default applies to them), a full query log needs its consent."""
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    from safegate.privacy.consent import gate_record
+
+    return [gate_record(r, datetime.now(ZoneInfo(r.timezone)).year if r.timezone
+                        else datetime.now(UTC).year)
+            for r in records if not r.restricted]
 
 
 def lists_signature(specs: Sequence[ListSpec]) -> tuple[Any, ...]:

@@ -136,7 +136,8 @@ def compiled_profile(app: App, index: DomainIndex, name: str | None, *,
     pid = profile_id(app, name, device)
     found = snapshot.profiles.get(pid)
     if found is None:
-        raise NotFound(f"no profile id:{pid}")
+        raise NotFound(f"profile id:{pid} is restricted (a data request): its devices get "
+                       "the operator default, which `safegate check` without a profile shows")
     return found
 
 

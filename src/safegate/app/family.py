@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from safegate.app.core import App
@@ -260,6 +261,25 @@ def _child(session: Session, child: str, org: str | None) -> tuple[Organisation,
     return organisation, repo.find_profile(session, organisation, child)
 
 
+def _audit(session: Session, profile: Profile, actor: str, action: str,
+           **detail: Any) -> None:
+    """An audit entry about a child's data, in the changing transaction (pseudonym only)."""
+    from safegate.privacy import audit
+
+    audit.append(session, actor=actor, action=action, object_type="profile",
+                 subject=profile.subject, org_id=profile.org_id, detail=detail)
+
+
+def _audit_listing(session: Session, actor: str, action: str, orgs: Sequence[Organisation],
+                   count: int) -> None:
+    """An audit entry for a listing over organisations (no child named)."""
+    from safegate.privacy import audit
+
+    audit.append(session, actor=actor, action=action, object_type="organisation",
+                 org_id=orgs[0].id if len(orgs) == 1 else None,
+                 detail={"orgs": [o.id for o in orgs], "count": count})
+
+
 def preset_policy(p: Preset, current_allow: Sequence[str] = ()) -> dict[str, Any]:
     """The policy fields a preset sets; the parent's allow rules are kept."""
     fields = p.policy_fields()
@@ -268,7 +288,7 @@ def preset_policy(p: Preset, current_allow: Sequence[str] = ()) -> dict[str, Any
 
 
 def add_child(app: App, name: str, birth_year: int, *, org: str | None = None,
-              now: datetime | None = None) -> ChildView:
+              now: datetime | None = None, actor: str = "system") -> ChildView:
     """Add a child and apply the preset of its age band (this year's age in the
     organisation's time zone)."""
     name = check_name(name)
@@ -277,28 +297,36 @@ def add_child(app: App, name: str, birth_year: int, *, org: str | None = None,
         band = check_birth_year(birth_year, this_year(organisation.timezone, now))
         profile = repo.create_profile(session, organisation, name, birth_year, band.id)
         update_policy(session, profile.id, **preset_policy(band))
+        _audit(session, profile, actor, "child.add", preset=band.id)
         return _child_view(session, organisation, profile)
 
 
-def list_children(app: App, org: str | None = None) -> list[ChildView]:
-    with app.sessions()() as session:
+def list_children(app: App, org: str | None = None, *,
+                  actor: str = "system") -> list[ChildView]:
+    with app.sessions().begin() as session:
         orgs = [repo.find_org(session, org)] if org is not None else repo.all_orgs(session)
-        return [_child_view(session, o, p) for o in orgs
-                for p in repo.org_profiles(session, o.id)]
+        views = [_child_view(session, o, p) for o in orgs
+                 for p in repo.org_profiles(session, o.id)]
+        _audit_listing(session, actor, "child.view", orgs, len(views))
+        return views
 
 
-def rename_child(app: App, child: str, new_name: str, *, org: str | None = None) -> ChildView:
+def rename_child(app: App, child: str, new_name: str, *, org: str | None = None,
+                 actor: str = "system") -> ChildView:
     new_name = check_name(new_name)
     with app.change("policy", f"child {child} renamed") as session:
         organisation, profile = _child(session, child, org)
         repo.rename_profile(session, profile, new_name)
+        _audit(session, profile, actor, "child.rename")
         return _child_view(session, organisation, profile)
 
 
-def delete_child(app: App, child: str, *, org: str | None = None) -> str:
+def delete_child(app: App, child: str, *, org: str | None = None,
+                 actor: str = "system") -> str:
     with app.change("policy", f"child {child} deleted") as session:
         _, profile = _child(session, child, org)
         name = profile.name
+        _audit(session, profile, actor, "child.delete")
         repo.delete_profile(session, profile)
         return name
 
@@ -332,7 +360,7 @@ def apply_preset(app: App, child: str, band: str | None = None, *, org: str | No
 
 def add_device(app: App, child: str, name: str, *, kind: str = "other",
                ip: str | None = None, mac: str | None = None,
-               org: str | None = None) -> DeviceView:
+               org: str | None = None, actor: str = "system") -> DeviceView:
     """A device by IP address or network, by MAC (from a trusted forwarder), or known only
     by its token (DoH/DoT)."""
     name = check_name(name)
@@ -341,20 +369,26 @@ def add_device(app: App, child: str, name: str, *, kind: str = "other",
     mac_value = None if mac is None else check_mac(mac)
     with app.change("policy", f"device {name} added to {child}") as session:
         _, profile = _child(session, child, org)
-        return _device_view(repo.create_device(session, profile, name, kind, ip_cidr,
-                                               mac_value), profile.name)
+        row = repo.create_device(session, profile, name, kind, ip_cidr, mac_value)
+        _audit(session, profile, actor, "device.add", device_id=row.id)
+        return _device_view(row, profile.name)
 
 
 def list_devices(app: App, child: str | None = None, *,
-                 org: str | None = None) -> list[DeviceView]:
-    with app.sessions()() as session:
+                 org: str | None = None, actor: str = "system") -> list[DeviceView]:
+    with app.sessions().begin() as session:
         if child is not None:
             profiles = [_child(session, child, org)[1]]
         else:
             orgs = [repo.find_org(session, org)] if org is not None else repo.all_orgs(session)
             profiles = [p for o in orgs for p in repo.org_profiles(session, o.id)]
-        return [_device_view(d, p.name) for p in profiles
-                for d in repo.profile_devices(session, p.id)]
+        views = [_device_view(d, p.name) for p in profiles
+                 for d in repo.profile_devices(session, p.id)]
+        if child is not None:
+            _audit(session, profiles[0], actor, "device.view", count=len(views))
+        else:
+            _audit_listing(session, actor, "device.view", orgs, len(views))
+        return views
 
 
 def rename_device(app: App, child: str, device: str, new_name: str, *,
@@ -367,11 +401,13 @@ def rename_device(app: App, child: str, device: str, new_name: str, *,
         return _device_view(row, profile.name)
 
 
-def remove_device(app: App, child: str, device: str, *, org: str | None = None) -> str:
+def remove_device(app: App, child: str, device: str, *, org: str | None = None,
+                  actor: str = "system") -> str:
     with app.change("policy", f"device {device} of {child} removed") as session:
         _, profile = _child(session, child, org)
         row = repo.find_device(session, profile, device)
         name = row.name
+        _audit(session, profile, actor, "device.remove", device_id=row.id)
         repo.delete_device(session, row)
         return name
 
@@ -451,11 +487,13 @@ def apply_decree147(session: Session, profile_id: int, on: bool) -> None:
 
 
 def set_policy(app: App, child: str, change: PolicyChange, *,
-               org: str | None = None) -> dict[str, Any]:
+               org: str | None = None, actor: str = "system") -> dict[str, Any]:
     """Change a child's policy; the whole policy after the change."""
     with app.change("policy", f"policy of {child} changed") as session:
         _, profile = _child(session, child, org)
+        fields = sorted(changed_fields(policy_record(profile.policy), change))
         change_policy(session, profile, change)
+        _audit(session, profile, actor, "policy.change", fields=fields)
         return _policy_dict(session, profile)
 
 
@@ -468,9 +506,11 @@ def change_policy(session: Session, profile: Profile, change: PolicyChange) -> N
         apply_decree147(session, profile.id, change.decree147)
 
 
-def show_policy(app: App, child: str, *, org: str | None = None) -> dict[str, Any]:
-    with app.sessions()() as session:
+def show_policy(app: App, child: str, *, org: str | None = None,
+                actor: str = "system") -> dict[str, Any]:
+    with app.sessions().begin() as session:
         _, profile = _child(session, child, org)
+        _audit(session, profile, actor, "policy.view")
         return _policy_dict(session, profile)
 
 
@@ -489,9 +529,23 @@ def policy_fields(record: PolicyRecord) -> dict[str, Any]:
 
 
 def _policy_dict(session: Session, profile: Profile) -> dict[str, Any]:
+    from safegate.privacy.consent import age, effective_log_level
+    from safegate.store.models import Consent
+
     session.refresh(profile)
+    record = policy_record(profile.policy)
+    active = {(p, g) for p, g in session.execute(
+        select(Consent.purpose, Consent.given_by).where(Consent.profile_id == profile.id,
+                                                        Consent.withdrawn_at.is_(None)))}
+    in_effect = effective_log_level(record.log_level, active, age(
+        profile.birth_year, this_year(profile.organisation.timezone)))
+    extra: dict[str, Any] = {"log_level_in_effect": in_effect}
+    if in_effect != record.log_level:
+        extra["log_level_note"] = ("full query logging needs the full_query_log consent "
+                                   "(parent, and the child aged 7+): hourly aggregates "
+                                   "(domains) until it is given")
     return {"child": profile.name, "preset": profile.preset,
-            **policy_fields(policy_record(profile.policy)),
+            **policy_fields(record), **extra,
             "budgets": {b.target: b.minutes_per_day
                         for b in repo.profile_budgets(session, profile.id)}}
 

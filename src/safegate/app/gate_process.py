@@ -314,30 +314,23 @@ class GateProcess:
         await asyncio.gather(*jobs)
 
     async def _purge_loop(self) -> None:
-        """Hourly: rows past their retention (query log, alerts: off when 0 days), budget
-        minutes of past days, the change log's old rows and ended temporary allows. It runs
-        as long as this process leads (it never ends by itself: leadership would be given up
-        and taken again)."""
+        """Hourly: rows past their retention (each data class of app/retention.py; off when
+        0 days), budget minutes of past days, the change log's old rows and ended temporary
+        allows. It runs as long as this process leads (it never ends by itself: leadership
+        would be given up and taken again)."""
         if self.engine is None:
             return
-        from safegate.protect.retention import purge_alerts, retention_cutoff
+        from safegate.app.retention import purges
         from safegate.store.budgets import purge_minutes
-        from safegate.store.querylog import purge_query_logs
         from safegate.store.repo import purge_expired_allows
         from safegate.store.values import utcnow
 
-        log_days = self.settings["querylog.retention_days"]
-        alert_days = self.settings["alerts.retention_days"]
         while True:
-            if log_days:
-                await self._purge("query log", "query log rows", purge_query_logs,
-                                  time.time() - log_days * 86400, log_days)
+            for purge in purges(self.settings):
+                await self._purge(purge.what, purge.rows, _run_purge, purge.run, purge.days)
             # Budget minutes matter for one local day; the database keeps them two more.
             old_day = (utcnow() - timedelta(days=3)).date().isoformat()
             await self._purge("budget", "budget minutes", purge_minutes, old_day, 3)
-            before = retention_cutoff(utcnow(), alert_days)
-            if before is not None:
-                await self._purge("alert", "alerts", purge_alerts, before, alert_days)
             await self._purge("change log", "change log rows", self._prune_changes, None, 0)
             await self._purge("temporary allow", "ended temporary allows",
                               purge_expired_allows, utcnow(), 0)
@@ -521,3 +514,8 @@ def run(settings: Settings, *, demo: bool = False) -> None:
     from safegate.app.workers import supervise
 
     supervise(settings, workers, demo=demo)
+
+
+def _run_purge(engine: Any, run: Any) -> int:
+    """One purge of ``app.retention.purges`` (the shape ``GateProcess._purge`` calls)."""
+    return int(run(engine))

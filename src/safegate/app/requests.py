@@ -34,9 +34,10 @@ from safegate.app.schedules import (
     household_timezone,
 )
 from safegate.policy.schedule import ScheduleError, zone
+from safegate.privacy import audit
 from safegate.privacy.crypto import DecryptionError, Keyring, decrypt_text, encrypt_text
 from safegate.store import family as repo
-from safegate.store.models import AuditLog, Device, Profile, UnblockRequest
+from safegate.store.models import Device, Profile, UnblockRequest
 from safegate.textio import clean_text
 
 __all__ = [
@@ -128,10 +129,11 @@ def _view(session: Session, row: UnblockRequest, key: Keyring | None, *,
 
 
 def _audit(session: Session, actor: str, action: str, row: UnblockRequest) -> None:
-    session.add(AuditLog(actor=actor, action=action, object_type="unblock_request",
-                         object_id=str(row.id),
-                         detail={"profile_id": row.profile_id, "domain": row.domain,
-                                 "status": row.status}))
+    profile = session.get(Profile, row.profile_id)
+    audit.append(session, actor=actor, action=action, object_type="unblock_request",
+                 object_id=row.id, subject=profile.subject if profile else None,
+                 org_id=profile.org_id if profile else None,
+                 detail={"domain": row.domain, "status": row.status})
 
 
 def create(app: App, child: str, domain: str, *, device: str | None = None,
@@ -178,8 +180,11 @@ def list_requests(app: App, child: str | None = None, *, org: str | None = None,
     key = app.keyring()
     with app.sessions().begin() as session:
         stmt = select(UnblockRequest)
+        subject = None
         if child is not None:
-            stmt = stmt.where(UnblockRequest.profile_id == find_child(session, child).id)
+            found = find_child(session, child)
+            subject = found.subject
+            stmt = stmt.where(UnblockRequest.profile_id == found.id)
         elif org is not None:
             org_id = repo.find_org(session, org).id
             stmt = stmt.where(UnblockRequest.profile_id.in_(
@@ -191,9 +196,9 @@ def list_requests(app: App, child: str | None = None, *, org: str | None = None,
                                  r.id if r.status == "pending" else -r.id))
         views = [_view(session, r, key) for r in rows]
         if actor is not None:
-            session.add(AuditLog(actor=actor, action="request.view",
-                                 object_type="unblock_request", object_id=None,
-                                 detail={"child": child, "org": org, "count": len(views)}))
+            audit.append(session, actor=actor, action="request.view",
+                         object_type="unblock_request", subject=subject,
+                         detail={"count": len(views)})
         return views
 
 

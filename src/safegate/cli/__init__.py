@@ -9,13 +9,17 @@ import click
 
 from safegate import __version__
 from safegate.cli import (
+    audit,
     budgets,
+    consent,
+    dsr,
     family,
     gate,
     lists,
     privacy,
     protect,
     requests,
+    retention,
     safety,
     schedules,
     urls,
@@ -33,7 +37,7 @@ def main() -> None:
 
 
 for _module in (gate, lists, safety, urls, privacy, protect, family, schedules, budgets,
-                requests):
+                requests, consent, audit, dsr, retention):
     for _command in _module.COMMANDS:
         main.add_command(_command)
 

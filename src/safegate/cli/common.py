@@ -103,3 +103,13 @@ def setup_logging(level: str) -> None:
     )
     # Migrations say what they run at INFO; an operator needs that only when debugging.
     logging.getLogger("alembic").setLevel(max(logging.WARNING, logging.getLogger().level))
+
+
+def cli_actor() -> str:
+    """Who is acting, for the audit log: ``cli:<os user>`` (the web app records its user)."""
+    import getpass
+
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (OSError, KeyError):
+        return "cli:unknown"

@@ -12,6 +12,7 @@ import click
 
 from safegate.cli.common import (
     CONTEXT,
+    cli_actor,
     common_options,
     emit,
     json_option,
@@ -129,7 +130,7 @@ def child_add(config: Path | None, data_dir: Path | None, name: str, birth_year:
     """Add a child; the preset of its age band is applied."""
     from safegate.app.family import add_child
 
-    view = run_app(config, data_dir, add_child, name, birth_year, org=org)
+    view = run_app(config, data_dir, add_child, name, birth_year, org=org, actor=cli_actor())
     _emit(as_json, view.to_dict(), f"added {view.name!r} (id:{view.id}) to {view.org!r} with "
                                    f"the preset {view.preset}")
 
@@ -143,7 +144,7 @@ def child_list(config: Path | None, data_dir: Path | None, org: str | None,
     """List children (of one organisation with --org)."""
     from safegate.app.family import list_children
 
-    views = run_app(config, data_dir, list_children, org)
+    views = run_app(config, data_dir, list_children, org, actor=cli_actor())
     _emit(as_json, [v.to_dict() for v in views],
           "\n".join(_child_line(v) for v in views) or "no children")
 
@@ -159,7 +160,7 @@ def child_rename(config: Path | None, data_dir: Path | None, child_ref: str, new
     """Rename a child (by name or id:N)."""
     from safegate.app.family import rename_child
 
-    view = run_app(config, data_dir, rename_child, child_ref, new_name, org=org)
+    view = run_app(config, data_dir, rename_child, child_ref, new_name, org=org, actor=cli_actor())
     _emit(as_json, view.to_dict(), f"renamed to {view.name!r}")
 
 
@@ -173,7 +174,7 @@ def child_delete(config: Path | None, data_dir: Path | None, child_ref: str, org
     """Delete a child with its devices, policy, schedules, budgets, requests and logs."""
     from safegate.app.family import delete_child
 
-    name = run_app(config, data_dir, delete_child, child_ref, org=org)
+    name = run_app(config, data_dir, delete_child, child_ref, org=org, actor=cli_actor())
     _emit(as_json, {"deleted": name}, f"deleted {name!r}")
 
 
@@ -223,7 +224,7 @@ def device_add(config: Path | None, data_dir: Path | None, child_ref: str, name:
     from safegate.app.family import add_device
 
     view = run_app(config, data_dir, add_device, child_ref, name, kind=kind, ip=ip, mac=mac,
-                org=org)
+                   org=org, actor=cli_actor())
     _emit(as_json, view.to_dict(show_token=show_token),
           f"added {view.name!r} (id:{view.id}) to {view.child!r}"
           + (f"; token {view.token}" if show_token else ""))
@@ -240,7 +241,8 @@ def device_list(config: Path | None, data_dir: Path | None, child_ref: str | Non
     """List devices (of one child, or of every child)."""
     from safegate.app.family import list_devices
 
-    views = run_app(config, data_dir, list_devices, child_ref, org=org)
+    views = run_app(config, data_dir, list_devices, child_ref, org=org,
+                    actor=cli_actor())
     _emit(as_json, [v.to_dict(show_token=show_token) for v in views],
           "\n".join(_device_line(v, show_token) for v in views) or "no devices")
 
@@ -272,7 +274,8 @@ def device_remove(config: Path | None, data_dir: Path | None, child_ref: str,
     """Remove a child's device."""
     from safegate.app.family import remove_device
 
-    name = run_app(config, data_dir, remove_device, child_ref, device_ref, org=org)
+    name = run_app(config, data_dir, remove_device, child_ref, device_ref, org=org,
+                   actor=cli_actor())
     _emit(as_json, {"removed": name}, f"removed {name!r}")
 
 
@@ -346,7 +349,7 @@ def policy_show(config: Path | None, data_dir: Path | None, child_ref: str, org:
     """Show a child's whole policy."""
     from safegate.app.family import show_policy
 
-    p = run_app(config, data_dir, show_policy, child_ref, org=org)
+    p = run_app(config, data_dir, show_policy, child_ref, org=org, actor=cli_actor())
     _emit(as_json, p, _policy_text(p))
 
 
@@ -393,7 +396,7 @@ def policy_set(config: Path | None, data_dir: Path | None, child_ref: str, org: 
         allow=allow, unallow=remove_allow, deny=deny, undeny=remove_deny,
         log_level=log_level, bypass_protection=_on(bypass_protection),
         allow_list_only=_on(allow_list_only), decree147=_on(decree147))
-    p = run_app(config, data_dir, set_policy, child_ref, change, org=org)
+    p = run_app(config, data_dir, set_policy, child_ref, change, org=org, actor=cli_actor())
     _emit(as_json, p, _policy_text(p))
 
 

@@ -34,6 +34,9 @@ def monitor(profile_name: str, data_dir: Path | None, config: Path | None,
     line per alert created or updated (deduplicated: true for an update); a bad line gives a
     {"error", "line"} object and the rest goes on. A summary goes to stderr. See docs/alerts.md.
 
+    Refused without the message_monitoring consent of the parent and of the child aged 7+
+    (`safegate consent give`).
+
     Alerts the database cannot take (after alerts.store_tries tries) wait, encrypted, in
     alert-spool.jsonl in the data directory and are stored by the next run; while any wait,
     the exit status is 1.
@@ -42,6 +45,8 @@ def monitor(profile_name: str, data_dir: Path | None, config: Path | None,
 
     from sqlalchemy.exc import SQLAlchemyError
 
+    from safegate.app.consent import require_consent
+    from safegate.privacy.consent import ConsentError
     from safegate.privacy.crypto import CryptoError
     from safegate.protect.monitor import Monitor, Retry, describe_error, find_profile
     from safegate.protect.spool import Spool
@@ -54,9 +59,10 @@ def monitor(profile_name: str, data_dir: Path | None, config: Path | None,
     try:
         with app.sessions()() as session:
             profile = find_profile(session, profile_name)
+        require_consent(app, f"id:{profile.id}", "message_monitoring", "monitor")
         key = app.keyring()
         engine = app.engine
-    except (StoreError, CryptoError) as exc:
+    except (StoreError, CryptoError, ConsentError) as exc:
         raise click.ClickException(str(exc)) from exc
     except SQLAlchemyError as exc:  # nothing read yet: the input is still the caller's
         waiting = Spool(settings.data_dir).count()

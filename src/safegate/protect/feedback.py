@@ -10,7 +10,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from safegate.store.models import Alert, AuditLog
+from safegate.privacy import audit
+from safegate.store.models import Alert
 
 __all__ = ["FeedbackRow", "feedback_report", "summarise"]
 
@@ -63,7 +64,7 @@ def feedback_report(session: Session, *, profile_id: int | None = None,
     if profile_id is not None:
         stmt = stmt.where(Alert.profile_id == profile_id)
     rows = summarise((c, f, fb, int(n)) for c, f, fb, n in session.execute(stmt).all())
-    session.add(AuditLog(actor=actor, action="alert.report", object_type="alert",
-                         object_id=None, detail={"profile_id": profile_id, "rows": len(rows)}))
+    audit.append(session, actor=actor, action="alert.report", object_type="alert",
+                 detail={"profile_id": profile_id, "rows": len(rows)})
     session.flush()
     return rows

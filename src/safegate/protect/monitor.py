@@ -32,6 +32,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
+from safegate.privacy import audit
 from safegate.privacy.crypto import (
     DecryptionError,
     Keyring,
@@ -290,9 +291,14 @@ def _record(alert: Alert, key: Keyring) -> AlertRecord:
 
 def _audit(session: Session, actor: str, action: str, object_id: int | str | None,
            **detail: Any) -> None:
-    session.add(AuditLog(actor=actor, action=action, object_type="alert",
-                         object_id=None if object_id is None else str(object_id),
-                         detail=detail))
+    audit.append(session, actor=actor, action=action, object_type="alert",
+                 object_id=object_id, subject=_subject(session, detail.get("profile_id")),
+                 detail=detail)
+
+
+def _subject(session: Session, profile_id: object) -> str | None:
+    profile = session.get(Profile, profile_id) if isinstance(profile_id, int) else None
+    return profile.subject if profile is not None else None
 
 
 def list_alerts(session: Session, profile_id: int | None, key: Keyring, *,
@@ -437,10 +443,11 @@ def store_spooled(session: Session, pending: PendingAlert, key: Keyring, *, limi
         outcome = StoreOutcome("drop", reason="the child no longer exists")
     else:
         outcome = store_alert(session, pending, key, limits=limits, actor=actor)
-    session.add(AuditLog(actor=actor, action="alert.replay", object_type=SPOOL_MARK,
-                         object_id=pending.spool_id,
-                         detail={"profile_id": pending.profile_id, "result": outcome.action,
-                                 "alert_id": outcome.alert.id if outcome.alert else None}))
+    audit.append(session, actor=actor, action="alert.replay", object_type=SPOOL_MARK,
+                 object_id=pending.spool_id,
+                 subject=_subject(session, pending.profile_id),
+                 detail={"profile_id": pending.profile_id, "result": outcome.action,
+                         "alert_id": outcome.alert.id if outcome.alert else None})
     session.flush()
     return outcome
 

@@ -9,8 +9,9 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, delete
 
+from safegate.privacy import audit
 from safegate.store.db import session_factory
-from safegate.store.models import Alert, AuditLog
+from safegate.store.models import Alert
 
 __all__ = ["purge_alerts", "retention_cutoff"]
 
@@ -31,7 +32,8 @@ def purge_alerts(engine: Engine, before: datetime, *, actor: str = "retention") 
         result = session.connection().execute(delete(Alert).where(Alert.last_seen_at < before))
         count = int(result.rowcount)
         if count:
-            session.add(AuditLog(actor=actor, action="alert.purge", object_type="alert",
-                                 detail={"count": count,
-                                         "before": before.isoformat(timespec="seconds")}))
+            audit.append(session, actor=actor, action="alert.purge", object_type="alert",
+                         legal_basis="retention_policy",
+                         detail={"count": count,
+                                 "before": before.isoformat(timespec="seconds")})
     return count

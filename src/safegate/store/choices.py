@@ -38,3 +38,12 @@ CHANGE_KINDS: Final = ("policy", "lists", "categories", "all")
 # Parental control: what a weekly schedule window does, and an unblock request's state.
 SCHEDULE_ACTIONS: Final = ("block", "allow")
 REQUEST_STATUSES: Final = ("pending", "approved", "declined")
+# Privacy (safegate.privacy, migration 0009): what a consent is for, who gave it and how, how a
+# child's age was established, and data-subject requests.
+CONSENT_PURPOSES: Final = ("filtering", "full_query_log", "message_monitoring", "alerts",
+                           "reports", "partner_sharing")
+CONSENT_GIVERS: Final = ("parent", "child")
+CONSENT_METHODS: Final = ("cli", "web", "paper", "in_person")
+AGE_SOURCES: Final = ("parent_attestation", "document", "unknown")
+DSR_KINDS: Final = ("access", "correct", "restrict", "erase")
+DSR_STATUSES: Final = ("open", "fulfilled", "refused")

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from safegate.store.models import (
     Account,
+    Consent,
     Device,
     Organisation,
     Policy,
@@ -21,9 +22,14 @@ from safegate.store.models import (
     Schedule,
     TimeBudget,
 )
+from safegate.store.values import utcnow
 
 DEMO_ORG_NAME = "Gia đình Nguyễn (demo)"
 DEMO_PARENT_EMAIL = "phuhuynh@example.vn"
+DEMO_ACTOR = "parent:demo"
+# The demo's consents (safegate.privacy.consent): the texts' version when the demo was written.
+DEMO_CONSENT_VERSION = "2026-12"
+DEMO_PURPOSES = ("filtering", "full_query_log", "message_monitoring", "alerts")
 
 _ALWAYS_BLOCKED = [
     "adult",
@@ -127,6 +133,15 @@ def create_demo_household(session: Session, *, schedules: bool = True) -> int:
             budgets=[TimeBudget(target="group:games", minutes_per_day=180)],
         )
     )
+    for profile in org.profiles:  # the demo parent attested the ages and both consented
+        profile.age_source = "parent_attestation"
+        profile.age_attested_by = DEMO_ACTOR
+        profile.age_attested_at = utcnow()
+        profile.consents = [
+            Consent(purpose=purpose, given_by=giver, actor=DEMO_ACTOR if giver == "parent"
+                    else f"child:{profile.name}", text_version=DEMO_CONSENT_VERSION,
+                    language="vi", method="cli", given_at=utcnow())
+            for purpose in DEMO_PURPOSES for giver in ("parent", "child")]
     if schedules:
         windows = demo_schedules()
         for profile in org.profiles:

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     CheckConstraint,
     Float,
@@ -30,6 +31,7 @@ from safegate.store import choices
 from safegate.store.coltypes import BigId, Json, UTCDateTime
 from safegate.store.values import (
     new_device_token,
+    new_subject,
     normalise_email,
     normalise_ip_cidr,
     normalise_mac,
@@ -106,7 +108,10 @@ class Profile(Base):
     """A child."""
 
     __tablename__ = "profile"
-    __table_args__ = (UniqueConstraint("org_id", "name"),)
+    __table_args__ = (
+        UniqueConstraint("org_id", "name"),
+        Index(None, "subject", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     org_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
@@ -116,6 +121,14 @@ class Profile(Base):
     created_at: Mapped[datetime] = _created_at()
     # Paused (everything blocked but the allow rules) until this moment; None: not paused.
     paused_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Privacy (migration 0009): the child's pseudonym in the audit log; how the age (birth
+    # year) was established, by whom and when; processing restricted since (a data-subject
+    # request): the gate treats the child's devices with the operator default.
+    subject: Mapped[str | None] = mapped_column(String(32), default=new_subject)
+    age_source: Mapped[str | None] = mapped_column(String(20))
+    age_attested_by: Mapped[str | None] = mapped_column(String(320))
+    age_attested_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    restricted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     organisation: Mapped[Organisation] = relationship(back_populates="profiles")
     devices: Mapped[list[Device]] = relationship(
@@ -132,6 +145,9 @@ class Profile(Base):
     )
     budgets: Mapped[list[TimeBudget]] = relationship(
         order_by="TimeBudget.id", cascade="all, delete-orphan", passive_deletes=True
+    )
+    consents: Mapped[list[Consent]] = relationship(
+        order_by="Consent.id", cascade="all, delete-orphan", passive_deletes=True
     )
 
 
@@ -354,10 +370,16 @@ class ListSource(Base):
 
 
 class AuditLog(Base):
-    """Who viewed, changed, exported or disclosed what (ARCHITECTURE.md, "Data protection")."""
+    """Who viewed, changed, exported or disclosed what (ARCHITECTURE.md, "Data protection").
+
+    Append-only and hash-chained (safegate.privacy.audit, migration 0009): ``seq`` counts the
+    entries from 1, ``prev_hash`` is the previous entry's ``hash``, and ``hash`` covers every
+    field, so an edited, removed or reordered entry breaks the chain. A child is named by its
+    pseudonym (``subject``), never by name or free text."""
 
     __tablename__ = "audit_log"
-    __table_args__ = (Index(None, "ts"), Index(None, "object_type", "object_id"))
+    __table_args__ = (Index(None, "ts"), Index(None, "object_type", "object_id"),
+                      Index(None, "subject"), Index(None, "seq", unique=True))
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     ts: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, server_default=func.now())
@@ -366,14 +388,90 @@ class AuditLog(Base):
     object_type: Mapped[str] = mapped_column(String(64))
     object_id: Mapped[str | None] = mapped_column(String(64))
     detail: Mapped[dict[str, Any]] = mapped_column(Json, default=dict, server_default=text("'{}'"))
+    seq: Mapped[int | None] = mapped_column(BigInteger)
+    role: Mapped[str | None] = mapped_column(String(20))
+    org_id: Mapped[int | None] = mapped_column(Integer)  # no foreign key: outlives the org
+    subject: Mapped[str | None] = mapped_column(String(32))
+    why: Mapped[str | None] = mapped_column(String(200))
+    legal_basis: Mapped[str | None] = mapped_column(String(64))
+    prev_hash: Mapped[str | None] = mapped_column(String(64))
+    hash: Mapped[str | None] = mapped_column(String(64))
+
+
+class AuditHead(Base):
+    """The one row holding the audit chain's end: how many entries and the last hash. The
+    appending transaction updates it first, which orders concurrent writers, and a removed
+    last entry shows as a head the table no longer reaches."""
+
+    __tablename__ = "audit_head"
+    __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    count: Mapped[int] = mapped_column(BigInteger, default=0, server_default=text("0"))
+    last_hash: Mapped[str] = mapped_column(String(64), default="", server_default="")
+
+
+class Consent(Base):
+    """A consent for one purpose, given by a parent or by the child (aged 7 or over), with the
+    version and language of the text shown, and its withdrawal."""
+
+    __tablename__ = "consent"
+    __table_args__ = (
+        one_of("purpose", choices.CONSENT_PURPOSES),
+        one_of("given_by", choices.CONSENT_GIVERS),
+        one_of("method", choices.CONSENT_METHODS),
+        one_of("language", choices.LOCALES),
+        Index(None, "profile_id", "purpose"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    profile_id: Mapped[int] = mapped_column(ForeignKey("profile.id", ondelete="CASCADE"))
+    purpose: Mapped[str] = mapped_column(String(24))
+    given_by: Mapped[str] = mapped_column(String(10))
+    actor: Mapped[str] = mapped_column(String(320))
+    text_version: Mapped[str] = mapped_column(String(20))
+    language: Mapped[str] = mapped_column(String(5))
+    method: Mapped[str] = mapped_column(String(12))
+    given_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    withdrawn_by: Mapped[str | None] = mapped_column(String(320))
+
+
+class DataSubjectRequest(Base):
+    """A request to access, correct, restrict or erase a child's data, due 72 hours after it
+    was opened."""
+
+    __tablename__ = "dsr"
+    __table_args__ = (
+        one_of("kind", choices.DSR_KINDS),
+        one_of("requested_by", choices.CONSENT_GIVERS),
+        one_of("status", choices.DSR_STATUSES),
+        one_of("language", choices.LOCALES),
+        Index(None, "profile_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    profile_id: Mapped[int] = mapped_column(ForeignKey("profile.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(10))
+    requested_by: Mapped[str] = mapped_column(String(10))
+    actor: Mapped[str] = mapped_column(String(320))
+    language: Mapped[str] = mapped_column(String(5))
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    status: Mapped[str] = mapped_column(String(10), default="open", server_default="open")
+    fulfilled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    fulfilled_by: Mapped[str | None] = mapped_column(String(320))
 
 
 __all__ = [
     "Account",
+    "AuditHead",
     "AuditLog",
     "Base",
     "ChangeLog",
     "ChangeVersion",
+    "Consent",
+    "DataSubjectRequest",
     "Device",
     "ListSource",
     "Organisation",

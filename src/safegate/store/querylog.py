@@ -56,16 +56,25 @@ def insert_query_logs(engine: Engine, rows: Sequence[QueryLogRow]) -> int:
     return len(batch)
 
 
-def purge_query_logs(engine: Engine, before_ts: float, *, batch_size: int = 50_000) -> int:
-    """Delete rows with ``ts < before_ts`` and return how many went.
+def purge_query_logs(engine: Engine, before_ts: float, *, batch_size: int = 50_000,
+                     only: str | None = None) -> int:
+    """Delete rows with ``ts < before_ts`` and return how many went; ``only="full"``: rows
+    with a client address, ``only="aggregates"``: the hourly rows without one.
 
     Deletes in batches of ``batch_size``, each its own short transaction, so the gate's writer
     is never locked out for long on SQLite.
     """
     total = 0
+    wanted = QueryLog.ts < before_ts
+    if only == "full":
+        wanted = wanted & (QueryLog.client_ip != "")
+    elif only == "aggregates":
+        wanted = wanted & (QueryLog.client_ip == "")
+    elif only is not None:
+        raise ValueError(f"only: {only!r} is not full or aggregates")
     while True:
         with engine.begin() as conn:
-            ids = select(QueryLog.id).where(QueryLog.ts < before_ts).limit(batch_size)
+            ids = select(QueryLog.id).where(wanted).limit(batch_size)
             deleted = conn.execute(delete(QueryLog).where(QueryLog.id.in_(ids))).rowcount
         total += deleted
         if deleted < batch_size:

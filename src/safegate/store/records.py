@@ -79,3 +79,7 @@ class ProfileRecord:
     schedules: tuple[ScheduleRecord, ...] = ()
     temporary_allows: tuple[TemporaryAllowRecord, ...] = ()  # those not yet expired
     budgets: tuple[tuple[str, int], ...] = ()  # (target, minutes a day), by target
+    # Privacy (safegate.privacy.consent): the (purpose, given_by) pairs of the consents not
+    # withdrawn, and whether processing is restricted (a data-subject request).
+    consents: frozenset[tuple[str, str]] = frozenset()
+    restricted: bool = False

@@ -17,7 +17,15 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from safegate.store.demo import create_demo_household
 from safegate.store.errors import StoreError
-from safegate.store.models import Device, Policy, Profile, Schedule, TemporaryAllow, TimeBudget
+from safegate.store.models import (
+    Consent,
+    Device,
+    Policy,
+    Profile,
+    Schedule,
+    TemporaryAllow,
+    TimeBudget,
+)
 from safegate.store.policy_fields import validate_policy_changes
 from safegate.store.querylog import QueryLogRow, insert_query_logs, purge_query_logs
 from safegate.store.records import (
@@ -63,16 +71,22 @@ def load_profiles(session: Session, *, org_id: int | None = None,
     schedules: dict[int, list[ScheduleRecord]] = {}
     temporary: dict[int, list[TemporaryAllowRecord]] = {}
     budgets: dict[int, list[tuple[str, int]]] = {}
+    consents: dict[int, set[tuple[str, str]]] = {}
     if profiles:
         sched_stmt = select(Schedule).order_by(Schedule.profile_id, Schedule.name)
         temp_stmt = (select(TemporaryAllow).where(TemporaryAllow.until > utcnow())
                      .order_by(TemporaryAllow.profile_id, TemporaryAllow.id))
         budget_stmt = select(TimeBudget).order_by(TimeBudget.profile_id, TimeBudget.target)
+        consent_stmt = select(Consent.profile_id, Consent.purpose, Consent.given_by).where(
+            Consent.withdrawn_at.is_(None))
         if org_id is not None or profile_id is not None:
             ids = [p.id for p in profiles]
+            consent_stmt = consent_stmt.where(Consent.profile_id.in_(ids))
             sched_stmt = sched_stmt.where(Schedule.profile_id.in_(ids))
             temp_stmt = temp_stmt.where(TemporaryAllow.profile_id.in_(ids))
             budget_stmt = budget_stmt.where(TimeBudget.profile_id.in_(ids))
+        for pid, purpose, given_by in session.execute(consent_stmt):
+            consents.setdefault(pid, set()).add((purpose, given_by))
         for b in session.scalars(budget_stmt):
             budgets.setdefault(b.profile_id, []).append((b.target, b.minutes_per_day))
         for row in session.scalars(sched_stmt):
@@ -81,7 +95,7 @@ def load_profiles(session: Session, *, org_id: int | None = None,
             temporary.setdefault(t.profile_id, []).append(
                 TemporaryAllowRecord(t.id, t.domain, t.until))
     return [_profile_record(p, tuple(schedules.get(p.id, ())), tuple(temporary.get(p.id, ())),
-                            tuple(budgets.get(p.id, ())))
+                            tuple(budgets.get(p.id, ())), frozenset(consents.get(p.id, ())))
             for p in profiles]
 
 
@@ -156,7 +170,8 @@ def _device_record(device: Device) -> DeviceRecord:
 
 def _profile_record(profile: Profile, schedules: tuple[ScheduleRecord, ...] = (),
                     temporary: tuple[TemporaryAllowRecord, ...] = (),
-                    budgets: tuple[tuple[str, int], ...] = ()) -> ProfileRecord:
+                    budgets: tuple[tuple[str, int], ...] = (),
+                    consents: frozenset[tuple[str, str]] = frozenset()) -> ProfileRecord:
     return ProfileRecord(
         id=profile.id,
         org_id=profile.org_id,
@@ -170,6 +185,8 @@ def _profile_record(profile: Profile, schedules: tuple[ScheduleRecord, ...] = ()
         schedules=schedules,
         temporary_allows=temporary,
         budgets=budgets,
+        consents=consents,
+        restricted=profile.restricted_at is not None,
     )
 
 

@@ -22,6 +22,12 @@ def new_device_token() -> str:
     return secrets.token_urlsafe(16)
 
 
+def new_subject() -> str:
+    """A random pseudonym for a child (32 hex digits): what audit entries name instead of the
+    child, and all that is left of an erased child."""
+    return secrets.token_hex(16)
+
+
 def normalise_email(value: str) -> str:
     """Trimmed and lowercased; must contain one ``@`` with text on both sides."""
     email = value.strip().lower()
