@@ -40,6 +40,10 @@ from safegate.policy.budgets import UsageBoard
 
 log = logging.getLogger(__name__)
 
+# ``web(app, reuse_port)``: start the web app on the running loop; returns an object with an
+# async ``stop()``.
+WebStarter = Callable[[App, bool], Coroutine[Any, Any, Any]]
+
 SOURCE_CHECK_SECONDS = 300  # how often subscribed list sources are checked for being due
 SEEN_FLUSH_SECONDS = 30  # how often newly seen domains are handed to the store
 PURGE_SECONDS = 3600  # how often rows past their retention are deleted
@@ -113,6 +117,10 @@ class GateProcess:
     dot_port: int | None = None  # bound DoT port (None: off)
     signals: Any = None  # app.signals.DnsSignals: bypass and infection alerts
     counter: Any = None  # the shared budget-minute counter (store.budgets), once opened
+    # The web app beside the gate (safegate.web.server.start_web, passed in by `serve`: the
+    # app layer never imports the web): started after the listeners, stopped before the app.
+    web: WebStarter | None = None
+    web_server: Any = None
 
     @property
     def settings(self) -> Settings:
@@ -211,6 +219,8 @@ class GateProcess:
         self.closers = list(closers)
         try:
             await self._start_encrypted()
+            if self.web is not None and s["web.http"]:
+                self.web_server = await self.web(self.app, self.reuse_port)
         except BaseException:
             for closer in self.closers:
                 closer.close()
@@ -273,6 +283,7 @@ class GateProcess:
             self.app.migrate()
             if demo:
                 self.app.create_demo_household()
+                announce_demo_sign_in(self.app)
 
     def _install_signals(self) -> None:
         assert self.stopping is not None
@@ -478,6 +489,9 @@ class GateProcess:
     async def stop(self) -> None:
         if self.gate is None:
             return
+        if self.web_server is not None:
+            with contextlib.suppress(Exception):
+                await self.web_server.stop()
         for closer in self.closers:
             closer.close()
         await self.gate.pool.close()
@@ -505,6 +519,16 @@ class GateProcess:
             await self.stop()
 
 
+def announce_demo_sign_in(app: App) -> None:
+    """Give the demo parent the fixed demo password (if it has none) and say how to sign in."""
+    from safegate.app.accounts import DEMO_PASSWORD, ensure_demo_parent
+
+    login = ensure_demo_parent(app)
+    if login is not None:
+        log.info("demo sign-in: %s / %s (a fixed, public demo password: never use --demo "
+                    "for a real family)", login, DEMO_PASSWORD)
+
+
 def run_loop(process: GateProcess, demo: bool = False) -> None:
     try:
         import uvloop
@@ -514,13 +538,14 @@ def run_loop(process: GateProcess, demo: bool = False) -> None:
         uvloop.run(process.run_forever(demo=demo))
 
 
-def run(settings: Settings, *, demo: bool = False) -> None:
-    """Serve until stopped: one process, or a supervisor with ``gate.workers`` processes."""
+def run(settings: Settings, *, demo: bool = False, web: WebStarter | None = None) -> None:
+    """Serve until stopped: one process, or a supervisor with ``gate.workers`` processes
+    (each serving the web app too, on the shared port)."""
     one_malloc_arena()
     workers = settings["gate.workers"] or (os.cpu_count() or 1)
     if workers <= 1:
-        run_loop(GateProcess(App(settings)), demo)
+        run_loop(GateProcess(App(settings), web=web), demo)
         return
     from safegate.app.workers import supervise
 
-    supervise(settings, workers, demo=demo)
+    supervise(settings, workers, demo=demo, web=web)

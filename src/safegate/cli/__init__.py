@@ -19,6 +19,7 @@ from safegate.cli import (
     safety,
     schedules,
     urls,
+    users,
 )
 from safegate.cli.common import CONTEXT
 
@@ -33,7 +34,7 @@ def main() -> None:
 
 
 for _module in (gate, lists, safety, urls, privacy, protect, family, schedules, budgets,
-                requests):
+                requests, users):
     for _command in _module.COMMANDS:
         main.add_command(_command)
 

@@ -38,3 +38,5 @@ CHANGE_KINDS: Final = ("policy", "lists", "categories", "all")
 # Parental control: what a weekly schedule window does, and an unblock request's state.
 SCHEDULE_ACTIONS: Final = ("block", "allow")
 REQUEST_STATUSES: Final = ("pending", "approved", "declined")
+# API tokens (safegate.web, migration 0008): read-only, or read and change.
+TOKEN_SCOPES: Final = ("read", "write")
