@@ -60,9 +60,11 @@ def _child(request: Request, auth: Auth, child_id: int, action: str = "read") ->
 
 @router.get("/me")
 def me(auth: Authed) -> dict[str, Any]:
+    """Who is signed in; with a session cookie also ``csrf``, the token the X-CSRF-Token
+    header of every change must carry."""
     c = auth.caller
     return {"id": c.account_id, "name": c.name, "login": c.login, "role": c.role,
-            "org_id": c.org_id, "locale": c.locale, "scope": c.scope}
+            "org_id": c.org_id, "locale": c.locale, "scope": c.scope, "csrf": auth.csrf}
 
 
 @router.get("/household")
