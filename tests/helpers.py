@@ -435,18 +435,19 @@ class WebServe:
     dns_port: int
     base: str
 
-    def stop(self) -> None:
+    def stop(self) -> int:
+        """SIGTERM; its exit status (killed after 20 s: -9)."""
         self.proc.terminate()
         try:
-            self.proc.wait(timeout=20)
+            return self.proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
             self.proc.kill()
-            self.proc.wait()
+            return self.proc.wait()
 
 
-def start_web_serve(*args: str) -> WebServe:
+def start_web_serve(*args: str, scheme: str = "http", verify: Any = True) -> WebServe:
     """`safegate serve ARGS --http 127.0.0.1:<free port>`, once its DNS answers and /healthz
-    says ok."""
+    says ok (``scheme`` https with web.tls; ``verify``: the CA file)."""
     import httpx
 
     for _attempt in range(5):
@@ -457,11 +458,11 @@ def start_web_serve(*args: str) -> WebServe:
             if "address already in use" in str(exc).lower():
                 continue
             raise
-        base = f"http://127.0.0.1:{http_port}"
+        base = f"{scheme}://127.0.0.1:{http_port}"
 
         def healthy(base: str = base) -> bool:
             try:
-                return httpx.get(base + "/healthz", timeout=2).status_code == 200
+                return httpx.get(base + "/healthz", timeout=2, verify=verify).status_code == 200
             except httpx.HTTPError:
                 return False
 
@@ -472,14 +473,14 @@ def start_web_serve(*args: str) -> WebServe:
     raise AssertionError("no free port for the web app in 5 tries")
 
 
-def signed_in_client(base: str, login: str, password: str) -> Any:
+def signed_in_client(base: str, login: str, password: str, verify: Any = True) -> Any:
     """An httpx client signed in through the real sign-in form (its CSRF token read from the
     page); ``client.csrf`` is the session's token for later forms."""
     import re
 
     import httpx
 
-    client = httpx.Client(base_url=base, timeout=30)
+    client = httpx.Client(base_url=base, timeout=30, verify=verify)
     page = client.get("/signin")
     token = re.search(r'name="csrf" value="([^"]+)"', page.text)
     assert token is not None, page.text

@@ -46,9 +46,12 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     add_user(app, "lock@example.vn", "mật khẩu đúng 2026", org="Nhà Lê")
     _, read_token = add_token(app, OTHER_LOGIN, "dashboard", "read")
     app.close()
+    config = data / "web.toml"  # these tests sign in more often than a person would
+    config.write_text("[web]\nlogin_attempts_per_minute = 1000\n")
     upstream = FakeUpstream().start()
-    served = start_web_serve("--demo", "--no-default-lists", "--data-dir", str(data),
-                             "--upstream", f"127.0.0.1:{upstream.port}")
+    served = start_web_serve("--config", str(config), "--demo", "--no-default-lists",
+                             "--data-dir", str(data), "--upstream",
+                             f"127.0.0.1:{upstream.port}")
     try:
         yield {"served": served, "bao": bao.id, "device": device.id, "request": request.id,
                "read_token": read_token, "data": data}
@@ -198,5 +201,49 @@ def test_sign_in_attempts_per_address_are_rate_limited(tmp_path: Path) -> None:
                                                 "password": "whatever-long"}).status_code
                      for i in range(4)]
         assert codes == [401, 401, 401, 429]
+    finally:
+        served.stop()
+
+
+def test_bad_input_on_a_page_is_a_one_line_message(world: dict[str, Any]) -> None:
+    client = signed_in_client(_serve(world).base, DEMO_LOGIN, DEMO_PASSWORD)
+    an = client.get("/api/v1/household").json()["children"][0]["id"]
+    bad = client.post(f"/children/{an}/allow-for",
+                      data={"csrf": client.csrf, "domain": "not a domain!", "minutes": "30"})
+    assert bad.status_code == 400 and "not a domain" in bad.text
+    minutes = client.post(f"/children/{an}/pause", data={"csrf": client.csrf,
+                                                          "minutes": "soon"})
+    assert minutes.status_code == 400 and "minutes" in minutes.text
+    api = client.patch(f"/api/v1/children/{an}/policy", json={"block_categories": ["weather"]},
+                       headers={"X-CSRF-Token": client.csrf})
+    assert api.status_code == 400 and "weather" in api.json()["error"]
+    for answer in (bad, minutes, api):
+        assert "Traceback" not in answer.text
+    assert client.get(f"/api/v1/children/{an}").json()["paused"] is False
+
+
+def test_over_tls_the_session_cookie_is_secure(tmp_path: Path) -> None:
+    import ssl
+
+    from tests.helpers import make_pki
+
+    pki = make_pki(tmp_path / "pki")
+    trust = ssl.create_default_context(cafile=str(pki.ca))
+    config = tmp_path / "web.toml"
+    config.write_text(f'[web]\ntls = true\n[gate]\ntls_cert = "{pki.cert}"\n'
+                      f'tls_key = "{pki.key}"\n')
+    data = demo_data_dir(tmp_path / "data")
+    served = start_web_serve("--config", str(config), "--demo", "--no-default-lists",
+                             "--data-dir", str(data), "--upstream", "127.0.0.1:9",
+                             scheme="https", verify=trust)
+    try:
+        assert served.base.startswith("https://")
+        client = signed_in_client(served.base, DEMO_LOGIN, DEMO_PASSWORD, verify=trust)
+        cookie = next(c for c in client.cookies.jar if c.name == "sg_session")
+        assert cookie.secure
+        with pytest.raises(httpx.HTTPError):
+            httpx.get(served.base.replace("https", "http") + "/healthz", timeout=3)
+        # A browser's idle keep-alive connection does not hold the server up as it stops.
+        assert served.stop() == 0
     finally:
         served.stop()

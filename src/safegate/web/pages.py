@@ -176,10 +176,23 @@ def child_page(request: Request, auth: Signed, child_id: int) -> Response:
         try:
             found = explain(sg_app(request), domain, owned.child_ref)
             result: dict[str, Any] = {"domain": domain, **found.to_dict()}
+            result["category_name"] = category_name(result.get("category"),
+                                                    auth.caller.locale)
         except NotFound as exc:
             result = {"domain": domain, "error": str(exc)}
         return _child_page(request, auth, child_id, check_result=result)
     return _child_page(request, auth, child_id, check_result=None)
+
+
+def category_name(cid: str | None, locale: str) -> str | None:
+    """A category's name in ``locale`` (the id itself for a reason that is not a category:
+    schedule, pause, service…)."""
+    if not cid:
+        return None
+    for c in categories():
+        if c.id == cid:
+            return c.name_en if locale == "en" else c.name_vi
+    return cid
 
 
 def _changing(request: Request, auth: Auth, child_id: int, csrf: str | None) -> access.Owned:
@@ -192,7 +205,7 @@ def pause(request: Request, auth: Signed, child_id: int, csrf: OptStr = None,
           minutes: OptStr = None) -> Response:
     owned = _changing(request, auth, child_id, csrf)
     schedules.pause(sg_app(request), owned.child_ref,
-                    minutes=int(minutes) if minutes and minutes.strip() else None)
+                    minutes=_minutes(minutes) if minutes and minutes.strip() else None)
     return back(f"/children/{child_id}", "paused")
 
 

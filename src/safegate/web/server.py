@@ -13,6 +13,8 @@ from safegate.config import ConfigError, parse_addr
 
 log = logging.getLogger(__name__)
 
+STOP_SECONDS = 5.0  # longest wait for requests in flight when the server stops
+
 
 def bind(host: str, port: int, *, reuse_port: bool = False) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -38,9 +40,20 @@ class WebServer:
     port: int
 
     async def stop(self) -> None:
+        """Stop listening, let requests in flight finish (a few seconds at most), close."""
+        import asyncio
+        import contextlib
+
         self.server.should_exit = True
         self.task.cancel()
-        await self.server.shutdown(sockets=[self.sock])
+        # A TLS connection kept alive by an idle client would otherwise hold the shutdown.
+        for connection in list(self.server.server_state.connections):
+            transport = getattr(connection, "transport", None)
+            cycle = getattr(connection, "cycle", None)
+            if transport is not None and (cycle is None or cycle.response_complete):
+                transport.abort()  # idle between requests
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(self.server.shutdown(sockets=[self.sock]), STOP_SECONDS)
         self.sock.close()
 
 
@@ -62,6 +75,7 @@ async def start_web(app: App, reuse_port: bool = False) -> WebServer:
     config = uvicorn.Config(
         create_app(app, secure_cookies=tls or bool(s["web.secure_cookies"])),
         lifespan="off", access_log=False, server_header=False, log_level="warning",
+        timeout_graceful_shutdown=int(STOP_SECONDS),
         ssl_certfile=s["gate.tls_cert"] if tls else None,
         ssl_keyfile=s["gate.tls_key"] if tls else None,
     )
