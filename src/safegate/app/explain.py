@@ -102,7 +102,8 @@ def explain(app: App, domain: str, profile: str | None = None, *, when: str | No
     name = normalise_domain(domain)
     if name is None:
         raise NotFound(f"{domain!r} is not a domain name")
-    index = app.load_index()
+    # Inside `safegate serve` (the web app) the running gate's index; else built here.
+    index = app.live_index if app.live_index is not None else app.load_index()
     compiled = compiled_profile(app, index, profile, device=device)
     try:
         instant = parse_at(when, compiled.time.timezone) if when else datetime.now(UTC)

@@ -156,7 +156,7 @@ class GateProcess:
             assert index is not None
             snapshot = await loop.run_in_executor(None, self.app.build_snapshot, index)
             old = self.index
-            self.index = index
+            self.index = self.app.live_index = index
             self.gate.swap(snapshot)
             del old
             tune_gc()
@@ -192,6 +192,7 @@ class GateProcess:
                 None, self.app.list_specs))
         else:
             self.index = await loop.run_in_executor(None, self.load_index)
+        self.app.live_index = self.index
         snapshot = await loop.run_in_executor(None, self.app.build_snapshot, self.index)
         pool = UpstreamPool(s["gate.upstreams"], s["gate.upstream_timeout"],
                             s["gate.health_interval"], head_start=s["gate.upstream_head_start"],
