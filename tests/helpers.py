@@ -392,9 +392,10 @@ def free_tcp_port() -> int:
         return int(s.getsockname()[1])
 
 
-def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def cli(*args: str, env: dict[str, str] | None = None,
+        stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run([*SAFEGATE, *args], capture_output=True, text=True, timeout=120,
-                          env={**os.environ, **(env or {})})
+                          env={**os.environ, **(env or {})}, input=stdin)
 
 
 def query(port: int, name: str, source: str = "127.0.0.1") -> dns.message.Message:

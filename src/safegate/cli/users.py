@@ -8,11 +8,17 @@ import click
 
 from safegate.cli.common import CONTEXT, common_options, emit, json_option, org_option, run_app
 
+def _password(ctx: click.Context, _param: click.Parameter, from_stdin: bool) -> str:
+    """The new password: one line from stdin with --password-stdin, else asked twice."""
+    if from_stdin:
+        return click.get_text_stream("stdin").readline().rstrip("\r\n")
+    return str(click.prompt("Password", hide_input=True, confirmation_prompt=True))
+
+
 password_option = click.option(
-    "--password", prompt=True, hide_input=True, confirmation_prompt=True,
-    envvar="SAFEGATE_NEW_PASSWORD",
-    help="The password (asked for when missing; or $SAFEGATE_NEW_PASSWORD). At least 10 "
-         "characters.")
+    "--password-stdin", "password", is_flag=True, callback=_password, expose_value=True,
+    help="Read the password from the first line of stdin (for scripts); else it is asked "
+         "for twice. At least 10 characters.")
 
 
 @click.group(context_settings=CONTEXT)
