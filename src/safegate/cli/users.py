@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
 
 from safegate.cli.common import CONTEXT, common_options, emit, json_option, org_option, run_app
 
-def _password(ctx: click.Context, _param: click.Parameter, from_stdin: bool) -> str:
+
+def _password(_ctx: click.Context, _param: click.Parameter, from_stdin: bool) -> str:
     """The new password: one line from stdin with --password-stdin, else asked twice."""
     if from_stdin:
-        return click.get_text_stream("stdin").readline().rstrip("\r\n")
+        return sys.stdin.readline().rstrip("\r\n")
     return str(click.prompt("Password", hide_input=True, confirmation_prompt=True))
 
 
