@@ -5,8 +5,10 @@ unblock request and see the blocked name answered, switch to English; the pages 
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -42,9 +44,12 @@ def served(tmp_path: Any) -> Iterator[WebServe]:
     set_policy(app, "An", PolicyChange(deny=("roblox.com",)))
     create(app, "An", "roblox.com", message="con muốn chơi với bạn")
     app.close()
+    listed = tmp_path / "blocked.txt"  # category custom, for every client
+    listed.write_text("tiktok.com\n")
     upstream = FakeUpstream().start()
     serve = start_web_serve("--demo", "--no-default-lists", "--data-dir", str(data),
-                            "--upstream", f"127.0.0.1:{upstream.port}")
+                            "--upstream", f"127.0.0.1:{upstream.port}", "--blocklist",
+                            str(listed))
     try:
         yield serve
     finally:
@@ -68,18 +73,34 @@ def fits_the_phone(page: Any) -> bool:
     return bool(page.evaluate("document.documentElement.scrollWidth <= 360"))
 
 
+def shot(page: Any, name: str) -> None:
+    """With WEB_SCREENSHOTS=DIR (docs/screenshots when the docs are refreshed), the page at
+    phone and desktop width."""
+    where = os.environ.get("WEB_SCREENSHOTS")
+    if not where:
+        return
+    Path(where).mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(Path(where) / f"{name}-phone.png"), full_page=True)
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.screenshot(path=str(Path(where) / f"{name}-desktop.png"), full_page=True)
+    page.set_viewport_size({"width": 360, "height": 740})
+
+
 def test_sign_in_pause_approve_and_switch_language(served: WebServe, page: Any) -> None:
     dns = served.dns_port
     page.goto(served.base + "/")
     assert page.locator("html").get_attribute("lang") == "vi"
+    shot(page, "signin")
     page.get_by_label("E-mail hoặc số điện thoại").fill("phuhuynh@example.vn")
     page.get_by_label("Mật khẩu").fill("demo-safegate")
     page.get_by_role("button", name="Đăng nhập").click()
     page.wait_for_url("**/household")
     assert fits_the_phone(page)
+    shot(page, "household")
     page.get_by_role("link", name="An", exact=True).click()
     page.wait_for_url("**/children/*")
     assert fits_the_phone(page)
+    shot(page, "child")
 
     # Pause: An's tablet gets the null answer for everything.
     assert addresses(query(dns, "example.org", AN)) == ALLOWED
@@ -103,6 +124,10 @@ def test_sign_in_pause_approve_and_switch_language(served: WebServe, page: Any) 
     page.get_by_label("Trang web").first.fill("roblox.com")
     page.get_by_role("button", name="Kiểm tra").click()
     assert "Được phép" in page.locator("#check-result").inner_text()
+    page.get_by_label("Trang web").first.fill("tiktok.com")
+    page.get_by_role("button", name="Kiểm tra").click()
+    assert "Bị chặn" in page.locator("#check-result").inner_text()
+    assert "Danh sách riêng" in page.locator("#check-result").inner_text()  # custom
 
     # English, for this account from now on; the keyboard reaches the sign-out button.
     page.get_by_label("Ngôn ngữ").select_option("en")
@@ -111,6 +136,7 @@ def test_sign_in_pause_approve_and_switch_language(served: WebServe, page: Any) 
     assert page.locator("html").get_attribute("lang") == "en"
     page.goto(served.base + "/household")
     assert page.get_by_role("heading", name="Children").is_visible()
+    shot(page, "household-en")
     page.get_by_role("button", name="Sign out").focus()
     page.keyboard.press("Enter")
     page.wait_for_url("**/signin")
