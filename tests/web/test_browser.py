@@ -21,6 +21,7 @@ from tests.helpers import (
     FakeUpstream,
     WebServe,
     addresses,
+    cli,
     demo_data_dir,
     query,
     start_web_serve,
@@ -46,6 +47,11 @@ def served(tmp_path: Any) -> Iterator[WebServe]:
     app.close()
     listed = tmp_path / "blocked.txt"  # category custom, for every client
     listed.write_text("tiktok.com\n")
+    games = tmp_path / "games.txt"  # a list source of the games category
+    games.write_text("game-e2e.example\n")
+    added = cli("lists", "add", "games-e2e", str(games), "--category", "games",
+                "--data-dir", str(data))
+    assert added.returncode == 0, added.stderr
     upstream = FakeUpstream().start()
     serve = start_web_serve("--demo", "--no-default-lists", "--data-dir", str(data),
                             "--upstream", f"127.0.0.1:{upstream.port}", "--blocklist",
@@ -119,6 +125,14 @@ def test_sign_in_pause_approve_and_switch_language(served: WebServe, page: Any) 
     request.get_by_role("button", name="Đồng ý").click()
     page.wait_for_selector("text=Đã đồng ý yêu cầu.")
     assert wait_until(lambda: addresses(query(dns, "roblox.com", AN)) == ALLOWED, 5)
+
+    # The policy editor: ticking "games" blocks a name of a games list for An.
+    assert addresses(query(dns, "game-e2e.example", AN)) == ALLOWED
+    page.get_by_label("Trò chơi trực tuyến").check()
+    page.get_by_role("button", name="Lưu").first.click()
+    page.wait_for_selector("text=Đã lưu.")
+    assert page.get_by_label("Trò chơi trực tuyến").is_checked()
+    assert wait_until(lambda: addresses(query(dns, "game-e2e.example", AN)) == BLOCKED, 5)
 
     # "Would this be blocked now?" says what the gate does.
     page.get_by_label("Trang web").first.fill("roblox.com")

@@ -171,6 +171,12 @@ def test_a_change_through_the_api_reaches_the_gate(world: dict[str, Any]) -> Non
     assert paused.status_code == 200 and paused.json()["paused"] is True
     assert wait_until(lambda: addresses(query(served.dns_port, "example.org", AN))
                       == ["0.0.0.0"], 5)
+
+    def blocked_today() -> int:
+        children = client.get("/api/v1/household").json()["children"]
+        return int(next(c for c in children if c["id"] == an)["blocked_today"])
+
+    assert wait_until(lambda: blocked_today() >= 1, 10)  # the query log is written in batches
     resumed = client.post(f"/api/v1/children/{an}/resume",
                           headers={"X-CSRF-Token": client.csrf})
     assert resumed.status_code == 200
