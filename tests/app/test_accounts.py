@@ -102,6 +102,12 @@ def test_sessions_are_stored_hashed_and_end_on_sign_out_or_a_new_password(app: A
     assert found is not None and found[0].account_id == caller.account_id and found[1] == csrf
     assert session_caller(app, token + "x") is None
     assert session_caller(app, token, now=datetime.now(UTC) + timedelta(days=15)) is None
+    # Signing in again later drops the account's expired sessions from the store.
+    start_session(app, caller, now=datetime.now(UTC) + timedelta(days=15))
+    assert session_caller(app, token) is None
+    with app.sessions()() as session:
+        assert len(list(session.scalars(select(WebSession.id)))) == 1
+    token, csrf = start_session(app, caller)
     end_session(app, token)
     assert session_caller(app, token) is None
     token, _ = start_session(app, caller)

@@ -17,7 +17,7 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from safegate.app.core import App
@@ -268,6 +268,8 @@ def start_session(app: App, caller: Caller, *, now: datetime | None = None) -> t
     now = now or datetime.now(UTC)
     token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     with app.sessions().begin() as session:
+        session.execute(delete(WebSession).where(WebSession.account_id == caller.account_id,
+                                                 WebSession.expires_at <= now))
         session.add(WebSession(id=digest(token), account_id=caller.account_id, csrf=csrf,
                                created_at=now, expires_at=now + timedelta(days=SESSION_DAYS)))
     return token, csrf

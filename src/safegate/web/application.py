@@ -33,8 +33,9 @@ def _status(exc: Exception) -> int:
 def create_app(app: App, *, secure_cookies: bool = False) -> FastAPI:
     from safegate.web import api, pages
 
+    # No /docs page: FastAPI's would load Swagger UI from a CDN into the parent's browser.
     web = FastAPI(title="SafeGate", version=__version__, openapi_url="/api/openapi.json",
-                  docs_url="/api/docs", redoc_url=None)
+                  docs_url=None, redoc_url=None)
     web.state.sg = app
     web.state.secure_cookies = secure_cookies
     web.state.login_limit = RateLimit(app.settings["web.login_attempts_per_minute"])
