@@ -169,6 +169,10 @@ OPTIONS: tuple[Option, ...] = (
            "Address of the web app and its API (/api/v1, OpenAPI at /api/openapi.json) served "
            "by `safegate serve` beside the gate, e.g. 127.0.0.1:8080 (`make run` uses that); "
            "empty: no web app. `serve --http ADDR:PORT` sets it (docs/web.md)."),
+    Option("web.blockpage", "addr", "",
+           "Address of the block page, e.g. 0.0.0.0:80 on the machine whose address is "
+           "gate.blockpage_ipv4: in blockpage mode a child's browser opening a blocked http:// "
+           "site lands there (HTTPS sites cannot show it: docs/web.md). Empty: off."),
     Option("web.tls", "bool", False,
            "Serve web.http over HTTPS with gate.tls_cert and gate.tls_key; session cookies "
            "are then marked Secure. Behind a reverse proxy that terminates TLS, see "

@@ -399,6 +399,7 @@ class PolicyChange:
     decree147: bool | None = None
     safe_search: bool | None = None
     youtube_mode: str | None = None
+    block_mode: str | None = None  # null, nxdomain or blockpage
 
 
 def _without(items: Iterable[str], drop: Iterable[str]) -> list[str]:
@@ -432,6 +433,8 @@ def changed_fields(current: PolicyRecord, change: PolicyChange) -> dict[str, Any
                             check_domains(change.deny, "deny"))
     if change.log_level is not None:
         out["log_level"] = check_choice(change.log_level, choices.LOG_LEVELS, "log_level")
+    if change.block_mode is not None:
+        out["block_mode"] = check_choice(change.block_mode, choices.BLOCK_MODES, "block_mode")
     if change.youtube_mode is not None:
         out["youtube_mode"] = check_choice(change.youtube_mode, choices.YOUTUBE_MODES,
                                            "youtube_mode")

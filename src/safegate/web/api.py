@@ -46,6 +46,7 @@ class PolicyBody(BaseModel):
     undeny: list[str] = []
     safe_search: bool | None = None
     youtube_mode: str | None = None
+    block_mode: str | None = None
     allow_list_only: bool | None = None
     decree147: bool | None = None
 

@@ -33,51 +33,54 @@ def bind(host: str, port: int, *, reuse_port: bool = False) -> socket.socket:
 
 
 @dataclass
-class WebServer:
+class Listener:
     server: Any  # uvicorn.Server
     sock: socket.socket
     task: Any
     port: int
+
+
+@dataclass
+class WebServer:
+    """The web app's listener and, when ``web.blockpage`` is set, the block page's."""
+
+    listeners: list[Listener]
+
+    @property
+    def port(self) -> int:
+        return self.listeners[0].port
 
     async def stop(self) -> None:
         """Stop listening, let requests in flight finish (a few seconds at most), close."""
         import asyncio
         import contextlib
 
-        self.server.should_exit = True
-        self.task.cancel()
-        # A TLS connection kept alive by an idle client would otherwise hold the shutdown.
-        for connection in list(self.server.server_state.connections):
-            transport = getattr(connection, "transport", None)
-            cycle = getattr(connection, "cycle", None)
-            if transport is not None and (cycle is None or cycle.response_complete):
-                transport.abort()  # idle between requests
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(self.server.shutdown(sockets=[self.sock]), STOP_SECONDS)
-        self.sock.close()
+        for one in self.listeners:
+            one.server.should_exit = True
+            one.task.cancel()
+            # A TLS connection kept alive by an idle client would otherwise hold the shutdown.
+            for connection in list(one.server.server_state.connections):
+                transport = getattr(connection, "transport", None)
+                cycle = getattr(connection, "cycle", None)
+                if transport is not None and (cycle is None or cycle.response_complete):
+                    transport.abort()  # idle between requests
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(one.server.shutdown(sockets=[one.sock]), STOP_SECONDS)
+            one.sock.close()
 
 
-async def start_web(app: App, reuse_port: bool = False) -> WebServer:
-    """Serve pages and API at ``web.http`` on the running loop until ``stop()``."""
+async def _listen(asgi: Any, address: str, *, reuse_port: bool, certfile: str | None,
+                  keyfile: str | None) -> Listener:
     import asyncio
 
     import uvicorn
 
-    from safegate.web.application import create_app
-
-    s = app.settings
-    host, port = parse_addr(s["web.http"])
-    tls = bool(s["web.tls"])
-    if tls and not (s["gate.tls_cert"] and s["gate.tls_key"]):
-        raise ConfigError("web.tls needs gate.tls_cert and gate.tls_key")
+    host, port = parse_addr(address)
     sock = bind(host, port, reuse_port=reuse_port)
-    bound = sock.getsockname()[1]
     config = uvicorn.Config(
-        create_app(app, secure_cookies=tls or bool(s["web.secure_cookies"])),
-        lifespan="off", access_log=False, server_header=False, log_level="warning",
-        timeout_graceful_shutdown=int(STOP_SECONDS),
-        ssl_certfile=s["gate.tls_cert"] if tls else None,
-        ssl_keyfile=s["gate.tls_key"] if tls else None,
+        asgi, lifespan="off", access_log=False, server_header=False, log_level="warning",
+        timeout_graceful_shutdown=int(STOP_SECONDS), ssl_certfile=certfile,
+        ssl_keyfile=keyfile,
     )
     try:
         config.load()
@@ -88,8 +91,39 @@ async def start_web(app: App, reuse_port: bool = False) -> WebServer:
         sock.close()
         raise
     task = asyncio.get_running_loop().create_task(server.main_loop())
-    scheme = "https" if tls else "http"
-    shown = f"[{host}]" if ":" in host else host
-    log.info("web app on %s://%s:%d/ (API /api/v1, OpenAPI /api/openapi.json)",
-                scheme, shown, bound)
-    return WebServer(server, sock, task, bound)
+    return Listener(server, sock, task, sock.getsockname()[1])
+
+
+def _shown(address: str, port: int, tls: bool) -> str:
+    host, _ = parse_addr(address)
+    return f"{'https' if tls else 'http'}://{f'[{host}]' if ':' in host else host}:{port}/"
+
+
+async def start_web(app: App, reuse_port: bool = False) -> WebServer:
+    """Serve pages and API at ``web.http`` (and the block page at ``web.blockpage``) on the
+    running loop until ``stop()``."""
+    from safegate.web.application import create_app
+
+    s = app.settings
+    tls = bool(s["web.tls"])
+    if tls and not (s["gate.tls_cert"] and s["gate.tls_key"]):
+        raise ConfigError("web.tls needs gate.tls_cert and gate.tls_key")
+    asgi = create_app(app, secure_cookies=tls or bool(s["web.secure_cookies"]))
+    main = await _listen(asgi, s["web.http"], reuse_port=reuse_port,
+                         certfile=s["gate.tls_cert"] if tls else None,
+                         keyfile=s["gate.tls_key"] if tls else None)
+    served = WebServer([main])
+    log.info("web app on %s (API /api/v1, OpenAPI /api/openapi.json)",
+             _shown(s["web.http"], main.port, tls))
+    if s["web.blockpage"]:
+        from safegate.web.blockpage import create_blockpage
+
+        try:
+            page = await _listen(create_blockpage(app), s["web.blockpage"],
+                                 reuse_port=reuse_port, certfile=None, keyfile=None)
+        except BaseException:
+            await served.stop()
+            raise
+        served.listeners.append(page)
+        log.info("block page on %s", _shown(s["web.blockpage"], page.port, False))
+    return served
