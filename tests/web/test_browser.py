@@ -103,7 +103,9 @@ def test_sign_in_pause_approve_and_switch_language(served: WebServe, page: Any) 
     page.wait_for_url("**/household")
     assert fits_the_phone(page)
     shot(page, "household")
-    page.get_by_role("link", name="An", exact=True).click()
+    waiting = page.locator("a[href*='#request-']")  # the household's waiting requests
+    assert waiting.count() == 1 and waiting.inner_text() == "An"
+    page.get_by_role("link", name="An", exact=True).first.click()
     page.wait_for_url("**/children/*")
     assert fits_the_phone(page)
     shot(page, "child")

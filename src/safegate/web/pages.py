@@ -238,8 +238,9 @@ async def set_categories(request: Request, auth: Signed, child_id: int) -> Respo
     wanted = {str(v) for v in form.getlist("category")}
     safe = form.get("safe_search") == "on"
     youtube = str(form.get("youtube_mode") or "") or None
+    mode = str(form.get("block_mode") or "") or None
     return await _in_thread(_save_categories, request, auth, child_id, csrf, wanted, safe,
-                            youtube)
+                            youtube, mode)
 
 
 async def _in_thread(fn: Any, *args: Any) -> Any:
@@ -249,7 +250,8 @@ async def _in_thread(fn: Any, *args: Any) -> Any:
 
 
 def _save_categories(request: Request, auth: Auth, child_id: int, csrf: str,
-                     wanted: set[str], safe: bool, youtube: str | None) -> Response:
+                     wanted: set[str], safe: bool, youtube: str | None,
+                     block_mode: str | None) -> Response:
     owned = _changing(request, auth, child_id, csrf)
     app = sg_app(request)
     current = set(family.show_policy(app, owned.child_ref)["blocked_categories"])
@@ -257,7 +259,7 @@ def _save_categories(request: Request, auth: Auth, child_id: int, csrf: str,
     change = family.PolicyChange(
         block_categories=tuple(sorted((wanted & known) - current)),
         unblock_categories=tuple(sorted((current & known) - wanted)),
-        safe_search=safe, youtube_mode=youtube)
+        safe_search=safe, youtube_mode=youtube, block_mode=block_mode)
     family.set_policy(app, owned.child_ref, change)
     return back(f"/children/{child_id}", "saved")
 
