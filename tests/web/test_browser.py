@@ -69,7 +69,7 @@ def page() -> Iterator[Any]:
 
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        context = browser.new_context(viewport={"width": 360, "height": 740})
+        context = browser.new_context(viewport={"width": 360, "height": 740}, locale="vi-VN")
         yield context.new_page()
         context.close()
         browser.close()

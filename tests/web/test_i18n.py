@@ -30,3 +30,9 @@ def test_templates_render_in_vietnamese_by_default_and_in_english() -> None:
     assert '<html lang="vi">' in vi and "Đăng nhập" in vi and "Mật khẩu" in vi
     assert '<html lang="en">' in en and "Sign in" in en and "Đăng nhập" not in en
     assert i18n.gettext_for("vi")("Blocked today: %(n)s") == "Đã chặn hôm nay: %(n)s"
+
+
+def test_before_signing_in_the_browser_language_decides() -> None:
+    assert i18n.browser_locale("en-US,en;q=0.9,vi;q=0.8") == "en"
+    assert i18n.browser_locale("vi-VN,vi;q=0.9,en;q=0.8") == "vi"
+    assert i18n.browser_locale("fr-FR") == "vi" and i18n.browser_locale(None) == "vi"

@@ -25,12 +25,6 @@ CSRF_COOKIE = "sg_bp_csrf"
 YOUNG = 11  # under this age the tip is about telling a grown-up
 
 
-def child_locale(accept_language: str | None) -> str:
-    """English when the browser puts English first, else Vietnamese."""
-    first = (accept_language or "").split(",")[0].strip().lower()
-    return "en" if first.startswith("en") else "vi"
-
-
 def reason_text(found: Blocked, locale: str) -> str:
     _ = i18n.gettext_for(locale)
     if found.category == "schedule":
@@ -60,7 +54,7 @@ def create_blockpage(app: App) -> FastAPI:
 
     def page(request: Request, found: Blocked | None, host: str, *, asked: bool = False,
              status: int = 200) -> HTMLResponse:
-        locale = child_locale(request.headers.get("accept-language"))
+        locale = i18n.browser_locale(request.headers.get("accept-language"))
         token = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(32)
         context: dict[str, Any] = {
             "static_root": "/__safegate/static", "host": host, "found": found,

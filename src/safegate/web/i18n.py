@@ -42,6 +42,13 @@ def pick_locale(value: str | None) -> str:
     return value if value in LOCALES else DEFAULT_LOCALE
 
 
+def browser_locale(accept_language: str | None) -> str:
+    """English when the browser puts English first, else Vietnamese (before anyone signs in,
+    and on the block page)."""
+    first = (accept_language or "").split(",")[0].strip().lower()
+    return "en" if first.startswith("en") else DEFAULT_LOCALE
+
+
 def gettext_for(locale: str) -> Callable[[str], str]:
     return translations(pick_locale(locale)).gettext
 

@@ -50,7 +50,7 @@ def _locale(request: Request) -> str:
     auth = authenticate(request)
     if auth is not None:
         return auth.caller.locale
-    return i18n.pick_locale(request.cookies.get("sg_lang"))
+    return i18n.browser_locale(request.headers.get("accept-language"))
 
 
 def error_page(request: Request, status: int, message: str) -> Response:
