@@ -48,6 +48,7 @@ class App:
         # The domain index the gate of this process answers with (set by app.gate_process):
         # `explain` from the web app reuses it instead of building its own.
         self.live_index: DomainIndex | None = None
+        self.live_snapshot: PolicySnapshot | None = None  # and the policy it answers with
 
     # ------------------------------------------------------------------ store
 

@@ -131,7 +131,11 @@ def compiled_profile(app: App, index: DomainIndex, name: str | None, *,
     """A child's compiled profile against ``index``: by name or ``id:N``, or as the owner of a
     device (by name); neither: the operator default. Names are looked up in the store, so
     two children of the same name in different households are told apart (by id)."""
-    snapshot = app.build_snapshot(index)
+    live = app.live_snapshot
+    # Inside `safegate serve`: the policy the running gate answers with (compiling every
+    # profile of every organisation for one question would cost an ISP seconds).
+    snapshot = live if live is not None and index is app.live_index else \
+        app.build_snapshot(index)
     if not name and not device:
         return snapshot.default
     pid = profile_id(app, name, device)

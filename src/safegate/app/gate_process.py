@@ -158,6 +158,7 @@ class GateProcess:
             old = self.index
             self.index = self.app.live_index = index
             self.gate.swap(snapshot)
+            self.app.live_snapshot = snapshot
             del old
             tune_gc()
             what = f"generation {snapshot.generation}: {len(snapshot.profiles)} profiles, " \
@@ -212,6 +213,7 @@ class GateProcess:
                 return insert_query_logs(engine, rows) if logged else 0
 
         querylog = QueryLog(sink, s["querylog.ring_size"], s["querylog.flush_interval"])
+        self.app.live_snapshot = snapshot
         self.gate = Gate(snapshot, pool, cache, querylog, gate_options(s),
                          UsageBoard(s["budgets.minute_seconds"]))
         host, port = s.dns_address
