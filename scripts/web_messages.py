@@ -24,6 +24,11 @@ METHODS = [("**/templates/**.html", "jinja2"), ("**.py", "python")]
 OPTIONS = {"**/templates/**.html": {"extensions": "jinja2.ext.i18n"}}
 
 
+HEADER = """# The SafeGate web app's messages (%(lang)s). Message ids are English.
+# Update with: python scripts/web_messages.py; check with --check.
+#"""
+
+
 def extracted() -> list[str]:
     """Every message id the web app asks for, in first-seen order."""
     ids: dict[str, None] = {}
@@ -61,7 +66,12 @@ def problems(locale: str, ids: list[str]) -> list[str]:
 
 def update(locale: str, ids: list[str]) -> None:
     old = read(locale)
-    new = Catalog(locale=locale, project="SafeGate", charset="utf-8")
+    # The header keeps its dates, so that regenerating an unchanged catalogue changes nothing.
+    new = Catalog(locale=locale, project="SafeGate", version="0.1",
+                  copyright_holder="SafeGate contributors", msgid_bugs_address="",
+                  header_comment=HEADER % {"lang": locale}, charset="utf-8",
+                  creation_date=old.creation_date, revision_date=old.revision_date,
+                  fuzzy=False)
     for mid in ids:
         m = old.get(mid)
         new.add(mid, m.string if m is not None else "")
