@@ -4,8 +4,10 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
-# Debian packages the tests use as real DNS clients (dig, kdig).
-APT_TEST_PACKAGES := bind9-dnsutils knot-dnsutils
+# Debian packages the tests use: real DNS clients (dig, kdig) and the browser that drives the
+# web app's page tests (Playwright launches /usr/bin/chromium; no browser is downloaded).
+APT_TEST_PACKAGES := bind9-dnsutils knot-dnsutils chromium
+WEB ?= 127.0.0.1:8080
 
 .PHONY: run test lint typecheck apt-test vendor-lists models clean
 
@@ -21,14 +23,17 @@ $(DEV_STAMP): pyproject.toml | $(VENV)/bin/python
 	$(PY) -m pip install -q -e '.[dev]'
 	touch $(STAMP) $@
 
+# The gate, the web app on $(WEB) (pages and /api/v1) and the demo household; the log says
+# the address and the demo sign-in (a fixed demo password, for the demo only).
 run: $(STAMP)
-	$(VENV)/bin/safegate serve --demo
+	@echo "SafeGate web app: http://$(WEB)/  demo sign-in: phuhuynh@example.vn / demo-safegate"
+	$(VENV)/bin/safegate serve --demo --http $(WEB)
 
 apt-test:
 	@missing=""; for p in $(APT_TEST_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
-	  else echo "note: install$$missing for the dig/kdig tests (they skip without them)"; fi; fi
+	  else echo "note: install$$missing for the dig/kdig and browser tests (they skip without them)"; fi; fi
 
 test: $(DEV_STAMP) apt-test
 	$(VENV)/bin/ruff check src tests bench scripts

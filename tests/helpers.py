@@ -391,9 +391,16 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def free_tcp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def cli(*args: str, env: dict[str, str] | None = None,
+        stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run([*SAFEGATE, *args], capture_output=True, text=True, timeout=120,
-                          env={**os.environ, **(env or {})})
+                          env={**os.environ, **(env or {})}, input=stdin)
 
 
 def query(port: int, name: str, source: str = "127.0.0.1") -> dns.message.Message:
@@ -427,6 +434,72 @@ def start_server(*args: str, env: Mapping[str, str] | None = None,
             proc.kill()
             raise AssertionError("safegate serve did not answer within 90 s")
     raise AssertionError("no free port for safegate serve in 5 tries")
+
+
+@dataclass
+class WebServe:
+    """A real `safegate serve` with the web app: its DNS port, its base URL and process."""
+
+    proc: subprocess.Popen[str]
+    dns_port: int
+    base: str
+
+    def stop(self) -> int:
+        """SIGTERM; its exit status (killed after 20 s: -9)."""
+        self.proc.terminate()
+        try:
+            return self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            return self.proc.wait()
+
+
+def start_web_serve(*args: str, scheme: str = "http", verify: Any = True) -> WebServe:
+    """`safegate serve ARGS --http 127.0.0.1:<free port>`, once its DNS answers and /healthz
+    says ok (``scheme`` https with web.tls; ``verify``: the CA file)."""
+    import httpx
+
+    for _attempt in range(5):
+        http_port = free_tcp_port()
+        try:
+            proc, port = start_server(*args, "--http", f"127.0.0.1:{http_port}")
+        except AssertionError as exc:
+            if "address already in use" in str(exc).lower():
+                continue
+            raise
+        base = f"{scheme}://127.0.0.1:{http_port}"
+
+        def healthy(base: str = base) -> bool:
+            try:
+                return httpx.get(base + "/healthz", timeout=2, verify=verify).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        if wait_until(healthy, 30):
+            return WebServe(proc, port, base)
+        proc.kill()
+        raise AssertionError("the web app did not answer /healthz")
+    raise AssertionError("no free port for the web app in 5 tries")
+
+
+def signed_in_client(base: str, login: str, password: str, verify: Any = True) -> Any:
+    """An httpx client signed in through the real sign-in form (its CSRF token read from the
+    page); ``client.csrf`` is the session's token for later forms."""
+    import re
+
+    import httpx
+
+    client = httpx.Client(base_url=base, timeout=30, verify=verify)
+    page = client.get("/signin")
+    token = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert token is not None, page.text
+    answer = client.post("/signin", data={"csrf": token.group(1), "login": login,
+                                          "password": password})
+    assert answer.status_code == 303, answer.text
+    me = client.get("/api/v1/me")
+    assert me.status_code == 200, me.text
+    client.csrf = me.json()["csrf"]  # type: ignore[attr-defined]
+    return client
 
 
 GAMBLING_PAGE = """<!doctype html><html><head><title>Nhà cái uy tín số 1 - Casino trực tuyến</title>

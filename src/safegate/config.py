@@ -165,6 +165,25 @@ OPTIONS: tuple[Option, ...] = (
            "PEM file with the certificate chain for DoH and DoT."),
     Option("gate.tls_key", "str", "",
            "PEM file with the private key of gate.tls_cert (keep it 0600)."),
+    Option("web.http", "addr", "",
+           "Address of the web app and its API (/api/v1, OpenAPI at /api/openapi.json) served "
+           "by `safegate serve` beside the gate, e.g. 127.0.0.1:8080 (`make run` uses that); "
+           "empty: no web app. `serve --http ADDR:PORT` sets it (docs/web.md)."),
+    Option("web.blockpage", "addr", "",
+           "Address of the block page, e.g. 0.0.0.0:80 on the machine whose address is "
+           "gate.blockpage_ipv4: in blockpage mode a child's browser opening a blocked http:// "
+           "site lands there (HTTPS sites cannot show it: docs/web.md). Empty: off."),
+    Option("web.tls", "bool", False,
+           "Serve web.http over HTTPS with gate.tls_cert and gate.tls_key; session cookies "
+           "are then marked Secure. Behind a reverse proxy that terminates TLS, see "
+           "web.secure_cookies."),
+    Option("web.secure_cookies", "bool", False,
+           "Mark session cookies Secure although web.http is plain HTTP: set it when a "
+           "reverse proxy terminates TLS in front of the web app."),
+    Option("web.login_attempts_per_minute", "int", 10,
+           "Sign-in attempts one client address may make per minute before it is refused "
+           "for a while (HTTP 429); each account is also locked for 15 minutes after 5 "
+           "wrong passwords in a row.", minimum=1, maximum=10_000),
     Option("lists.max_bytes", "int", 64 * 1024 * 1024,
            "Largest copy of a subscribed list source, in bytes, as downloaded and again after "
            "gzip decompression; a bigger one is refused (the last good copy stays).",

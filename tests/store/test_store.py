@@ -600,3 +600,29 @@ def test_the_network_alert_revision_goes_down_and_up_keeping_alerts(
     for bad in ({"found_by": "oracle"}, {"category": "weather"}, {"severity": "meh"}):
         with pytest.raises(IntegrityError), engine.begin() as conn:
             conn.execute(insert(Alert).values(**{**row, **bad}))
+
+
+def test_the_web_accounts_revision_goes_down_and_up_keeping_accounts(
+        engine: Engine, demo_org: int) -> None:
+    """0008 makes the e-mail optional (a phone number instead) and adds sessions and API
+    tokens: an account with neither is refused; down, phone-only accounts go and the e-mail
+    is required again; the demo parent survives both ways."""
+    from safegate.store.models import Account
+
+    with engine.begin() as conn:
+        conn.execute(insert(Account).values(org_id=demo_org, phone="+84912345678",
+                                            display_name="Bố", role="parent"))
+    with pytest.raises(IntegrityError), engine.begin() as conn:
+        conn.execute(insert(Account).values(org_id=demo_org, display_name="x", role="parent"))
+    _alembic(engine, "downgrade", "0007")
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT email FROM account").scalars().all() == [
+            "phuhuynh@example.vn"]
+    with pytest.raises(IntegrityError), engine.begin() as conn:
+        conn.exec_driver_sql("INSERT INTO account (org_id, display_name, role, locale) "
+                             f"VALUES ({demo_org}, 'x', 'parent', 'vi')")
+    _alembic(engine, "upgrade", "head")
+    with engine.begin() as conn:
+        conn.execute(insert(Account).values(org_id=demo_org, phone="+84912345678",
+                                            display_name="Bố", role="parent"))
+        assert len(conn.execute(select(Account.id)).all()) == 2

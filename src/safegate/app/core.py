@@ -45,6 +45,10 @@ class App:
         self._checked = False
         self._bus: ChangeBus | None = None
         self.generation = 0  # of the last policy snapshot built
+        # The domain index the gate of this process answers with (set by app.gate_process):
+        # `explain` from the web app reuses it instead of building its own.
+        self.live_index: DomainIndex | None = None
+        self.live_snapshot: PolicySnapshot | None = None  # and the policy it answers with
 
     # ------------------------------------------------------------------ store
 

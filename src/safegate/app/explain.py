@@ -102,7 +102,8 @@ def explain(app: App, domain: str, profile: str | None = None, *, when: str | No
     name = normalise_domain(domain)
     if name is None:
         raise NotFound(f"{domain!r} is not a domain name")
-    index = app.load_index()
+    # Inside `safegate serve` (the web app) the running gate's index; else built here.
+    index = app.live_index if app.live_index is not None else app.load_index()
     compiled = compiled_profile(app, index, profile, device=device)
     try:
         instant = parse_at(when, compiled.time.timezone) if when else datetime.now(UTC)
@@ -130,7 +131,11 @@ def compiled_profile(app: App, index: DomainIndex, name: str | None, *,
     """A child's compiled profile against ``index``: by name or ``id:N``, or as the owner of a
     device (by name); neither: the operator default. Names are looked up in the store, so
     two children of the same name in different households are told apart (by id)."""
-    snapshot = app.build_snapshot(index)
+    live = app.live_snapshot
+    # Inside `safegate serve`: the policy the running gate answers with (compiling every
+    # profile of every organisation for one question would cost an ISP seconds).
+    snapshot = live if live is not None and index is app.live_index else \
+        app.build_snapshot(index)
     if not name and not device:
         return snapshot.default
     pid = profile_id(app, name, device)

@@ -433,6 +433,9 @@ class PolicyChange:
     bypass_protection: bool | None = None
     allow_list_only: bool | None = None
     decree147: bool | None = None
+    safe_search: bool | None = None
+    youtube_mode: str | None = None
+    block_mode: str | None = None  # null, nxdomain or blockpage
 
 
 def _without(items: Iterable[str], drop: Iterable[str]) -> list[str]:
@@ -466,7 +469,12 @@ def changed_fields(current: PolicyRecord, change: PolicyChange) -> dict[str, Any
                             check_domains(change.deny, "deny"))
     if change.log_level is not None:
         out["log_level"] = check_choice(change.log_level, choices.LOG_LEVELS, "log_level")
-    for flag in ("bypass_protection", "allow_list_only", "decree147"):
+    if change.block_mode is not None:
+        out["block_mode"] = check_choice(change.block_mode, choices.BLOCK_MODES, "block_mode")
+    if change.youtube_mode is not None:
+        out["youtube_mode"] = check_choice(change.youtube_mode, choices.YOUTUBE_MODES,
+                                           "youtube_mode")
+    for flag in ("bypass_protection", "allow_list_only", "decree147", "safe_search"):
         if getattr(change, flag) is not None:
             out[flag] = bool(getattr(change, flag))
     return out

@@ -40,6 +40,10 @@ from safegate.policy.budgets import UsageBoard
 
 log = logging.getLogger(__name__)
 
+# ``web(app, reuse_port)``: start the web app on the running loop; returns an object with an
+# async ``stop()``.
+WebStarter = Callable[[App, bool], Coroutine[Any, Any, Any]]
+
 SOURCE_CHECK_SECONDS = 300  # how often subscribed list sources are checked for being due
 SEEN_FLUSH_SECONDS = 30  # how often newly seen domains are handed to the store
 PURGE_SECONDS = 3600  # how often rows past their retention are deleted
@@ -113,6 +117,10 @@ class GateProcess:
     dot_port: int | None = None  # bound DoT port (None: off)
     signals: Any = None  # app.signals.DnsSignals: bypass and infection alerts
     counter: Any = None  # the shared budget-minute counter (store.budgets), once opened
+    # The web app beside the gate (safegate.web.server.start_web, passed in by `serve`: the
+    # app layer never imports the web): started after the listeners, stopped before the app.
+    web: WebStarter | None = None
+    web_server: Any = None
 
     @property
     def settings(self) -> Settings:
@@ -148,8 +156,9 @@ class GateProcess:
             assert index is not None
             snapshot = await loop.run_in_executor(None, self.app.build_snapshot, index)
             old = self.index
-            self.index = index
+            self.index = self.app.live_index = index
             self.gate.swap(snapshot)
+            self.app.live_snapshot = snapshot
             del old
             tune_gc()
             what = f"generation {snapshot.generation}: {len(snapshot.profiles)} profiles, " \
@@ -184,6 +193,7 @@ class GateProcess:
                 None, self.app.list_specs))
         else:
             self.index = await loop.run_in_executor(None, self.load_index)
+        self.app.live_index = self.index
         snapshot = await loop.run_in_executor(None, self.app.build_snapshot, self.index)
         pool = UpstreamPool(s["gate.upstreams"], s["gate.upstream_timeout"],
                             s["gate.health_interval"], head_start=s["gate.upstream_head_start"],
@@ -203,6 +213,7 @@ class GateProcess:
                 return insert_query_logs(engine, rows) if logged else 0
 
         querylog = QueryLog(sink, s["querylog.ring_size"], s["querylog.flush_interval"])
+        self.app.live_snapshot = snapshot
         self.gate = Gate(snapshot, pool, cache, querylog, gate_options(s),
                          UsageBoard(s["budgets.minute_seconds"]))
         host, port = s.dns_address
@@ -211,6 +222,8 @@ class GateProcess:
         self.closers = list(closers)
         try:
             await self._start_encrypted()
+            if self.web is not None and s["web.http"]:
+                self.web_server = await self.web(self.app, self.reuse_port)
         except BaseException:
             for closer in self.closers:
                 closer.close()
@@ -273,6 +286,7 @@ class GateProcess:
             self.app.migrate()
             if demo:
                 self.app.create_demo_household()
+                announce_demo_sign_in(self.app)
 
     def _install_signals(self) -> None:
         assert self.stopping is not None
@@ -468,6 +482,9 @@ class GateProcess:
     async def stop(self) -> None:
         if self.gate is None:
             return
+        if self.web_server is not None:
+            with contextlib.suppress(Exception):
+                await self.web_server.stop()
         for closer in self.closers:
             closer.close()
         await self.gate.pool.close()
@@ -495,6 +512,16 @@ class GateProcess:
             await self.stop()
 
 
+def announce_demo_sign_in(app: App) -> None:
+    """Give the demo parent the fixed demo password (if it has none) and say how to sign in."""
+    from safegate.app.accounts import DEMO_PASSWORD, ensure_demo_parent
+
+    login = ensure_demo_parent(app)
+    if login is not None:
+        log.info("demo sign-in: %s / %s (a fixed, public demo password: never use --demo "
+                    "for a real family)", login, DEMO_PASSWORD)
+
+
 def run_loop(process: GateProcess, demo: bool = False) -> None:
     try:
         import uvloop
@@ -504,16 +531,17 @@ def run_loop(process: GateProcess, demo: bool = False) -> None:
         uvloop.run(process.run_forever(demo=demo))
 
 
-def run(settings: Settings, *, demo: bool = False) -> None:
-    """Serve until stopped: one process, or a supervisor with ``gate.workers`` processes."""
+def run(settings: Settings, *, demo: bool = False, web: WebStarter | None = None) -> None:
+    """Serve until stopped: one process, or a supervisor with ``gate.workers`` processes
+    (each serving the web app too, on the shared port)."""
     one_malloc_arena()
     workers = settings["gate.workers"] or (os.cpu_count() or 1)
     if workers <= 1:
-        run_loop(GateProcess(App(settings)), demo)
+        run_loop(GateProcess(App(settings), web=web), demo)
         return
     from safegate.app.workers import supervise
 
-    supervise(settings, workers, demo=demo)
+    supervise(settings, workers, demo=demo, web=web)
 
 
 def _run_purge(engine: Any, run: Any) -> int:

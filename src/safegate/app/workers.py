@@ -19,7 +19,12 @@ import time
 from typing import Any
 
 from safegate.app.core import App
-from safegate.app.gate_process import GateProcess, run_loop
+from safegate.app.gate_process import (
+    GateProcess,
+    WebStarter,
+    announce_demo_sign_in,
+    run_loop,
+)
 from safegate.app.memory import release_memory
 from safegate.config import Settings
 
@@ -29,7 +34,8 @@ EARLY_EXIT_SECONDS = 5.0  # a worker that dies this soon after its start will no
 HANDLED = (signal.SIGHUP, signal.SIGTERM, signal.SIGINT)
 
 
-def supervise(settings: Settings, workers: int, *, demo: bool = False) -> None:
+def supervise(settings: Settings, workers: int, *, demo: bool = False,
+              web: WebStarter | None = None) -> None:
     host, port = settings.dns_address
     if port == 0:
         raise OSError("gate.workers > 1 needs a fixed port (not 0)")
@@ -52,6 +58,7 @@ def supervise(settings: Settings, workers: int, *, demo: bool = False) -> None:
     prepared.migrate()
     if demo:
         prepared.create_demo_household()
+        announce_demo_sign_in(prepared)
     index = prepared.load_index()
     prepared.close()  # children open their own connections
     release_memory()
@@ -73,7 +80,7 @@ def supervise(settings: Settings, workers: int, *, demo: bool = False) -> None:
             code = 0
             try:
                 run_loop(GateProcess(App(settings), reuse_port=True, preloaded_index=index,
-                                     worker=number, migrate=False))
+                                     worker=number, migrate=False, web=web))
             except BaseException as exc:  # noqa: BLE001 - report, never a traceback
                 if not isinstance(exc, KeyboardInterrupt | SystemExit):
                     print(f"safegate worker {number}: {exc}", file=sys.stderr)

@@ -23,6 +23,7 @@ from safegate.cli import (
     safety,
     schedules,
     urls,
+    users,
 )
 from safegate.cli.common import CONTEXT
 
@@ -37,7 +38,7 @@ def main() -> None:
 
 
 for _module in (gate, lists, safety, urls, privacy, protect, family, schedules, budgets,
-                requests, consent, audit, dsr, retention):
+                requests, consent, audit, dsr, retention, users):
     for _command in _module.COMMANDS:
         main.add_command(_command)
 

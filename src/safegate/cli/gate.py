@@ -34,13 +34,17 @@ from safegate.cli.common import (
               help="Do not load the blocklists embedded in the package.")
 @click.option("--workers", type=int, metavar="N",
               help="Gate processes sharing the port (SO_REUSEPORT); 0 = one per CPU core.")
+@click.option("--http", metavar="ADDR:PORT",
+              help="Serve the web app and its API here, e.g. 127.0.0.1:8080 (web.http; "
+                   "docs/web.md).")
 @click.option("--no-web", is_flag=True, help="Run only the DNS gate (no web app).")
 @click.option("--demo", is_flag=True,
               help="Create the demo household (two children, four devices) if missing.")
 def serve(config: Path | None, data_dir: Path | None, dns: str | None, upstream: tuple[str, ...],
-          blocklist: tuple[Path, ...], no_default_lists: bool, workers: int | None, no_web: bool,
-          demo: bool) -> None:
-    """Migrate the store, then run the gate (and, once it exists, the web app) until stopped.
+          blocklist: tuple[Path, ...], no_default_lists: bool, workers: int | None,
+          http: str | None, no_web: bool, demo: bool) -> None:
+    """Migrate the store, then run the gate (and the web app, when web.http or --http names
+    an address) until stopped.
 
     Changes made with `safegate` commands reach it through the change bus; SIGHUP or
     `safegate reload` re-reads policy and changed lists without a restart.
@@ -53,6 +57,7 @@ def serve(config: Path | None, data_dir: Path | None, dns: str | None, upstream:
         "gate.upstreams": list(upstream) if upstream else None,
         "gate.default_lists": False if no_default_lists else None,
         "gate.workers": workers,
+        "web.http": "" if no_web else http,
     })
     if blocklist:
         for path in blocklist:
@@ -62,12 +67,12 @@ def serve(config: Path | None, data_dir: Path | None, dns: str | None, upstream:
             {"gate.blocklists": [*settings["gate.blocklists"], *map(str, blocklist)]}
         )
     setup_logging(settings["server.log_level"])
-    del no_web  # the web app arrives with a later issue; serve runs the gate alone today
     from safegate.app.gate_process import run
+    from safegate.web.server import start_web
 
     try:
         with user_errors():
-            run(settings, demo=demo)
+            run(settings, demo=demo, web=start_web)
     except OSError as exc:
         raise click.ClickException(f"cannot start: {exc}") from exc
     except KeyboardInterrupt:

@@ -47,3 +47,6 @@ CONSENT_METHODS: Final = ("cli", "web", "paper", "in_person")
 AGE_SOURCES: Final = ("parent_attestation", "document", "unknown")
 DSR_KINDS: Final = ("access", "correct", "restrict", "erase")
 DSR_STATUSES: Final = ("open", "fulfilled", "refused")
+
+# API tokens (safegate.web, migration 0008): read-only, or read and change.
+TOKEN_SCOPES: Final = ("read", "write")

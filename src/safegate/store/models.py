@@ -86,22 +86,63 @@ class Account(Base):
         one_of("role", choices.ROLES),
         one_of("locale", choices.LOCALES),
         CheckConstraint("email = lower(email)", name="email_lowercase"),
+        CheckConstraint("email IS NOT NULL OR phone IS NOT NULL", name="email_or_phone"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     org_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
-    email: Mapped[str] = mapped_column(String(320), unique=True)
+    # Signed in with an e-mail address or a Vietnamese phone number (E.164, +84…): one of them.
+    email: Mapped[str | None] = mapped_column(String(320), unique=True)
+    phone: Mapped[str | None] = mapped_column(String(20), unique=True)
     display_name: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(20))
     password_hash: Mapped[str | None] = mapped_column(String(255))
     locale: Mapped[str] = mapped_column(String(5), default="vi", server_default="vi")
     created_at: Mapped[datetime] = _created_at()
+    # Sign-in lock-out (migration 0008): wrong passwords in a row, and until when it is locked.
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     organisation: Mapped[Organisation] = relationship(back_populates="accounts")
 
     @validates("email")
-    def _email(self, _key: str, value: str) -> str:
-        return normalise_email(value)
+    def _email(self, _key: str, value: str | None) -> str | None:
+        return None if value is None else normalise_email(value)
+
+
+class WebSession(Base):
+    """A signed-in browser (safegate.web): the cookie holds a random token, the store only its
+    SHA-256 (``id``), so a copy of the database signs nobody in. ``csrf`` is the token every
+    form of this session must carry."""
+
+    __tablename__ = "web_session"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("account.id", ondelete="CASCADE"), index=True
+    )
+    csrf: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = _created_at()
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ApiToken(Base):
+    """A bearer token for the API (integrations): scoped (read or write) and revocable; the
+    store keeps only its SHA-256."""
+
+    __tablename__ = "api_token"
+    __table_args__ = (one_of("scope", choices.TOKEN_SCOPES),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("account.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(100))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    scope: Mapped[str] = mapped_column(String(10))
+    created_at: Mapped[datetime] = _created_at()
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class Profile(Base):
@@ -465,6 +506,7 @@ class DataSubjectRequest(Base):
 
 __all__ = [
     "Account",
+    "ApiToken",
     "AuditHead",
     "AuditLog",
     "Base",
@@ -478,6 +520,7 @@ __all__ = [
     "Policy",
     "Profile",
     "QueryLog",
+    "WebSession",
 ]
 
 

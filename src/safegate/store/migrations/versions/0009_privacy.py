@@ -7,7 +7,7 @@ a pseudonym, existing audit entries are chained in id order with the hash writte
 Written by hand, values frozen here.
 
 Revision ID: 0009
-Revises: 0007 (the lead re-chains it after 0008 on merge)
+Revises: 0008
 Create Date: 2026-12-05
 """
 
@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0009"
-down_revision: str | None = "0007"
+down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

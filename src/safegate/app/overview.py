@@ -1,0 +1,102 @@
+"""What a household's pages show at a glance: its children with their age band, devices,
+pause state, today's blocked queries and waiting unblock requests (read only; the caller's
+right to see the organisation is checked by ``app.access`` first)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from safegate.app.core import App
+from safegate.app.family import DeviceView, _device_view
+from safegate.policy.presets import preset
+from safegate.policy.schedule import zone
+from safegate.policy.timestate import zone_ok
+from safegate.store import family as repo
+from safegate.store.models import Organisation, Profile, QueryLog, UnblockRequest
+
+
+@dataclass(frozen=True, slots=True)
+class ChildSummary:
+    id: int
+    name: str
+    birth_year: int | None
+    band_vi: str | None
+    band_en: str | None
+    paused_until: str | None  # local time (minutes); "" when paused until resumed
+    blocked_today: int
+    pending_requests: int
+    devices: list[DeviceView] = field(default_factory=list)
+
+    @property
+    def paused(self) -> bool:
+        return self.paused_until is not None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "name": self.name, "birth_year": self.birth_year,
+                "age_band": {"vi": self.band_vi, "en": self.band_en},
+                "paused": self.paused, "paused_until": self.paused_until or None,
+                "blocked_today": self.blocked_today,
+                "pending_requests": self.pending_requests,
+                "devices": [d.to_dict() for d in self.devices]}
+
+
+@dataclass(frozen=True, slots=True)
+class Household:
+    id: int
+    name: str
+    timezone: str
+    children: list[ChildSummary]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "name": self.name, "timezone": self.timezone,
+                "children": [c.to_dict() for c in self.children]}
+
+
+def local_midnight(tz: str, now: datetime) -> float:
+    """The unix time at which today began in ``tz``."""
+    local = now.astimezone(zone(tz))
+    return local.replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
+
+
+def _summary(session: Session, profile: Profile, tz: str, now: datetime) -> ChildSummary:
+    band_vi = band_en = None
+    if profile.preset:
+        try:
+            p = preset(profile.preset)
+            band_vi, band_en = p.name_vi, p.name_en
+        except ValueError:
+            pass
+    paused = None
+    if profile.paused_until is not None and profile.paused_until > now:
+        paused = "" if profile.paused_until.year >= 9999 else \
+            profile.paused_until.astimezone(zone(tz)).strftime("%Y-%m-%d %H:%M")
+    blocked = session.scalar(select(func.coalesce(func.sum(QueryLog.hits), 0)).where(
+        QueryLog.profile_id == profile.id, QueryLog.action == "block",
+        QueryLog.ts >= local_midnight(tz, now))) or 0
+    pending = session.scalar(select(func.count()).select_from(UnblockRequest).where(
+        UnblockRequest.profile_id == profile.id, UnblockRequest.status == "pending")) or 0
+    devices = [_device_view(d, profile.name) for d in repo.profile_devices(session, profile.id)]
+    return ChildSummary(profile.id, profile.name, profile.birth_year, band_vi, band_en, paused,
+                        int(blocked), int(pending), devices)
+
+
+def household(app: App, org_id: int, *, now: datetime | None = None) -> Household:
+    now = now or datetime.now(UTC)
+    with app.sessions()() as session:
+        org = session.get_one(Organisation, org_id)
+        tz = zone_ok(org.timezone)
+        children = [_summary(session, p, tz, now) for p in repo.org_profiles(session, org_id)]
+        return Household(org.id, org.name, tz, children)
+
+
+def child_summary(app: App, profile_id: int, *, now: datetime | None = None) -> ChildSummary:
+    now = now or datetime.now(UTC)
+    with app.sessions()() as session:
+        profile = session.get_one(Profile, profile_id)
+        org = session.get_one(Organisation, profile.org_id)
+        return _summary(session, profile, zone_ok(org.timezone), now)

@@ -1,0 +1,76 @@
+"""The FastAPI application: pages at /, the REST API at /api/v1 (OpenAPI at
+/api/openapi.json), static files, and the one mapping from the app layer's errors to HTTP
+answers (one line, never a traceback)."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from safegate import __version__
+from safegate.app.access import Forbidden
+from safegate.app.core import App
+from safegate.app.explain import NotFound
+from safegate.privacy.crypto import CryptoError
+from safegate.store.errors import StoreError
+from safegate.web.i18n import HERE
+from safegate.web.security import NotSignedIn, RateLimit
+
+log = logging.getLogger(__name__)
+
+
+def _status(exc: Exception) -> int:
+    if isinstance(exc, NotFound):
+        return 404
+    if isinstance(exc, Forbidden):
+        return 403
+    return 400
+
+
+def create_app(app: App, *, secure_cookies: bool = False) -> FastAPI:
+    from safegate.web import api, pages
+
+    # No /docs page: FastAPI's would load Swagger UI from a CDN into the parent's browser.
+    web = FastAPI(title="SafeGate", version=__version__, openapi_url="/api/openapi.json",
+                  docs_url=None, redoc_url=None)
+    web.state.sg = app
+    web.state.secure_cookies = secure_cookies
+    web.state.login_limit = RateLimit(app.settings["web.login_attempts_per_minute"])
+    web.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    web.include_router(api.router)
+    web.include_router(pages.router)
+
+    @web.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @web.exception_handler(NotSignedIn)
+    def _signin(request: Request, _exc: NotSignedIn) -> Response:
+        return RedirectResponse("/signin", status_code=303)
+
+    def _error(request: Request, status: int, message: str) -> Response:
+        if request.url.path.startswith("/api/"):
+            return JSONResponse({"error": message}, status_code=status)
+        return pages.error_page(request, status, message)
+
+    @web.exception_handler(HTTPException)
+    def _http(request: Request, exc: HTTPException) -> Response:
+        return _error(request, exc.status_code, str(exc.detail))
+
+    def _app_error(request: Request, exc: Exception) -> Response:
+        message = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
+        return _error(request, _status(exc), message)
+
+    for kind in (NotFound, Forbidden, StoreError, CryptoError, ValueError):
+        web.add_exception_handler(kind, _app_error)
+
+    @web.exception_handler(Exception)
+    def _unexpected(request: Request, exc: Exception) -> Response:
+        log.error("%s %s failed: %s: %s", request.method, request.url.path,
+                  exc.__class__.__name__, exc)
+        return _error(request, 500, "internal error; the server log has the details")
+
+    return web

@@ -1,0 +1,64 @@
+"""Vietnamese (default) and English for the web app: gettext catalogues kept as Babel ``.po``
+files in ``web/locale`` and compiled to ``.mo`` in memory when the web app starts (no build
+step and no compiled file in the repository); one Jinja2 environment per language."""
+
+from __future__ import annotations
+
+import gettext
+import io
+from collections.abc import Callable
+from functools import cache
+from pathlib import Path
+
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+LOCALES = ("vi", "en")
+DEFAULT_LOCALE = "vi"
+HERE = Path(__file__).resolve().parent
+LOCALE_DIR = HERE / "locale"
+TEMPLATES = HERE / "templates"
+
+
+def po_path(locale: str) -> Path:
+    return LOCALE_DIR / locale / "LC_MESSAGES" / "messages.po"
+
+
+@cache
+def translations(locale: str) -> gettext.GNUTranslations:
+    """The catalogue of ``locale``, compiled from its .po file."""
+    if locale not in LOCALES:
+        locale = DEFAULT_LOCALE
+    with po_path(locale).open("rb") as fh:
+        catalog = read_po(fh, locale=locale)
+    buffer = io.BytesIO()
+    write_mo(buffer, catalog)
+    buffer.seek(0)
+    return gettext.GNUTranslations(buffer)
+
+
+def pick_locale(value: str | None) -> str:
+    return value if value in LOCALES else DEFAULT_LOCALE
+
+
+def browser_locale(accept_language: str | None) -> str:
+    """English when the browser puts English first, else Vietnamese (before anyone signs in,
+    and on the block page)."""
+    first = (accept_language or "").split(",")[0].strip().lower()
+    return "en" if first.startswith("en") else DEFAULT_LOCALE
+
+
+def gettext_for(locale: str) -> Callable[[str], str]:
+    return translations(pick_locale(locale)).gettext
+
+
+@cache
+def environment(locale: str) -> Environment:
+    """The template environment of one language (``_``/``gettext`` are its catalogue's)."""
+    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(),
+                      extensions=["jinja2.ext.i18n"], trim_blocks=True, lstrip_blocks=True)
+    env.install_gettext_translations(translations(pick_locale(locale)),  # type: ignore[attr-defined]
+                                     newstyle=True)
+    env.globals["lang"] = pick_locale(locale)
+    return env

@@ -1,0 +1,49 @@
+"""`safegate user …`: accounts and API tokens from the command line, errors as one line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from safegate.app.accounts import authenticate, token_caller
+from safegate.app.core import App
+from safegate.config import load_settings
+from tests.helpers import cli, demo_data_dir
+
+PASSWORD = "một mật khẩu đủ dài"
+
+
+def test_user_add_list_password_token_and_revoke(tmp_path: Path) -> None:
+    data = str(demo_data_dir(tmp_path / "data"))
+    added = cli("user", "add", "0912 345 678", "--role", "parent", "--locale", "en", "--json",
+                "--password-stdin", "--data-dir", data, stdin=PASSWORD + "\n")
+    assert added.returncode == 0, added.stderr
+    assert json.loads(added.stdout)["login"] == "+84912345678"
+    listed = cli("user", "list", "--json", "--data-dir", data)
+    logins = {a["login"]: a for a in json.loads(listed.stdout)}
+    assert logins["+84912345678"]["locale"] == "en" and "phuhuynh@example.vn" in logins
+    again = cli("user", "add", "+84912345678", "--password-stdin", "--data-dir", data,
+                stdin=PASSWORD)
+    assert again.returncode != 0 and "already" in again.stderr
+    assert "Traceback" not in again.stderr
+    short = cli("user", "add", "b@example.vn", "--password-stdin", "--data-dir", data,
+                stdin="short\n")
+    assert short.returncode != 0 and "password" in short.stderr
+    bad = cli("user", "add", "12345", "--password-stdin", "--data-dir", data, stdin=PASSWORD)
+    assert bad.returncode != 0 and "Vietnamese phone number" in bad.stderr
+
+    token = cli("user", "token", "0912345678", "--scope", "write", "--data-dir", data)
+    assert token.returncode == 0, token.stderr
+    token_id, secret = token.stdout.split()[1].strip("#"), token.stdout.split()[-1]
+    app = App(load_settings(env={}, overrides={"server.data_dir": data}))
+    try:
+        caller = token_caller(app, secret)
+        assert caller is not None and caller.scope == "write"
+        assert cli("user", "revoke-token", token_id, "--data-dir", data).returncode == 0
+        assert token_caller(app, secret) is None
+        changed = cli("user", "password", "0912345678", "--password-stdin", "--data-dir", data,
+                      stdin="mật khẩu mới hoàn toàn\n")
+        assert changed.returncode == 0, changed.stderr
+        assert authenticate(app, "0912345678", "mật khẩu mới hoàn toàn").login == "+84912345678"
+    finally:
+        app.close()
