@@ -253,3 +253,22 @@ def test_over_tls_the_session_cookie_is_secure(tmp_path: Path) -> None:
         assert served.stop() == 0
     finally:
         served.stop()
+
+
+def test_a_policy_change_through_the_api_is_audited_as_the_signed_in_parent(
+        world: dict[str, Any]) -> None:
+    from safegate.app.audit import audit_entries
+
+    served = _serve(world)
+    client = signed_in_client(served.base, DEMO_LOGIN, DEMO_PASSWORD)
+    an = client.get("/api/v1/household").json()["children"][0]["id"]
+    changed = client.patch(f"/api/v1/children/{an}/policy", json={"deny": ["audit.example"]},
+                           headers={"X-CSRF-Token": client.csrf})
+    assert changed.status_code == 200, changed.text
+    app = App(load_settings(env={}, overrides={"server.data_dir": str(world["data"])}))
+    try:
+        entries = audit_entries(app, f"id:{an}", actor="test")
+    finally:
+        app.close()
+    changes = [e for e in entries if e["action"] == "policy.change"]
+    assert changes and changes[0]["actor"] == DEMO_LOGIN, changes[:1]

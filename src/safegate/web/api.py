@@ -79,7 +79,7 @@ def child(request: Request, auth: Authed, child_id: int) -> dict[str, Any]:
     owned = _child(request, auth, child_id)
     app = sg_app(request)
     return {**overview.child_summary(app, owned.profile_id).to_dict(),
-            "policy": family.show_policy(app, owned.child_ref)}
+            "policy": family.show_policy(app, owned.child_ref, actor=auth.caller.actor)}
 
 
 @router.post("/children/{child_id}/pause")
@@ -108,7 +108,7 @@ def set_policy(request: Request, auth: Authed, child_id: int,
     fields: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v
                               for k, v in body.model_dump().items()}
     change = family.PolicyChange(**fields)
-    return family.set_policy(sg_app(request), owned.child_ref, change)
+    return family.set_policy(sg_app(request), owned.child_ref, change, actor=auth.caller.actor)
 
 
 @router.get("/children/{child_id}/check")
@@ -159,4 +159,5 @@ def rename_device(request: Request, auth: Authed, device_id: int,
 def remove_device(request: Request, auth: Authed, device_id: int) -> dict[str, Any]:
     app = sg_app(request)
     owned = access.check(app, auth.caller, "device", device_id, "change")
-    return {"removed": family.remove_device(app, owned.child_ref, f"id:{device_id}")}
+    return {"removed": family.remove_device(app, owned.child_ref, f"id:{device_id}",
+                                            actor=auth.caller.actor)}

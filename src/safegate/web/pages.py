@@ -159,7 +159,7 @@ def _child_page(request: Request, auth: Signed, child_id: int, **extra: Any) -> 
     app = sg_app(request)
     owned = access.check(app, auth.caller, "child", child_id)
     summary = overview.child_summary(app, owned.profile_id)
-    policy = family.show_policy(app, owned.child_ref)
+    policy = family.show_policy(app, owned.child_ref, actor=auth.caller.actor)
     requests = unblock.list_requests(app, owned.child_ref, everything=True,
                                      actor=auth.caller.actor)
     return render(request, "child.html", auth.caller.locale, auth=auth, child=summary,
@@ -254,13 +254,14 @@ def _save_categories(request: Request, auth: Auth, child_id: int, csrf: str,
                      block_mode: str | None) -> Response:
     owned = _changing(request, auth, child_id, csrf)
     app = sg_app(request)
-    current = set(family.show_policy(app, owned.child_ref)["blocked_categories"])
+    shown = family.show_policy(app, owned.child_ref, actor=auth.caller.actor)
+    current = set(shown["blocked_categories"])
     known = {c.id for c in categories()}
     change = family.PolicyChange(
         block_categories=tuple(sorted((wanted & known) - current)),
         unblock_categories=tuple(sorted((current & known) - wanted)),
         safe_search=safe, youtube_mode=youtube, block_mode=block_mode)
-    family.set_policy(app, owned.child_ref, change)
+    family.set_policy(app, owned.child_ref, change, actor=auth.caller.actor)
     return back(f"/children/{child_id}", "saved")
 
 
@@ -271,7 +272,8 @@ def set_service(request: Request, auth: Signed, child_id: int, service: FormStr,
     if mode not in ("block", "allow", "monitor", "default"):
         raise ValueError(f"mode: {mode!r} is not one of block, allow, monitor, default")
     fields: dict[str, Any] = {f"{mode}_services": (service,)}
-    family.set_policy(sg_app(request), owned.child_ref, family.PolicyChange(**fields))
+    family.set_policy(sg_app(request), owned.child_ref, family.PolicyChange(**fields),
+                      actor=auth.caller.actor)
     return back(f"/children/{child_id}", "saved")
 
 
@@ -286,7 +288,8 @@ def set_rule(request: Request, auth: Signed, child_id: int, action: FormStr, dom
     if field is None:
         raise ValueError(f"action: {action!r} is not one of {', '.join(RULE_ACTIONS)}")
     fields: dict[str, Any] = {field: (domain,)}
-    family.set_policy(sg_app(request), owned.child_ref, family.PolicyChange(**fields))
+    family.set_policy(sg_app(request), owned.child_ref, family.PolicyChange(**fields),
+                      actor=auth.caller.actor)
     return back(f"/children/{child_id}", "saved")
 
 
