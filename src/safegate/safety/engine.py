@@ -55,7 +55,8 @@ from safegate.safety.types import (
 from safegate.textio import clean_text
 
 __all__ = ["GROOMING_MESSAGE_THRESHOLD", "GROOMING_MODEL_ALONE", "INFO_FLOOR", "OVERRULED_CAP",
-           "THRESHOLDS", "VIOLENCE_URGENT", "WARNING_FLOOR", "Engine", "default_engine"]
+           "THRESHOLDS", "VIOLENCE_URGENT", "WARNING_FLOOR", "Engine", "calibrate",
+           "default_engine"]
 
 # Default label thresholds (the model file may override them). Urgent categories are lower:
 # a missed self-harm or grooming message costs more than a parent reading a false alarm.
@@ -99,6 +100,19 @@ _SELF = re.compile(
 
 
 _RE_WORD = re.compile(r"\w+")
+
+
+def calibrate(score: float, threshold: float) -> float:
+    """A category score on a common scale: 0.5 at the category's label threshold (for the
+    text's language), linear from 0 to it and from it to 1. The same calibrated score then
+    means the same distance from labelling in every category and language, and the any-harm
+    score (the maximum over categories) ranks texts by how far past its own threshold their
+    strongest category is."""
+    if threshold <= 0.0 or threshold >= 1.0:
+        return score
+    if score < threshold:
+        return 0.5 * score / threshold
+    return 0.5 + 0.5 * (score - threshold) / (1.0 - threshold)
 
 
 def _noisy_or(values: Sequence[float]) -> float:
@@ -329,7 +343,7 @@ class Engine:
         threat = any(h.rule.name in THREAT_RULES for h in hits)
         bullying_rules = {h.rule.name for h in hits if h.rule.category == "bullying"}
         mild = bool(bullying_rules) and bullying_rules <= MILD_RULES
-        return _Partial(labels, scores, spans, threat, mild)
+        return _Partial(labels, scores, spans, threat, mild, language)
 
     def _finish(self, p: _Partial, evidence: list[Span]) -> Result:
         spans = sorted([*p.spans, *evidence], key=lambda s: (s.start, -s.end, s.category))
@@ -351,7 +365,11 @@ class Engine:
         if severity == "none" and any(v >= INFO_FLOOR for v in p.scores.values()):
             severity = "info"
         rounded = {c: round(v, 4) for c, v in p.scores.items()}
-        return Result(p.labels, rounded, severity, tuple(spans), p.deep, levels)
+        limits = self._limits.get(p.language) or self._limits["en"]
+        calibrated = {c: round(calibrate(v, limits[c]), 4) for c, v in p.scores.items()}
+        for c in p.deep_added:  # a deep label sits at or past the threshold, like any label
+            calibrated[c] = max(calibrated[c], 0.5)
+        return Result(p.labels, rounded, severity, tuple(spans), p.deep, levels, calibrated)
 
 
 @dataclass(slots=True)
@@ -361,6 +379,7 @@ class _Partial:
     spans: list[Span]
     threat: bool
     mild_profanity: bool = False
+    language: str = "en"
     deep: dict[str, float] = field(default_factory=dict)  # the deep layer's probabilities
     deep_added: tuple[str, ...] = ()  # labels the deep layer added
 
