@@ -418,7 +418,7 @@ def builtin_rules() -> list[Rule]:
           r"\b(?:add|kết bạn|kb|inbox|nhắn|qua|sang|chuyển sang|lên|vào|dùng|message|text|dm|talk|chat|move|"
           r"download|install|tải|cài) .{0,20}<APP>"
           r".{0,40}(?:not here|ở đây không tiện|ở đây bị|không ai đọc|không ai biết|privately|riêng tư|bí mật|"
-          r"nói chuyện riêng|nc riêng|tâm sự riêng|chat riêng|safer|an toàn hơn|(?:no one|nobody) (?:reads?|sees?|checks?)|"
+          r"safer|an toàn hơn|(?:no one|nobody) (?:reads?|sees?|checks?)|"
           r"reads? (?:our|the) messages|(?:bố mẹ|ba mẹ) (?:em |con )?(?:đọc|xem|kiểm tra)|"
           r"your (?:parents|mom|mum|dad) (?:check|checks|read|reads|see|sees|look at|can'?t see|won'?t see))|"
           r"\b(?:xin|cho (?:anh|chú) xin) (?:zalo|số|sđt|số điện thoại|face|facebook|insta) .{0,15}"
@@ -626,6 +626,41 @@ def builtin_rules() -> list[Rule]:
           r"\bwatch your back\b|\bi know where you live\b|\bschool shooting\b",
           unless=rf"(?:{game}|bắn rank|in game|trong game|đùa thôi|đùa mà|đùa đấy|nói đùa|đùa tí|joke|jk|"
                  r"lol|haha|=\)\)|:\)\)|😂|🤣)"),
+        # Everyday English threats aimed at a person, beyond the stock verbs above.
+        R("violence_threat_en", "violence", STRONG,
+          r"\b(?:i|we)(?:'ll| will|'m gonna| am gonna|'re gonna| are gonna|'m going to| am going to|'re going to|"
+          r" are going to| gonna| wanna| want to| could| swear i'll| swear i will| swear ill|ll| ill) "
+          r"(?:\w+ ){0,2}?(?:put (?:you|u|him|her) in (?:the )?hospital|break (?:your|ur|his|her) (?:\w+ )?"
+          r"(?:face|neck|legs?|arms?|fingers?|nose|jaw|teeth|skull|bones)|smash (?:your|ur|his|her) (?:face|head)|"
+          r"knock (?:your|ur|his|her) teeth out|bash (?:your|ur|his|her) (?:head|face|skull)|"
+          r"snap (?:your|ur|his|her) (?:arm|neck|fingers?)|slit (?:your|ur|his|her) throat|"
+          r"run (?:you|u|him|her) over|choke (?:you|u|him|her)(?: out)?|strangle (?:you|u|him|her)|"
+          r"rearrange (?:your|ur|his|her) (?:\w+ )?face|pound (?:your|ur|his|her) face|cut (?:you|u|him|her)\b|"
+          r"beat (?:you|u|him|her) (?:black and blue|to death|senseless|bloody|so bad)|"
+          r"burn (?:your|ur|his|her|their) (?:house|home|car) down|hurt (?:your|ur) (?:dog|cat|family|sister|brother|mom)|"
+          r"throw acid|make (?:you|u|him|her) (?:bleed|regret|pay|suffer)|kill (?:you|u)|stab (?:you|u)|shoot (?:you|u))|"
+          r"\b(?:i|we) hope (?:someone|somebody|a car|a truck) (?:shoots|stabs|kills|beats|hits|runs over) (?:you|u)\b|"
+          r"\bi hope (?:you|u) (?:get (?:shot|stabbed|hit by|run over|beaten)|die (?:slowly|painfully|in a))|"
+          r"\b(?:you|u) (?:better|should) sleep with one eye open\b|\byou'?re dead meat\b|"
+          r"\b(?:we|i)(?:'ll| will|'re| are|'m| am) (?:\w+ ){0,2}?(?:wait(?:ing)? for|catch) (?:you|u) (?:\w+ ){0,6}?"
+          r"(?:regret|sorry|hurt|bleed|pay)\b|\b(?:if|when) (?:he|she|they) (?:shows? up|comes?) .{0,30}\bwe (?:jump|beat|get) (?:him|her|them)\b|"
+          r"\b(?:bring|brought) a (?:knife|gun|blade) (?:tomorrow|to school|to class)|\bwe'?re (?:cutting|stabbing|jumping) (?:him|her|you)\b|"
+          r"\bsomeone (?:needs to|should|ought to) (?:put a bullet in|shoot|stab|beat|kill) (?:that|this|him|her|them|you)\b|"
+          r"\b(?:i'?m|i am|we'?re|we are) (?:gonna |going to )?(?:breaking|smashing|break|smash) (?:both )?(?:your|ur|his|her) "
+          r"(?:legs?|arms?|face|neck|jaw|nose|fingers?|skull)\b|"
+          r"\bkeep (?:it up|talking) and (?:you'?ll|you will) (?:end up in a (?:ditch|hospital|grave|coffin)|regret it|see)\b",
+          unless=rf"(?:{game}|in game|trong game|joke|jk|lol|haha|lmao|😂|🤣|exam|test|quiz|homework|workout|"
+                 r"gym|match|game|tournament|debate|court|pizza|burger)"),
+        R("violence_graphic_en", "violence", MEDIUM,
+          r"\b(?:beat|beaten|beating|punched|punching|kicked|kicking|stomped|stomping|stabbed|stabbing|hit|hitting|"
+          r"tortured|torturing|strangled|choked|dragged) (?:\w+ ){0,5}?(?:until (?:he|she|they|it) (?:stopped|passed out|"
+          r"screamed|bled|couldn'?t)|over and over|to death|(?:six|five|ten|many|\d+) times|with a (?:bat|belt|brick|"
+          r"pipe|hammer|chair|lighter|knife)|so bad (?:her|his|their))|"
+          r"\b(?:skull|head) (?:cracked|smashed|caved) (?:open|in)\b|\bbleeding out\b|\b(?:blood|brains) all over\b|"
+          r"\b(?:throat|wrists?) (?:slit|slashed)\b",
+          unless=r"(?:movie|film|show|episode|game|book|novel|history|in class|lesson|news|report|police|arrested|"
+                 r"documentary|fiction|story|character|villain|zombie|boxing|ufc|mma|wrestling|gym|punching bag|the bag|"
+                 r"pillow|workout|training|drum|piñata|pinata|ball|nail)"),
         R("violence_threat_reported", "violence", STRONG,
           r"\b(?:he|she|they|my (?:dad|stepdad|step dad|mom|uncle|brother|teacher|coach)) "
           r"(?:said|says|told me|threatened) (?:that )?(?:he|she|they)(?:'d| would| will| is going to| was going to) "
@@ -667,6 +702,21 @@ def builtin_rules() -> list[Rule]:
         R("bullying_profanity_en", "bullying", MEDIUM,
           r"\b(?:fuck|fucking|fucker|motherfucker|shit|bitch|bitches|asshole|bastard|cunt|"
           r"whore|slut|hoe|hoes|stfu|wtf|dickhead|douchebag|twat|wanker|prick)\b"),
+        # Harassment aimed at a person in plain English, without profanity.
+        R("bullying_harass_en", "bullying", STRONG,
+          r"\b(?:you'?re|you are|ur|u r|u are|you) (?:\w+ ){0,2}?(?:a |an |the )?(?:most )?(?:so |such a |such an |really |"
+          r"actually |literally )?(?:annoying|pathetic|worthless|useless|waste of space|waste of air|joke|clown|brat|"
+          r"rat|pig|cow|creep|weirdo|failure|nobody|embarrassment|embarrassing|brainless|attention seeker|"
+          r"disgrace|parasite|leech|dumbass|dumb ass|crybaby|cry baby|nerd loser|loser)\b|"
+          r"\b(?:nobody|no one) (?:\w+ )?(?:wants|likes|invited|asked|cares about|will ever (?:date|like|love)) (?:you|u)\b|"
+          r"\beveryone (?:\w+ )?(?:laughs at|hates|thinks you|makes fun of|voted you) \b|"
+          r"\bwhy are you (?:even )?(?:alive|here|breathing)\b|\bshut (?:your|ur) (?:mouth|face|trap)\b|"
+          r"\b(?:go cry to|run to) (?:your|ur) (?:mom|mommy|mum|dad|daddy)\b|\bget lost,? (?:freak|loser|weirdo)\b|"
+          r"\b(?:your|ur) (?:face|voice|existence) (?:makes me (?:sick|want to (?:throw up|puke|vomit))|is (?:so )?"
+          r"(?:annoying|disgusting|ugly))\b|\bimagine being (?:as|this|that|so) (?:\w+ )?(?:worthless|ugly|stupid|pathetic)\b|"
+          r"\bgroup chat (?:just )?to make fun of (?:you|u|him|her)\b|\bmake fun of (?:you|u)\b|"
+          r"\b(?:you|u) (?:smell|stink)(?: like)?\b",
+          unless=r"(?:lol love you|love you|jk|just kidding|haha|💕|❤️|<3|nerd lol|silly|hilarious|crazy, that)"),
         R("bullying_directed_en", "bullying", STRONG,
           r"\b(?:fuck (?:you|u|off)|shut (?:the fuck )?up|go to hell|you (?:stupid|dumb|fat|ugly) "
           r"(?:bitch|whore|slut|cunt|idiot|fuck))\b"),
