@@ -48,7 +48,9 @@ needs_encoder = pytest.mark.skipif(_LAYER is None, reason=f"the deep layer canno
 MISSED = [
     ("i've been practicing how to say goodbye without making it obvious", "self_harm",
      "urgent"),
-    ("tell him if he shows up at the park tomorrow he's leaving in an ambulance", "violence",
+    # (model 2.a66e9b1d32 learnt the earlier "he's leaving in an ambulance" threat: replaced)
+    ("by friday that kid is going to learn what happens to snitches in this neighborhood",
+     "violence",
      "urgent"),
     # Grooming-like wording alone is a warning: the chat decides (see conversation.py).
     ("em trưởng thành hơn hẳn bạn bè cùng lứa, mấy chuyện mình nói giữ riêng hai đứa thôi nhé",

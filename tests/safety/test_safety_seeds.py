@@ -1,17 +1,23 @@
-"""The hand-written seed files: well-formed, and no held-out text among the training seeds."""
+"""The hand-written seed files: well-formed, and no evaluation text (nor a near-copy of one)
+among the training seeds."""
 
 from __future__ import annotations
 
+import json
 import unicodedata
 from importlib import resources
 
 import pytest
 
+from safegate.safety.nearcopy import THRESHOLD, near_copies
 from safegate.safety.types import CATEGORIES
 
 SEEDS = resources.files("safegate.safety") / "seeds"
-HELD_OUT = ("heldout.tsv", "heldout_urgent.tsv", "heldout_urgent_3.tsv", "heldout_urgent_4.tsv",
-            "heldout_other_5.tsv")
+# Every evaluation set: development sets (dev_*, they guided choices) and held-out ones.
+HELD_OUT = tuple(sorted(p.name for p in SEEDS.iterdir()
+                        if p.name.endswith(".tsv") and p.name.startswith(("dev_", "heldout_"))))
+CHATS = tuple(sorted(p.name for p in SEEDS.iterdir()
+                     if p.name.endswith(".jsonl") and p.name.startswith(("dev_", "heldout_"))))
 
 
 def _rows(name: str) -> list[tuple[str, str, str]]:
@@ -54,11 +60,26 @@ def test_held_out_sets_do_not_share_texts() -> None:
             assert seen.setdefault(_key(text), name) == name, (name, text)
 
 
-@pytest.mark.parametrize("name", ["conversations_heldout.jsonl", "conversations_heldout_2.jsonl",
-                                  "conversations_heldout_3.jsonl"])
-def test_held_out_conversations_are_well_formed(name: str) -> None:
-    import json
+def test_the_evaluation_sets_are_found() -> None:
+    assert len(HELD_OUT) >= 5 and len(CHATS) >= 3
+    assert "train.tsv" not in HELD_OUT
 
+
+def _chat_texts(name: str) -> list[str]:
+    lines = [x for x in (SEEDS / name).read_text(encoding="utf-8").splitlines() if x]
+    return [m[1] for line in lines for m in json.loads(line)["messages"]]
+
+
+def test_no_training_seed_is_a_near_copy_of_an_evaluation_line() -> None:
+    evaluation = [text for name in HELD_OUT for _, _, text in _rows(name)]
+    evaluation += [text for name in CHATS for text in _chat_texts(name)]
+    found = near_copies([text for _, _, text in _rows("train.tsv")], evaluation)
+    assert not found, (f"{len(found)} training seeds are near-copies (4-gram Jaccard >= "
+                       f"{THRESHOLD}) of evaluation lines, e.g. {found[:3]}")
+
+
+@pytest.mark.parametrize("name", CHATS)
+def test_held_out_conversations_are_well_formed(name: str) -> None:
     lines = [x for x in (SEEDS / name).read_text(encoding="utf-8").splitlines() if x]
     assert len(lines) >= 10
     for line in lines:

@@ -47,6 +47,7 @@ WINDOW = 20
 
 _RULE_STAGE = {
     "grooming_secrecy": "secrecy",
+    "grooming_secret_contact": "secrecy",
     "grooming_private_channel": "private_channel",
     "grooming_move_off_platform": "private_channel",
     "grooming_photo_request": "photo_request",

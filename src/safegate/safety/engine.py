@@ -11,7 +11,9 @@ Labels and severity (see docs/safety.md for the trade-offs):
   predictions: F2 for the urgent categories, F1 for the others);
 * ``self_harm`` and ``grooming`` labels are ``urgent``; ``violence`` is ``urgent`` when a
   threat rule fired or its score reaches ``VIOLENCE_URGENT``, else ``warning``;
-* other labels are ``warning`` from ``WARNING_FLOOR`` up and ``info`` below it;
+* other labels are ``warning`` from ``WARNING_FLOOR`` up and ``info`` below it; a ``bullying``
+  or ``hate`` label that no rule supports is ``warning`` only from ``MODEL_ALONE_WARNING``
+  (calibrated) up;
 * no label but some category at ``INFO_FLOOR`` or more → ``info`` (a weak signal).
 
 With ``deep=True`` the engine also takes a second look (safegate.safety.embedding) at messages
@@ -54,8 +56,10 @@ from safegate.safety.types import (
 )
 from safegate.textio import clean_text
 
-__all__ = ["GROOMING_MESSAGE_THRESHOLD", "GROOMING_MODEL_ALONE", "INFO_FLOOR", "OVERRULED_CAP",
-           "THRESHOLDS", "VIOLENCE_URGENT", "WARNING_FLOOR", "Engine", "default_engine"]
+__all__ = ["GROOMING_MESSAGE_THRESHOLD", "GROOMING_MODEL_ALONE", "INFO_FLOOR",
+           "MODEL_ALONE_WARNING", "OVERRULED_CAP",
+           "THRESHOLDS", "VIOLENCE_URGENT", "WARNING_FLOOR", "Engine", "calibrate",
+           "default_engine"]
 
 # Default label thresholds (the model file may override them). Urgent categories are lower:
 # a missed self-harm or grooming message costs more than a parent reading a false alarm.
@@ -78,10 +82,16 @@ WARNING_FLOOR = 0.6
 OVERRULED_CAP = 0.3
 WORD_CACHE_SIZE = 50_000  # words whose model logits the evidence pass keeps
 INFO_FLOOR = 0.3
-THREAT_RULES = frozenset({"violence_threat", "violence_threat_reported"})
+THREAT_RULES = frozenset({"violence_threat", "violence_threat_reported", "violence_threat_en"})
 # Rules whose hits are profanity used as an intensifier ("vl", "vãi"): alone they make a
 # bullying label informational only.
 MILD_RULES = frozenset({"lexicon_bullying_mild"})
+# Insults and hate that only the model saw (no rule fired for the category) alert a parent
+# (``warning``) only when the calibrated score reaches MODEL_ALONE_WARNING, a good way past the
+# label threshold; below it the label is ``info``. On ordinary comments most false alarms are
+# such labels just past the threshold (docs/safety.md, "The false-alarm budget").
+MODEL_ALONE_INFO = frozenset({"bullying", "hate"})
+MODEL_ALONE_WARNING = 0.7
 
 # PII types that mean "a child is giving out their own details".
 PII_TYPES = ("PHONE", "CCCD", "CMND", "EMAIL", "ADDRESS", "SCHOOL", "SOCIAL_HANDLE",
@@ -99,6 +109,19 @@ _SELF = re.compile(
 
 
 _RE_WORD = re.compile(r"\w+")
+
+
+def calibrate(score: float, threshold: float) -> float:
+    """A category score on a common scale: 0.5 at the category's label threshold (for the
+    text's language), linear from 0 to it and from it to 1. The same calibrated score then
+    means the same distance from labelling in every category and language, and the any-harm
+    score (the maximum over categories) ranks texts by how far past its own threshold their
+    strongest category is."""
+    if threshold <= 0.0 or threshold >= 1.0:
+        return score
+    if score < threshold:
+        return 0.5 * score / threshold
+    return 0.5 + 0.5 * (score - threshold) / (1.0 - threshold)
 
 
 def _noisy_or(values: Sequence[float]) -> float:
@@ -329,10 +352,14 @@ class Engine:
         threat = any(h.rule.name in THREAT_RULES for h in hits)
         bullying_rules = {h.rule.name for h in hits if h.rule.category == "bullying"}
         mild = bool(bullying_rules) and bullying_rules <= MILD_RULES
-        return _Partial(labels, scores, spans, threat, mild)
+        return _Partial(labels, scores, spans, threat, mild, language, frozenset(rule))
 
     def _finish(self, p: _Partial, evidence: list[Span]) -> Result:
         spans = sorted([*p.spans, *evidence], key=lambda s: (s.start, -s.end, s.category))
+        limits = self._limits.get(p.language) or self._limits["en"]
+        calibrated = {c: round(calibrate(v, limits[c]), 4) for c, v in p.scores.items()}
+        for c in p.deep_added:  # a deep label sits at or past the threshold, like any label
+            calibrated[c] = max(calibrated[c], 0.5)
         levels: dict[str, str] = {}
         for c in p.labels:
             if c in p.deep_added:
@@ -342,6 +369,9 @@ class Engine:
                 level = "urgent"
             elif c == "bullying" and p.mild_profanity:
                 level = "info"  # "đẹp trai vl": profanity as an intensifier, nobody targeted
+            elif (c in MODEL_ALONE_INFO and c not in p.ruled
+                  and calibrated[c] < MODEL_ALONE_WARNING):
+                level = "info"
             elif p.scores[c] >= WARNING_FLOOR:
                 level = "warning"
             else:
@@ -351,7 +381,7 @@ class Engine:
         if severity == "none" and any(v >= INFO_FLOOR for v in p.scores.values()):
             severity = "info"
         rounded = {c: round(v, 4) for c, v in p.scores.items()}
-        return Result(p.labels, rounded, severity, tuple(spans), p.deep, levels)
+        return Result(p.labels, rounded, severity, tuple(spans), p.deep, levels, calibrated)
 
 
 @dataclass(slots=True)
@@ -361,6 +391,8 @@ class _Partial:
     spans: list[Span]
     threat: bool
     mild_profanity: bool = False
+    language: str = "en"
+    ruled: frozenset[str] = frozenset()  # categories some rule fired for
     deep: dict[str, float] = field(default_factory=dict)  # the deep layer's probabilities
     deep_added: tuple[str, ...] = ()  # labels the deep layer added
 

@@ -101,6 +101,7 @@ class Hit:
 # em", "anh nạp kim cương cho em nếu em gọi video". Such messages also get the combined rule.
 GROOMING_KINDS: dict[str, str] = {
     "grooming_secrecy": "secrecy",
+    "grooming_secret_contact": "secrecy",
     "grooming_photo_request": "photo",
     "grooming_video_call": "video",
     "grooming_sexual_photo": "sexual_photo",
@@ -134,12 +135,13 @@ def grooming_combination(kinds: set[str]) -> bool:
     """Whether one message's grooming signal kinds make the combination fire.
 
     Two hard signals; a hard one with any other (a private channel, flattery, the age, sexual
-    talk, a meeting, a video call); sexual talk with the child's age, flattery or romance; or any
-    three kinds.
+    talk, a meeting, a video call); sexual talk with the child's age, flattery or romance; the
+    child's age with romance ("e bn tuổi r, có ny chưa"); or any three kinds.
     """
     hard = kinds & GROOMING_HARD_KINDS
     return (len(hard) >= 2 or (bool(hard) and len(kinds) > len(hard))
             or ("sexual" in kinds and bool(kinds & {"age", "flattery", "romance"}))
+            or {"age", "romance"} <= kinds
             or len(kinds) >= 3)
 
 
@@ -153,10 +155,12 @@ _MACROS = {
     "<GROUP>": (r"(?:bọn|lũ|đám|tụi nó|tụi mày|thằng|con|đồ|mấy thằng|mấy con|mấy đứa|dân|loại|phường|"
                 r"cái bọn|cái lũ|giống|như thằng|như đứa|nó là|mày là)"),
     "<APP>": (r"(?:zalo|telegram|tele|snapchat|snap|discord|messenger|mess|kik|whatsapp|"
-              r"viber|signal|instagram|insta|facebook|face|tiktok|line|wechat|skype)"),
+              r"viber|signal|instagram|insta|facebook|face|tiktok|line|wechat|skype|app khác|another app|"
+              r"other app|a different app)"),
     "<PIC>": r"(?:ảnh|hình|pic|pics|picture|pictures|photo|photos|video|clip|selfie)",
     "<BODY>": (r"\b(?:nude|nudes|khoả thân|khỏa thân|không mặc (?:gì|đồ|quần|áo)|cởi (?:đồ|áo|quần)|"
-               r"đồ lót|quần lót|áo ngực|ngực|vếu|mông|vùng kín|chỗ kín|body|bikini|naked|đồ ngủ|"
+               r"đồ lót|quần lót|áo ngực|ngực|vếu|mông|vùng kín|chỗ kín|body|bikini|naked|đồ ngủ|váy ngủ|áo ngủ|"
+               r"nightgown|nightie|"
                r"đồ bơi|áo tắm|swimsuit|pyjamas|pajamas|in bed|trên giường|"
                r"topless|underwear|boobs|tits|nsfw|sexy|hở hang|hot|đang tắm|lúc tắm|khi tắm|trong phòng tắm|"
                r"in the shower|in the bath|taking a shower|after (?:your |the )?(?:shower|bath)|tắm xong|"
@@ -377,17 +381,44 @@ def builtin_rules() -> list[Rule]:
           r"\b(?:won'?t|will not|never) show (?:anyone|anybody)\b|\b(?:anh|chú) (?:hứa )?không cho ai xem\b|"
           r"\bđừng (?:dẫn|rủ|gọi|mang) (?:ai|bạn|bạn bè|người khác|theo ai)(?: (?:theo|đi cùng|đi theo|cùng))?\b|"
           r"\b(?:nhớ )?(?:xoá|xóa) hết (?:đi |nhé|nha|đó|luôn)|"
-          r"\bdon'?t bring (?:anyone|anybody|friends|your friends|your (?:mom|mum|dad|parents))",
-          unless=r"(?:surprise|party|birthday|bất ngờ|sinh nhật|tiệc|quà tặng mẹ|quà tặng bố|spam|quảng cáo)"),
+          r"\bdon'?t bring (?:anyone|anybody|friends|your friends|your (?:mom|mum|dad|parents))|"
+          r"\b(?:wipe|clear|erase|delete) (?:\w+ ){0,2}?(?:chats?|messages|texts|convo|conversations?|dms|history)\b"
+          r"(?! (?:group|app))|"
+          r"\b(?:no one|nobody) (?:reads?|sees?|checks?|can see|can read|will see) (?:it|them|our|what we|there)\b|"
+          r"\b(?:nhớ )?giữ (?:bí mật|kín)\b|"
+          r"\b(?:bố mẹ|ba mẹ|mẹ|bố|ba|má|người lớn|mọi người) (?:<KID> )?(?:không cần|chẳng cần|ko cần) (?:phải )?biết\b",
+          unless=r"(?:surprise|party|birthday|bất ngờ|sinh nhật|tiệc|quà tặng mẹ|quà tặng bố|spam|quảng cáo|"
+                 r"meme|group chat|nhóm lớp|nhầm nhóm|gửi nhầm)"),
+        # Secrecy about the contact itself (hiding that an adult and the child talk, meet or
+        # exchange gifts) is a red flag on its own: strong enough to label alone.
+        R("grooming_secret_contact", "grooming", MEDIUM,
+          r"\b(?:don'?t|dont|do not|never|can'?t|cannot) (?:tell|show) (?:\w+ ){0,3}?(?:about us\b|(?:that )?(?:we|i) "
+          r"(?:talk|chat|text|message|meet|met|talked|send|sent|gave|give)\b|about (?:our|my) (?:chats?|messages|texts|"
+          r"talks?|friendship|gifts?))|"
+          r"\b(?:your |ur )?(?:parents|mom|mum|dad|family) (?:don'?t|doesn'?t|dont|doesnt|do not|does not) (?:have|need) "
+          r"to know (?:about us|(?:that )?we|about (?:this|our|me))|"
+          r"\bkeep (?:our|this|us) (?:chats?|friendship|relationship|talks?|conversations?|messages)? ?(?:a )?secret\b|"
+          r"\b(?:delete|wipe|clear|erase) (?:our|this|these|the) (?:chats?|messages|texts|convo|conversation|dms) "
+          r"(?:\w+ ){0,3}?(?:so (?:your|ur)|before (?:your|ur)|(?:your|ur) (?:mom|mum|dad|parents))|"
+          r"\b(?:đừng|không được|ko được|cấm) (?:kể|nói|khoe) (?:\w+ ){0,4}?(?:chuyện (?:mình|anh em mình|chú cháu|hai đứa|"
+          r"chúng mình) (?:nhắn tin|nói chuyện|gặp nhau|quen nhau|chat)|(?:là )?(?:anh|chú|a) (?:nhắn tin|nói chuyện|"
+          r"cho (?:em |cháu |e )?tiền|nạp|tặng|gặp))|"
+          r"\b(?:xoá|xóa) (?:hết )?(?:tin nhắn|đoạn chat|cuộc trò chuyện)(?: \w+){0,4}? (?:đừng để|kẻo|không thì|lỡ|"
+          r"để khỏi|không để) (?:\w+ )?(?:bố mẹ|ba mẹ|mẹ|bố|ba|má|người lớn)",
+          unless=r"(?:surprise|party|birthday|bất ngờ|sinh nhật|tiệc)"),
         R("grooming_private_channel", "grooming", WEAK,
-          r"\b(?:add|kết bạn|inbox|ib|nhắn|qua|sang|chuyển sang|vào|lên|xin|cho (?:anh|chú|mình) xin) "
+          r"\b(?:add|kết bạn|kb|inbox|ib|nhắn|qua|sang|chuyển sang|vào|lên|xin|tải|cài|download|install|"
+          r"cho (?:anh|chú|mình|a) xin) "
           r"(?:nick |acc |tài khoản |số )?<APP>\b|\bnhắn riêng\b|\bchat riêng\b|\binbox riêng\b|"
-          r"\b(?:add me|message me|text me|dm me|hit me|call me|find me|talk to me|chat with me|meet me) (?:up )?on <APP>|\bwhat'?s your (?:snap|number|insta|discord)|"
+          r"\b(?:add me|message me|text me|dm me|hit me|call me|find me|talk to me|chat with me|meet me) (?:up )?on <APP>|\bwhat(?:'?s| is) (?:your|ur) (?:snap|number|insta|discord|<APP>)|"
+          r"\b(?:move|take|switch|bring) (?:this|it|us|our chat|our talk) (?:over )?(?:to|on) <APP>|"
           r"\b(?:let'?s|we can|we should) (?:move|go|switch|talk) (?:to|on) <APP>|\b(?:switch|move|come over) to <APP>|"
           r"\b(?:private|secret) (?:chat|account|server|group)\b|\b<APP> (?:của )?(?:em|bé) (?:là )?(?:gì|bao nhiêu)"),
         R("grooming_move_off_platform", "grooming", MEDIUM,
-          r"\b(?:add|kết bạn|inbox|nhắn|qua|sang|chuyển sang|lên|vào|dùng|message|text|dm|talk|chat|move) .{0,20}<APP>"
-          r".{0,25}(?:not here|ở đây không tiện|ở đây bị|không ai đọc|không ai biết|privately|riêng tư|bí mật|"
+          r"\b(?:add|kết bạn|kb|inbox|nhắn|qua|sang|chuyển sang|lên|vào|dùng|message|text|dm|talk|chat|move|"
+          r"download|install|tải|cài) .{0,20}<APP>"
+          r".{0,40}(?:not here|ở đây không tiện|ở đây bị|không ai đọc|không ai biết|privately|riêng tư|bí mật|"
+          r"safer|an toàn hơn|(?:no one|nobody) (?:reads?|sees?|checks?)|"
           r"reads? (?:our|the) messages|(?:bố mẹ|ba mẹ) (?:em |con )?(?:đọc|xem|kiểm tra)|"
           r"your (?:parents|mom|mum|dad) (?:check|checks|read|reads|see|sees|look at|can'?t see|won'?t see))|"
           r"\b(?:xin|cho (?:anh|chú) xin) (?:zalo|số|sđt|số điện thoại|face|facebook|insta) .{0,15}"
@@ -449,8 +480,9 @@ def builtin_rules() -> list[Rule]:
           r"trà sữa|quần áo|váy|son|đồ chơi|gấu bông)\b|"
           r"\b(?:kiếm|nhận|lấy|muốn) (?:skin|kc|kim cương|robux|quân huy|vbucks|quà) (?:free|miễn phí)\b|"
           r"\b<KID> (?:có )?(?:muốn|thích) (?:\d+ )?(?:kc|kim cương|robux|quân huy|skin|vbucks) không\b|\bi(?:'ll| will| can) pay (?:you|u)\b|"
-          r"\bi(?:'ll| will| can| could) (?:buy|get|give|send) (?:you|u) (?:some |free |a |an )?(?:new )?(?:robux|v-?bucks|skins?|gift ?cards?|money|"
-          r"phone|iphone|gift|present|gems)|\b(?:free|cho) robux\b"),
+          r"\bi(?:'ll| will| can| could) (?:buy|get|give|send) (?:you|u) (?:some |free |a |an |the )?(?:new )?(?:robux|v-?bucks|skins?|gift ?cards?|money|"
+          r"phone|iphone|gift|present|gems|battle ?pass|phone credit|credit|top.?up|diamonds)|\b(?:free|cho) robux\b|"
+          r"\bi(?:'ll| will| can| could) (?:pay|top up|cover) (?:for )?(?:your|ur) (?:phone|credit|data|top.?up|game|skins?|battle ?pass)"),
         R("grooming_gift_condition", "grooming", 0.45,
           r"\b(?:gift ?card|robux|v-?bucks|skins?|money|a phone|presents?) if you\b|"
           r"\bi'?ll (?:buy|get|give|send|pay) you .{0,30}\bif you\b|\bif you .{0,40}\bi'?ll (?:buy|get|give|send|pay) you\b|"
@@ -458,7 +490,7 @@ def builtin_rules() -> list[Rule]:
           r"\b(?:nếu|miễn là) (?:em|bé|cháu) .{0,30}\b(?:anh|chú|a) (?:sẽ )?(?:mua|tặng|cho|nạp)|"
           r"\bnghe lời (?:anh|chú|a) (?:thì|là) .{0,20}\b(?:anh|chú|a) (?:sẽ )?(?:mua|tặng|cho|nạp)|"
           r"\b(?:thì|là) (?:anh|chú|a) (?:sẽ )?(?:mua|tặng|nạp|chuyển|bank) (?:\w+ )?(?:liền|ngay|luôn|cho)\b|"
-          r"\bchỉ cần (?:<KID> )?(?:làm theo lời|nghe lời|gửi|chụp|cho (?:anh|chú) xem|gặp) (?:anh|chú|a)?"),
+          r"\bchỉ cần (?:<KID> )?(?:làm theo lời|nghe lời|gửi|chụp|cho (?:anh|chú) xem|gặp|ra gặp|đi chơi với) (?:anh|chú|a)?"),
         R("grooming_meet", "grooming", WEAK,
           r"\b(?:gặp|đi chơi|hẹn|đón|qua đón|ra gặp|đến gặp) (?:nhau|em|bé|cháu|anh|chú)?\s?"
           r"(?:ngoài đời|riêng|một mình|ở đâu|được không|không|nhé|đi|tối nay|cuối tuần)|"
@@ -468,7 +500,7 @@ def builtin_rules() -> list[Rule]:
           r"\b(?:gặp|ra gặp|đến gặp) (?:anh|chú|bác)\b(?! (?:ấy|ta|trai|họ|hai|cả))|"
           r"\b(?:anh|chú|bác|a) (?:sẽ )?(?:ghé|qua|sang|tới|đến) (?:qua )?(?:chơi|thăm|nhà|đón|đưa|mang)\b|"
           r"\bmeet (?:up|me|in person|irl)\b|\bcome (?:to|over to) my (?:place|house|room|hotel|car)|"
-          r"\bi (?:can|could|will|'ll) come (?:over|to your (?:house|place))\b|"
+          r"\bi (?:can|could|will|'ll) (?:come (?:over|by|to your (?:house|place))|swing by|stop by|drop by)\b|"
           r"\bi(?:'ll| will| can) (?:come )?pick (?:you|u) up\b|\bcome alone\b|\bđến một mình\b|"
           r"\bi(?:'ll| will) (?:wait for|meet) (?:you|u) (?:near|at|outside|behind|by) (?:your )?(?:school|house|home|park|mall)\b",
           unless=r"(?:họp lớp|cả lớp|đi học|bố mẹ đón|mẹ đón|ba đón|học nhóm|study|homework|bài tập)"),
@@ -487,7 +519,8 @@ def builtin_rules() -> list[Rule]:
         R("grooming_romance", "grooming", FAINT,
           r"\b(?:mình|anh em mình|chúng mình) yêu nhau (?:nhé|nha|đi|không)|\blàm người yêu (?:anh|chú|a)\b|"
           r"\b(?:em|bé) (?:có )?yêu (?:anh|chú) không\b|\bhẹn hò (?:với anh|với chú|nhé|nha|không)\b|"
-          r"\bbe my (?:girlfriend|boyfriend|gf|bf)\b|\b(?:date|go out with) me\b"),
+          r"\bbe my (?:girlfriend|boyfriend|gf|bf)\b|\b(?:date|go out with) me\b|"
+          r"\b(?:<KID> )?(?:đã )?có (?:người yêu|bồ|bạn trai|bạn gái) chưa\b|\b(?:do you have|got) a (?:boyfriend|girlfriend|bf|gf)\b"),
         R("grooming_home_alone", "grooming", FAINT,
           r"\b(?:<KID> )?(?:có )?(?:đang )?ở nhà (?:có )?(?:một mình|1 mình|mình em)\b|"
           r"\b(?:nhà có ai không|nhà ai không|nhà có mình em không|nhà mình em không)\b|"
@@ -506,14 +539,14 @@ def builtin_rules() -> list[Rule]:
           r"\bwhen your parents (?:are|go) (?:asleep|out|away|at work|to bed|to sleep)|"
           r"\bwhen (?:no one|nobody) is (?:home|around)\b|\bis anyone (?:else )?(?:home|with you)"),
         R("grooming_probe", "grooming", FAINT,
-          r"\b(?:<KID>|bạn) (?:năm nay |nay )?(?:bao nhiêu|mấy) tuổi|\b<KID> học lớp mấy\b|"
+          r"\b(?:<KID>|bạn) (?:năm nay |nay )?(?:bao nhiêu|mấy|bạn|bn|nhiêu|nhiu) tuổi|\b<KID> học lớp mấy\b|\basl\b|"
           r"\b<KID> (?:học )?lớp (?:\d+|mấy) (?:à|hả|rồi à|thật à|ư|chưa|rồi)\b|\b<KID> (?:\d+|mười \w+) tuổi (?:à|hả|thật à)\b|"
           r"\bhow old are (?:you|u)\b|\bwhat grade are you\b"),
         R("grooming_flattery", "grooming", FAINT,
           r"\b<KID> (?:thật là |rất |trông )?(?:xinh|dễ thương|đáng yêu|trưởng thành|chín chắn|hiểu chuyện|"
           r"đặc biệt|sexy|gợi cảm|quyến rũ|ngoan) (?:quá|thế|lắm|hơn|ghê)|\bchỉ có <ADULT> (?:mới )?hiểu <KID>|"
           r"\bkhông ai hiểu <KID> bằng\b|\b(?:mature|grown up|grown-up|old) for (?:your age|\d+|a \d+ ?(?:year|yr) old)\b|"
-          r"\bfor a \d+ ?(?:year|yr) old\b|\b(?:look|seem|act) (?:so |much )?(?:older|more mature) than (?:\d+|your age)\b|\byou'?re (?:so )?(?:special|mature|pretty|beautiful|"
+          r"\bfor a \d+ ?(?:year|yr) old\b|\b(?:you|u) (?:look|seem) (?:so |really |very )?(?:young|mature|grown up|older)\b|\b(?:look|seem|act) (?:so |much )?(?:older|more mature) than (?:\d+|your age)\b|\byou'?re (?:so )?(?:special|mature|pretty|beautiful|"
           r"cute|hot|sexy)\b|\bonly i understand you\b|\bnobody understands you like\b"),
         R("grooming_sexual_question", "grooming", WEAK,
           r"\b(?:<KID>|bạn) (?:đã )?(?:từng )?(?:quan hệ|làm chuyện ấy|làm tình|hôn ai|ngủ với ai|thủ dâm|"
@@ -593,6 +626,41 @@ def builtin_rules() -> list[Rule]:
           r"\bwatch your back\b|\bi know where you live\b|\bschool shooting\b",
           unless=rf"(?:{game}|bắn rank|in game|trong game|đùa thôi|đùa mà|đùa đấy|nói đùa|đùa tí|joke|jk|"
                  r"lol|haha|=\)\)|:\)\)|😂|🤣)"),
+        # Everyday English threats aimed at a person, beyond the stock verbs above.
+        R("violence_threat_en", "violence", STRONG,
+          r"\b(?:i|we)(?:'ll| will|'m gonna| am gonna|'re gonna| are gonna|'m going to| am going to|'re going to|"
+          r" are going to| gonna| wanna| want to| could| swear i'll| swear i will| swear ill|ll| ill) "
+          r"(?:\w+ ){0,2}?(?:put (?:you|u|him|her) in (?:the )?hospital|break (?:your|ur|his|her) (?:\w+ )?"
+          r"(?:face|neck|legs?|arms?|fingers?|nose|jaw|teeth|skull|bones)|smash (?:your|ur|his|her) (?:face|head)|"
+          r"knock (?:your|ur|his|her) teeth out|bash (?:your|ur|his|her) (?:head|face|skull)|"
+          r"snap (?:your|ur|his|her) (?:arm|neck|fingers?)|slit (?:your|ur|his|her) throat|"
+          r"run (?:you|u|him|her) over|choke (?:you|u|him|her)(?: out)?|strangle (?:you|u|him|her)|"
+          r"rearrange (?:your|ur|his|her) (?:\w+ )?face|pound (?:your|ur|his|her) face|cut (?:you|u|him|her)\b|"
+          r"beat (?:you|u|him|her) (?:black and blue|to death|senseless|bloody|so bad)|"
+          r"burn (?:your|ur|his|her|their) (?:house|home|car) down|hurt (?:your|ur) (?:dog|cat|family|sister|brother|mom)|"
+          r"throw acid|make (?:you|u|him|her) (?:bleed|regret|pay|suffer)|kill (?:you|u)|stab (?:you|u)|shoot (?:you|u))|"
+          r"\b(?:i|we) hope (?:someone|somebody|a car|a truck) (?:shoots|stabs|kills|beats|hits|runs over) (?:you|u)\b|"
+          r"\bi hope (?:you|u) (?:get (?:shot|stabbed|hit by|run over|beaten)|die (?:slowly|painfully|in a))|"
+          r"\b(?:you|u) (?:better|should) sleep with one eye open\b|\byou'?re dead meat\b|"
+          r"\b(?:we|i)(?:'ll| will|'re| are|'m| am) (?:\w+ ){0,2}?(?:wait(?:ing)? for|catch) (?:you|u) (?:\w+ ){0,6}?"
+          r"(?:regret|sorry|hurt|bleed|pay)\b|\b(?:if|when) (?:he|she|they) (?:shows? up|comes?) .{0,30}\bwe (?:jump|beat|get) (?:him|her|them)\b|"
+          r"\b(?:bring|brought) a (?:knife|gun|blade) (?:tomorrow|to school|to class)|\bwe'?re (?:cutting|stabbing|jumping) (?:him|her|you)\b|"
+          r"\bsomeone (?:needs to|should|ought to) (?:put a bullet in|shoot|stab|beat|kill) (?:that|this|him|her|them|you)\b|"
+          r"\b(?:i'?m|i am|we'?re|we are) (?:gonna |going to )?(?:breaking|smashing|break|smash) (?:both )?(?:your|ur|his|her) "
+          r"(?:legs?|arms?|face|neck|jaw|nose|fingers?|skull)\b|"
+          r"\bkeep (?:it up|talking) and (?:you'?ll|you will) (?:end up in a (?:ditch|hospital|grave|coffin)|regret it|see)\b",
+          unless=rf"(?:{game}|in game|trong game|joke|jk|lol|haha|lmao|😂|🤣|exam|test|quiz|homework|workout|"
+                 r"gym|match|game|tournament|debate|court|pizza|burger)"),
+        R("violence_graphic_en", "violence", MEDIUM,
+          r"\b(?:beat|beaten|beating|punched|punching|kicked|kicking|stomped|stomping|stabbed|stabbing|hit|hitting|"
+          r"tortured|torturing|strangled|choked|dragged) (?:\w+ ){0,5}?(?:until (?:he|she|they|it) (?:stopped|passed out|"
+          r"screamed|bled|couldn'?t)|over and over|to death|(?:six|five|ten|many|\d+) times|with a (?:bat|belt|brick|"
+          r"pipe|hammer|chair|lighter|knife)|so bad (?:her|his|their))|"
+          r"\b(?:skull|head) (?:cracked|smashed|caved) (?:open|in)\b|\bbleeding out\b|\b(?:blood|brains) all over\b|"
+          r"\b(?:throat|wrists?) (?:slit|slashed)\b",
+          unless=r"(?:movie|film|show|episode|game|book|novel|history|in class|lesson|news|report|police|arrested|"
+                 r"documentary|fiction|story|character|villain|zombie|boxing|ufc|mma|wrestling|gym|punching bag|the bag|"
+                 r"pillow|workout|training|drum|piñata|pinata|ball|nail)"),
         R("violence_threat_reported", "violence", STRONG,
           r"\b(?:he|she|they|my (?:dad|stepdad|step dad|mom|uncle|brother|teacher|coach)) "
           r"(?:said|says|told me|threatened) (?:that )?(?:he|she|they)(?:'d| would| will| is going to| was going to) "
@@ -634,6 +702,21 @@ def builtin_rules() -> list[Rule]:
         R("bullying_profanity_en", "bullying", MEDIUM,
           r"\b(?:fuck|fucking|fucker|motherfucker|shit|bitch|bitches|asshole|bastard|cunt|"
           r"whore|slut|hoe|hoes|stfu|wtf|dickhead|douchebag|twat|wanker|prick)\b"),
+        # Harassment aimed at a person in plain English, without profanity.
+        R("bullying_harass_en", "bullying", STRONG,
+          r"\b(?:you'?re|you are|ur|u r|u are|you) (?:\w+ ){0,2}?(?:a |an |the )?(?:most )?(?:so |such a |such an |really |"
+          r"actually |literally )?(?:annoying|pathetic|worthless|useless|waste of space|waste of air|joke|clown|brat|"
+          r"rat|pig|cow|creep|weirdo|failure|nobody|embarrassment|embarrassing|brainless|attention seeker|"
+          r"disgrace|parasite|leech|dumbass|dumb ass|crybaby|cry baby|nerd loser|loser)\b|"
+          r"\b(?:nobody|no one) (?:\w+ )?(?:wants|likes|invited|asked|cares about|will ever (?:date|like|love)) (?:you|u)\b|"
+          r"\beveryone (?:\w+ )?(?:laughs at|hates|thinks you|makes fun of|voted you) \b|"
+          r"\bwhy are you (?:even )?(?:alive|here|breathing)\b|\bshut (?:your|ur) (?:mouth|face|trap)\b|"
+          r"\b(?:go cry to|run to) (?:your|ur) (?:mom|mommy|mum|dad|daddy)\b|\bget lost,? (?:freak|loser|weirdo)\b|"
+          r"\b(?:your|ur) (?:face|voice|existence) (?:makes me (?:sick|want to (?:throw up|puke|vomit))|is (?:so )?"
+          r"(?:annoying|disgusting|ugly))\b|\bimagine being (?:as|this|that|so) (?:\w+ )?(?:worthless|ugly|stupid|pathetic)\b|"
+          r"\bgroup chat (?:just )?to make fun of (?:you|u|him|her)\b|\bmake fun of (?:you|u)\b|"
+          r"\b(?:you|u) (?:smell|stink)(?: like)?\b",
+          unless=r"(?:lol love you|love you|jk|just kidding|haha|💕|❤️|<3|nerd lol|silly|hilarious|crazy, that)"),
         R("bullying_directed_en", "bullying", STRONG,
           r"\b(?:fuck (?:you|u|off)|shut (?:the fuck )?up|go to hell|you (?:stupid|dumb|fat|ugly) "
           r"(?:bitch|whore|slut|cunt|idiot|fuck))\b"),

@@ -43,7 +43,9 @@ class Span:
 class Result:
     """What the engine sees in one text. ``levels``: each label's own severity (``severity`` is
     the highest). ``deep``: the deep layer's probabilities, when it looked at this text (empty
-    otherwise; see safegate.safety.embedding)."""
+    otherwise; see safegate.safety.embedding). ``calibrated``: each category's score on a common
+    scale, 0.5 at that category's label threshold for the text's language (engine.calibrate);
+    ``any_harm`` is their maximum."""
 
     labels: tuple[str, ...]
     scores: dict[str, float]
@@ -51,6 +53,11 @@ class Result:
     spans: tuple[Span, ...]
     deep: dict[str, float] = field(default_factory=dict)
     levels: dict[str, str] = field(default_factory=dict)
+    calibrated: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def any_harm(self) -> float:
+        return max(self.calibrated.values(), default=0.0)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"labels": list(self.labels),
