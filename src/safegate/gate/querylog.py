@@ -32,14 +32,20 @@ Record = tuple[str, tuple[Any, ...]]
 def window_rows(window_start: float, counts: Counter[Record]) -> list[Row]:
     """Rows for one window, applying each profile's log level: ``domains`` keeps no
     client address and only the hour; ``off`` keeps nothing (and is never appended)."""
+    # A ``full`` row is one (client, record) of ``counts`` already (equal records are one
+    # key there, and the level is part of the record): it needs no merging. ``domains`` rows
+    # drop the client and the minutes, so several keys can make one row.
+    rows: list[Row] = []
+    add = rows.append
     merged: Counter[tuple[Any, ...]] = Counter()
     for (ip, (profile_id, qname, qtype, action, reason, level)), n in counts.items():
         if level == "full":
-            merged[(window_start, ip, profile_id, qname, qtype, action, reason)] += n
+            add((window_start, ip, profile_id, qname, qtype, action, reason, n))
         elif level == "domains":
             hour = window_start - window_start % 3600
             merged[(hour, "", profile_id, qname, qtype, action, reason)] += n
-    return [(*key, n) for key, n in merged.items()]
+    rows.extend((*key, n) for key, n in merged.items())
+    return rows
 
 
 class QueryLog:
