@@ -13,6 +13,7 @@ import contextlib
 import ipaddress
 import logging
 import math
+import os
 import socket
 import struct
 import time
@@ -670,9 +671,42 @@ class UdpServer(asyncio.DatagramProtocol):
         # Bound once: the hot path reads these without attribute chains.
         self.clients = gate.clients
         self.log = gate.querylog.batch.append
+        self._sock: socket.socket | None = None
+        self._sendto: Any = self._via_transport
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
+        # Answers go out through a duplicate of the listening socket's descriptor (the same
+        # socket): uvloop's ``sendto`` converts each address through an LRU cache of 2,048
+        # entries, so with more clients than that taking turns every answer missed it and
+        # paid for a new conversion (a household of 3,000 devices did). A send the socket
+        # refuses (full buffer, or an error) goes through the transport as before.
+        sock = transport.get_extra_info("socket")
+        if sock is not None and sock.type == socket.SOCK_DGRAM:
+            try:
+                self._sock = socket.socket(sock.family, sock.type, sock.proto,
+                                           os.dup(sock.fileno()))
+            except OSError as exc:
+                log.debug("udp: answers go through the transport (%s)", exc)
+            else:
+                self._sock.setblocking(False)
+                self._sendto = self._direct
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._sendto = self._via_transport
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
+
+    def _via_transport(self, data: bytes, addr: tuple[Any, ...]) -> None:
+        if self.transport is not None:
+            self.transport.sendto(data, addr)
+
+    def _direct(self, data: bytes, addr: tuple[Any, ...]) -> None:
+        try:
+            self._sock.sendto(data, addr)  # type: ignore[union-attr]
+        except OSError:
+            self._via_transport(data, addr)  # it queues, or reports the error its way
 
     def datagram_received(self, data: bytes, addr: tuple[Any, ...]) -> None:
         # The hot path. Keep it short: every line here runs for every query.
@@ -689,7 +723,7 @@ class UdpServer(asyncio.DatagramProtocol):
             if now < memo.expires:
                 if now >= memo.refresh_at:
                     self.gate.refresh(memo, now)
-                self.transport.sendto(data[:2] + memo.response, addr)  # type: ignore[union-attr]
+                self._sendto(data[:2] + memo.response, addr)
                 if memo.record is not None:
                     append = self.log
                     append(ip)
@@ -707,7 +741,7 @@ class UdpServer(asyncio.DatagramProtocol):
         if not done:
             gate.spawn(self._upstream(result, addr))  # type: ignore[arg-type]
         elif result is not None:
-            self.transport.sendto(result, addr)  # type: ignore[union-attr,arg-type]
+            self._sendto(result, addr)
 
     async def _upstream(self, pending: Pending, addr: tuple[Any, ...]) -> None:
         try:
@@ -716,8 +750,8 @@ class UdpServer(asyncio.DatagramProtocol):
             self.gate.stats.handler_errors += 1
             log.exception("error answering a query from %s", addr[0])
             response = wire.error_response(pending.data, wire.RCODE_SERVFAIL)
-        if response is not None and self.transport is not None:
-            self.transport.sendto(response, addr)
+        if response is not None:
+            self._sendto(response, addr)
 
     def error_received(self, exc: Exception) -> None:
         log.debug("udp error: %s", exc)
