@@ -36,12 +36,13 @@ def test_full_rows_keep_each_client_and_count_repeats() -> None:
     blocked = (7, "bad.example", 1, "block", "adult:list:bad.example", "full")
     allowed = (7, "ok.example", 1, "allow", None, "full")
     memo = Memoised(blocked)
+    again = Memoised(blocked)  # the same answer memoised anew (after an eviction)
     rows = _rows([("10.0.0.1", memo), ("10.0.0.1", memo), ("10.0.0.2", blocked),
-                  ("10.0.0.1", allowed), ("10.0.0.1", blocked)])
+                  ("10.0.0.1", allowed), ("10.0.0.1", blocked), ("10.0.0.1", again)])
     counts = {(r[1], r[3], r[5]): r[7] for r in rows}
     assert len(rows) == 3
-    # The memoised record and an equal record built on a miss are the same row.
-    assert counts == {("10.0.0.1", "bad.example", "block"): 3,
+    # Memoised records and an equal record built on a miss are the same row.
+    assert counts == {("10.0.0.1", "bad.example", "block"): 4,
                       ("10.0.0.2", "bad.example", "block"): 1,
                       ("10.0.0.1", "ok.example", "allow"): 1}
     assert {r[0] for r in rows} == {rows[0][0]}  # every row carries the window's start

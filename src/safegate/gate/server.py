@@ -116,6 +116,11 @@ class FixedMemo(NamedTuple):
     response: bytes
     record: tuple[Any, ...] | None
 
+    # Hashed and compared by identity, like ``Memo``: the query log counts memo hits by
+    # (client, memo), and hashing the fields would cost a pass over them per hit.
+    __hash__ = object.__hash__  # type: ignore[misc]
+    __eq__ = object.__eq__  # type: ignore[misc]
+
 
 _new_fixed = tuple.__new__  # FixedMemo(...) without NamedTuple's Python-level __new__
 
