@@ -3,6 +3,7 @@ upstream on loopback."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import random
 import socket
@@ -19,6 +20,7 @@ import dns.rcode
 import dns.rdatatype
 import pytest
 
+from safegate.gate.server import start_listeners
 from tests.helpers import FakeUpstream, addresses, ask, ede, wait_until
 
 BLOCKED = ["blocked.example", "zone.example", "cloaked-target.example"]
@@ -52,6 +54,36 @@ def test_blocked_name_gets_null_ip_with_reason(make_gate: Any, upstream: FakeUps
         mx = ask(g.port, name, "MX")
         assert mx.rcode() == dns.rcode.NOERROR and not mx.answer
     assert not any(q[1].endswith("zone.example") for q in upstream.queries)
+
+
+def test_answers_reach_each_of_many_client_addresses(make_gate: Any,
+                                                     upstream: FakeUpstream) -> None:
+    """Answers leave through the listening socket itself (not uvloop's address cache): each
+    of many source addresses gets its own answer, on a miss and from the memo."""
+    g = make_gate({"custom": BLOCKED})
+    sources = [f"127.0.{i // 250}.{i % 250 + 2}" for i in range(300)]
+    for _ in range(2):  # the first round fills the memo, the second is answered from it
+        for i, source in enumerate(sources):
+            name = "blocked.example" if i % 2 else "allowed.example"
+            a = ask(g.port, name, source=source)
+            assert addresses(a) == (["0.0.0.0"] if i % 2 else ["192.0.2.1"]), source
+    assert len(g.gate.clients) == len(sources)
+
+
+def test_closed_listener_frees_its_udp_port(make_gate: Any) -> None:
+    """The descriptor the answers are sent through is closed with the listener."""
+    g = make_gate({"custom": BLOCKED})
+    closers, port = g.loop.call(start_listeners(g.gate, "127.0.0.1", 0))
+    assert addresses(ask(port, "blocked.example")) == ["0.0.0.0"]
+
+    async def close() -> None:
+        for closer in closers:
+            closer.close()
+        await asyncio.sleep(0.05)  # connection_lost runs on the next iterations
+
+    g.loop.call(close())
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", port))  # EADDRINUSE while any descriptor of it is open
 
 
 def test_nxdomain_and_blockpage_modes(make_gate: Any) -> None:

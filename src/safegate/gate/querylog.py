@@ -25,21 +25,32 @@ log = logging.getLogger(__name__)
 Row = tuple[float, str, int | None, str, int, str, str | None, int]
 # A record: (profile id, qname, qtype, action, reason, log level), built once per
 # memoised answer, not once per query. The batch holds ip, item, ip, item, … where an
-# item is a record or an object with a ``record`` attribute (a memoised answer).
-Record = tuple[str, tuple[Any, ...]]
+# item is a record or an object with a ``record`` attribute (a memoised answer, hashed by
+# identity). A window counts (ip, item) pairs as they come, in C; the records are looked
+# up once per pair and window when its rows are made, not once per pair and flush.
+Item = tuple[str, Any]
 
 
-def window_rows(window_start: float, counts: Counter[Record]) -> list[Row]:
+def window_rows(window_start: float, counts: Counter[Item]) -> list[Row]:
     """Rows for one window, applying each profile's log level: ``domains`` keeps no
     client address and only the hour; ``off`` keeps nothing (and is never appended)."""
+    by_record: Counter[tuple[str, tuple[Any, ...]]] = Counter()
+    for (ip, item), n in counts.items():
+        by_record[(ip, item if type(item) is tuple else item.record)] += n
+    # A ``full`` row is one (client, record) of ``by_record`` (equal records are one key
+    # there, and the level is part of the record): it needs no more merging. ``domains``
+    # rows drop the client and the minutes, so several keys can make one row.
+    rows: list[Row] = []
+    add = rows.append
     merged: Counter[tuple[Any, ...]] = Counter()
-    for (ip, (profile_id, qname, qtype, action, reason, level)), n in counts.items():
+    for (ip, (profile_id, qname, qtype, action, reason, level)), n in by_record.items():
         if level == "full":
-            merged[(window_start, ip, profile_id, qname, qtype, action, reason)] += n
+            add((window_start, ip, profile_id, qname, qtype, action, reason, n))
         elif level == "domains":
             hour = window_start - window_start % 3600
             merged[(hour, "", profile_id, qname, qtype, action, reason)] += n
-    return [(*key, n) for key, n in merged.items()]
+    rows.extend((*key, n) for key, n in merged.items())
+    return rows
 
 
 class QueryLog:
@@ -58,7 +69,7 @@ class QueryLog:
         self.dropped = 0  # records refused because the batch was full, or rows not written
         self.written = 0
         self.queries = 0
-        self._counts: Counter[Record] = Counter()
+        self._counts: Counter[Item] = Counter()
         self._window_start = time.time()
         self._task: asyncio.Task[None] | None = None
         self._last_error_log = 0.0
@@ -95,10 +106,7 @@ class QueryLog:
         if self.sink is None or not items:
             return
         it = iter(items)
-        counts = self._counts
-        for (ip, item), n in Counter(zip(it, it, strict=False)).items():
-            record = item if type(item) is tuple else item.record
-            counts[(ip, record)] += n
+        self._counts.update(zip(it, it, strict=False))
 
     async def _write(self, force: bool = False) -> None:
         now = time.time()

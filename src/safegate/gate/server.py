@@ -13,13 +13,14 @@ import contextlib
 import ipaddress
 import logging
 import math
+import os
 import socket
 import struct
 import time
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from safegate.gate import answers, wire
 from safegate.gate.answers import BlockStyle
@@ -102,6 +103,26 @@ class Memo:
         self.record = record  # query-log tuple, None when the profile logs nothing
         self.prefix = prefix  # header after the ID + the client's question
         self.suffix = suffix  # our OPT record, if the client used EDNS
+
+
+class FixedMemo(NamedTuple):
+    """A memoised response whose bytes never change (a block or an answer made here): the
+    fields the hot path reads of a ``Memo``, built as a tuple (a cache miss of a blocked name
+    makes one per query). ``refresh_at`` is ``expires``, so it is never refreshed."""
+
+    expires: float
+    entry: None
+    refresh_at: float
+    response: bytes
+    record: tuple[Any, ...] | None
+
+    # Hashed and compared by identity, like ``Memo``: the query log counts memo hits by
+    # (client, memo), and hashing the fields would cost a pass over them per hit.
+    __hash__ = object.__hash__  # type: ignore[misc]
+    __eq__ = object.__eq__  # type: ignore[misc]
+
+
+_new_fixed = tuple.__new__  # FixedMemo(...) without NamedTuple's Python-level __new__
 
 
 @dataclass(frozen=True, slots=True)
@@ -606,7 +627,8 @@ class Gate:
             memo.popitem(last=False)
             size -= 1
         if entry is None:  # a block or an answer made here: nothing to age
-            memo[data[2:]] = Memo(expires, None, expires, response[2:], record, b"", b"")
+            memo[data[2:]] = _new_fixed(FixedMemo,
+                                        (expires, None, expires, response[2:], record))
             return
         truncated = bool(response[2] & (wire.FLAG_TC >> 8))
         aged = None if truncated else entry
@@ -654,9 +676,42 @@ class UdpServer(asyncio.DatagramProtocol):
         # Bound once: the hot path reads these without attribute chains.
         self.clients = gate.clients
         self.log = gate.querylog.batch.append
+        self._sock: socket.socket | None = None
+        self._sendto: Any = self._via_transport
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
+        # Answers go out through a duplicate of the listening socket's descriptor (the same
+        # socket): uvloop's ``sendto`` converts each address through an LRU cache of 2,048
+        # entries, so with more clients than that taking turns every answer missed it and
+        # paid for a new conversion (a household of 3,000 devices did). A send the socket
+        # refuses (full buffer, or an error) goes through the transport as before.
+        sock = transport.get_extra_info("socket")
+        if sock is not None and sock.type == socket.SOCK_DGRAM:
+            try:
+                self._sock = socket.socket(sock.family, sock.type, sock.proto,
+                                           os.dup(sock.fileno()))
+            except OSError as exc:
+                log.debug("udp: answers go through the transport (%s)", exc)
+            else:
+                self._sock.setblocking(False)
+                self._sendto = self._direct
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._sendto = self._via_transport
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
+
+    def _via_transport(self, data: bytes, addr: tuple[Any, ...]) -> None:
+        if self.transport is not None:
+            self.transport.sendto(data, addr)
+
+    def _direct(self, data: bytes, addr: tuple[Any, ...]) -> None:
+        try:
+            self._sock.sendto(data, addr)  # type: ignore[union-attr]
+        except OSError:
+            self._via_transport(data, addr)  # it queues, or reports the error its way
 
     def datagram_received(self, data: bytes, addr: tuple[Any, ...]) -> None:
         # The hot path. Keep it short: every line here runs for every query.
@@ -673,7 +728,7 @@ class UdpServer(asyncio.DatagramProtocol):
             if now < memo.expires:
                 if now >= memo.refresh_at:
                     self.gate.refresh(memo, now)
-                self.transport.sendto(data[:2] + memo.response, addr)  # type: ignore[union-attr]
+                self._sendto(data[:2] + memo.response, addr)
                 if memo.record is not None:
                     append = self.log
                     append(ip)
@@ -691,7 +746,7 @@ class UdpServer(asyncio.DatagramProtocol):
         if not done:
             gate.spawn(self._upstream(result, addr))  # type: ignore[arg-type]
         elif result is not None:
-            self.transport.sendto(result, addr)  # type: ignore[union-attr,arg-type]
+            self._sendto(result, addr)
 
     async def _upstream(self, pending: Pending, addr: tuple[Any, ...]) -> None:
         try:
@@ -700,8 +755,8 @@ class UdpServer(asyncio.DatagramProtocol):
             self.gate.stats.handler_errors += 1
             log.exception("error answering a query from %s", addr[0])
             response = wire.error_response(pending.data, wire.RCODE_SERVFAIL)
-        if response is not None and self.transport is not None:
-            self.transport.sendto(response, addr)
+        if response is not None:
+            self._sendto(response, addr)
 
     def error_received(self, exc: Exception) -> None:
         log.debug("udp error: %s", exc)
