@@ -163,18 +163,22 @@ class Senders:
     push: PushSender | None = None
 
 
+def email_sender(settings: Settings) -> Callable[[str, Message], None] | None:
+    """The SMTP sender of the settings; None without notify.smtp_host."""
+    if not settings["notify.smtp_host"]:
+        return None
+    if not settings["notify.smtp_from"]:
+        raise ValueError("notify.smtp_from is needed with notify.smtp_host")
+    return SmtpSender(settings["notify.smtp_host"], settings["notify.smtp_port"],
+                      settings["notify.smtp_from"], settings["notify.smtp_user"],
+                      settings["notify.smtp_password"], settings["notify.smtp_starttls"],
+                      settings["notify.smtp_timeout"]).send
+
+
 def senders_from(settings: Settings) -> Senders:
     """The senders the settings configure (e-mail needs notify.smtp_host and smtp_from)."""
-    email = None
-    if settings["notify.smtp_host"]:
-        if not settings["notify.smtp_from"]:
-            raise ValueError("notify.smtp_from is needed with notify.smtp_host")
-        email = SmtpSender(settings["notify.smtp_host"], settings["notify.smtp_port"],
-                           settings["notify.smtp_from"], settings["notify.smtp_user"],
-                           settings["notify.smtp_password"], settings["notify.smtp_starttls"],
-                           settings["notify.smtp_timeout"]).send
     pem, _public = _vapid_keys(settings.data_dir)
-    return Senders(email, PushSender(pem, settings["notify.vapid_subject"]))
+    return Senders(email_sender(settings), PushSender(pem, settings["notify.vapid_subject"]))
 
 
 @dataclass(slots=True)

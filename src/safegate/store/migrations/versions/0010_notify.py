@@ -1,5 +1,6 @@
 """Alert notifications: per-account preferences, Web Push subscriptions and the record of
-each alert's delivery (one row per alert, account and channel, so nothing is sent twice).
+each alert's delivery (one row per alert, account and channel, so nothing is sent twice);
+password-reset links sent by the same e-mail sender (their tokens hashed).
 Written by hand, values frozen here.
 
 Revision ID: 0010
@@ -82,9 +83,24 @@ def upgrade() -> None:
         _check("status", STATUSES),
     )
     op.create_index("ix_alert_delivery_account_id", "alert_delivery", ["account_id"])
+    op.create_table(
+        "password_reset",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("account_id", sa.Integer(), nullable=False),
+        sa.Column("token_hash", sa.String(64), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False,
+                  server_default=sa.func.now()),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("used_at", sa.DateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("id", name="pk_password_reset"),
+        _account_fk("password_reset"),
+        sa.UniqueConstraint("token_hash", name="uq_password_reset_token_hash"),
+    )
+    op.create_index("ix_password_reset_account_id", "password_reset", ["account_id"])
 
 
 def downgrade() -> None:
+    op.drop_table("password_reset")
     op.drop_table("alert_delivery")
     op.drop_table("push_subscription")
     op.drop_table("notify_prefs")
