@@ -1,13 +1,15 @@
 """Alert notifications through real servers: an SMTP server receives the e-mail, a Web Push
 endpoint receives the push (decrypted here with the browser's keys), quiet hours hold a
-warning but not an urgent alert, nothing is sent twice, and a dead SMTP server is retried
-with back-off and logged without the password."""
+warning but not an urgent alert, nothing is sent twice, a dead SMTP server is retried with
+back-off and logged without the password, and a running gate's jobs leader delivers by
+itself."""
 
 from __future__ import annotations
 
 import base64
 import json
 import logging
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -31,8 +33,18 @@ from safegate.config import load_settings
 from safegate.protect.alerts import Limits
 from safegate.protect.monitor import seal_snippet, store_alert
 from safegate.protect.spool import PendingAlert
-from safegate.store.models import Account, AlertDelivery, AuditLog, PushSubscription
-from tests.helpers import BrowserKeys, PushEndpoint, SmtpSink, free_tcp_port
+from safegate.store.models import Account, AlertDelivery, AuditLog, Profile, PushSubscription
+from safegate.store.values import utcnow
+from tests.helpers import (
+    BrowserKeys,
+    FakeUpstream,
+    PushEndpoint,
+    SmtpSink,
+    demo_data_dir,
+    free_tcp_port,
+    start_server,
+    wait_until,
+)
 
 # 12:00 UTC is 19:00 in Asia/Ho_Chi_Minh; 16:00 UTC is 23:00 there.
 NOON = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
@@ -238,3 +250,29 @@ def test_web_push_is_encrypted_to_the_browser_and_signed_with_vapid(
     finally:
         service.stop()
         app.close()
+
+
+def test_the_gates_jobs_leader_delivers_on_its_own(tmp_path: Path, sink: SmtpSink) -> None:
+    data = demo_data_dir(tmp_path / "data")
+    app = App(load_settings(env={}, overrides={"server.data_dir": str(data)}))
+    with app.sessions()() as session:
+        an = session.scalars(select(Profile.id).where(Profile.name == "An")).one()
+    urgent = alert(app, an, "urgent", utcnow() - timedelta(minutes=1))
+    app.close()
+    config = tmp_path / "gate.toml"
+    config.write_text(f"[notify]\ndeliver_interval = 0.5\nsmtp_host = \"127.0.0.1\"\n"
+                      f"smtp_port = {sink.port}\nsmtp_from = \"safegate@example.vn\"\n"
+                      "smtp_starttls = false\nbase_url = \"http://safegate.home\"\n")
+    upstream = FakeUpstream().start()
+    proc, _port = start_server("--config", str(config), "--data-dir", str(data),
+                               "--no-default-lists", "--upstream",
+                               f"127.0.0.1:{upstream.port}")
+    try:
+        assert wait_until(lambda: len(sink.messages) == 1, 30)
+        assert f"#alert-{urgent}" in sink.messages[0].get_content()
+        time.sleep(1.5)  # three more runs of the job: nothing is sent twice
+        assert len(sink.messages) == 1
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+        upstream.stop()
