@@ -147,6 +147,20 @@ def test_quiet_hours_hold_a_warning_but_not_an_urgent_alert(
     app.close()
 
 
+def test_an_alert_that_becomes_urgent_is_sent_again_once(
+        engine: Engine, tmp_path: Path, sink: SmtpSink) -> None:
+    app = make_app(engine, tmp_path / "data", sink.port)
+    child, _lan = household(app)
+    first = alert(app, child, "warning", NOON - timedelta(minutes=10))
+    assert deliver(app, now=NOON).sent == 1
+    same = alert(app, child, "urgent", NOON - timedelta(minutes=2))  # merged, escalated
+    assert same == first
+    assert deliver(app, now=NOON + timedelta(minutes=1)).sent == 1
+    assert "KHẨN" in sink.messages[1]["Subject"] and "KHẨN" not in sink.messages[0]["Subject"]
+    assert deliver(app, now=NOON + timedelta(minutes=2)).sent == 0
+    app.close()
+
+
 def test_least_severity_and_email_off_are_respected(
         engine: Engine, tmp_path: Path, sink: SmtpSink) -> None:
     app = make_app(engine, tmp_path / "data", sink.port)

@@ -210,6 +210,12 @@ class _Task:
     tries: int  # before this one
     subject: str | None  # the child's pseudonym, for the audit log
     org_id: int
+    severity: str
+
+
+def escalated(record: AlertDelivery, severity: str) -> bool:
+    """An alert sent (or given up) as a warning that is urgent now: its parents hear again."""
+    return record.status != "failed" and record.severity != "urgent" and severity == "urgent"
 
 
 def _consented(session: Session, profile: Profile, now: datetime) -> bool:
@@ -253,7 +259,9 @@ def _tasks(session: Session, settings: Settings, senders: Senders, now: datetime
                 channels.append(("push", None))
             for channel, to in channels:
                 record = done.get((alert.id, account.id, channel))
-                if record is not None and (record.status != "failed" or (
+                if record is not None and escalated(record, alert.severity):
+                    record = None  # became urgent since: a new message, tried afresh
+                elif record is not None and (record.status != "failed" or (
                         record.next_try_at is not None and record.next_try_at > now)):
                     continue
                 if not wanted(alert.severity, prefs, local):
@@ -264,7 +272,8 @@ def _tasks(session: Session, settings: Settings, senders: Senders, now: datetime
                                   guidance_key=alert.guidance, locale=account.locale,
                                   base_url=settings["notify.base_url"])
                 tasks.append(_Task(alert.id, account.id, channel, to, message,
-                                   record.tries if record else 0, profile.subject, org.id))
+                                   record.tries if record else 0, profile.subject, org.id,
+                                   alert.severity))
     return tasks
 
 
@@ -314,6 +323,7 @@ def _record(app: App, task: _Task, error: str | None, settings: Settings,
                                 channel=task.channel)
             session.add(row)
         row.status, row.tries, row.last_error = status, tries, error
+        row.severity = task.severity
         row.sent_at = now if error is None else None
         row.next_try_at = None if status != "failed" else \
             now + backoff(tries, settings["notify.retry_delay"])

@@ -654,14 +654,16 @@ class PushSubscription(Base):
 
 
 class AlertDelivery(Base):
-    """One alert's delivery to one account on one channel: ``sent`` (never again),
-    ``failed`` (tried ``tries`` times, next at ``next_try_at``) or ``gave_up``.
-    ``last_error`` is one line naming the failure, never a password or the message."""
+    """One alert's delivery to one account on one channel: ``sent`` (never again, unless the
+    alert has since become urgent: ``severity`` is the one last tried), ``failed`` (tried
+    ``tries`` times, next at ``next_try_at``) or ``gave_up``. ``last_error`` is one line
+    naming the failure, never a password or the message."""
 
     __tablename__ = "alert_delivery"
     __table_args__ = (
         one_of("channel", choices.NOTIFY_CHANNELS),
         one_of("status", choices.DELIVERY_STATUSES),
+        one_of("severity", choices.ALERT_SEVERITIES),
         UniqueConstraint("alert_id", "account_id", "channel"),
     )
 
@@ -672,6 +674,7 @@ class AlertDelivery(Base):
     )
     channel: Mapped[str] = mapped_column(String(10))
     status: Mapped[str] = mapped_column(String(10))
+    severity: Mapped[str] = mapped_column(String(10))
     tries: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     next_try_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -69,6 +69,7 @@ def upgrade() -> None:
         sa.Column("account_id", sa.Integer(), nullable=False),
         sa.Column("channel", sa.String(10), nullable=False),
         sa.Column("status", sa.String(10), nullable=False),
+        sa.Column("severity", sa.String(10), nullable=False),
         sa.Column("tries", sa.Integer(), nullable=False, server_default="0"),
         sa.Column("next_try_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
@@ -81,6 +82,7 @@ def upgrade() -> None:
                             name="uq_alert_delivery_alert_id_account_id_channel"),
         _check("channel", CHANNELS),
         _check("status", STATUSES),
+        _check("severity", SEVERITIES),
     )
     op.create_index("ix_alert_delivery_account_id", "alert_delivery", ["account_id"])
     op.create_table(
