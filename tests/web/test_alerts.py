@@ -9,9 +9,10 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -111,6 +112,9 @@ def test_a_parent_reads_the_alert_with_guidance_and_answers_helpful(
     api = client.get("/api/v1/alerts").json()
     assert [a["id"] for a in api] == [urgent]
     assert api[0]["snippet"] == SNIPPET and api[0]["feedback"] == "helpful"
+    seen = datetime.fromisoformat(api[0]["last_seen_at"]).astimezone(
+        ZoneInfo("Asia/Ho_Chi_Minh"))  # the demo household's time zone
+    assert api[0]["local_time"] == seen.strftime("%Y-%m-%d %H:%M") and api[0]["local_time"] in html
     assert api[0]["guidance_text"]["hotline"] and "111" in api[0]["guidance_text"]["hotline"]
     answer = client.post(f"/api/v1/alerts/{urgent}/feedback", json={"feedback": "wrong"},
                          headers={"X-CSRF-Token": client.csrf})

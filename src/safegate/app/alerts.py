@@ -13,9 +13,12 @@ from safegate.app import access
 from safegate.app.accounts import Caller
 from safegate.app.core import App
 from safegate.app.explain import NotFound
+from safegate.policy.schedule import zone
+from safegate.policy.timestate import zone_ok
 from safegate.protect.guidance import Guidance, GuidanceError, guidance
 from safegate.protect.monitor import AlertRecord, list_alerts, set_feedback
 from safegate.store import family as repo
+from safegate.store.models import Organisation
 
 PER_CHILD = 100  # newest alerts shown per child
 
@@ -26,9 +29,10 @@ class AlertView:
     child: str
     record: AlertRecord
     guidance: Guidance | None
+    local_time: str  # the latest message's time in the household's time zone
 
     def to_dict(self) -> dict[str, Any]:
-        return {**self.record.to_dict(), "child": self.child,
+        return {**self.record.to_dict(), "child": self.child, "local_time": self.local_time,
                 "guidance_text": None if self.guidance is None else self.guidance.to_dict()}
 
 
@@ -55,13 +59,15 @@ def inbox(app: App, caller: Caller, child_id: int | None = None, *,
     key = app.keyring()
     views: list[AlertView] = []
     with app.sessions().begin() as session:
+        tz = zone(zone_ok(session.get_one(Organisation, org_id).timezone))
         for profile in repo.org_profiles(session, org_id):
             if child_id is not None and profile.id != child_id:
                 continue
             for record in list_alerts(session, profile.id, key, actor=caller.actor,
                                       limit=per_child):
-                views.append(AlertView(profile.id, profile.name, record,
-                                       _guidance(record.guidance, caller.locale)))
+                views.append(AlertView(
+                    profile.id, profile.name, record, _guidance(record.guidance, caller.locale),
+                    record.last_seen_at.astimezone(tz).strftime("%Y-%m-%d %H:%M")))
     views.sort(key=lambda v: (v.record.last_seen_at, v.record.id), reverse=True)
     return views
 
