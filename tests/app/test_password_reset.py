@@ -100,6 +100,13 @@ def test_a_link_expires_after_an_hour_and_three_an_hour_at_most(
     assert prepare_reset(app, "lan@example.vn", "http://x", now=NOW) is None
     assert prepare_reset(app, "lan@example.vn", "http://x",
                          now=NOW + timedelta(minutes=61)) is not None
+    with app.sessions()() as session:
+        assert len(session.scalars(select(PasswordReset)).all()) == PER_HOUR + 1
+    # a request two days later clears the links that ended more than a day before
+    assert prepare_reset(app, "nobody@example.vn", "http://x",
+                         now=NOW + timedelta(days=2)) is None
+    with app.sessions()() as session:
+        assert session.scalars(select(PasswordReset)).all() == []
 
 
 def test_using_one_link_voids_the_others(

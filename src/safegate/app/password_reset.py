@@ -16,7 +16,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 
 from safegate.app.accounts import AccountError, check_password, digest, normalise_login
 from safegate.app.accounts import set_password as _set_password
@@ -86,6 +86,9 @@ def prepare_reset(app: App, login: str, base_url: str, *,
         return None
     token = secrets.token_urlsafe(32)
     with app.sessions().begin() as session:
+        # Links ended more than a day ago are of no use, not even for the hourly count.
+        session.execute(delete(PasswordReset).where(
+            PasswordReset.expires_at < now - timedelta(days=1)))
         account = session.scalar(select(Account).where(Account.email == value))
         if account is None or account.email is None:
             return None
