@@ -290,3 +290,14 @@ def test_the_gates_jobs_leader_delivers_on_its_own(tmp_path: Path, sink: SmtpSin
         proc.terminate()
         proc.wait(timeout=20)
         upstream.stop()
+
+
+def test_starttls_is_required_unless_turned_off(
+        engine: Engine, tmp_path: Path, sink: SmtpSink) -> None:
+    app = make_app(engine, tmp_path / "data", sink.port, **{"notify.smtp_starttls": True})
+    child, _lan = household(app)
+    alert(app, child, "urgent", NOON)
+    report = deliver(app, now=NOON)
+    assert report.failed == 1 and "STARTTLS" in report.errors[0]
+    assert sink.messages == []  # nothing went out in the clear
+    app.close()
