@@ -759,3 +759,100 @@ def device_tokens(engine: Engine) -> dict[str, str]:
 
     with session_factory(engine)() as session:
         return {d.name: d.token for d in session.query(Device).all()}
+
+
+# ---- notification sinks (a real SMTP server and a real Web Push endpoint)
+
+
+class SmtpSink:
+    """A local SMTP server (aiosmtpd, no TLS) that keeps every message it receives."""
+
+    def __init__(self) -> None:
+        from aiosmtpd.controller import Controller
+
+        sink = self
+        self.messages: list[Any] = []  # email.message.EmailMessage
+
+        class _Handler:
+            async def handle_DATA(self, server: Any, session: Any,  # noqa: N802 (aiosmtpd)
+                                  envelope: Any) -> str:
+                import email
+                import email.policy
+
+                sink.messages.append(email.message_from_bytes(
+                    envelope.original_content, policy=email.policy.default))
+                return "250 OK"
+
+        self.port = free_tcp_port()
+        self._controller = Controller(_Handler(), hostname="127.0.0.1", port=self.port)
+        self._controller.start()
+
+    def stop(self) -> None:
+        self._controller.stop()
+
+
+class PushEndpoint:
+    """A local (plain HTTP) Web Push service: keeps each POST's headers (lower-cased) and
+    body, answers 201, or ``status`` when set (410: the subscription is gone)."""
+
+    def __init__(self) -> None:
+        endpoint = self
+        self.received: list[tuple[str, dict[str, str], bytes]] = []
+        self.status = 201
+
+        class _Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+                body = self.rfile.read(int(self.headers.get("content-length") or 0))
+                endpoint.received.append(
+                    (self.path, {k.lower(): v for k, v in self.headers.items()}, body))
+                self.send_response(endpoint.status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self.port = self._server.server_address[1]
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+@dataclass
+class BrowserKeys:
+    """What a browser's PushManager holds: its P-256 key pair and 16-byte auth secret."""
+
+    private: Any
+    p256dh: str
+    auth: str
+    secret: bytes
+
+    @classmethod
+    def make(cls) -> BrowserKeys:
+        import base64
+
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import ec
+
+        key = ec.generate_private_key(ec.SECP256R1())
+        point = key.public_key().public_bytes(serialization.Encoding.X962,
+                                              serialization.PublicFormat.UncompressedPoint)
+        secret = secrets.token_bytes(16)
+
+        def b64(data: bytes) -> str:
+            return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+        return cls(key, b64(point), b64(secret), secret)
+
+    def decrypt(self, body: bytes) -> bytes:
+        """A Web Push body (aes128gcm) opened as the browser would."""
+        import http_ece
+
+        return bytes(http_ece.decrypt(body, private_key=self.private, auth_secret=self.secret,
+                                      version="aes128gcm"))

@@ -273,6 +273,38 @@ OPTIONS: tuple[Option, ...] = (
     Option("urls.categorise_fetch", "bool", False,
            "Those scheduled runs also read each page (categorise-new --fetch): outgoing HTTP "
            "from the gate's host to sites nobody has judged yet."),
+    Option("notify.deliver_interval", "float", 60.0,
+           "Seconds between runs of `safegate alerts deliver` that the gate's jobs leader "
+           "starts as a child process (alerts to parents by e-mail and Web Push); 0: never "
+           "(run it from cron).", minimum=0, maximum=86_400),
+    Option("notify.base_url", "str", "",
+           "The web app's address as parents reach it (e.g. https://safegate.home:8443); "
+           "notifications link to its alerts page. Empty: no link."),
+    Option("notify.max_age_hours", "float", 48.0,
+           "Alerts first seen longer ago than this are not sent any more (a new account or "
+           "a long outage does not flood a parent with old alerts).", minimum=1,
+           maximum=8_760),
+    Option("notify.max_tries", "int", 6,
+           "Tries of one failing delivery before it is given up.", minimum=1, maximum=100),
+    Option("notify.retry_delay", "float", 60.0,
+           "Seconds before the second try of a failed delivery; doubled for each later try.",
+           minimum=0, maximum=86_400),
+    Option("notify.smtp_host", "str", "",
+           "SMTP server that sends alert e-mails; empty: no e-mail."),
+    Option("notify.smtp_port", "int", 587, "Its port.", minimum=1, maximum=65_535),
+    Option("notify.smtp_user", "str", "", "SMTP login; empty: send without logging in."),
+    Option("notify.smtp_password", "str", "",
+           "SMTP password (never logged; prefer SAFEGATE_NOTIFY__SMTP_PASSWORD to the file)."),
+    Option("notify.smtp_from", "str", "",
+           "The From address of alert e-mails (needed with notify.smtp_host)."),
+    Option("notify.smtp_starttls", "bool", True,
+           "Upgrade the SMTP connection with STARTTLS before logging in (refused if the "
+           "server cannot)."),
+    Option("notify.smtp_timeout", "float", 20.0, "Seconds an SMTP exchange may take.",
+           minimum=1, maximum=600),
+    Option("notify.vapid_subject", "str", "mailto:admin@localhost",
+           "The contact (mailto: or https:) Web Push services see in the VAPID claim; the "
+           "VAPID key pair is generated into the data directory on first use."),
     Option("policy.default_categories", "categories", None,
            "Categories blocked for clients that are not a child's device (a parent's phone, "
            "a guest). Default: harm to anyone — adult, gambling, drugs, violence, weapons, "

@@ -315,8 +315,9 @@ class GateProcess:
                     .run(self._source_update_loop))
 
     async def _cluster_jobs(self) -> None:
-        """What runs once across all nodes: retention purges and scheduled children."""
-        jobs = [self._purge_loop()]
+        """What runs once across all nodes: retention purges, alert notifications and
+        scheduled children."""
+        jobs = [self._purge_loop(), self._deliver_loop()]
         for job in scheduled_jobs(self.settings):
             try:
                 env = child_environ(self.settings, os.environ)
@@ -349,6 +350,26 @@ class GateProcess:
             await self._purge("temporary allow", "ended temporary allows",
                               purge_expired_allows, utcnow(), 0)
             await asyncio.sleep(PURGE_SECONDS)
+
+    async def _deliver_loop(self) -> None:
+        """Every notify.deliver_interval seconds (0: never): alerts to parents by e-mail and
+        Web Push (app/notify.py), in a worker thread; a failure is logged, never raised."""
+        interval = self.settings["notify.deliver_interval"]
+        if self.engine is None or not interval:
+            return
+        from safegate.app.notify import deliver
+
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                report = await asyncio.get_running_loop().run_in_executor(
+                    None, deliver, self.app)
+            except Exception as exc:
+                log.error("alert notifications failed: %s: %s", exc.__class__.__name__,
+                          str(exc).splitlines()[0] if str(exc) else "")
+                continue
+            if report.sent or report.failed or report.gave_up:
+                log.info("%s", report.summary())
 
     def _prune_changes(self, _engine: Any, _cutoff: Any) -> int:
         """Keep the newest change-log rows (a gate further behind reloads everything)."""

@@ -252,4 +252,22 @@ def report(data_dir: Path | None, config: Path | None, profile_name: str | None,
                    f"{r.wrong:>5} {r.unanswered:>9}  {share}")
 
 
+@alerts.command(context_settings=CONTEXT)
+@common_options
+@json_option
+def deliver(data_dir: Path | None, config: Path | None, as_json: bool) -> None:
+    """Send the alerts parents have not yet received, by e-mail and Web Push, once.
+
+    What each parent receives follows their preferences (the alerts page: e-mail, Web Push,
+    quiet hours, least severity); urgent alerts are sent even in quiet hours. A failed send
+    is tried again on a later run after a growing wait (notify.retry_delay, doubled each
+    time, notify.max_tries tries). The gate runs this every notify.deliver_interval seconds;
+    run it from cron when the gate does not. See docs/web.md "Alerts and notifications"."""
+    from safegate.app.notify import deliver as run
+    from safegate.cli.common import emit, run_app
+
+    report = run_app(config, data_dir, run)
+    emit(report.to_dict(), as_json, "\n".join([*report.errors, report.summary()]))
+
+
 COMMANDS = [monitor, alerts]

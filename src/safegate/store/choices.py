@@ -50,3 +50,8 @@ DSR_STATUSES: Final = ("open", "fulfilled", "refused")
 
 # API tokens (safegate.web, migration 0008): read-only, or read and change.
 TOKEN_SCOPES: Final = ("read", "write")
+
+# Alert notifications (safegate.app.notify): how an alert reaches a parent, and how far its
+# delivery on one channel got.
+NOTIFY_CHANNELS: Final = ("email", "push")
+DELIVERY_STATUSES: Final = ("sent", "failed", "gave_up")

@@ -615,3 +615,83 @@ class ChangeLog(Base):
     kind: Mapped[str] = mapped_column(String(12))
     reason: Mapped[str] = mapped_column(Text, default="", server_default="")
     at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, server_default=func.now())
+
+
+class NotifyPrefs(Base):
+    """How one account wants alerts (safegate.app.notify): e-mail and Web Push on or off,
+    quiet hours (local "HH:MM" in the organisation's time zone; both empty: none) during which
+    only urgent alerts are sent, and the least severity worth a message. No row: the
+    defaults (e-mail on, push off, no quiet hours, every severity)."""
+
+    __tablename__ = "notify_prefs"
+    __table_args__ = (one_of("min_severity", choices.ALERT_SEVERITIES),)
+
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("account.id", ondelete="CASCADE"), primary_key=True
+    )
+    email: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    push: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    quiet_start: Mapped[str | None] = mapped_column(String(5))
+    quiet_end: Mapped[str | None] = mapped_column(String(5))
+    min_severity: Mapped[str] = mapped_column(String(10), default="warning",
+                                              server_default="warning")
+
+
+class PushSubscription(Base):
+    """A browser's Web Push subscription of an account: the push service's endpoint and the
+    browser's public key and auth secret the message is encrypted to (RFC 8291)."""
+
+    __tablename__ = "push_subscription"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("account.id", ondelete="CASCADE"), index=True
+    )
+    endpoint: Mapped[str] = mapped_column(String(1000), unique=True)
+    p256dh: Mapped[str] = mapped_column(String(200))
+    auth: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = _created_at()
+
+
+class AlertDelivery(Base):
+    """One alert's delivery to one account on one channel: ``sent`` (never again, unless the
+    alert has since become urgent: ``severity`` is the one last tried), ``failed`` (tried
+    ``tries`` times, next at ``next_try_at``) or ``gave_up``. ``last_error`` is one line
+    naming the failure, never a password or the message."""
+
+    __tablename__ = "alert_delivery"
+    __table_args__ = (
+        one_of("channel", choices.NOTIFY_CHANNELS),
+        one_of("status", choices.DELIVERY_STATUSES),
+        one_of("severity", choices.ALERT_SEVERITIES),
+        UniqueConstraint("alert_id", "account_id", "channel"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alert.id", ondelete="CASCADE"))
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("account.id", ondelete="CASCADE"), index=True
+    )
+    channel: Mapped[str] = mapped_column(String(10))
+    status: Mapped[str] = mapped_column(String(10))
+    severity: Mapped[str] = mapped_column(String(10))
+    tries: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    next_try_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_error: Mapped[str | None] = mapped_column(String(300))
+
+
+class PasswordReset(Base):
+    """A password-reset link sent by e-mail (safegate.app.password_reset): the store keeps
+    only the token's SHA-256; it works once (``used_at``) and until ``expires_at``."""
+
+    __tablename__ = "password_reset"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("account.id", ondelete="CASCADE"), index=True
+    )
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = _created_at()
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
