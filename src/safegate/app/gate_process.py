@@ -334,7 +334,17 @@ class GateProcess:
             await self._purge("change log", "change log rows", self._prune_changes, None, 0)
             await self._purge("temporary allow", "ended temporary allows",
                               purge_expired_allows, utcnow(), 0)
+            await self._purge("re-encryption", "values moved to the current key",
+                              self._reencrypt, None, 0)
             await asyncio.sleep(PURGE_SECONDS)
+
+    def _reencrypt(self, _engine: Any, _cutoff: Any) -> int:
+        """Values written with an older key moved to the current one (after `safegate keys
+        rotate`; app/keys.py), audited when any moved."""
+        from safegate.app.keys import reencrypt
+
+        done = reencrypt(self.app, actor="gate:jobs")
+        return int(sum(done["moved"].values()))
 
     def _prune_changes(self, _engine: Any, _cutoff: Any) -> int:
         """Keep the newest change-log rows (a gate further behind reloads everything)."""

@@ -15,6 +15,7 @@ from safegate.cli import (
     dsr,
     family,
     gate,
+    keys,
     lists,
     privacy,
     protect,
@@ -37,7 +38,7 @@ def main() -> None:
 
 
 for _module in (gate, lists, safety, urls, privacy, protect, family, schedules, budgets,
-                requests, consent, audit, dsr, retention):
+                requests, consent, audit, dsr, retention, keys):
     for _command in _module.COMMANDS:
         main.add_command(_command)
 
