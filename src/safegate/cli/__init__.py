@@ -10,6 +10,7 @@ import click
 from safegate import __version__
 from safegate.cli import (
     audit,
+    breach,
     budgets,
     consent,
     dsr,
@@ -38,7 +39,8 @@ def main() -> None:
 
 
 for _module in (gate, lists, safety, urls, privacy, protect, family, schedules, budgets,
-                requests, consent, audit, dsr, retention, keys):
+                requests, consent, audit, dsr, retention, keys,
+                breach):
     for _command in _module.COMMANDS:
         main.add_command(_command)
 

@@ -47,3 +47,11 @@ CONSENT_METHODS: Final = ("cli", "web", "paper", "in_person")
 AGE_SOURCES: Final = ("parent_attestation", "document", "unknown")
 DSR_KINDS: Final = ("access", "correct", "restrict", "erase")
 DSR_STATUSES: Final = ("open", "fulfilled", "refused")
+# The breach register (docs/privacy.md, "Breaches").
+BREACH_RISKS: Final = ("low", "medium", "high")
+BREACH_STATUSES: Final = ("open", "contained", "closed")
+BREACH_DATA_CLASSES: Final = ("profile", "devices", "policy", "query_log", "alerts",
+                              "messages", "consents", "requests", "accounts", "audit_log",
+                              "keys")
+# Operator-facing notices (deadlines coming or past); one per kind and object.
+NOTICE_KINDS: Final = ("dsr.reminder", "dsr.overdue", "breach.reminder", "breach.overdue")
