@@ -17,7 +17,13 @@ from sqlalchemy import Engine, MetaData, select, text
 
 from safegate.app.consent import give_consent
 from safegate.app.core import App
-from safegate.app.dsr import DsrError, fulfil_request, list_requests, open_request
+from safegate.app.dsr import (
+    DsrError,
+    fulfil_request,
+    lift_restriction,
+    list_requests,
+    open_request,
+)
 from safegate.app.family import add_child, add_device, add_org
 from safegate.app.requests import create as create_unblock_request
 from safegate.config import load_settings
@@ -185,3 +191,11 @@ def test_restriction_gives_the_childs_devices_the_operator_default(make_gate: An
     with g.runtime.engine.connect() as conn:  # nothing deleted
         assert conn.execute(text("select count(*) from device where name like '%An%'")
                             ).scalar_one() == 2
+    # Lifted: the one-minute poll cannot be what applies it, the change bus does.
+    assert lift_restriction(g.runtime.app, "An", actor="cli:op")["restricted"] is False
+    assert wait_until(lambda: google()[0].rstrip(".") == "forcesafesearch.google.com", 5)
+    with pytest.raises(DsrError, match="is not restricted"):
+        lift_restriction(g.runtime.app, "An", actor="cli:op")
+    with g.runtime.app.sessions()() as session:
+        assert session.scalars(select(AuditLog.action).order_by(AuditLog.seq.desc())
+                               .limit(1)).one() == "dsr.lift"

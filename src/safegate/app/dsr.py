@@ -162,6 +162,25 @@ def fulfil_request(app: App, request_id: int, *, actor: str, why: str | None = N
                 "restricted": profile.restricted_at is not None}
 
 
+def lift_restriction(app: App, child: str, *, actor: str, why: str | None = None,
+                     now: datetime | None = None) -> dict[str, Any]:
+    """End a child's processing restriction: its devices get its own policy again, in every
+    running gate at once (a change on the change bus)."""
+    when = now or utcnow()
+    with app.change("policy", "processing restriction lifted") as session:
+        profile = find_child(session, child)
+        if profile.restricted_at is None:
+            raise DsrError(f"{profile.name!r} is not restricted")
+        since = profile.restricted_at
+        profile.restricted_at = None
+        audit.append(session, actor=actor, action="dsr.lift", object_type="profile",
+                     object_id=profile.id, subject=profile.subject, org_id=profile.org_id,
+                     why=why, legal_basis="data_subject_request",
+                     detail={"restricted_at": since.isoformat()}, now=when)
+        return {"child": profile.name, "restricted": False,
+                "restricted_since": since.isoformat()}
+
+
 # ---------------------------------------------------------------- access
 
 

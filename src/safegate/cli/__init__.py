@@ -18,6 +18,7 @@ from safegate.cli import (
     gate,
     keys,
     lists,
+    notices,
     privacy,
     protect,
     requests,
@@ -40,7 +41,7 @@ def main() -> None:
 
 for _module in (gate, lists, safety, urls, privacy, protect, family, schedules, budgets,
                 requests, consent, audit, dsr, retention, keys,
-                breach):
+                breach, notices):
     for _command in _module.COMMANDS:
         main.add_command(_command)
 

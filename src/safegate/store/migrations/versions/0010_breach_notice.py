@@ -26,8 +26,9 @@ NOTICE_KINDS = ("dsr.reminder", "dsr.overdue", "breach.reminder", "breach.overdu
 
 
 def _check(table: str, column: str, values: Sequence[str]) -> sa.CheckConstraint:
+    # Named ``column``: the naming convention makes it ck_<table>_<column>, as in the models.
     return sa.CheckConstraint(" OR ".join(f"\"{column}\" = '{v}'" for v in values),
-                              name=f"ck_{table}_{column}")
+                              name=column)
 
 
 def _json() -> sa.types.TypeEngine[Any]:
