@@ -355,6 +355,9 @@ class GateProcess:
         from safegate.app.keys import reencrypt
 
         done = reencrypt(self.app, actor="gate:jobs")
+        if done["failed"]:
+            log.warning("re-encryption: %d values cannot be decrypted with the keys held "
+                        "(`safegate keys status`)", done["failed"])
         return int(sum(done["moved"].values()))
 
     def _notices(self) -> int:

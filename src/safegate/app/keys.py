@@ -128,6 +128,12 @@ def reencrypt(app: App, *, actor: str, batch: int = 500,
               limit: int | None = None) -> dict[str, Any]:
     """Move values written with older keys to the current one, ``batch`` rows a transaction
     (at most ``limit`` values in all, when given: the rest wait for the next run)."""
+    with app.sessions()() as session:
+        stored = stored_key_ids(session)
+    spooled = _spool_key_ids(app)
+    if not sum(stored.values()) and not spooled:  # nothing encrypted: no key needed
+        return {"key": None, "moved": {f.name: 0 for f in FIELDS} | {"spooled alerts": 0},
+                "failed": 0, "remaining": 0}
     keyring = app.keyring()
     per_field: dict[str, int] = {}
     failed = 0
@@ -146,15 +152,15 @@ def reencrypt(app: App, *, actor: str, batch: int = 500,
                 break
             after = done.last_id
         per_field[field.name] = moved
-    spooled = spool_failed = 0
+    moved_spool = spool_failed = 0
     if left is None or left > 0:
-        spooled, spool_failed = _reencrypt_spool(app, keyring)
-    per_field["spooled alerts"] = spooled
+        moved_spool, spool_failed = _reencrypt_spool(app, keyring)
+    per_field["spooled alerts"] = moved_spool
     failed += spool_failed
     total = sum(per_field.values())
     with app.sessions().begin() as session:
         remaining = sum(n for k, n in stored_key_ids(session).items() if k != keyring.key_id)
-        if total or failed:
+        if total:  # (values that cannot be decrypted are counted, not audited every hour)
             audit.append(session, actor=actor, action="keys.reencrypt", object_type="keyring",
                          object_id=keyring.key_id, legal_basis="legal_obligation",
                          detail={"moved": per_field, "failed": failed,

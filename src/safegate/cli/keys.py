@@ -62,7 +62,8 @@ def reencrypt(config: Path | None, data_dir: Path | None, batch: int, limit: int
 
     done = run_app(config, data_dir, run, actor=cli_actor(), batch=batch, limit=limit)
     moved = ", ".join(f"{n} {what}" for what, n in done["moved"].items())
-    text = f"moved to key {done['key']}: {moved}; {done['remaining']} left"
+    text = (f"moved to key {done['key']}: {moved}; {done['remaining']} left" if done["key"]
+            else "nothing is encrypted yet: nothing to move")
     if done["failed"]:
         text += f"; {done['failed']} could not be decrypted (left as they are)"
     emit(done, as_json, text)
