@@ -111,6 +111,20 @@ def test_record_list_update_notify(app: App) -> None:
     assert list_breaches(app) == [] and len(list_breaches(app, everything=True)) == 1
 
 
+def test_the_data_classes_come_from_the_audit_window_too(app: App) -> None:
+    with app.sessions().begin() as session:
+        audit.append(session, actor="web:x", action="device.view", object_type="profile",
+                     subject=_subject(app, "Minh"), now=NOW)
+        audit.append(session, actor="web:x", action="request.view",
+                     object_type="unblock_request", subject=_subject(app, "Bảo"), now=NOW)
+    view = record_breach(app, "session token leaked", detected_at=NOW, data_classes=[],
+                         risk="medium", audit_actor="web:x", actor="cli:dpo", now=NOW)
+    assert view.data_classes == ["devices", "messages"] and view.children_count == 2
+    with pytest.raises(ValueError, match="at least one data class"):
+        record_breach(app, "x", detected_at=NOW, data_classes=[], risk="low",
+                      actor="cli:dpo", now=NOW)
+
+
 def test_bad_input_is_refused(app: App) -> None:
     with pytest.raises(ValueError, match="data class secrets is not one of"):
         record_breach(app, "x", detected_at=NOW, data_classes=["secrets"], risk="low",

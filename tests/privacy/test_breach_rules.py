@@ -6,7 +6,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from safegate.privacy.breach import breach_clock, deadline, draft, parse_classes
+from safegate.privacy.breach import (
+    breach_clock,
+    classes_of_actions,
+    deadline,
+    draft,
+    parse_classes,
+)
 
 T = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 
@@ -23,6 +29,8 @@ def test_the_clock_runs_from_the_earlier_time() -> None:
 
 
 def test_data_classes() -> None:
+    assert classes_of_actions(["alert.view", "child.rename", "alert.feedback", "retention.purge"]
+                              ) == ["profile", "alerts"]
     assert parse_classes(["alerts, profile", "alerts"]) == ["profile", "alerts"]
     with pytest.raises(ValueError, match="at least one"):
         parse_classes([" , "])

@@ -102,18 +102,24 @@ def _get(session: Session, breach_id: int) -> Breach:
 
 
 def _subjects(session: Session, children: Sequence[str], audit_from: datetime | None,
-              audit_to: datetime | None, audit_actor: str | None) -> list[str]:
+              audit_to: datetime | None, audit_actor: str | None,
+              ) -> tuple[list[str], list[str]]:
+    """The pseudonyms of the children named and of those in the audit entries of the window
+    (by the actor, when given), and the data classes those entries touched."""
     found = [find_child(session, ref).subject for ref in children]
+    actions: list[str] = []
     if audit_from is not None or audit_to is not None or audit_actor is not None:
-        stmt = select(AuditLog.subject).where(AuditLog.subject.is_not(None)).distinct()
+        stmt = select(AuditLog.subject, AuditLog.action).where(AuditLog.subject.is_not(None))
         if audit_from is not None:
             stmt = stmt.where(AuditLog.ts >= audit_from)
         if audit_to is not None:
             stmt = stmt.where(AuditLog.ts <= audit_to)
         if audit_actor is not None:
             stmt = stmt.where(AuditLog.actor == audit_actor)
-        found += [s for s in session.scalars(stmt) if s]
-    return sorted({s for s in found if s})
+        for subject, action in session.execute(stmt.distinct()):
+            found.append(subject)
+            actions.append(action)
+    return sorted({s for s in found if s}), rules.classes_of_actions(actions)
 
 
 def _audit(session: Session, row: Breach, actor: str, action: str, **detail: Any) -> None:
@@ -129,15 +135,16 @@ def record_breach(app: App, description: str, *, detected_at: datetime,
                   audit_actor: str | None = None, measures: str | None = None,
                   now: datetime | None = None) -> BreachView:
     """A new entry in the register; its 72 hours run from ``occurred_at`` or
-    ``detected_at``, whichever is earlier."""
+    ``detected_at``, whichever is earlier. With an audit window, the children and the data
+    classes its entries touched are added to those named."""
     now = now or utcnow()
     if risk not in choices.BREACH_RISKS:
         raise BreachError(f"risk: {risk!r} is not one of {', '.join(choices.BREACH_RISKS)}")
     if detected_at > now or (occurred_at is not None and occurred_at > now):
         raise BreachError("a breach cannot be detected or occur in the future")
-    classes = rules.parse_classes(data_classes)
     with app.sessions().begin() as session:
-        subjects = _subjects(session, children, audit_from, audit_to, audit_actor)
+        subjects, touched = _subjects(session, children, audit_from, audit_to, audit_actor)
+        classes = rules.parse_classes([*data_classes, *touched])
         orgs = set(session.scalars(select(Profile.org_id).where(Profile.subject.in_(subjects))))
         row = Breach(description=_clean(description, "description"), occurred_at=occurred_at,
                      detected_at=detected_at, recorded_at=now, recorded_by=actor[:320],
@@ -200,7 +207,8 @@ def update_breach(app: App, breach_id: int, *, actor: str, status: str | None = 
                 row.data_classes = merged
                 changed.append("data_classes")
         if children:
-            subjects = sorted({*row.children, *_subjects(session, children, None, None, None)})
+            named, _ = _subjects(session, children, None, None, None)
+            subjects = sorted({*row.children, *named})
             if subjects != list(row.children):
                 row.children, row.children_count = subjects, len(subjects)
                 changed.append("children")

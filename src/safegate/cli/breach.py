@@ -55,8 +55,9 @@ def breach() -> None:
 @click.option("--detected", "detected_at", type=MOMENT, help="When it was found (default: "
               "now).")
 @click.option("--occurred", "occurred_at", type=MOMENT, help="When it happened, if known.")
-@click.option("--data", "data_classes", multiple=True, required=True, metavar="CLASS[,CLASS]",
-              help=f"Data concerned: {', '.join(choices.BREACH_DATA_CLASSES)}.")
+@click.option("--data", "data_classes", multiple=True, metavar="CLASS[,CLASS]",
+              help=f"Data concerned: {', '.join(choices.BREACH_DATA_CLASSES)} (those the "
+              "audit window's entries touched are added).")
 @click.option("--risk", type=click.Choice(choices.BREACH_RISKS), required=True)
 @click.option("--child", "children", multiple=True, metavar="CHILD",
               help="A child affected (repeat).")

@@ -20,7 +20,8 @@ from typing import Any
 from safegate.privacy.dsr import describe_left
 from safegate.store.choices import BREACH_DATA_CLASSES
 
-__all__ = ["DEADLINE", "AUTHORITY", "breach_clock", "deadline", "draft", "parse_classes"]
+__all__ = ["DEADLINE", "AUTHORITY", "breach_clock", "classes_of_actions", "deadline", "draft",
+           "parse_classes"]
 
 DEADLINE = timedelta(hours=72)
 CLASSES = BREACH_DATA_CLASSES
@@ -70,6 +71,18 @@ FACTS = {
 
 TO_FAMILIES = {"vi": "Gia đình của các trẻ bị ảnh hưởng",
                "en": "The families of the children affected"}
+
+
+# The data class an audit entry's action touched (by the action's first word).
+ACTION_CLASSES = {"alert": "alerts", "child": "profile", "device": "devices",
+                  "policy": "policy", "request": "messages", "consent": "consents",
+                  "dsr": "requests", "keys": "keys", "audit": "audit_log"}
+
+
+def classes_of_actions(actions: Sequence[str]) -> list[str]:
+    """The data classes the audit actions ``actions`` touched, in the register's order."""
+    found = {ACTION_CLASSES.get(a.split(".", 1)[0]) for a in actions}
+    return [c for c in CLASSES if c in found]
 
 
 def parse_classes(values: Sequence[str]) -> list[str]:
