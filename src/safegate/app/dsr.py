@@ -41,6 +41,7 @@ from safegate.store.errors import StoreError
 from safegate.store.models import (
     AuditLog,
     Base,
+    Breach,
     ChangeLog,
     DataSubjectRequest,
     Profile,
@@ -222,6 +223,15 @@ def gather(session: Session, profile: Profile, app: App) -> dict[str, Any]:
                     except DecryptionError as exc:
                         r["message"] = f"[{exc}]"
         tables[table.name] = out
+    # Breaches that affected the child (the register keeps pseudonyms, not a profile_id).
+    tables["breach"] = [
+        {"id": b.id, "description": b.description, "occurred_at": _plain(b.occurred_at),
+         "detected_at": _plain(b.detected_at), "data_classes": b.data_classes,
+         "risk": b.risk, "measures": b.measures, "status": b.status,
+         "authority_notified_at": _plain(b.authority_notified_at),
+         "subjects_informed_at": _plain(b.subjects_informed_at)}
+        for b in session.scalars(select(Breach).order_by(Breach.id))
+        if profile.subject in (b.children or [])]
     org = profile.organisation
     entries = session.scalars(select(AuditLog).where(AuditLog.subject == profile.subject)
                               .order_by(AuditLog.seq))

@@ -39,6 +39,8 @@ LABELS: dict[str, dict[str, str]] = {
     "alert": {"vi": "Cảnh báo (đã giải mã)", "en": "Alerts (decrypted)"},
     "consent": {"vi": "Đồng ý", "en": "Consents"},
     "dsr": {"vi": "Yêu cầu về dữ liệu", "en": "Data requests"},
+    "breach": {"vi": "Sự cố lộ lọt dữ liệu liên quan",
+               "en": "Data breaches that concerned the child"},
     "audit": {"vi": "Nhật ký truy cập dữ liệu", "en": "Who accessed the data"},
 }
 
