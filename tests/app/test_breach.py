@@ -145,9 +145,12 @@ def test_the_command_line(tmp_path: Path) -> None:
                                "--data-dir", data])
     assert bad.exit_code == 2 and "is not a time like" in bad.output
     done = runner.invoke(main, ["breach", "record", "lost laptop", "--data", "query_log",
-                                "--risk", "medium", "--json", "--data-dir", data])
+                                "--risk", "medium", "--occurred", "2026-01-02T08:00", "--json",
+                                "--data-dir", data])
     assert done.exit_code == 0, done.output
     bid = json.loads(done.output)["id"]
+    # a time without an offset is Vietnam time; the deadline is shown in UTC
+    assert json.loads(done.output)["due_at"] == "2026-01-05T01:00:00+00:00"
     listed = runner.invoke(main, ["breach", "list", "--data-dir", data])
     assert listed.exit_code == 0 and "h " in listed.output and "left" in listed.output
     out = tmp_path / "draft.txt"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -84,9 +84,14 @@ def _clean(text: str | None, what: str) -> str | None:
     return redact(flat)[0][:TEXT_LIMIT]
 
 
+def _utc(value: datetime | None) -> datetime | None:
+    return None if value is None else value.astimezone(UTC)
+
+
 def _view(row: Breach, now: datetime) -> BreachView:
-    due = rules.deadline(row.detected_at, row.occurred_at)
-    return BreachView(row.id, row.description, row.occurred_at, row.detected_at, due,
+    due = rules.deadline(row.detected_at, row.occurred_at).astimezone(UTC)
+    return BreachView(row.id, row.description, _utc(row.occurred_at),
+                      row.detected_at.astimezone(UTC), due,
                       list(row.data_classes), row.children_count, list(row.children),
                       row.risk, row.measures, row.status, row.authority_notified_at,
                       row.subjects_informed_at,
@@ -146,6 +151,8 @@ def record_breach(app: App, description: str, *, detected_at: datetime,
         subjects, touched = _subjects(session, children, audit_from, audit_to, audit_actor)
         classes = rules.parse_classes([*data_classes, *touched])
         orgs = set(session.scalars(select(Profile.org_id).where(Profile.subject.in_(subjects))))
+        if not orgs:  # no child named: the organisation, when the store holds only one
+            orgs = set(session.scalars(select(Organisation.id).limit(2)))
         row = Breach(description=_clean(description, "description"), occurred_at=occurred_at,
                      detected_at=detected_at, recorded_at=now, recorded_by=actor[:320],
                      data_classes=classes, children=subjects, children_count=len(subjects),
