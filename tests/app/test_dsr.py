@@ -15,9 +15,16 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, MetaData, select, text
 
+from safegate.app.breach import record_breach
 from safegate.app.consent import give_consent
 from safegate.app.core import App
-from safegate.app.dsr import DsrError, fulfil_request, list_requests, open_request
+from safegate.app.dsr import (
+    DsrError,
+    fulfil_request,
+    lift_restriction,
+    list_requests,
+    open_request,
+)
 from safegate.app.family import add_child, add_device, add_org
 from safegate.app.requests import create as create_unblock_request
 from safegate.config import load_settings
@@ -97,6 +104,10 @@ def test_the_72_hour_clock(app: App) -> None:
 def test_access_gives_a_zip_with_json_and_a_report_in_the_requesters_language(
         app: App) -> None:
     ids = _fill(app)
+    record_breach(app, "laptop stolen", detected_at=NOW, data_classes=["alerts"], risk="high",
+                  children=[CHILD], actor="cli:dpo", now=NOW)
+    record_breach(app, "other child only", detected_at=NOW, data_classes=["alerts"],
+                  risk="low", children=["Bé Na"], actor="cli:dpo", now=NOW)
     req = open_request(app, CHILD, "access", by="child", actor="cli:lan", language="en")
     result = fulfil_request(app, req.id, actor="cli:operator")
     path = Path(result["zip"])
@@ -112,7 +123,9 @@ def test_access_gives_a_zip_with_json_and_a_report_in_the_requesters_language(
     assert {e["action"] for e in data["audit"]} >= {"child.add", "consent.give", "dsr.open",
                                                    "dsr.access"}
     assert [c["purpose"] for c in data["tables"]["consent"]] == ["alerts"]
+    assert [b["description"] for b in data["tables"]["breach"]] == ["laptop stolen"]
     assert "The data SafeGate holds about" in report and SNIPPET in report
+    assert "Data breaches that concerned the child" in report
     assert "Bé Na" not in json.dumps(data, ensure_ascii=False) + report
     with pytest.raises(DsrError, match="fulfilled already"):
         fulfil_request(app, req.id, actor="x")
@@ -185,3 +198,11 @@ def test_restriction_gives_the_childs_devices_the_operator_default(make_gate: An
     with g.runtime.engine.connect() as conn:  # nothing deleted
         assert conn.execute(text("select count(*) from device where name like '%An%'")
                             ).scalar_one() == 2
+    # Lifted: the one-minute poll cannot be what applies it, the change bus does.
+    assert lift_restriction(g.runtime.app, "An", actor="cli:op")["restricted"] is False
+    assert wait_until(lambda: google()[0].rstrip(".") == "forcesafesearch.google.com", 5)
+    with pytest.raises(DsrError, match="is not restricted"):
+        lift_restriction(g.runtime.app, "An", actor="cli:op")
+    with g.runtime.app.sessions()() as session:
+        assert session.scalars(select(AuditLog.action).order_by(AuditLog.seq.desc())
+                               .limit(1)).one() == "dsr.lift"

@@ -30,8 +30,10 @@ from safegate.store.models import (
     Account,
     Alert,
     Base,
+    Breach,
     Device,
     ListSource,
+    Notice,
     Organisation,
     Policy,
     Profile,
@@ -626,3 +628,26 @@ def test_the_web_accounts_revision_goes_down_and_up_keeping_accounts(
         conn.execute(insert(Account).values(org_id=demo_org, phone="+84912345678",
                                             display_name="Bố", role="parent"))
         assert len(conn.execute(select(Account.id)).all()) == 2
+
+
+def test_the_breach_revision_goes_down_and_up(engine: Engine) -> None:
+    """0011 adds the breach register and the notices: down, both tables go and the privacy
+    tables of 0010 stay; up, they are back with their CHECKs."""
+    _alembic(engine, "downgrade", "0010")
+    tables = set(inspect(engine).get_table_names())
+    assert "breach" not in tables and "notice" not in tables and "consent" in tables
+    _alembic(engine, "upgrade", "head")
+    assert {"breach", "notice"} <= set(inspect(engine).get_table_names())
+    now = datetime(2026, 12, 1, tzinfo=UTC)
+    row = {"description": "d", "detected_at": now, "recorded_at": now, "recorded_by": "x",
+           "data_classes": ["alerts"], "children": [], "children_count": 0, "risk": "low"}
+    with engine.begin() as conn:
+        conn.execute(insert(Breach).values(**row))
+    with pytest.raises(IntegrityError), engine.begin() as conn:
+        conn.execute(insert(Breach).values(**{**row, "risk": "extreme"}))
+    notice = {"kind": "dsr.overdue", "object_type": "dsr", "object_id": 1, "due_at": now,
+              "created_at": now}
+    with engine.begin() as conn:
+        conn.execute(insert(Notice).values(**notice))
+    with pytest.raises(IntegrityError), engine.begin() as conn:  # once per kind and object
+        conn.execute(insert(Notice).values(**notice))

@@ -21,6 +21,7 @@ from safegate.app.schedules import find_child
 from safegate.privacy import audit
 from safegate.privacy import consent as rules
 from safegate.privacy.consent import ConsentError
+from safegate.privacy.consent_check import consent_refusal
 from safegate.store import choices
 from safegate.store.models import Consent, Profile
 from safegate.store.values import utcnow
@@ -64,12 +65,6 @@ def _view(row: Consent, child: str) -> ConsentView:
 
 def child_age(profile: Profile, now: datetime | None = None) -> int | None:
     return rules.age(profile.birth_year, this_year(profile.organisation.timezone, now))
-
-
-def active_consents(session: Session, profile_id: int) -> set[tuple[str, str]]:
-    rows = session.execute(select(Consent.purpose, Consent.given_by).where(
-        Consent.profile_id == profile_id, Consent.withdrawn_at.is_(None)))
-    return {(p, g) for p, g in rows}
 
 
 def _audit(session: Session, profile: Profile, actor: str, action: str, **detail: Any) -> None:
@@ -156,10 +151,9 @@ def require_consent(app: App, child: str, purpose: str, feature: str,
     it needs for this child."""
     with app.sessions()() as session:
         profile = find_child(session, child)
-        lacking = rules.missing(purpose, active_consents(session, profile.id),
-                                child_age(profile, now))
-        if lacking:
-            raise ConsentError(rules.refusal(feature, purpose, profile.name, lacking))
+        refused = consent_refusal(session, profile.id, purpose, feature, now)
+        if refused:
+            raise ConsentError(refused)
 
 
 def attest_age(app: App, child: str, birth_year: int, *, attested_by: str, actor: str,

@@ -41,6 +41,7 @@ from safegate.store.errors import StoreError
 from safegate.store.models import (
     AuditLog,
     Base,
+    Breach,
     ChangeLog,
     DataSubjectRequest,
     Profile,
@@ -162,6 +163,25 @@ def fulfil_request(app: App, request_id: int, *, actor: str, why: str | None = N
                 "restricted": profile.restricted_at is not None}
 
 
+def lift_restriction(app: App, child: str, *, actor: str, why: str | None = None,
+                     now: datetime | None = None) -> dict[str, Any]:
+    """End a child's processing restriction: its devices get its own policy again, in every
+    running gate at once (a change on the change bus)."""
+    when = now or utcnow()
+    with app.change("policy", "processing restriction lifted") as session:
+        profile = find_child(session, child)
+        if profile.restricted_at is None:
+            raise DsrError(f"{profile.name!r} is not restricted")
+        since = profile.restricted_at
+        profile.restricted_at = None
+        audit.append(session, actor=actor, action="dsr.lift", object_type="profile",
+                     object_id=profile.id, subject=profile.subject, org_id=profile.org_id,
+                     why=why, legal_basis="data_subject_request",
+                     detail={"restricted_at": since.isoformat()}, now=when)
+        return {"child": profile.name, "restricted": False,
+                "restricted_since": since.isoformat()}
+
+
 # ---------------------------------------------------------------- access
 
 
@@ -203,6 +223,15 @@ def gather(session: Session, profile: Profile, app: App) -> dict[str, Any]:
                     except DecryptionError as exc:
                         r["message"] = f"[{exc}]"
         tables[table.name] = out
+    # Breaches that affected the child (the register keeps pseudonyms, not a profile_id).
+    tables["breach"] = [
+        {"id": b.id, "description": b.description, "occurred_at": _plain(b.occurred_at),
+         "detected_at": _plain(b.detected_at), "data_classes": b.data_classes,
+         "risk": b.risk, "measures": b.measures, "status": b.status,
+         "authority_notified_at": _plain(b.authority_notified_at),
+         "subjects_informed_at": _plain(b.subjects_informed_at)}
+        for b in session.scalars(select(Breach).order_by(Breach.id))
+        if profile.subject in (b.children or [])]
     org = profile.organisation
     entries = session.scalars(select(AuditLog).where(AuditLog.subject == profile.subject)
                               .order_by(AuditLog.seq))

@@ -349,6 +349,9 @@ class GateProcess:
             await self._purge("change log", "change log rows", self._prune_changes, None, 0)
             await self._purge("temporary allow", "ended temporary allows",
                               purge_expired_allows, utcnow(), 0)
+            await self._job("re-encryption", "values moved to the current key",
+                            self._reencrypt)
+            await self._job("deadline notices", "notices raised", self._notices)
             await asyncio.sleep(PURGE_SECONDS)
 
     async def _deliver_loop(self) -> None:
@@ -370,6 +373,34 @@ class GateProcess:
                 continue
             if report.sent or report.failed or report.gave_up:
                 log.info("%s", report.summary())
+
+    async def _job(self, what: str, done: str, fn: Any) -> None:
+        """One hourly job in a worker thread: ``<what>: N <done>`` when N > 0; a failure is
+        logged, never raised."""
+        try:
+            n = await asyncio.get_running_loop().run_in_executor(None, fn)
+            if n:
+                log.info("%s: %d %s", what, n, done)
+        except Exception as exc:
+            log.error("%s failed: %s", what, exc)
+
+    def _reencrypt(self) -> int:
+        """Values written with an older key moved to the current one (after `safegate keys
+        rotate`; app/keys.py), audited when any moved."""
+        from safegate.app.keys import reencrypt
+
+        done = reencrypt(self.app, actor="gate:jobs")
+        if done["failed"]:
+            log.warning("re-encryption: %d values cannot be decrypted with the keys held "
+                        "(`safegate keys status`)", done["failed"])
+        return int(sum(done["moved"].values()))
+
+    def _notices(self) -> int:
+        """Notices for data requests and breach reports due within a day or overdue
+        (app/notices.py; each new one is also a log line)."""
+        from safegate.app.notices import raise_notices
+
+        return raise_notices(self.app)
 
     def _prune_changes(self, _engine: Any, _cutoff: Any) -> int:
         """Keep the newest change-log rows (a gate further behind reloads everything)."""

@@ -24,13 +24,12 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from safegate.app.accounts import Caller
-from safegate.app.consent import active_consents, child_age
 from safegate.app.core import App
 from safegate.config import Settings
 from safegate.policy.schedule import zone
 from safegate.policy.timestate import zone_ok
 from safegate.privacy import audit
-from safegate.privacy import consent as rules
+from safegate.privacy.consent_check import consent_refusal
 from safegate.protect.delivery import Message, Prefs, backoff, compose, parse_clock, wanted
 from safegate.protect.senders import Gone, PushSender, SendError, SmtpSender, Subscription
 from safegate.protect.senders import vapid_keys as _vapid_keys
@@ -219,8 +218,7 @@ def escalated(record: AlertDelivery, severity: str) -> bool:
 
 
 def _consented(session: Session, profile: Profile, now: datetime) -> bool:
-    return not rules.missing("alerts", active_consents(session, profile.id),
-                             child_age(profile, now))
+    return consent_refusal(session, profile.id, "alerts", "alerts", now) is None
 
 
 def _tasks(session: Session, settings: Settings, senders: Senders, now: datetime,

@@ -16,7 +16,6 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from safegate.app.core import App
-from safegate.privacy.crypto import Keyring
 from safegate.protect.dns_alerts import store_signals
 from safegate.protect.monitor import describe_error
 from safegate.protect.signals import Detector, Event, Thresholds, event_from_row
@@ -33,7 +32,6 @@ class DnsSignals:
         self.detector = Detector(thresholds or Thresholds.from_settings(app.settings))
         self.clock = clock
         self._lock = threading.Lock()
-        self._key: Keyring | None = None
 
     def events(self, rows: Sequence[Sequence[Any]]) -> list[Event]:
         """The blocked rows as events. Their time is now (the write of the window): a row's
@@ -56,9 +54,8 @@ class DnsSignals:
                 signals = self.detector.feed(self.events(rows))
                 if not signals:
                     return
-                if self._key is None:
-                    self._key = self.app.keyring()
-                outcomes = store_signals(self.app.engine, signals, self._key)
+                # Read for each batch (alerts are rare): a rotated key is used at once.
+                outcomes = store_signals(self.app.engine, signals, self.app.keyring())
             except Exception as exc:
                 log.error("DNS signals: alerts not stored (%s)", describe_error(exc))
                 return

@@ -10,12 +10,15 @@ import click
 from safegate import __version__
 from safegate.cli import (
     audit,
+    breach,
     budgets,
     consent,
     dsr,
     family,
     gate,
+    keys,
     lists,
+    notices,
     privacy,
     protect,
     requests,
@@ -38,7 +41,8 @@ def main() -> None:
 
 
 for _module in (gate, lists, safety, urls, privacy, protect, family, schedules, budgets,
-                requests, consent, audit, dsr, retention, users):
+                requests, consent, audit, dsr, retention, users, keys,
+                breach, notices):
     for _command in _module.COMMANDS:
         main.add_command(_command)
 

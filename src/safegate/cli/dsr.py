@@ -76,4 +76,20 @@ def fulfil(config: Path | None, data_dir: Path | None, request_id: int, why: str
     emit(result, as_json, text)
 
 
+@dsr.command("lift")
+@common_options
+@click.argument("child_ref", metavar="CHILD")
+@click.option("--why", metavar="TEXT", help="A note for the audit log (personal data is "
+              "redacted from it).")
+@json_option
+def lift(config: Path | None, data_dir: Path | None, child_ref: str, why: str | None,
+         as_json: bool) -> None:
+    """End a child's processing restriction (running gates apply it at once)."""
+    from safegate.app.dsr import lift_restriction
+
+    done = run_app(config, data_dir, lift_restriction, child_ref, actor=cli_actor(), why=why)
+    emit(done, as_json, f"restriction of {done['child']!r} lifted: its devices get its own "
+                        "policy again")
+
+
 COMMANDS = [dsr]

@@ -45,7 +45,6 @@ def monitor(profile_name: str, data_dir: Path | None, config: Path | None,
 
     from sqlalchemy.exc import SQLAlchemyError
 
-    from safegate.app.consent import require_consent
     from safegate.privacy.consent import ConsentError
     from safegate.privacy.crypto import CryptoError
     from safegate.protect.monitor import Monitor, Retry, describe_error, find_profile
@@ -59,9 +58,13 @@ def monitor(profile_name: str, data_dir: Path | None, config: Path | None,
     try:
         with app.sessions()() as session:
             profile = find_profile(session, profile_name)
-        require_consent(app, f"id:{profile.id}", "message_monitoring", "monitor")
         key = app.keyring()
         engine = app.engine
+        # The Monitor refuses without the message_monitoring consent (nothing read yet).
+        watcher = Monitor(engine, profile, key, child_sender=child_sender, safety=safety,
+                          spool=Spool(settings.data_dir),
+                          retry=Retry(settings["alerts.store_tries"],
+                                      settings["alerts.store_retry_delay"]))
     except (StoreError, CryptoError, ConsentError) as exc:
         raise click.ClickException(str(exc)) from exc
     except SQLAlchemyError as exc:  # nothing read yet: the input is still the caller's
@@ -70,10 +73,6 @@ def monitor(profile_name: str, data_dir: Path | None, config: Path | None,
             f"cannot open the store: {describe_error(exc)}" + (
                 f"; {waiting} alert{' waits' if waiting == 1 else 's wait'} in "
                 f"{Spool(settings.data_dir).path} for it" if waiting else "")) from exc
-    watcher = Monitor(engine, profile, key, child_sender=child_sender, safety=safety,
-                      spool=Spool(settings.data_dir),
-                      retry=Retry(settings["alerts.store_tries"],
-                                  settings["alerts.store_retry_delay"]))
     try:
         stats = watcher.run(utf8_stdin(), click.echo)
     except KeyboardInterrupt:  # Ctrl-C ends a live watch: still say what was done
@@ -86,11 +85,14 @@ def monitor(profile_name: str, data_dir: Path | None, config: Path | None,
                    f"{watcher.child_sender!r}); personal-data alerts need the child's own "
                    f"messages: use --child-sender or \"from_child\": true", err=True)
     sys.stdout.flush()
+    if stats.stopped:
+        click.echo(f"monitor: error: stopped, {stats.stopped}", err=True)
     if stats.waiting:
         click.echo(f"monitor: error: {stats.waiting} alert{'' if stats.waiting == 1 else 's'} "
                    f"could not be stored and wait{'s' if stats.waiting == 1 else ''} "
                    f"(encrypted) in {watcher.spool.path if watcher.spool else '?'}; the next "
                    "run stores them once the database works", err=True)
+    if stats.waiting or stats.stopped:
         sys.exit(1)
 
 

@@ -40,7 +40,7 @@ from pathlib import Path
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from safegate.files import publish_private
+from safegate.files import publish_private, write_private
 
 __all__ = [
     "KEY_ENV",
@@ -51,8 +51,10 @@ __all__ = [
     "MissingKeyError",
     "decrypt_text",
     "encrypt_text",
+    "key_file",
     "key_source",
     "load_keyring",
+    "save_key_file",
     "token_key_id",
 ]
 
@@ -135,6 +137,26 @@ class Keyring:
     def key_ids(self) -> frozenset[str]:
         """The ids of every key held (the tokens any of them can open)."""
         return frozenset(_key_id(k) for k in self.keys)
+
+    @property
+    def ordered_ids(self) -> tuple[str, ...]:
+        """The key ids in keyring order (the first encrypts)."""
+        return tuple(_key_id(k) for k in self.keys)
+
+    def rotated(self) -> Keyring:
+        """This keyring with a new random key in front: it encrypts, every old key reads."""
+        return Keyring((AESGCM.generate_key(bit_length=_KEY_BYTES * 8), *self.keys))
+
+    def without(self, key_id: str) -> Keyring:
+        """This keyring without the key ``key_id`` (CryptoError for the encrypting key, or one
+        it does not hold)."""
+        if key_id == self.key_id:
+            raise CryptoError(f"key {key_id} is the one new values are encrypted with; "
+                              "rotate first")
+        if key_id not in self.key_ids:
+            raise CryptoError(f"no key {key_id} in the keyring (held: "
+                              f"{', '.join(self.ordered_ids)})")
+        return Keyring(tuple(k for k in self.keys if _key_id(k) != key_id))
 
     def export(self) -> str:
         """The keys as text, one a line: the format of ``secret.key``."""
@@ -227,6 +249,18 @@ def load_keyring(data_dir: Path | str, *, env: Mapping[str, str] | None = None,
     except (OSError, UnicodeDecodeError) as exc:
         raise CryptoError(f"cannot read the secret key {path}: {exc}") from None
     return Keyring.from_text(text, str(path))
+
+
+def key_file(data_dir: Path | str) -> Path:
+    return Path(data_dir).expanduser() / KEY_FILE
+
+
+def save_key_file(data_dir: Path | str, keyring: Keyring) -> Path:
+    """Replace ``<data_dir>/secret.key`` with ``keyring`` atomically (0600): a reader sees the
+    old keys or the new ones, never half a file."""
+    path = key_file(data_dir)
+    write_private(path, keyring.export().encode("ascii"))
+    return path
 
 
 def _create_key_file(path: Path) -> None:

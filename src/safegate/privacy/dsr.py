@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 DEADLINE = timedelta(hours=72)
+REMIND_BEFORE = timedelta(hours=24)  # an operator notice this long before a deadline
 
 LABELS: dict[str, dict[str, str]] = {
     "title": {"vi": "Dữ liệu SafeGate lưu về {child}",
@@ -38,6 +39,8 @@ LABELS: dict[str, dict[str, str]] = {
     "alert": {"vi": "Cảnh báo (đã giải mã)", "en": "Alerts (decrypted)"},
     "consent": {"vi": "Đồng ý", "en": "Consents"},
     "dsr": {"vi": "Yêu cầu về dữ liệu", "en": "Data requests"},
+    "breach": {"vi": "Sự cố lộ lọt dữ liệu liên quan",
+               "en": "Data breaches that concerned the child"},
     "audit": {"vi": "Nhật ký truy cập dữ liệu", "en": "Who accessed the data"},
 }
 
@@ -49,6 +52,16 @@ def due_at(opened_at: datetime) -> datetime:
 def seconds_left(due: datetime, now: datetime) -> float:
     """Negative when overdue."""
     return (due - now).total_seconds()
+
+
+def deadline_notice(due: datetime, now: datetime,
+                    remind_before: timedelta = REMIND_BEFORE) -> str | None:
+    """``overdue`` past ``due``, ``reminder`` within ``remind_before`` of it, else None."""
+    if now >= due:
+        return "overdue"
+    if now >= due - remind_before:
+        return "reminder"
+    return None
 
 
 def describe_left(seconds: float) -> str:

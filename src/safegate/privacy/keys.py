@@ -1,4 +1,5 @@
-"""Which key the store's encrypted fields need, and refusing to run with another one.
+"""Which key the store's encrypted fields need, refusing to run with another one, and moving
+values to the current key after a rotation.
 
 A new key is made only for a store without encrypted data. When rows hold ciphertext, a
 missing key file (or ``SAFEGATE_SECRET_KEY``) or a key none of them was written with stops the
@@ -9,17 +10,19 @@ the check reads ids, it decrypts nothing.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from safegate.privacy.crypto import (
     KEY_ENV,
     TOKEN_PREFIX,
     CryptoError,
+    DecryptionError,
     Keyring,
     MissingKeyError,
     key_source,
@@ -27,8 +30,8 @@ from safegate.privacy.crypto import (
 )
 from safegate.store.models import Alert, UnblockRequest
 
-__all__ = ["ENCRYPTED_COLUMNS", "KeyMismatchError", "keyring_problem", "load_store_keyring",
-           "stored_key_ids"]
+__all__ = ["ENCRYPTED_COLUMNS", "Batch", "EncryptedField", "KeyMismatchError", "keyring_problem",
+           "load_store_keyring", "reencrypt_batch", "retire_problem", "stored_key_ids"]
 
 # Every column that holds field-encryption tokens (None where a row has no such value).
 ENCRYPTED_COLUMNS: tuple[InstrumentedAttribute[Any], ...] = (Alert.snippet,
@@ -95,3 +98,61 @@ def load_store_keyring(session: Session, data_dir: Path | str,
         raise KeyMismatchError(problem)
     assert key is not None  # no problem means a key, or a store without encrypted values
     return key
+
+
+def retire_problem(stored: Mapping[str | None, int], key_id: str, *, waiting: int = 0) -> \
+        str | None:
+    """Why the key ``key_id`` must stay (values still written with it, in the store or, as
+    ``waiting``, elsewhere such as the alert spool); None when it may go."""
+    left = stored.get(key_id, 0) + waiting
+    if not left:
+        return None
+    return (f"{_values(left)} still use key {key_id}; run `safegate keys reencrypt` until "
+            "none do (nothing was changed)")
+
+
+@dataclass(frozen=True, slots=True)
+class EncryptedField:
+    """A column of encrypted values and the associated data each value was sealed with (from
+    the row's owner, e.g. its profile id)."""
+
+    name: str
+    column: InstrumentedAttribute[Any]
+    owner: InstrumentedAttribute[Any]
+    context: Callable[[Any], str]
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    moved: int  # now under the current key
+    failed: int  # could not be decrypted with any key held (left as they are)
+    last_id: int | None  # the id to continue after; None when the column is done
+
+
+def reencrypt_batch(session: Session, field: EncryptedField, keyring: Keyring, *,
+                    after_id: int = 0, limit: int = 500) -> Batch:
+    """Move up to ``limit`` values of ``field`` not yet under the current key (rows with an
+    id above ``after_id``) to it, in the caller's transaction. Each row is updated only if its
+    value is still the one read, so a concurrent write is never overwritten."""
+    model = field.column.class_
+    ident = model.id
+    current = f"{_TOKEN_PREFIX}{keyring.key_id}."
+    rows = session.execute(
+        select(ident, field.owner, field.column)
+        .where(field.column.is_not(None), ident > after_id,
+               func.substr(field.column, 1, len(current)) != current)
+        .order_by(ident).limit(limit)).all()
+    moved = failed = 0
+    for row_id, owner, token in rows:
+        context = field.context(owner)
+        try:
+            plain = keyring.decrypt(token, context=context)
+        except DecryptionError:
+            failed += 1
+            continue
+        done = session.execute(update(model).where(ident == row_id, field.column == token)
+                               .values({field.column.key: keyring.encrypt(plain,
+                                                                          context=context)}))
+        moved += int(getattr(done, "rowcount", 0) or 0)
+    last = int(rows[-1][0]) if len(rows) == limit else None
+    return Batch(moved, failed, last)

@@ -33,6 +33,8 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
 from safegate.privacy import audit
+from safegate.privacy.consent import ConsentError
+from safegate.privacy.consent_check import consent_refusal
 from safegate.privacy.crypto import (
     DecryptionError,
     Keyring,
@@ -464,6 +466,7 @@ class MonitorStats:
     spooled: int = 0  # alerts this run could not store and put in the spool
     replayed: int = 0  # spooled alerts (of any run) stored now
     waiting: int = 0  # alerts left in the spool at the end
+    stopped: str | None = None  # why the watch stopped early (a consent withdrawn)
     alerts: dict[str, set[int]] = field(default_factory=dict)  # category → alert ids touched
 
     def summary(self, profile: str) -> str:
@@ -478,8 +481,16 @@ class MonitorStats:
                 + spool + (f" [{cats}]" if cats else ""))
 
 
+CONSENT_RECHECK = 1.0  # seconds: a withdrawn consent stops a running watch within this
+
+
 class Monitor:
     """Turns a stream of one child's messages into stored alerts.
+
+    It needs the child's ``message_monitoring`` consent (the parent's, and the child's from 7):
+    without it the constructor raises ConsentError, and a consent withdrawn while it runs
+    stops it within :data:`CONSENT_RECHECK` seconds (``feed`` raises ConsentError; ``run``
+    reports it as its last output and reads no further line).
 
     Each message is classified; a message with any evidence also re-scores its conversation's
     last :data:`WINDOW` messages for grooming escalation. Each message's alerts are committed
@@ -495,9 +506,11 @@ class Monitor:
                  window: int = WINDOW, clock: Callable[[], datetime] = utcnow,
                  actor: str = "monitor", safety: SafetyEngine | None = None,
                  spool: Spool | None = None, retry: Retry | None = None,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+                 sleep: Callable[[float], None] = time.sleep,
+                 consent_recheck: float = CONSENT_RECHECK) -> None:
         """``safety``: the text engine (default: the main path; ``safegate monitor`` adds
-        the deep layer where it can run)."""
+        the deep layer where it can run). ``consent_recheck``: seconds between reads of the
+        consent (0: before every message)."""
         self.profile = profile
         self.key = key
         self.child_sender = child_sender or profile.name
@@ -513,6 +526,31 @@ class Monitor:
         self._safety = safety
         self._conversations: OrderedDict[str, deque[tuple[str, str]]] = OrderedDict()
         self._spool_dirty = spool is not None  # the spool may hold records to replay
+        self._consent_recheck = consent_recheck
+        self._consent_checked = -1.0  # monotonic time of the last check that passed
+        self.require_consent()
+
+    # -- consent
+
+    def require_consent(self) -> None:
+        """ConsentError unless the child's message_monitoring consent is recorded (read from
+        the store at most once per ``consent_recheck`` seconds)."""
+        now = time.monotonic()
+        if self._consent_checked >= 0 and now - self._consent_checked < self._consent_recheck:
+            return
+        try:
+            with self._sessions() as session:
+                refused = consent_refusal(session, self.profile.id, "message_monitoring",
+                                          "monitor", self.clock())
+        except Exception as exc:
+            # The store gone for a moment: the consent read last stands (alerts go to the
+            # spool meanwhile); on the first check there is none, so the error goes up.
+            if self._consent_checked < 0 or not is_transient(exc):
+                raise
+            return
+        if refused:
+            raise ConsentError(refused)
+        self._consent_checked = now
 
     # -- input
 
@@ -541,6 +579,10 @@ class Monitor:
             for line in lines:
                 try:
                     outputs = self.feed_line(line)
+                except ConsentError as exc:  # withdrawn: read nothing more
+                    self.stats.stopped = str(exc)
+                    out([{"error": str(exc), "line": self.stats.lines}])
+                    break
                 except Exception as exc:  # one bad message must not stop the watch
                     # (describe_error: a statement's parameters carry the conversation id)
                     log.error("monitor: line %d failed: %s", self.stats.lines,
@@ -593,6 +635,7 @@ class Monitor:
         ), snippet
 
     def feed(self, message: Message) -> list[dict[str, Any]]:
+        self.require_consent()
         self.stats.messages += 1
         if message.from_child:
             self.stats.child_messages += 1

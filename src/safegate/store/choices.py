@@ -55,3 +55,12 @@ TOKEN_SCOPES: Final = ("read", "write")
 # delivery on one channel got.
 NOTIFY_CHANNELS: Final = ("email", "push")
 DELIVERY_STATUSES: Final = ("sent", "failed", "gave_up")
+
+# The breach register (docs/privacy.md, "Breaches").
+BREACH_RISKS: Final = ("low", "medium", "high")
+BREACH_STATUSES: Final = ("open", "contained", "closed")
+BREACH_DATA_CLASSES: Final = ("profile", "devices", "policy", "query_log", "alerts",
+                              "messages", "consents", "requests", "accounts", "audit_log",
+                              "keys")
+# Operator-facing notices (deadlines coming or past); one per kind and object.
+NOTICE_KINDS: Final = ("dsr.reminder", "dsr.overdue", "breach.reminder", "breach.overdue")

@@ -504,18 +504,70 @@ class DataSubjectRequest(Base):
     fulfilled_by: Mapped[str | None] = mapped_column(String(320))
 
 
+class Breach(Base):
+    """A suspected or confirmed personal-data breach and what was done about it.
+
+    ``children`` holds the affected children's pseudonyms (``Profile.subject``), never names;
+    ``description`` and ``measures`` are an operator's words with personal data redacted. The
+    72-hour clock runs from the earlier of ``occurred_at`` (when known) and ``detected_at``."""
+
+    __tablename__ = "breach"
+    __table_args__ = (one_of("risk", choices.BREACH_RISKS),
+                      one_of("status", choices.BREACH_STATUSES))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    org_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id",
+                                                          ondelete="SET NULL"))
+    description: Mapped[str] = mapped_column(Text)
+    occurred_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    detected_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    recorded_by: Mapped[str] = mapped_column(String(320))
+    data_classes: Mapped[list[str]] = mapped_column(Json, default=list)
+    children: Mapped[list[str]] = mapped_column(Json, default=list)
+    children_count: Mapped[int] = mapped_column(Integer, default=0)
+    risk: Mapped[str] = mapped_column(String(10))
+    measures: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(10), default="open", server_default="open")
+    authority_notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    subjects_informed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    late_reason: Mapped[str | None] = mapped_column(Text)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class Notice(Base):
+    """Something an operator must act on (a data request or a breach whose deadline is near or
+    past), raised once by the jobs leader, shown by the CLI and the web app until seen."""
+
+    __tablename__ = "notice"
+    __table_args__ = (one_of("kind", choices.NOTICE_KINDS),
+                      UniqueConstraint("kind", "object_type", "object_id"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    object_type: Mapped[str] = mapped_column(String(20))
+    object_id: Mapped[int] = mapped_column(Integer)
+    org_id: Mapped[int | None] = mapped_column(Integer)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    seen_by: Mapped[str | None] = mapped_column(String(320))
+
+
 __all__ = [
     "Account",
     "ApiToken",
     "AuditHead",
     "AuditLog",
     "Base",
+    "Breach",
     "ChangeLog",
     "ChangeVersion",
     "Consent",
     "DataSubjectRequest",
     "Device",
     "ListSource",
+    "Notice",
     "Organisation",
     "Policy",
     "Profile",
