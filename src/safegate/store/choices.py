@@ -50,3 +50,6 @@ DSR_STATUSES: Final = ("open", "fulfilled", "refused")
 
 # API tokens (safegate.web, migration 0008): read-only, or read and change.
 TOKEN_SCOPES: Final = ("read", "write")
+
+# Schools and invites (migration 0011): the roles an invite link may carry.
+INVITE_ROLES: Final = ("parent", "teacher")
