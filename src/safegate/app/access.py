@@ -141,12 +141,13 @@ def check_class(app: App, caller: Caller, class_id: int | str, action: str = "re
     return cid
 
 
-def check_org(caller: Caller, org_id: int, action: str = "read") -> None:
-    """The caller may list (read) or add to (change) an organisation's children. A teacher
-    lists only the children of their classes (``check_class``), never the whole school."""
+def check_org(caller: Caller, org_id: int, action: str = "read", kind: str = "child") -> None:
+    """The caller may list (read) or add to (change) an organisation's children (or its
+    objects of another ``kind``). A teacher lists only the children of their classes
+    (``check_class``), never the whole school."""
     if caller.role == "teacher":
         raise Forbidden("a teacher sees the children of their own classes only")
-    verdict = decide(caller, "child", action, org_id)
+    verdict = decide(caller, kind, action, org_id)
     if verdict == "hidden":
         raise NotFound(f"no organisation {org_id}")
     if verdict == "forbidden":

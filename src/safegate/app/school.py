@@ -248,3 +248,19 @@ def infected_devices(app: App, org_id: int, *, actor: str,
                      org_id=org_id, detail={"kind": "infected_device", "count": len(lines)})
         return [{**d, "first_seen": d["first_seen"].isoformat(),
                  "last_seen": d["last_seen"].isoformat()} for d in lines]
+
+
+def school_id(app: App, ref: str | None) -> int:
+    """The id of a school organisation by name or ``id:N`` (None: the only organisation)."""
+    from safegate.store import family as repo
+
+    with app.sessions()() as session:
+        return find_school(session, repo.find_org(session, ref).id).id
+
+
+def class_exists(app: App, class_id: int) -> int:
+    """``class_id`` if there is such a class (operators' commands, which see every school)."""
+    with app.sessions()() as session:
+        if session.get(SchoolClass, class_id) is None:
+            raise SchoolError(f"no class {class_id}")
+        return class_id

@@ -22,6 +22,7 @@ from safegate.cli import (
     retention,
     safety,
     schedules,
+    school,
     urls,
     users,
 )
@@ -38,7 +39,7 @@ def main() -> None:
 
 
 for _module in (gate, lists, safety, urls, privacy, protect, family, schedules, budgets,
-                requests, consent, audit, dsr, retention, users):
+                requests, consent, audit, dsr, retention, users, school):
     for _command in _module.COMMANDS:
         main.add_command(_command)
 
