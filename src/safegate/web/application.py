@@ -31,7 +31,7 @@ def _status(exc: Exception) -> int:
 
 
 def create_app(app: App, *, secure_cookies: bool = False) -> FastAPI:
-    from safegate.web import api, pages, school
+    from safegate.web import api, invites, pages, school
 
     # No /docs page: FastAPI's would load Swagger UI from a CDN into the parent's browser.
     web = FastAPI(title="SafeGate", version=__version__, openapi_url="/api/openapi.json",
@@ -43,6 +43,7 @@ def create_app(app: App, *, secure_cookies: bool = False) -> FastAPI:
     web.include_router(api.router)
     web.include_router(pages.router)
     web.include_router(school.router)
+    web.include_router(invites.router)
 
     @web.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:
