@@ -155,18 +155,6 @@ def class_children(app: App, class_id: int, *, actor: str) -> tuple[ClassView, l
         return _class_view(session, row), pupils
 
 
-def put_in_class(session: Session, profile: Profile, row: SchoolClass) -> None:
-    """The child's class becomes ``row`` (a child is in one class at a time)."""
-    if profile.org_id != row.org_id:
-        raise SchoolError(f"{profile.name!r} is not a child of this school")
-    member = session.get(ClassMember, profile.id)
-    if member is None:
-        session.add(ClassMember(profile_id=profile.id, class_id=row.id))
-    else:
-        member.class_id = row.id
-    session.flush()
-
-
 def assign_teacher(app: App, class_id: int, login: str) -> ClassView:
     """Assign a teacher's account (of the same school) to a (checked) class."""
     from safegate.app.accounts import AccountError, normalise_login
