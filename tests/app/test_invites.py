@@ -51,7 +51,8 @@ def test_who_may_invite_whom(app: App) -> None:
     teacher = _caller(app, "Trường Kim Liên", "teacher", "gv@example.vn")
     create_invite(app, parent, "parent")
     create_invite(app, admin, "teacher")
-    for caller, role in ((parent, "teacher"), (teacher, "teacher"), (teacher, "parent")):
+    for caller, role in ((parent, "teacher"), (teacher, "teacher"), (teacher, "parent"),
+                         (admin, "parent")):  # a parent of a school would see every pupil
         with pytest.raises(Forbidden):
             create_invite(app, caller, role)
     reader = Caller(parent.account_id, parent.org_id, "parent", "x", "x", "vi", scope="read")
@@ -59,6 +60,10 @@ def test_who_may_invite_whom(app: App) -> None:
         create_invite(app, reader, "parent")
     with pytest.raises(InviteError, match="role"):
         create_invite(app, admin, "operator")
+    operator = _caller(app, "Nhà Trần", "operator", "op@example.vn")
+    with pytest.raises(InviteError, match="into a school"):
+        create_invite(app, operator, "teacher")
+    assert create_invite(app, operator, "parent")[1].org == "Nhà Trần"
 
 
 def test_an_invite_fixes_organisation_and_role_and_works_once(app: App) -> None:

@@ -33,13 +33,15 @@ from safegate.store import family as repo
 from safegate.store.models import Account, Invite, Organisation
 
 INVITE_DAYS = 7
-# Who may invite whom: a household's parent a second parent, a school's admin a teacher (or
-# a parent of the school's community), an operator anyone.
+# Who may invite whom: a household's parent a second parent, a school's admin a teacher, an
+# operator either. A parent's rights cover the whole organisation, so parents are invited into
+# households only, and teachers into schools only (INTO).
 MAY_INVITE: Final[dict[str, frozenset[str]]] = {
     "parent": frozenset({"parent"}),
-    "school_admin": frozenset({"teacher", "parent"}),
+    "school_admin": frozenset({"teacher"}),
     "operator": frozenset(choices.INVITE_ROLES),
 }
+INTO: Final[dict[str, str]] = {"parent": "household", "teacher": "school"}
 
 
 class InviteError(ValueError):
@@ -74,6 +76,9 @@ def create_invite(app: App, caller: Caller, role: str, *, days: int = INVITE_DAY
     token = "sgi_" + secrets.token_urlsafe(32)
     with app.sessions().begin() as session:
         org = session.get_one(Organisation, caller.org_id)
+        if org.kind != INTO[role]:
+            raise InviteError(f"role: a {role} is invited into a {INTO[role]}, and "
+                              f"{org.name!r} is a {org.kind}")
         row = Invite(org_id=org.id, role=role, token_hash=digest(token),
                      created_by=caller.actor, created_at=now,
                      expires_at=now + timedelta(days=days))
