@@ -156,7 +156,7 @@ def test_a_teacher_sees_only_their_own_class(world: dict[str, Any]) -> None:
     assert _classes(teacher) == {"6A": classes["6A"]}
     mine, other = ids["Nguyễn Văn An"], ids["Lê Minh Châu"]
     got = teacher.get(f"/children/{mine}")
-    assert got.status_code == 200, got.text
+    assert got.status_code == 200 and 'href="/school"' in got.text, got.text
     assert teacher.get(f"/devices/{devices['Máy tính bảng']}").status_code == 200
     assert teacher.get(f"/api/v1/school/classes/{classes['6A']}").json()["children"] == 2
     for path in (f"/children/{other}", f"/devices/{devices['Laptop']}",
