@@ -14,12 +14,15 @@ from sqlalchemy import Engine, select
 from safegate.app.access import Forbidden
 from safegate.app.accounts import AccountError, Caller, add_user, authenticate
 from safegate.app.core import App
+from safegate.app.explain import NotFound
 from safegate.app.family import add_org
 from safegate.app.invites import (
     InviteError,
     accept_invite,
     create_invite,
     free_name,
+    list_invites,
+    revoke_invite,
     show_invite,
     sign_up,
 )
@@ -85,6 +88,21 @@ def test_an_invite_fixes_organisation_and_role_and_works_once(app: App) -> None:
             attempt()
     with pytest.raises(InviteError, match="not valid"):
         show_invite(app, token + "x")
+
+
+def test_pending_invites_are_listed_without_tokens_and_can_be_revoked(app: App) -> None:
+    parent = _caller(app, "Nhà Trần", "parent", "me@example.vn")
+    admin = _caller(app, "Trường Kim Liên", "school_admin", "bgh@example.vn")
+    token, _view = create_invite(app, parent, "parent")
+    create_invite(app, admin, "teacher")
+    listed = list_invites(app, parent)
+    assert [i["role"] for i in listed] == ["parent"] and token not in str(listed)
+    with pytest.raises(NotFound):
+        revoke_invite(app, admin, listed[0]["id"])  # another organisation's
+    revoke_invite(app, parent, listed[0]["id"])
+    assert list_invites(app, parent) == []
+    with pytest.raises(InviteError, match="not valid"):
+        accept_invite(app, token, "0912345678", PASSWORD)
 
 
 def test_an_expired_invite_is_refused(app: App) -> None:

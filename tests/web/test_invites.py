@@ -82,6 +82,16 @@ def test_a_parent_invites_a_second_parent_through_the_page(served: WebServe) -> 
     path = link.group(1).removeprefix(served.base)
     assert parent.post("/invites", data={"csrf": parent.csrf, "role": "teacher"}
                        ).status_code == 403
+    spare = parent.post("/invites", data={"csrf": parent.csrf, "role": "parent"})
+    spare_path = re.search(r'id="invite-link"[^>]*value="([^"]+)"', spare.text)
+    assert spare_path is not None
+    pending = parent.get("/api/v1/invites").json()
+    assert len(pending) == 2 and "sgi_" not in str(pending)
+    assert parent.post(f"/invites/{pending[0]['id']}/revoke",
+                       data={"csrf": parent.csrf}).status_code == 303
+    assert len(parent.get("/api/v1/invites").json()) == 1
+    with _from(served.base, "127.0.0.30") as stranger:
+        assert stranger.get(spare_path.group(1).removeprefix(served.base)).status_code == 404
     with _from(served.base, "127.0.0.31") as invitee:
         page = invitee.get(path)
         assert page.status_code == 200 and DEMO_ORG_NAME in page.text

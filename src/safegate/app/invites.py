@@ -90,6 +90,41 @@ def create_invite(app: App, caller: Caller, role: str, *, days: int = INVITE_DAY
         return token, InviteView(org.name, role, row.expires_at)
 
 
+def list_invites(app: App, caller: Caller, *, now: datetime | None = None
+                 ) -> list[dict[str, Any]]:
+    """The caller's organisation's invites that can still be taken (of the roles the caller
+    may invite), newest first; never a token (only its hash is stored)."""
+    now = now or datetime.now(UTC)
+    roles = MAY_INVITE.get(caller.role, frozenset())
+    with app.sessions()() as session:
+        rows = session.scalars(select(Invite).where(
+            Invite.org_id == caller.org_id, Invite.used_at.is_(None), Invite.expires_at > now)
+            .order_by(Invite.id.desc()))
+        return [{"id": r.id, "role": r.role, "created_by": r.created_by,
+                 "created_at": r.created_at.isoformat(), "expires_at": r.expires_at.isoformat()}
+                for r in rows if r.role in roles]
+
+
+def revoke_invite(app: App, caller: Caller, invite_id: int, *,
+                  now: datetime | None = None) -> None:
+    """End an invite of the caller's organisation now (a link sent to the wrong person)."""
+    from safegate.app.access import Forbidden
+    from safegate.app.explain import NotFound
+
+    now = now or datetime.now(UTC)
+    with app.sessions().begin() as session:
+        row = session.get(Invite, invite_id)
+        if row is None or row.org_id != caller.org_id:
+            raise NotFound(f"no invite {invite_id}")
+        if not may_invite(caller, row.role):
+            raise Forbidden(f"a {caller.role} may not revoke an invite for a {row.role}")
+        if row.used_at is None and row.expires_at > now:
+            row.expires_at = now
+            audit.append(session, actor=caller.actor, role=caller.role,
+                         action="invite.revoke", object_type="invite", object_id=row.id,
+                         org_id=row.org_id, detail={"role": row.role})
+
+
 def _live(session: Any, token: str, now: datetime) -> Invite:
     row = session.scalar(select(Invite).where(Invite.token_hash == digest(token)))
     if row is None or row.used_at is not None or row.expires_at <= now:

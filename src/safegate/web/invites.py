@@ -47,11 +47,17 @@ def _link(request: Request, token: str) -> str:
 # ---------------------------------------------------------------- creating invites
 
 
-@router.get("/invites")
-def invites_page(request: Request, auth: Signed) -> Response:
+def _invites_page(request: Request, auth: Auth, link: str | None = None,
+                  made: invites.InviteView | None = None) -> Response:
     roles = sorted(invites.MAY_INVITE.get(auth.caller.role, frozenset()))
     return render(request, "invites.html", auth.caller.locale, auth=auth, roles=roles,
-                  link=None, made=None)
+                  link=link, made=made, pending=invites.list_invites(sg_app(request),
+                                                                      auth.caller))
+
+
+@router.get("/invites")
+def invites_page(request: Request, auth: Signed) -> Response:
+    return _invites_page(request, auth)
 
 
 @router.post("/invites")
@@ -59,9 +65,15 @@ def create_invite(request: Request, auth: Signed, role: FormStr,
                   csrf: OptStr = None) -> Response:
     check_form_csrf(auth, csrf)
     token, made = invites.create_invite(sg_app(request), auth.caller, role)
-    roles = sorted(invites.MAY_INVITE.get(auth.caller.role, frozenset()))
-    return render(request, "invites.html", auth.caller.locale, auth=auth, roles=roles,
-                  link=_link(request, token), made=made)
+    return _invites_page(request, auth, _link(request, token), made)
+
+
+@router.post("/invites/{invite_id}/revoke")
+def revoke_invite(request: Request, auth: Signed, invite_id: int,
+                  csrf: OptStr = None) -> Response:
+    check_form_csrf(auth, csrf)
+    invites.revoke_invite(sg_app(request), auth.caller, invite_id)
+    return RedirectResponse("/invites", status_code=303)
 
 
 class InviteBody(BaseModel):
@@ -75,6 +87,18 @@ def api_create_invite(request: Request, auth: Authed, body: InviteBody) -> dict[
     token, made = invites.create_invite(sg_app(request), auth.caller, body.role,
                                         days=body.days)
     return {**made.to_dict(), "url": _link(request, token)}
+
+
+@api.get("/invites")
+def api_invites(request: Request, auth: Authed) -> list[dict[str, Any]]:
+    """The organisation's invites that can still be taken (no tokens)."""
+    return invites.list_invites(sg_app(request), auth.caller)
+
+
+@api.delete("/invites/{invite_id}")
+def api_revoke_invite(request: Request, auth: Authed, invite_id: int) -> dict[str, Any]:
+    invites.revoke_invite(sg_app(request), auth.caller, invite_id)
+    return {"revoked": invite_id}
 
 
 # ---------------------------------------------------------------- public forms
