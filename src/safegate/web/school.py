@@ -25,6 +25,8 @@ router = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api/v1/school", tags=["school"])
 Authed = Annotated[Auth, Depends(api_auth)]
 UPLOAD_SLACK = 64 * 1024  # multipart headers and boundaries around the file
+# What a school-hours window from the class page blocks unless it blocks everything.
+SCHOOL_HOURS = ("games", "social", "video", "gambling")
 
 
 def _is_admin(auth: Auth) -> bool:
@@ -140,9 +142,6 @@ def class_teacher(request: Request, auth: Signed, class_id: int, login: FormStr,
     school.assign_teacher(sg_app(request), cid, login)
     return back(f"/school/classes/{cid}", "saved")
 
-
-# What a school-hours window blocks unless it blocks everything: the distractions.
-SCHOOL_HOURS = ("games", "social", "video", "gambling")
 
 
 # ---------------------------------------------------------------- API
