@@ -184,6 +184,10 @@ OPTIONS: tuple[Option, ...] = (
            "Sign-in attempts one client address may make per minute before it is refused "
            "for a while (HTTP 429); each account is also locked for 15 minutes after 5 "
            "wrong passwords in a row.", minimum=1, maximum=10_000),
+    Option("web.signup", "bool", False,
+           "Let anyone who reaches the web app create a household (/signup: an e-mail "
+           "address or a Vietnamese phone number and a password), with the sign-in rate "
+           "limit. Off: households are added by an operator; invite links work either way."),
     Option("lists.max_bytes", "int", 64 * 1024 * 1024,
            "Largest copy of a subscribed list source, in bytes, as downloaded and again after "
            "gzip decompression; a bigger one is refused (the last good copy stays).",

@@ -16,6 +16,7 @@ from safegate.app.explain import NotFound
 from safegate.app.family import add_child, add_device, add_org
 from safegate.app.requests import create
 from safegate.config import load_settings
+from safegate.store.models import ClassMember, ClassTeacher, SchoolClass
 
 PASSWORD = "mật khẩu dài 2026"
 
@@ -63,6 +64,14 @@ def test_roles_and_read_only_tokens_are_forbidden_to_change(app: App) -> None:
     mine = _child_id(app, "Nhà Trần")
     teacher = _caller(app, "Nhà Trần", "teacher", "gv@example.vn")
     partner = _caller(app, "Nhà Trần", "partner", "dt@example.vn")
+    with pytest.raises(NotFound):  # a teacher sees the children of their classes only
+        check(app, teacher, "child", mine)
+    with app.sessions().begin() as session:
+        row = SchoolClass(org_id=teacher.org_id, name="1A", school_year="2026-2027")
+        session.add(row)
+        session.flush()
+        session.add_all([ClassMember(profile_id=mine, class_id=row.id),
+                         ClassTeacher(class_id=row.id, account_id=teacher.account_id)])
     assert check(app, teacher, "child", mine).profile_id == mine
     with pytest.raises(Forbidden):
         check(app, teacher, "child", mine, "change")

@@ -651,3 +651,33 @@ def test_the_breach_revision_goes_down_and_up(engine: Engine) -> None:
         conn.execute(insert(Notice).values(**notice))
     with pytest.raises(IntegrityError), engine.begin() as conn:  # once per kind and object
         conn.execute(insert(Notice).values(**notice))
+
+
+def test_the_school_revision_goes_down_and_up_keeping_children(
+        engine: Engine, demo_org: int) -> None:
+    """0012 adds classes, their members and teachers, and invites: down, they go and every
+    child stays; up again, they are back (empty); an invite's role is checked."""
+    from safegate.store.models import ClassMember, Invite, SchoolClass
+
+    with engine.begin() as conn:
+        pid = conn.execute(select(Profile.id).where(Profile.org_id == demo_org)).scalars().first()
+        cid = conn.execute(insert(SchoolClass).values(
+            org_id=demo_org, name="6A", school_year="2026-2027")).inserted_primary_key[0]
+        conn.execute(insert(ClassMember).values(profile_id=pid, class_id=cid))
+    invite = {"org_id": demo_org, "token_hash": "h" * 64, "created_by": "x",
+              "expires_at": datetime(2026, 12, 12, tzinfo=UTC)}
+    with pytest.raises(IntegrityError), engine.begin() as conn:
+        conn.execute(insert(Invite).values(**invite, role="operator"))
+    before = _schema_state(engine)
+    with engine.connect() as conn:
+        count = conn.execute(select(func.count()).select_from(Profile)).scalar()
+    _alembic(engine, "downgrade", "-1")  # 0012 is the head: one step down
+    tables = set(inspect(engine).get_table_names())
+    assert not tables & {"school_class", "class_member", "class_teacher", "invite"}
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(Profile)).scalar() == count
+    _alembic(engine, "upgrade", "head")
+    assert _schema_state(engine) == before
+    with engine.begin() as conn:
+        assert conn.execute(select(func.count()).select_from(SchoolClass)).scalar() == 0
+        conn.execute(insert(Invite).values(**invite, role="teacher"))

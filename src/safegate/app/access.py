@@ -12,17 +12,30 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Final
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
 from safegate.app.accounts import Caller
 from safegate.app.core import App
 from safegate.app.explain import NotFound
-from safegate.store.models import Alert, Device, Profile, QueryLog, UnblockRequest
+from safegate.store.models import (
+    Alert,
+    ClassMember,
+    ClassTeacher,
+    Device,
+    Profile,
+    QueryLog,
+    SchoolClass,
+    UnblockRequest,
+)
 
 KINDS: Final = ("child", "device", "request", "alert", "log")
 ACTIONS: Final = ("read", "change")
 
 # What each role may do inside its own organisation. Operators run the service: every
-# organisation. Teachers read (their classes arrive with the school pages); counsellors read
-# children and alerts; partners see no family object.
+# organisation. Teachers read the children, devices and requests of their own classes only
+# (anything else of their school is answered as not found); counsellors read children and
+# alerts; partners see no family object.
 RIGHTS: Final[dict[str, dict[str, frozenset[str]]]] = {
     "parent": {k: frozenset(ACTIONS) for k in KINDS},
     "school_admin": {k: frozenset(ACTIONS) for k in KINDS},
@@ -51,11 +64,15 @@ class Owned:
         return f"id:{self.profile_id}"
 
 
-def decide(caller: Caller, kind: str, action: str, org_id: int) -> str:
-    """"ok", "forbidden" or "hidden" (another organisation's: answered as not found). Pure."""
+def decide(caller: Caller, kind: str, action: str, org_id: int, *,
+           in_class: bool = True) -> str:
+    """"ok", "forbidden" or "hidden" (another organisation's, or for a teacher a child outside
+    the teacher's classes: answered as not found). Pure."""
     if kind not in KINDS or action not in ACTIONS:
         raise ValueError(f"unknown kind or action: {kind} {action}")
     if caller.role != "operator" and org_id != caller.org_id:
+        return "hidden"
+    if caller.role == "teacher" and not in_class:
         return "hidden"
     if action == "change" and caller.scope != "write":
         return "forbidden"
@@ -84,7 +101,8 @@ def check(app: App, caller: Caller, kind: str, object_id: int | str,
         profile = None if profile_id is None else session.get(Profile, profile_id)
         if profile is None:
             raise NotFound(f"no {kind} {oid}")
-        verdict = decide(caller, kind, action, profile.org_id)
+        in_class = caller.role != "teacher" or teaches(session, caller.account_id, profile.id)
+        verdict = decide(caller, kind, action, profile.org_id, in_class=in_class)
     if verdict == "hidden":
         raise NotFound(f"no {kind} {oid}")
     if verdict == "forbidden":
@@ -92,9 +110,44 @@ def check(app: App, caller: Caller, kind: str, object_id: int | str,
     return Owned(kind, oid, profile.id, profile.org_id)
 
 
-def check_org(caller: Caller, org_id: int, action: str = "read") -> None:
-    """The caller may list (read) or add to (change) an organisation's children."""
-    verdict = decide(caller, "child", action, org_id)
+def teaches(session: Session, account_id: int, profile_id: int) -> bool:
+    """Is the child in one of the classes this (teacher's) account is assigned to?"""
+    return session.scalar(
+        select(ClassMember.profile_id)
+        .join(ClassTeacher, ClassTeacher.class_id == ClassMember.class_id)
+        .where(ClassMember.profile_id == profile_id, ClassTeacher.account_id == account_id)
+    ) is not None
+
+
+def check_class(app: App, caller: Caller, class_id: int | str, action: str = "read") -> int:
+    """The class's id if ``caller`` may ``action`` it: the school's admins (and operators)
+    read and change every class of the school, a teacher reads the classes assigned to them;
+    anything else is NotFound (another organisation's, or not the teacher's) or Forbidden."""
+    try:
+        cid = int(class_id)
+    except (TypeError, ValueError):
+        raise NotFound(f"no class {class_id!r}") from None
+    with app.sessions()() as session:
+        row = session.get(SchoolClass, cid)
+        if row is None:
+            raise NotFound(f"no class {cid}")
+        assigned = session.scalar(select(ClassTeacher.class_id).where(
+            ClassTeacher.class_id == cid, ClassTeacher.account_id == caller.account_id))
+        verdict = decide(caller, "child", action, row.org_id, in_class=assigned is not None)
+    if verdict == "hidden":
+        raise NotFound(f"no class {cid}")
+    if verdict == "forbidden":
+        raise Forbidden(f"a {caller.role} may not {action} this class")
+    return cid
+
+
+def check_org(caller: Caller, org_id: int, action: str = "read", kind: str = "child") -> None:
+    """The caller may list (read) or add to (change) an organisation's children (or its
+    objects of another ``kind``). A teacher lists only the children of their classes
+    (``check_class``), never the whole school."""
+    if caller.role == "teacher":
+        raise Forbidden("a teacher sees the children of their own classes only")
+    verdict = decide(caller, kind, action, org_id)
     if verdict == "hidden":
         raise NotFound(f"no organisation {org_id}")
     if verdict == "forbidden":

@@ -327,3 +327,20 @@ def token_caller(app: App, token: str) -> Caller | None:
         if row is None or row.revoked_at is not None:
             return None
         return _caller(session.get_one(Account, row.account_id), row.scope)
+
+
+# ---------------------------------------------------------------- for invites and sign-up
+
+
+def hash_password(password: str) -> str:
+    """The argon2 hash of a password that passes :func:`check_password`."""
+    return _hasher.hash(check_password(password))
+
+
+def find_account(session: Session, login: str) -> Account | None:
+    """The account of an e-mail address or phone number (normalised), or None."""
+    return _find(session, login)
+
+
+def caller_of(account: Account) -> Caller:
+    return _caller(account)

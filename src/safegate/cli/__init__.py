@@ -25,6 +25,7 @@ from safegate.cli import (
     retention,
     safety,
     schedules,
+    school,
     urls,
     users,
 )
@@ -42,7 +43,7 @@ def main() -> None:
 
 for _module in (gate, lists, safety, urls, privacy, protect, family, schedules, budgets,
                 requests, consent, audit, dsr, retention, users, keys,
-                breach, notices):
+                breach, notices, school):
     for _command in _module.COMMANDS:
         main.add_command(_command)
 

@@ -64,3 +64,6 @@ BREACH_DATA_CLASSES: Final = ("profile", "devices", "policy", "query_log", "aler
                               "keys")
 # Operator-facing notices (deadlines coming or past); one per kind and object.
 NOTICE_KINDS: Final = ("dsr.reminder", "dsr.overdue", "breach.reminder", "breach.overdue")
+
+# Schools and invites (migration 0012): the roles an invite link may carry.
+INVITE_ROLES: Final = ("parent", "teacher")

@@ -747,3 +747,60 @@ class PasswordReset(Base):
     created_at: Mapped[datetime] = _created_at()
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class SchoolClass(Base):
+    """A class of a school organisation in one school year (e.g. 6A, "2026-2027")."""
+
+    __tablename__ = "school_class"
+    __table_args__ = (UniqueConstraint("org_id", "name", "school_year"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisation.id", ondelete="CASCADE"),
+                                        index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    school_year: Mapped[str] = mapped_column(String(9))
+    created_at: Mapped[datetime] = _created_at()
+
+
+class ClassMember(Base):
+    """A child (profile) in a class: at most one class per child."""
+
+    __tablename__ = "class_member"
+
+    profile_id: Mapped[int] = mapped_column(
+        ForeignKey("profile.id", ondelete="CASCADE"), primary_key=True)
+    class_id: Mapped[int] = mapped_column(
+        ForeignKey("school_class.id", ondelete="CASCADE"), index=True)
+
+
+class ClassTeacher(Base):
+    """A teacher's account assigned to a class: the teacher reads its children only."""
+
+    __tablename__ = "class_teacher"
+
+    class_id: Mapped[int] = mapped_column(
+        ForeignKey("school_class.id", ondelete="CASCADE"), primary_key=True)
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("account.id", ondelete="CASCADE"), primary_key=True, index=True)
+
+
+class Invite(Base):
+    """A single-use, expiring link that lets a second parent or a teacher set up an account:
+    the organisation and role are the invite's, never the invitee's form. Only the token's
+    SHA-256 is stored."""
+
+    __tablename__ = "invite"
+    __table_args__ = (one_of("role", choices.INVITE_ROLES),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisation.id", ondelete="CASCADE"),
+                                        index=True)
+    role: Mapped[str] = mapped_column(String(20))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_by: Mapped[str] = mapped_column(String(320))
+    created_at: Mapped[datetime] = _created_at()
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    account_id: Mapped[int | None] = mapped_column(
+        ForeignKey("account.id", ondelete="SET NULL"))

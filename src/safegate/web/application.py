@@ -31,7 +31,7 @@ def _status(exc: Exception) -> int:
 
 
 def create_app(app: App, *, secure_cookies: bool = False) -> FastAPI:
-    from safegate.web import alerts, api, pages, password
+    from safegate.web import alerts, api, invites, pages, password, school
 
     # No /docs page: FastAPI's would load Swagger UI from a CDN into the parent's browser.
     web = FastAPI(title="SafeGate", version=__version__, openapi_url="/api/openapi.json",
@@ -45,6 +45,8 @@ def create_app(app: App, *, secure_cookies: bool = False) -> FastAPI:
     web.include_router(alerts.router)
     web.include_router(alerts.api)
     web.include_router(password.router)
+    web.include_router(school.router)
+    web.include_router(invites.router)
 
     @web.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

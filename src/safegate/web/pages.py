@@ -69,8 +69,14 @@ def back(url: str, note: str | None = None) -> RedirectResponse:
 
 @router.get("/")
 def home(request: Request) -> Response:
-    return RedirectResponse("/household" if authenticate(request) else "/signin",
+    auth = authenticate(request)
+    return RedirectResponse("/signin" if auth is None else start_page(auth.caller.role),
                             status_code=303)
+
+
+def start_page(role: str) -> str:
+    """Where a signed-in person starts: a school's staff on the school page."""
+    return "/school" if role in ("teacher", "school_admin") else "/household"
 
 
 @router.get("/signin")
@@ -114,7 +120,7 @@ def signin(request: Request, login: FormStr, password: FormStr,
                            "passwords."), 423)
         return again(_("Wrong login or password."), 401)
     token, _csrf = accounts.start_session(app, caller)
-    response = RedirectResponse("/household", status_code=303)
+    response = RedirectResponse(start_page(caller.role), status_code=303)
     _set_cookie(request, response, SESSION_COOKIE, token,
                 max_age=accounts.SESSION_DAYS * 86400)
     response.delete_cookie(LOGIN_CSRF_COOKIE, path="/")

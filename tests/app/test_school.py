@@ -1,0 +1,198 @@
+"""Schools in the app layer: classes, a teacher who sees only their own classes' children,
+devices and requests, the all-or-nothing CSV import with row and column named, a window for
+a whole class in one change, and the infected-device alerts per device."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, func, select
+
+from safegate.app.access import Forbidden, check, check_class, check_org
+from safegate.app.accounts import add_user, authenticate
+from safegate.app.core import App
+from safegate.app.explain import NotFound
+from safegate.app.family import add_org, list_children
+from safegate.app.family_file import ImportProblems
+from safegate.app.requests import create
+from safegate.app.schedules import WindowSpec, list_schedules
+from safegate.app.school import (
+    SchoolError,
+    add_class,
+    assign_teacher,
+    class_children,
+    class_schedule,
+    infected_devices,
+    list_classes,
+    school_year_of,
+)
+from safegate.app.school_import import import_csv, parse_rows
+from safegate.config import load_settings
+from safegate.store.models import Alert, Device, Profile, SchoolClass
+
+PASSWORD = "mật khẩu dài 2026"
+CSV = """class,student,birth_year,device,kind,address
+6A,Nguyễn Văn An,2014,Máy tính bảng,tablet,10.0.6.1
+6A,Nguyễn Văn An,2014,Điện thoại,phone,aa:bb:cc:00:00:01
+6A,Trần Thị Bình,2014,,,
+6B,Lê Minh Châu,2013,Laptop,laptop,10.0.7.0/28
+"""
+
+
+@pytest.fixture
+def app(engine: Engine, tmp_path: Path) -> Iterator[App]:
+    made = App(load_settings(env={}, overrides={
+        "server.database_url": engine.url.render_as_string(hide_password=False),
+        "server.data_dir": str(tmp_path / "app")}))
+    add_org(made, "Trường THCS Ba Đình", kind="school")
+    add_org(made, "Nhà Lê")
+    yield made
+    made.close()
+
+
+def _org(app: App, name: str) -> int:
+    from safegate.app.family import list_orgs
+
+    return next(o.id for o in list_orgs(app) if o.name == name)
+
+
+def test_school_years_turn_in_august() -> None:
+    tz = "Asia/Ho_Chi_Minh"
+    assert school_year_of(datetime(2026, 7, 31, 12, tzinfo=UTC), tz) == "2025-2026"
+    assert school_year_of(datetime(2026, 8, 1, 12, tzinfo=UTC), tz) == "2026-2027"
+
+
+def test_classes_belong_to_schools_only(app: App) -> None:
+    school = _org(app, "Trường THCS Ba Đình")
+    made = add_class(app, school, "6A", "2026-2027")
+    assert (made.name, made.school_year, made.children) == ("6A", "2026-2027", 0)
+    with pytest.raises(SchoolError, match="already"):
+        add_class(app, school, "6a", "2026-2027")
+    with pytest.raises(SchoolError, match="not a school"):
+        add_class(app, _org(app, "Nhà Lê"), "6A")
+    with pytest.raises(SchoolError, match="school_year"):
+        add_class(app, school, "6C", "2026-2028")
+
+
+def test_the_csv_import_creates_classes_students_and_devices(app: App) -> None:
+    school = _org(app, "Trường THCS Ba Đình")
+    done = import_csv(app, school, CSV.encode(), school_year="2026-2027")
+    assert done == {"classes": 2, "students": 3, "devices": 3, "rows": 4,
+                    "school_year": "2026-2027"}
+    classes = {c.name: c for c in list_classes(app, school)}
+    assert (classes["6A"].children, classes["6B"].children) == (2, 1)
+    with app.sessions()() as session:
+        an = session.scalar(select(Profile).where(Profile.name == "Nguyễn Văn An"))
+        assert an is not None and an.org_id == school and an.preset is not None
+        assert [(d.kind, d.ip_cidr, d.mac) for d in an.devices] == [
+            ("tablet", "10.0.6.1", None), ("phone", None, "aa:bb:cc:00:00:01")]
+    # again with one more device: the students are reused, nothing is doubled
+    more = CSV.splitlines()[0] + "\n6A,Trần Thị Bình,2014,Máy tính,desktop,10.0.6.2\n"
+    assert import_csv(app, school, more.encode(), school_year="2026-2027")["students"] == 0
+    assert len(list_children(app, f"id:{school}")) == 3
+
+
+def test_a_bad_file_names_every_bad_row_and_column_and_writes_nothing(app: App) -> None:
+    school = _org(app, "Trường THCS Ba Đình")
+    bad = CSV + ("6A,,2014,,,\n"
+                 "6A,Phạm Dũng,1990,,,\n"
+                 "6B,Võ Em,2015,Máy,fridge,10.0.0.300\n"
+                 "6B,Lê Minh Châu,2013,Laptop,laptop,10.0.7.9\n")
+    with pytest.raises(ImportProblems) as caught:
+        import_csv(app, school, bad.encode())
+    problems = caught.value.problems
+    assert any(p.startswith("row 6, column student") for p in problems), problems
+    assert any(p.startswith("row 7, column birth_year") for p in problems), problems
+    assert any(p.startswith("row 8, column kind") for p in problems), problems
+    assert any(p.startswith("row 8, column address") for p in problems), problems
+    assert any(p.startswith("row 9, column device") for p in problems), problems
+    assert len(problems) == 5
+    with app.sessions()() as session:
+        assert session.scalar(select(func.count()).select_from(Profile)) == 0
+        assert session.scalar(select(func.count()).select_from(SchoolClass)) == 0
+    with pytest.raises(ImportProblems, match="unknown column 'lop'"):
+        parse_rows("lop,student,birth_year\n6A,An,2014\n", 2026)
+    with pytest.raises(ImportProblems, match="limit"):
+        import_csv(app, school, b"x" * 2_000_000)
+    with pytest.raises(ImportProblems, match="UTF-8"):
+        import_csv(app, school, "class,student,birth_year\n6A,Ân,2014\n".encode("cp1258"))
+
+
+def test_a_teacher_reads_only_the_children_of_their_classes(app: App) -> None:
+    school = _org(app, "Trường THCS Ba Đình")
+    import_csv(app, school, CSV.encode(), school_year="2026-2027")
+    add_user(app, "co.lan@truong.edu.vn", PASSWORD, org=f"id:{school}", role="teacher")
+    teacher = authenticate(app, "co.lan@truong.edu.vn", PASSWORD)
+    classes = {c.name: c.id for c in list_classes(app, school)}
+    assign_teacher(app, classes["6A"], "co.lan@truong.edu.vn")
+    assert [c.name for c in list_classes(app, school, teacher_id=teacher.account_id)] == ["6A"]
+    _view, pupils = class_children(app, check_class(app, teacher, classes["6A"]),
+                                   actor=teacher.actor)
+    assert {p.name for p in pupils} == {"Nguyễn Văn An", "Trần Thị Bình"}
+    with pytest.raises(NotFound):
+        check_class(app, teacher, classes["6B"])
+    with pytest.raises(Forbidden):
+        check_class(app, teacher, classes["6A"], "change")
+    with pytest.raises(Forbidden):
+        check_org(teacher, school)
+    with app.sessions()() as session:
+        ids = {p.name: p.id for p in session.scalars(select(Profile))}
+        devices = {d.name: d.id for d in session.scalars(select(Device))}
+    mine, other = ids["Nguyễn Văn An"], ids["Lê Minh Châu"]
+    own_request = create(app, f"id:{mine}", "roblox.com")
+    other_request = create(app, f"id:{other}", "roblox.com")
+    assert check(app, teacher, "child", mine).profile_id == mine
+    assert check(app, teacher, "device", devices["Máy tính bảng"]).profile_id == mine
+    assert check(app, teacher, "request", own_request.id).profile_id == mine
+    for kind, oid in (("child", other), ("device", devices["Laptop"]),
+                      ("request", other_request.id)):
+        with pytest.raises(NotFound):
+            check(app, teacher, kind, oid)
+    for kind, oid in (("child", mine), ("request", own_request.id)):
+        with pytest.raises(Forbidden):
+            check(app, teacher, kind, oid, "change")
+    with pytest.raises(SchoolError, match="no teacher"):
+        assign_teacher(app, classes["6B"], "nobody@truong.edu.vn")
+
+
+def test_a_class_window_reaches_every_child_in_one_change(app: App) -> None:
+    school = _org(app, "Trường THCS Ba Đình")
+    import_csv(app, school, CSV.encode(), school_year="2026-2027")
+    six_a = next(c.id for c in list_classes(app, school) if c.name == "6A")
+    before = app.change_version()
+    spec = WindowSpec("giờ học", "mon-fri", "07:00", "11:30", block_categories=("games",))
+    made = class_schedule(app, six_a, spec)
+    assert app.change_version() == before + 1
+    assert sorted(m["child"] for m in made) == ["Nguyễn Văn An", "Trần Thị Bình"]
+    with app.sessions()() as session:
+        an = session.scalar(select(Profile.id).where(Profile.name == "Nguyễn Văn An"))
+        chau = session.scalar(select(Profile.id).where(Profile.name == "Lê Minh Châu"))
+    assert [s["name"] for s in list_schedules(app, f"id:{an}")] == ["giờ học"]
+    assert list_schedules(app, f"id:{chau}") == []
+    with pytest.raises(ValueError, match="already have a schedule"):
+        class_schedule(app, six_a, spec)
+    assert app.change_version() == before + 1
+
+
+def test_infected_device_alerts_are_listed_per_device_of_the_school(app: App) -> None:
+    school = _org(app, "Trường THCS Ba Đình")
+    import_csv(app, school, CSV.encode(), school_year="2026-2027")
+    at = datetime(2026, 12, 4, 8, tzinfo=UTC)
+    with app.sessions().begin() as session:
+        ids = {p.name: p.id for p in session.scalars(select(Profile))}
+        for name, device, count, kind in (
+                ("Nguyễn Văn An", "Máy tính bảng", 3, "infected_device"),
+                ("Nguyễn Văn An", "Máy tính bảng", 2, "infected_device"),
+                ("Nguyễn Văn An", "Điện thoại", 1, "bypass_attempt"),
+                ("Lê Minh Châu", "Laptop", 4, "infected_device")):
+            session.add(Alert(profile_id=ids[name], created_at=at, last_seen_at=at,
+                              conversation=f"dns:{device}", category=kind,
+                              severity="warning", score=1.0, snippet="x", guidance=kind,
+                              count=count, found_by="dns"))
+    lines = infected_devices(app, school, actor="admin@truong.edu.vn")
+    assert sorted((d["child"], d["device"], d["detections"], d["alerts"]) for d in lines) == [
+        ("Lê Minh Châu", "Laptop", 4, 1), ("Nguyễn Văn An", "Máy tính bảng", 5, 2)]
+    assert infected_devices(app, _org(app, "Nhà Lê"), actor="x") == []

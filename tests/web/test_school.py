@@ -1,0 +1,220 @@
+"""The school pages and API over real HTTP against a real `safegate serve`: the CSV import
+(CLI, page and API; row errors named, nothing written, a huge upload refused), a teacher who
+sees only their own class (every other object refused through pages and API), a school-hours
+window for a whole class that the gate answers with, and the infected-device alerts."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from safegate.app.accounts import add_user
+from safegate.app.core import App
+from safegate.app.family import add_org
+from safegate.config import load_settings
+from safegate.protect.monitor import seal_snippet
+from safegate.store.models import Alert, Device, Profile
+from tests.helpers import (
+    FakeUpstream,
+    WebServe,
+    addresses,
+    cli,
+    demo_data_dir,
+    query,
+    signed_in_client,
+    start_web_serve,
+    wait_until,
+)
+
+ADMIN, TEACHER, PASSWORD = "bgh@truong.edu.vn", "0987654321", "mật khẩu trường 2026"
+PARENT, PARENT_PASSWORD = "phuhuynh@example.vn", "demo-safegate"
+CSV = """class,student,birth_year,device,kind,address
+6A,Nguyễn Văn An,2014,Máy tính bảng,tablet,127.0.0.20
+6A,Trần Thị Bình,2014,Điện thoại,phone,127.0.0.21
+6B,Lê Minh Châu,2013,Laptop,laptop,127.0.0.22
+"""
+MORE = "class,student,birth_year,device,kind,address\n6B,Võ Dũng,2013,Máy tính,desktop,\n"
+BAD = ("class,student,birth_year,device,kind,address\n"
+       "6B,Đỗ Giang,2013,Máy,fridge,\n"
+       "6B,,2013,,,\n"
+       "6B,Hồ Hà,1980,,,\n")
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """The demo household, and a school (its students imported with the CLI), an admin and
+    a teacher; one infected-device alert on Châu's laptop."""
+    tmp = tmp_path_factory.mktemp("school")
+    data = demo_data_dir(tmp / "data")
+    app = App(load_settings(env={}, overrides={"server.data_dir": str(data)}))
+    add_org(app, "Trường THCS Ba Đình", kind="school")
+    add_user(app, ADMIN, PASSWORD, org="Trường THCS Ba Đình", role="school_admin")
+    add_user(app, TEACHER, PASSWORD, org="Trường THCS Ba Đình", role="teacher")
+    app.close()
+    bad, good = tmp / "bad.csv", tmp / "students.csv"
+    bad.write_text(BAD)
+    good.write_text(CSV)
+    refused = cli("school", "import", str(bad), "--org", "Trường THCS Ba Đình",
+                  "--data-dir", str(data))
+    assert refused.returncode == 1 and "Traceback" not in refused.stderr
+    assert "row 2, column kind" in refused.stderr and "row 3, column student" in \
+        refused.stderr and "row 4, column birth_year" in refused.stderr, refused.stderr
+    done = cli("school", "import", str(good), "--org", "Trường THCS Ba Đình", "--json",
+               "--data-dir", str(data))
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["students"] == 3
+    app = App(load_settings(env={}, overrides={"server.data_dir": str(data)}))
+    key = app.keyring()
+    with app.sessions().begin() as session:
+        ids = {p.name: p.id for p in session.scalars(select(Profile))}
+        devices = {d.name: d.id for d in session.scalars(select(Device))}
+        at = datetime.now(ZoneInfo("UTC"))
+        session.add(Alert(profile_id=ids["Lê Minh Châu"], created_at=at, last_seen_at=at,
+                          conversation="dns:Laptop", category="infected_device",
+                          severity="warning", score=1.0,
+                          snippet=seal_snippet("botnet.example", key, ids["Lê Minh Châu"]),
+                          guidance="infected_device", count=7, found_by="dns"))
+    app.close()
+    upstream = FakeUpstream().start()
+    config = data / "web.toml"
+    config.write_text("[web]\nlogin_attempts_per_minute = 1000\n")
+    served = start_web_serve("--config", str(config), "--demo", "--no-default-lists",
+                             "--data-dir", str(data), "--upstream",
+                             f"127.0.0.1:{upstream.port}")
+    try:
+        yield {"served": served, "ids": ids, "devices": devices, "tmp": tmp}
+    finally:
+        served.stop()
+        upstream.stop()
+
+
+def _base(world: dict[str, Any]) -> str:
+    served: WebServe = world["served"]
+    return served.base
+
+
+def _classes(client: Any) -> dict[str, int]:
+    answer = client.get("/api/v1/school/classes")
+    assert answer.status_code == 200, answer.text
+    return {c["name"]: c["id"] for c in answer.json()}
+
+
+def _upload(client: Any, text: bytes | str) -> httpx.Response:
+    answer: httpx.Response = client.post(
+        "/school/import", data={"csrf": client.csrf},
+        files={"file": ("hoc-sinh.csv", text, "text/csv")})
+    return answer
+
+
+def test_the_admin_imports_through_the_page_and_the_api_all_or_nothing(
+        world: dict[str, Any]) -> None:
+    admin = signed_in_client(_base(world), ADMIN, PASSWORD)
+    assert admin.get("/").headers["location"] == "/school"
+    page = admin.get("/school")
+    assert page.status_code == 200 and "6A" in page.text and "6B" in page.text
+    refused = _upload(admin, BAD)
+    assert refused.status_code == 400
+    for where in ("row 2, column kind", "row 3, column student", "row 4, column birth_year"):
+        assert where in refused.text
+    assert "Đỗ Giang" not in admin.get(f"/school/classes/{_classes(admin)['6B']}").text
+    huge = _upload(admin, b"class,student,birth_year\n" + b"6A,x,2014\n" * 150_000)
+    assert huge.status_code == 413 and "1000 kB" in huge.text
+    assert _upload(admin, MORE).status_code == 200
+    assert "Võ Dũng" in admin.get(f"/school/classes/{_classes(admin)['6B']}").text
+    headers = {"x-csrf-token": admin.csrf, "content-type": "text/csv"}
+    api_bad = admin.post("/api/v1/school/import", content=BAD.encode(), headers=headers)
+    assert api_bad.status_code == 400
+    assert [p.split(":")[0] for p in api_bad.json()["problems"]] == [
+        "row 2, column kind", "row 3, column student", "row 4, column birth_year"]
+    more = MORE.replace("Võ Dũng,2013,Máy tính", "Võ Dũng,2013,Máy tính bảng")
+    api_ok = admin.post("/api/v1/school/import", content=more.encode(), headers=headers)
+    assert api_ok.status_code == 200 and api_ok.json()["devices"] == 1
+    no_csrf = admin.post("/api/v1/school/import", content=more.encode(),
+                         headers={"content-type": "text/csv"})
+    assert no_csrf.status_code == 403
+    parent = signed_in_client(_base(world), PARENT, PARENT_PASSWORD)  # a household
+    assert "not a school" in parent.post("/api/v1/school/import", content=more.encode(),
+                                         headers={**headers, "x-csrf-token": parent.csrf}
+                                         ).json()["error"]
+
+
+def test_a_teacher_sees_only_their_own_class(world: dict[str, Any]) -> None:
+    ids, devices = world["ids"], world["devices"]
+    admin = signed_in_client(_base(world), ADMIN, PASSWORD)
+    classes = _classes(admin)
+    assigned = admin.post(f"/school/classes/{classes['6A']}/teachers",
+                          data={"csrf": admin.csrf, "login": "0987 654 321"})
+    assert assigned.status_code == 303
+    teacher = signed_in_client(_base(world), TEACHER, PASSWORD)
+    assert _classes(teacher) == {"6A": classes["6A"]}
+    mine, other = ids["Nguyễn Văn An"], ids["Lê Minh Châu"]
+    got = teacher.get(f"/children/{mine}")
+    assert got.status_code == 200 and 'href="/school"' in got.text, got.text
+    assert teacher.get(f"/devices/{devices['Máy tính bảng']}").status_code == 200
+    assert teacher.get(f"/api/v1/school/classes/{classes['6A']}").json()["children"] == 2
+    for path in (f"/children/{other}", f"/devices/{devices['Laptop']}",
+                 f"/school/classes/{classes['6B']}", f"/api/v1/children/{other}",
+                 f"/api/v1/devices/{devices['Laptop']}",
+                 f"/api/v1/school/classes/{classes['6B']}",
+                 f"/api/v1/children/{other}/requests"):
+        assert teacher.get(path).status_code == 404, path
+    assert teacher.get("/api/v1/children/1").status_code == 404  # the demo household's An
+    for path in ("/household", "/api/v1/household", "/api/v1/school/infected-devices"):
+        assert teacher.get(path).status_code == 403, path
+    headers = {"x-csrf-token": teacher.csrf}
+    assert teacher.post(f"/api/v1/children/{mine}/pause", json={},
+                        headers=headers).status_code == 403
+    assert teacher.post(f"/school/classes/{classes['6A']}/schedule",
+                        data={"csrf": teacher.csrf, "name": "x", "days": "mon",
+                              "start": "07:00", "end": "08:00"}).status_code == 403
+    assert teacher.post("/api/v1/school/import", content=MORE.encode(),
+                        headers={**headers, "content-type": "text/csv"}).status_code == 403
+    assert teacher.post("/api/v1/school/classes", json={"name": "7A"},
+                        headers=headers).status_code == 403
+    school_page = teacher.get("/school").text
+    assert "6A" in school_page and "6B" not in school_page and "import-file" not in school_page
+
+
+def test_a_class_window_is_answered_by_the_gate_and_alerts_are_listed(
+        world: dict[str, Any]) -> None:
+    served: WebServe = world["served"]
+    admin = signed_in_client(_base(world), ADMIN, PASSWORD)
+    classes = _classes(admin)
+    an, chau = "127.0.0.20", "127.0.0.22"
+    assert addresses(query(served.dns_port, "homework.example", an)) == ["192.0.2.1"]
+    now = datetime.now(ZoneInfo("Asia/Ho_Chi_Minh"))
+    start, end = ((now + timedelta(minutes=m)).strftime("%H:%M") for m in (-60, 60))
+    made = admin.post(f"/school/classes/{classes['6A']}/schedule",
+                      data={"csrf": admin.csrf, "name": "Giờ học", "days": "mon-sun",
+                            "start": start, "end": end, "block_all": "on"})
+    assert made.status_code == 303, made.text
+    assert wait_until(lambda: addresses(query(served.dns_port, "homework.example", an))
+                      == ["0.0.0.0"], 5)
+    assert addresses(query(served.dns_port, "homework.example", "127.0.0.21")) == ["0.0.0.0"]
+    assert addresses(query(served.dns_port, "homework.example", chau)) == ["192.0.2.1"]
+    again = admin.post(f"/api/v1/school/classes/{classes['6A']}/schedules",
+                       json={"name": "Giờ học", "days": "mon-fri", "start": "07:00",
+                             "end": "11:30", "block_categories": ["games"]},
+                       headers={"x-csrf-token": admin.csrf})
+    assert again.status_code == 400 and "already have a schedule" in again.json()["error"]
+    by_api = admin.post(f"/api/v1/school/classes/{classes['6B']}/schedules",
+                        json={"name": "Giờ học", "days": "mon-fri", "start": "07:00",
+                              "end": "11:30", "block_categories": ["games"]},
+                        headers={"x-csrf-token": admin.csrf})
+    assert by_api.status_code == 200 and {w["child"] for w in by_api.json()} >= {
+        "Lê Minh Châu"}
+    infected = admin.get("/api/v1/school/infected-devices").json()
+    assert [(d["child"], d["device"], d["detections"]) for d in infected] == [
+        ("Lê Minh Châu", "Laptop", 7)]
+    page = admin.get("/school").text
+    assert 'id="infected"' in page and "Laptop" in page
+    parent = signed_in_client(_base(world), PARENT, PARENT_PASSWORD)
+    assert parent.get(f"/api/v1/school/classes/{classes['6A']}").status_code == 404
+    assert parent.get("/api/v1/school/infected-devices").json() == []
