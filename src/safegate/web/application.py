@@ -31,7 +31,7 @@ def _status(exc: Exception) -> int:
 
 
 def create_app(app: App, *, secure_cookies: bool = False) -> FastAPI:
-    from safegate.web import activity, api, onboarding, operator, pages
+    from safegate.web import activity, api, onboarding, operator, pages, reports
 
     # No /docs page: FastAPI's would load Swagger UI from a CDN into the parent's browser.
     web = FastAPI(title="SafeGate", version=__version__, openapi_url="/api/openapi.json",
@@ -41,7 +41,7 @@ def create_app(app: App, *, secure_cookies: bool = False) -> FastAPI:
     web.state.login_limit = RateLimit(app.settings["web.login_attempts_per_minute"])
     web.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     web.include_router(api.router)
-    for part in (onboarding, activity, operator):  # device set-up, activity, reports, operator
+    for part in (onboarding, activity, reports, operator):  # issue 11: set-up … operator
         web.include_router(part.router)
     web.include_router(pages.router)
 
