@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import plistlib
 import re
+import shutil
 from collections.abc import Iterator
 from typing import Any
 
@@ -32,6 +33,7 @@ from tests.helpers import (
 DEMO_LOGIN, DEMO_PASSWORD = "phuhuynh@example.vn", "demo-safegate"
 OTHER_LOGIN, OTHER_PASSWORD = "0912345678", "mật khẩu của nhà Lê"
 TABLET = "127.0.0.2"  # the demo tablet of An
+CHROMIUM = "/usr/bin/chromium"
 
 
 @pytest.fixture(scope="module")
@@ -138,3 +140,28 @@ def test_a_doh_query_with_the_token_turns_it_protected(world: dict[str, Any],
                              timeout=5)
     assert answer.rcode() == 0
     assert wait_until(lambda: _protected(parent, phone.id, since))
+
+
+@pytest.mark.skipif(shutil.which(CHROMIUM) is None,
+                    reason="needs Debian's chromium (make apt-test)")
+def test_in_a_browser_the_page_turns_green_by_itself(world: dict[str, Any]) -> None:
+    from playwright.sync_api import sync_playwright
+
+    served, tablet = world["served"], world["tablet"]
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                     args=["--no-sandbox", "--disable-gpu"])
+        context = browser.new_context(viewport={"width": 360, "height": 740})
+        page = context.new_page()
+        page.goto(served.base + "/signin")
+        page.fill("#login", DEMO_LOGIN)
+        page.fill("#password", DEMO_PASSWORD)
+        page.press("#password", "Enter")
+        page.wait_for_url("**/household")
+        page.goto(f"{served.base}/devices/{tablet.id}/setup")
+        assert page.locator("#protected.protected-wait").is_visible()
+        query(served.dns_port, "first.example", source=TABLET)
+        page.wait_for_selector("#protected.protected-yes", timeout=15_000)
+        assert "SafeGate" in page.locator("#protected").inner_text()
+        context.close()
+        browser.close()

@@ -77,6 +77,7 @@ def test_the_operator_sees_sources_and_the_gate(world: dict[str, Any]) -> None:
     page = operator.get("/operator")
     assert page.status_code == 200, page.text
     assert "good-list" in page.text and 'class="source-row bad"' in page.text
+    assert 'id="nav-operator"' in operator.get("/household").text
     operator.close()
 
 
