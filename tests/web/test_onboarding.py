@@ -32,6 +32,7 @@ from tests.helpers import (
 
 DEMO_LOGIN, DEMO_PASSWORD = "phuhuynh@example.vn", "demo-safegate"
 OTHER_LOGIN, OTHER_PASSWORD = "0912345678", "mật khẩu của nhà Lê"
+TEACHER_LOGIN, OPERATOR_LOGIN = "codao@example.vn", "vanhanh@example.vn"
 TABLET = "127.0.0.2"  # the demo tablet of An
 CHROMIUM = "/usr/bin/chromium"
 
@@ -46,6 +47,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     bao = add_child(app, "Bảo", 2015, org="Nhà Lê")
     add_device(app, f"id:{bao.id}", "Máy của Bảo", ip="127.0.0.9")
     add_user(app, OTHER_LOGIN, OTHER_PASSWORD, org="Nhà Lê")
+    add_user(app, TEACHER_LOGIN, OTHER_PASSWORD, role="teacher", org="Gia đình Nguyễn (demo)")
+    add_org(app, "SafeGate vận hành", kind="operator")
+    add_user(app, OPERATOR_LOGIN, OTHER_PASSWORD, role="operator", org="SafeGate vận hành")
     app.close()
     doh_port = free_tcp_port()
     config = data / "web.toml"
@@ -101,6 +105,17 @@ def test_another_family_sees_nothing(world: dict[str, Any]) -> None:
     assert other.post(f"/api/v1/devices/{phone.id}/protected",
                       headers={"X-CSRF-Token": other.csrf}).status_code == 404
     other.close()
+
+
+def test_neither_a_teacher_nor_the_operator_gets_the_secret(world: dict[str, Any]) -> None:
+    phone = world["phone"]
+    for login, status in ((TEACHER_LOGIN, 403), (OPERATOR_LOGIN, 404)):
+        client = signed_in_client(world["served"].base, login, OTHER_PASSWORD)
+        for path in (f"/devices/{phone.id}/setup", f"/api/v1/devices/{phone.id}/setup"):
+            answer = client.get(path)
+            assert answer.status_code == status, (login, path)
+            assert phone.token not in answer.text
+        client.close()
 
 
 def _protected(client: httpx.Client, device_id: int, since: str) -> bool:
