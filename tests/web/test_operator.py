@@ -123,3 +123,11 @@ def test_readyz(world: dict[str, Any]) -> None:
     assert ready.status_code == 200
     assert ready.json() == {"ready": True, "checks": {"gate": True, "upstream": True,
                                                       "store": True}}
+
+
+def test_the_api_is_in_the_openapi_schema_and_the_probes_are_not(world: dict[str, Any]) -> None:
+    paths = httpx.get(world["served"].base + "/api/openapi.json").json()["paths"]
+    assert {"/api/v1/operator/status", "/api/v1/activity", "/api/v1/children/{child_id}/report",
+            "/api/v1/devices/{device_id}/protected", "/api/v1/devices/{device_id}/setup"} \
+        <= set(paths)
+    assert not {"/metrics", "/readyz", "/operator"} & set(paths)
