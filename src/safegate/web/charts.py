@@ -21,11 +21,11 @@ def _svg(width: int, height: int, title: str, body: list[str], css_id: str) -> M
 
 
 def hbars(items: Sequence[tuple[str, int]], *, title: str, css_id: str,
-          number: Callable[[int], str] = str, width: int = 640) -> Markup:
+          number: Callable[[int], str] = str, width: int = 440) -> Markup:
     """One bar per (label, value), longest first as given; values written at the bar's end."""
-    row, label_w, pad = 26, 190, 4
+    row, label_w, pad = 26, 160, 4
     top = max((v for _, v in items), default=0) or 1
-    span = width - label_w - 70
+    span = width - label_w - 50
     body = []
     for i, (label, value) in enumerate(items):
         y = pad + i * row
@@ -41,7 +41,7 @@ def hbars(items: Sequence[tuple[str, int]], *, title: str, css_id: str,
 
 def columns(items: Sequence[tuple[str, int]], *, title: str, css_id: str,
             number: Callable[[int], str] = str, limit: int | None = None,
-            width: int = 640, height: int = 200) -> Markup:
+            width: int = 440, height: int = 180) -> Markup:
     """One column per (label, value) (a day); with ``limit``, a line at the limit and the
     columns at or over it in red."""
     base, top_pad = height - 28, 18
@@ -67,5 +67,5 @@ def columns(items: Sequence[tuple[str, int]], *, title: str, css_id: str,
     return _svg(width, height, title, body, css_id)
 
 
-def _clip(label: str, size: int = 28) -> str:
+def _clip(label: str, size: int = 24) -> str:
     return label if len(label) <= size else label[:size - 1] + "…"

@@ -33,7 +33,8 @@ def day(value: date, lang: str, style: str = "medium") -> str:
 
 
 def weekday(value: date, lang: str) -> str:
-    return format_date(value, "EEE d/M" if lang == "vi" else "EEE d MMM", locale=_loc(lang))
+    """A short day label for a chart's column ("T7 5/12", "Sat 5/12")."""
+    return format_date(value, "EEEEE d/M" if lang == "vi" else "EEE d/M", locale=_loc(lang))
 
 
 def number(value: float, lang: str) -> str:
