@@ -11,12 +11,12 @@ SVG = "{http://www.w3.org/2000/svg}"
 
 
 def test_bars_are_proportional_and_labels_escaped() -> None:
-    svg = ET.fromstring(str(hbars([("<script>alert(1)</script>", 40), ("b", 10), ("c", 0)],
+    svg = ET.fromstring(str(hbars([("<script>x</script>", 40), ("b", 10), ("c", 0)],
                                   title="T & U", css_id="x")))
     widths = [float(r.get("width", "0")) for r in svg.iter(SVG + "rect")]
-    assert widths[0] == 4 * widths[1] and widths[2] == 0
+    assert abs(widths[0] - 4 * widths[1]) <= 4 and widths[2] == 0  # whole pixels
     labels = [t.text for t in svg.iter(SVG + "text")]
-    assert "<script>alert(1)</script>" in labels  # text, never markup
+    assert "<script>x</script>" in labels  # text, never markup
     assert svg.get("aria-label") == "T & U" and not list(svg.iter(SVG + "script"))
 
 
