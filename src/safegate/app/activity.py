@@ -201,6 +201,7 @@ def search_log(app: App, org_id: int, flt: LogFilter, *, actor: str) -> LogPage:
         names = {p.id: p.name for p in children}
         stmt = select(QueryLog).where(
             QueryLog.profile_id.in_(list(names)))
+        start, end = local_range(tz, flt.day_from, flt.day_to)
         if flt.device_id is not None:
             owner = next((pid for pid, ds in devices.items()
                           if any(d.id == flt.device_id for d in ds)), None)
@@ -210,14 +211,18 @@ def search_log(app: App, org_id: int, flt: LogFilter, *, actor: str) -> LogPage:
             if net is None:
                 raise ValueError("device: it is known by its token only, and the query log "
                                  "records addresses: filter by its child instead")
-            ips = [ip for ip in session.scalars(select(QueryLog.client_ip).where(
-                QueryLog.profile_id == owner).distinct()) if ip and in_network(ip, net)]
+            seen = select(QueryLog.client_ip).where(QueryLog.profile_id == owner)
+            if start is not None:
+                seen = seen.where(QueryLog.ts >= start)
+            if end is not None:
+                seen = seen.where(QueryLog.ts < end)
+            ips = [ip for ip in session.scalars(seen.distinct())
+                   if ip and in_network(ip, net)]
             stmt = stmt.where(QueryLog.profile_id == owner, QueryLog.client_ip.in_(ips))
         if flt.category:
             stmt = stmt.where(QueryLog.reason.like(f"{_escape(flt.category)}:%", escape="\\"))
         if flt.blocked_only:
             stmt = stmt.where(QueryLog.action == "block")
-        start, end = local_range(tz, flt.day_from, flt.day_to)
         if start is not None:
             stmt = stmt.where(QueryLog.ts >= start)
         if end is not None:
