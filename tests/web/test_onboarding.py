@@ -8,6 +8,7 @@ from __future__ import annotations
 import plistlib
 import re
 import shutil
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -42,6 +43,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     data = demo_data_dir(tmp_path_factory.mktemp("onboarding") / "data")
     app = App(load_settings(env={}, overrides={"server.data_dir": str(data)}))
     tablet = find_device(app, "An", "Máy tính bảng của An")
+    binh_phone = find_device(app, "Bình", "Điện thoại của Bình")
     phone = add_device(app, "An", "Điện thoại của An", kind="phone")  # token only
     add_org(app, "Nhà Lê")
     bao = add_child(app, "Bảo", 2015, org="Nhà Lê")
@@ -61,7 +63,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
                              "--data-dir", str(data), "--upstream",
                              f"127.0.0.1:{upstream.port}")
     try:
-        yield {"served": served, "tablet": tablet, "phone": phone, "doh_port": doh_port}
+        yield {"served": served, "tablet": tablet, "phone": phone, "doh_port": doh_port,
+               "binh_phone": binh_phone}
     finally:
         served.stop()
         upstream.stop()
@@ -139,6 +142,16 @@ def test_a_dns_query_from_the_device_turns_it_protected(world: dict[str, Any],
     assert wait_until(lambda: _protected(parent, tablet.id, since.group(1)))
     again = parent.get(f"/devices/{tablet.id}/setup", params={"since": since.group(1)})
     assert "protected-yes" in again.text  # the link that works without script
+
+
+def test_an_earlier_query_never_answers_for_a_later_moment(world: dict[str, Any],
+                                                          parent: httpx.Client) -> None:
+    """Without POST …/protected first, the gate's table cannot say *when* it saw the device:
+    the query log answers, and a query before ``since`` does not count."""
+    served, device = world["served"], world["binh_phone"]
+    query(served.dns_port, "earlier.example", source="127.0.0.3")
+    since = repr(time.time() + 1)
+    assert not _protected(parent, device.id, since)
 
 
 def test_a_doh_query_with_the_token_turns_it_protected(world: dict[str, Any],

@@ -50,8 +50,29 @@ def _probe(owned: access.Owned, device: family.DeviceView) -> presence.Probe:
     return presence.probe_for(owned.profile_id, device.ip_cidr, device.token)
 
 
-async def _seen(app: App, probe: presence.Probe, since: float) -> bool:
-    if presence.live(app):
+def _armed(request: Request) -> dict[int, float]:
+    """When each device was last forgotten in this process's client tables."""
+    armed: dict[int, float] | None = getattr(request.app.state, "presence_armed", None)
+    if armed is None:
+        armed = request.app.state.presence_armed = {}
+    return armed
+
+
+def _arm(request: Request, device_id: int, probe: presence.Probe) -> float:
+    armed = _armed(request)
+    if len(armed) > 10_000:
+        armed.clear()
+    armed[device_id] = when = presence.arm(sg_app(request), probe)
+    return when
+
+
+async def _seen(request: Request, device_id: int, probe: presence.Probe,
+                since: float) -> bool:
+    """The client tables answer only when the device was forgotten at or after ``since``
+    (an entry is then a query since); otherwise the query log does."""
+    app = sg_app(request)
+    armed = _armed(request).get(device_id)
+    if presence.live(app) and armed is not None and armed >= since:
         return presence.seen_live(app, probe)  # on the event loop: the gate's own tables
     return bool(await run_in_threadpool(presence.seen_in_log, app, probe, since))
 
@@ -74,17 +95,17 @@ async def setup_page(request: Request, auth: Signed, device_id: int) -> Response
     # ?since=T (the "check again" link without script) asks about the same moment again.
     since = _since(request.query_params.get("since"))
     if since is None:
-        since = presence.arm(app, probe)
+        since = _arm(request, device_id, probe)
         seen = False
     else:
-        seen = await _seen(app, probe, since)
+        seen = await _seen(request, device_id, probe, since)
     qr = Markup(material.qr_code(found.doh_url).svg_inline(scale=4, border=2,  # noqa: S704
                                                            title="QR")) if found else None
     lang = auth.caller.locale
     steps = material.instructions(found, lang).splitlines() if found else []
     return render(request, "device_setup.html", lang, auth=auth, device=device,
                   child_id=owned.profile_id, setup=found, error=error, qr=qr, steps=steps,
-                  since=f"{since:.3f}", seen=seen, note=None)
+                  since=repr(since), seen=seen, note=None)
 
 
 @router.get("/devices/{device_id}/setup.mobileconfig", include_in_schema=False)
@@ -115,7 +136,7 @@ async def arm_api(request: Request, auth: Authed, device_id: int) -> dict[str, A
     """Start watching for the device's first query; ask GET …/protected?since= after."""
     app = sg_app(request)
     owned, device = await run_in_threadpool(_own_device, app, auth.caller, device_id)
-    return {"device": device_id, "since": presence.arm(app, _probe(owned, device)),
+    return {"device": device_id, "since": _arm(request, device_id, _probe(owned, device)),
             "protected": False}
 
 
@@ -130,6 +151,6 @@ async def protected_api(request: Request, auth: Authed, device_id: int,
     when = _since(since)
     if when is None:
         raise ValueError("since: required (the time POST …/protected answered)")
-    seen = await _seen(app, _probe(owned, device), when)
+    seen = await _seen(request, device_id, _probe(owned, device), when)
     return Response(json.dumps({"device": device_id, "since": when, "protected": seen}),
                     media_type="application/json", headers=NO_STORE)
