@@ -64,6 +64,7 @@ def test_a_report_on_each_store(app: App) -> None:
     DatabaseCounter(app.engine).add([(an, "group:games", "2026-12-04", m) for m in range(31)])
     week = child_report(app, an, "week", actor="test", now=now)
     assert week.blocked_total == 3 and week.alerts == 0
+    assert week.log_level == "domains"  # a full log set, its consent not given
     assert week.by_category == [("social", 2), ("gambling", 1)]
     assert [n for _, n in week.by_day] == [0, 0, 0, 0, 0, 1, 2]
     [games] = week.budgets

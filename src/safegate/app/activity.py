@@ -145,7 +145,8 @@ class LogPage:
                                 "needs_consent": r.needs_consent} for r in self.retention]}
 
 
-def _retention(session: Session, profile: Profile) -> Retention:
+def retention_of(session: Session, profile: Profile) -> Retention:
+    """A child's log level as set and in effect (a full log needs its consent)."""
     level = policy_record(profile.policy).log_level
     in_effect = effective_log_level(level, active_consents(session, profile.id),
                                     child_age(profile))
@@ -244,7 +245,7 @@ def search_log(app: App, org_id: int, flt: LogFilter, *, actor: str) -> LogPage:
                                  "rows": sum(1 for r in rows if r.child_id == p.id)})
         return LogPage(tz, int(app.settings["querylog.retention_days"]), rows,
                        len(found) > flt.per_page, flt,
-                       [_retention(session, p) for p in children])
+                       [retention_of(session, p) for p in children])
 
 
 def _escape(text: str) -> str:

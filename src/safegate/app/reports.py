@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from safegate.app import budgets as budget_ops
-from safegate.app.activity import category_of, local_range
+from safegate.app.activity import category_of, local_range, retention_of
 from safegate.app.consent import require_consent
 from safegate.app.core import App
 from safegate.policy.schedule import zone
@@ -53,6 +53,7 @@ class ChildReport:
     top_blocked: list[tuple[str, int]]
     alerts: int
     budgets: list[BudgetUse] = field(default_factory=list)
+    log_level: str = "full"  # in effect: with ``off`` nothing is logged to report on
 
     @property
     def first(self) -> date:
@@ -70,7 +71,7 @@ class ChildReport:
                                         for c, n in self.by_category],
                 "blocked_by_day": [{"day": d.isoformat(), "count": n} for d, n in self.by_day],
                 "top_blocked": [{"domain": d, "count": n} for d, n in self.top_blocked],
-                "alerts": self.alerts,
+                "alerts": self.alerts, "log_level": self.log_level,
                 "budgets": [{"target": b.target, "minutes_per_day": b.minutes,
                              "used": [{"day": d.isoformat(), "minutes": m} for d, m in b.used]}
                             for b in self.budgets]}
@@ -116,6 +117,7 @@ def child_report(app: App, profile_id: int, period: str = "week", day: str | Non
             Alert.created_at >= datetime.fromtimestamp(start, UTC),
             Alert.created_at < datetime.fromtimestamp(end, UTC))) or 0
         profile = session.get_one(Profile, profile_id)
+        level = retention_of(session, profile).log_level
         audit.append(session, actor=actor, action="report.view", object_type="profile",
                      object_id=profile_id, subject=profile.subject, org_id=profile.org_id,
                      legal_basis="consent",
@@ -132,7 +134,8 @@ def child_report(app: App, profile_id: int, period: str = "week", day: str | Non
     return ChildReport(
         profile_id, name, tz, period, days, sum(by_category.values()),
         by_category.most_common(), [(d, by_day.get(d, 0)) for d in days],
-        by_domain.most_common(TOP), int(alerts), _budgets(app, ref, profile_id, days, now))
+        by_domain.most_common(TOP), int(alerts), _budgets(app, ref, profile_id, days, now),
+        level)
 
 
 def _budgets(app: App, ref: str, profile_id: int, days: list[date],
