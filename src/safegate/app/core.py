@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
 
     from safegate.app.bus import ChangeBus
+    from safegate.gate.server import Gate
     from safegate.lists.index import DomainIndex
     from safegate.lists.sources import ListSpec
     from safegate.policy.compiled import DefaultPolicy, PolicySnapshot
@@ -49,6 +50,8 @@ class App:
         # `explain` from the web app reuses it instead of building its own.
         self.live_index: DomainIndex | None = None
         self.live_snapshot: PolicySnapshot | None = None  # and the policy it answers with
+        # The running gate itself (its counters and client table: app.presence, app.status).
+        self.live_gate: Gate | None = None
 
     # ------------------------------------------------------------------ store
 

@@ -216,6 +216,7 @@ class GateProcess:
         self.app.live_snapshot = snapshot
         self.gate = Gate(snapshot, pool, cache, querylog, gate_options(s),
                          UsageBoard(s["budgets.minute_seconds"]))
+        self.app.live_gate = self.gate
         host, port = s.dns_address
         closers, self.port = await start_listeners(self.gate, host, port,
                                                    reuse_port=self.reuse_port)

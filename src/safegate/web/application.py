@@ -31,7 +31,18 @@ def _status(exc: Exception) -> int:
 
 
 def create_app(app: App, *, secure_cookies: bool = False) -> FastAPI:
-    from safegate.web import alerts, api, invites, pages, password, school
+    from safegate.web import (
+        activity,
+        alerts,
+        api,
+        invites,
+        onboarding,
+        operator,
+        pages,
+        password,
+        reports,
+        school,
+    )
 
     # No /docs page: FastAPI's would load Swagger UI from a CDN into the parent's browser.
     web = FastAPI(title="SafeGate", version=__version__, openapi_url="/api/openapi.json",
@@ -41,6 +52,8 @@ def create_app(app: App, *, secure_cookies: bool = False) -> FastAPI:
     web.state.login_limit = RateLimit(app.settings["web.login_attempts_per_minute"])
     web.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     web.include_router(api.router)
+    for part in (onboarding, activity, reports, operator):  # issue 11: set-up … operator
+        web.include_router(part.router)
     web.include_router(pages.router)
     web.include_router(alerts.router)
     web.include_router(alerts.api)

@@ -1,0 +1,133 @@
+"""Operator pages over real HTTP against a real `safegate serve`: list sources with their
+health, the running gate's counters moving with real DNS queries, /metrics in the Prometheus
+text format (operator token or loopback without a proxy header), /readyz; parents refused."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from safegate.app.accounts import add_token, add_user
+from safegate.app.core import App
+from safegate.app.family import add_org
+from safegate.app.sources import subscribe
+from safegate.config import load_settings
+from tests.helpers import (
+    FakeUpstream,
+    ListServer,
+    demo_data_dir,
+    query,
+    signed_in_client,
+    start_web_serve,
+)
+
+DEMO_LOGIN, DEMO_PASSWORD = "phuhuynh@example.vn", "demo-safegate"
+OPERATOR_LOGIN, OPERATOR_PASSWORD = "vanhanh@example.vn", "mật khẩu vận hành 2026"
+SAMPLE = re.compile(r'^[a-z_]+(\{[a-z]+="[^"]*"(,[a-z]+="[^"]*")*\})? (NaN|-?[0-9.e+]+)$')
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    data = demo_data_dir(tmp_path_factory.mktemp("operator") / "data")
+    lists = ListServer()
+    broken = ListServer()
+    broken.status = 500
+    app = App(load_settings(env={}, overrides={"server.data_dir": str(data)}))
+    subscribe(app, "good-list", lists.url, "gambling", "suffix", 86400)
+    subscribe(app, "broken-list", broken.url, "malware", "suffix", 86400)
+    add_org(app, "SafeGate vận hành", kind="operator")
+    add_user(app, OPERATOR_LOGIN, OPERATOR_PASSWORD, role="operator", org="SafeGate vận hành")
+    _, token = add_token(app, OPERATOR_LOGIN, "prometheus", "read")
+    _, parent_token = add_token(app, DEMO_LOGIN, "dashboard", "read")
+    app.close()
+    config = data / "web.toml"
+    config.write_text("[web]\nlogin_attempts_per_minute = 1000\n")
+    upstream = FakeUpstream().start()
+    served = start_web_serve("--config", str(config), "--demo", "--no-default-lists",
+                             "--data-dir", str(data), "--upstream",
+                             f"127.0.0.1:{upstream.port}")
+    try:
+        yield {"served": served, "token": token, "parent_token": parent_token}
+    finally:
+        served.stop()
+        upstream.stop()
+        lists.close()
+        broken.close()
+
+
+def test_the_operator_sees_sources_and_the_gate(world: dict[str, Any]) -> None:
+    served = world["served"]
+    operator = signed_in_client(served.base, OPERATOR_LOGIN, OPERATOR_PASSWORD)
+    first = operator.get("/api/v1/operator/status").json()
+    for _ in range(5):
+        query(served.dns_port, "bad.example", source="127.0.0.2")  # on the good list
+        query(served.dns_port, "news.example", source="127.0.0.2")
+    status = operator.get("/api/v1/operator/status").json()
+    assert status["gate"]["blocked"] >= first["gate"]["blocked"] + 1
+    assert status["gate"]["memo_entries"] >= 1 and status["gate"]["index_names"] >= 2
+    assert status["gate"]["upstreams"][0]["healthy"] is True
+    assert status["gate"]["qps"] is not None  # a second reading
+    sources = {s["name"]: s for s in status["sources"]}
+    assert sources["good-list"]["entries"] == 2 and sources["good-list"]["last_error"] is None
+    assert sources["broken-list"]["last_error"] and sources["broken-list"]["entries"] == 0
+    page = operator.get("/operator")
+    assert page.status_code == 200, page.text
+    assert "good-list" in page.text and 'class="source-row bad"' in page.text
+    assert 'id="nav-operator"' in operator.get("/household").text
+    operator.close()
+
+
+def test_parents_get_no_operator_page(world: dict[str, Any]) -> None:
+    parent = signed_in_client(world["served"].base, DEMO_LOGIN, DEMO_PASSWORD)
+    assert parent.get("/operator").status_code == 403
+    assert parent.get("/api/v1/operator/status").status_code == 403
+    parent.close()
+
+
+def parse(text: str) -> dict[str, float]:
+    """Sample lines of the Prometheus text format by name and labels; every line checked."""
+    samples = {}
+    for line in text.splitlines():
+        if line.startswith("# "):
+            assert re.match(r"^# (HELP|TYPE) [a-z_]+ .+$", line), line
+            continue
+        assert SAMPLE.match(line), line
+        key, value = line.rsplit(" ", 1)
+        samples[key] = float(value)
+    return samples
+
+
+def test_metrics_from_loopback_or_with_an_operator_token(world: dict[str, Any]) -> None:
+    base = world["served"].base
+    local = httpx.get(base + "/metrics")
+    assert local.status_code == 200 and local.headers["content-type"].startswith("text/plain")
+    samples = parse(local.text)
+    assert samples['safegate_ready{check="gate"}'] == 1
+    assert samples['safegate_list_entries{source="good-list"}'] == 2
+    assert samples['safegate_list_error{source="broken-list"}'] == 1
+    assert samples["safegate_queries_total"] >= 0
+    proxied = {"X-Forwarded-For": "203.0.113.7"}
+    assert httpx.get(base + "/metrics", headers=proxied).status_code == 401
+    parent = {**proxied, "Authorization": f"Bearer {world['parent_token']}"}
+    assert httpx.get(base + "/metrics", headers=parent).status_code == 401
+    operator = {**proxied, "Authorization": f"Bearer {world['token']}"}
+    assert httpx.get(base + "/metrics", headers=operator).status_code == 200
+
+
+def test_readyz(world: dict[str, Any]) -> None:
+    ready = httpx.get(world["served"].base + "/readyz")
+    assert ready.status_code == 200
+    assert ready.json() == {"ready": True, "checks": {"gate": True, "upstream": True,
+                                                      "store": True}}
+
+
+def test_the_api_is_in_the_openapi_schema_and_the_probes_are_not(world: dict[str, Any]) -> None:
+    paths = httpx.get(world["served"].base + "/api/openapi.json").json()["paths"]
+    assert {"/api/v1/operator/status", "/api/v1/activity", "/api/v1/children/{child_id}/report",
+            "/api/v1/devices/{device_id}/protected", "/api/v1/devices/{device_id}/setup"} \
+        <= set(paths)
+    assert not {"/metrics", "/readyz", "/operator"} & set(paths)
