@@ -33,6 +33,7 @@ from tests.helpers import (
 DEMO_LOGIN, DEMO_PASSWORD = "phuhuynh@example.vn", "demo-safegate"
 EN_LOGIN, OTHER_PASSWORD = "bo@example.vn", "mật khẩu của bố 2026"
 OTHER_LOGIN = "0912345678"
+COUNSELLOR_LOGIN = "tuvan@example.vn"  # reads the household's children, changes nothing
 AN = "127.0.0.2"  # the demo tablet of An
 ALLOWED, BLOCKED = ["192.0.2.1"], ["0.0.0.0"]
 HANOI = ZoneInfo("Asia/Ho_Chi_Minh")  # the demo household's time zone
@@ -44,6 +45,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     app = App(load_settings(env={}, overrides={"server.data_dir": str(data)}))
     kids = {c.name: c.id for c in list_children(app)}
     add_user(app, EN_LOGIN, OTHER_PASSWORD, org="Gia đình Nguyễn (demo)", locale="en")
+    add_user(app, COUNSELLOR_LOGIN, OTHER_PASSWORD, org="Gia đình Nguyễn (demo)",
+             role="counsellor")
     add_org(app, "Nhà Lê")
     bao = add_child(app, "Bảo", 2015, org="Nhà Lê")
     add_user(app, OTHER_LOGIN, OTHER_PASSWORD, org="Nhà Lê")
@@ -239,3 +242,26 @@ def test_a_window_added_on_the_page_starts_at_its_minute(world: dict[str, Any],
     finally:
         parent.post(f"/children/{an}/schedules/remove",
                     data={"csrf": parent.csrf, "name": "từ phút sau"})  # type: ignore[attr-defined]
+
+
+def test_a_role_that_only_reads_sees_the_schedule_and_budgets_but_changes_nothing(
+        world: dict[str, Any]) -> None:
+    an = world["an"]
+    reader = signed_in_client(world["served"].base, COUNSELLOR_LOGIN, OTHER_PASSWORD)
+    page = reader.get(f"/children/{an}/schedules")
+    assert page.status_code == 200 and 'id="week-grid"' in page.text
+    assert 'id="window-form"' not in page.text  # no form to add a window
+    budgets = reader.get(f"/children/{an}/budgets")
+    assert budgets.status_code == 200 and "Đặt giới hạn thời gian" not in budgets.text
+    form = {"csrf": reader.csrf, "name": "x", "start": "20:00", "end": "21:00",
+            "kind": "block_all", "day": ["mon"]}
+    assert reader.post(f"/children/{an}/schedules", data=form).status_code == 403
+    assert reader.post(f"/children/{an}/budgets", data={
+        "csrf": reader.csrf, "target": "tiktok", "minutes": "5"}).status_code == 403
+    head = {"X-CSRF-Token": reader.csrf}
+    assert reader.post(f"/api/v1/children/{an}/schedules", headers=head, json={
+        "name": "x", "days": "mon", "start": "20:00", "end": "21:00",
+        "block_all": True}).status_code == 403
+    assert reader.put(f"/api/v1/children/{an}/budgets/tiktok", headers=head,
+                      json={"minutes": 5}).status_code == 403
+    assert reader.get(f"/api/v1/children/{an}/schedules").json() == []
