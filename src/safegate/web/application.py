@@ -35,12 +35,14 @@ def create_app(app: App, *, secure_cookies: bool = False) -> FastAPI:
         activity,
         alerts,
         api,
+        budgets,
         invites,
         onboarding,
         operator,
         pages,
         password,
         reports,
+        schedules,
         school,
     )
 
@@ -60,6 +62,8 @@ def create_app(app: App, *, secure_cookies: bool = False) -> FastAPI:
     web.include_router(password.router)
     web.include_router(school.router)
     web.include_router(invites.router)
+    for editor in (schedules, budgets):  # issue 11: the policy editor's schedule and budgets
+        web.include_router(editor.router)
 
     @web.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

@@ -14,7 +14,7 @@ from safegate.app import requests as unblock
 from safegate.app.explain import NotFound, explain
 from safegate.lists.services import services
 from safegate.lists.taxonomy import categories
-from safegate.web import i18n
+from safegate.web import errors, finder, i18n
 from safegate.web.security import (
     CSRF_FIELD,
     LOGIN_CSRF_COOKIE,
@@ -54,8 +54,9 @@ def _locale(request: Request) -> str:
 
 
 def error_page(request: Request, status: int, message: str) -> Response:
-    return render(request, "error.html", _locale(request), status=status, status_code=status,
-                  message=message, auth=None)
+    locale = _locale(request)
+    return render(request, "error.html", locale, status=status, status_code=status,
+                  message=errors.localise(message, i18n.gettext_for(locale)), auth=None)
 
 
 def back(url: str, note: str | None = None) -> RedirectResponse:
@@ -168,9 +169,11 @@ def _child_page(request: Request, auth: Signed, child_id: int, **extra: Any) -> 
     policy = family.show_policy(app, owned.child_ref, actor=auth.caller.actor)
     requests = unblock.list_requests(app, owned.child_ref, everything=True,
                                      actor=auth.caller.actor)
+    svc_query = (request.query_params.get("svc") or "").strip()
     return render(request, "child.html", auth.caller.locale, auth=auth, child=summary,
                   policy=policy, requests=requests[:20], categories=categories(),
-                  services=services(), note=request.query_params.get("note"),
+                  services=finder.matching(services(), svc_query), svc_query=svc_query,
+                  search_text=finder.search_text, note=request.query_params.get("note"),
                   check=None, **extra)
 
 
