@@ -820,6 +820,7 @@ class AccountTotp(Base):
     created_at: Mapped[datetime] = _created_at()
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_step: Mapped[int | None] = mapped_column(BigInteger)
+    failed_codes: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class RecoveryCode(Base):

@@ -29,6 +29,7 @@ def upgrade() -> None:
                   server_default=sa.func.now()),
         sa.Column("confirmed_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("last_step", sa.BigInteger(), nullable=True),
+        sa.Column("failed_codes", sa.Integer(), nullable=False, server_default="0"),
         sa.PrimaryKeyConstraint("id", name="pk_account_totp"),
         sa.ForeignKeyConstraint(["account_id"], ["account.id"], ondelete="CASCADE",
                                 name="fk_account_totp_account_id_account"),
