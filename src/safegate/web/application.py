@@ -42,6 +42,7 @@ def create_app(app: App, *, secure_cookies: bool = False) -> FastAPI:
         password,
         reports,
         school,
+        second_factor,
     )
 
     # No /docs page: FastAPI's would load Swagger UI from a CDN into the parent's browser.
@@ -60,6 +61,7 @@ def create_app(app: App, *, secure_cookies: bool = False) -> FastAPI:
     web.include_router(password.router)
     web.include_router(school.router)
     web.include_router(invites.router)
+    web.include_router(second_factor.router)
 
     @web.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:
