@@ -35,6 +35,7 @@ def create_app(app: App, *, secure_cookies: bool = False) -> FastAPI:
         activity,
         alerts,
         api,
+        family_setup,
         invites,
         onboarding,
         operator,
@@ -55,6 +56,7 @@ def create_app(app: App, *, secure_cookies: bool = False) -> FastAPI:
     web.include_router(api.router)
     for part in (onboarding, activity, reports, operator):  # issue 11: set-up … operator
         web.include_router(part.router)
+    web.include_router(family_setup.router)  # before pages: /children/new is no child id
     web.include_router(pages.router)
     web.include_router(alerts.router)
     web.include_router(alerts.api)
