@@ -24,6 +24,7 @@ from safegate.app import accounts
 from safegate.app.core import App
 from safegate.privacy import audit, otp
 from safegate.privacy.crypto import CryptoError
+from safegate.store.errors import StoreError
 from safegate.store.models import Account, AccountTotp, RecoveryCode
 
 TICKET_SECONDS = 300  # time to type the code after the password
@@ -56,8 +57,11 @@ def _now(now: datetime | None) -> datetime:
     return now or datetime.now(UTC)
 
 
-def _row(session: Session, account_id: int) -> AccountTotp | None:
-    return session.scalar(select(AccountTotp).where(AccountTotp.account_id == account_id))
+def _row(session: Session, account_id: int, *, lock: bool = False) -> AccountTotp | None:
+    """The account's factor; ``lock``: held until the transaction ends (PostgreSQL), so two
+    sign-ins with the same code cannot both pass."""
+    stmt = select(AccountTotp).where(AccountTotp.account_id == account_id)
+    return session.scalar(stmt.with_for_update() if lock else stmt)
 
 
 def _secret(app: App, row: AccountTotp) -> str:
@@ -116,7 +120,7 @@ def confirm(app: App, caller: accounts.Caller, code: str, *,
     """Turn the second factor on with the app's first code: the recovery codes (shown once)."""
     now = _now(now)
     with app.sessions().begin() as session:
-        row = _row(session, caller.account_id)
+        row = _row(session, caller.account_id, lock=True)
         if row is None or row.confirmed_at is not None:
             raise SecondFactorError("no second factor waits for its first code: start again")
         step = otp.matching_step(_secret(app, row), code, now.timestamp())
@@ -143,7 +147,7 @@ def disable(app: App, caller: accounts.Caller, password: str, code: str, *,
     refused: SecondFactorError | None = None
     with app.sessions().begin() as session:
         account = session.get_one(Account, caller.account_id)
-        row = _row(session, caller.account_id)
+        row = _row(session, caller.account_id, lock=True)
         if row is None or row.confirmed_at is None:
             raise SecondFactorError("no second factor is on")
         if not accounts.password_matches(account, password) or \
@@ -218,7 +222,7 @@ def finish_sign_in(app: App, account_id: int, code: str, *,
     refused: accounts.SignInError | None = None
     with app.sessions().begin() as session:
         account = session.get(Account, account_id)
-        row = _row(session, account_id)
+        row = _row(session, account_id, lock=True)
         if account is None or row is None or row.confirmed_at is None:
             raise accounts.SignInError("wrong code")
         if account.locked_until is not None and account.locked_until > now:
@@ -238,3 +242,20 @@ def finish_sign_in(app: App, account_id: int, code: str, *,
     if refused is not None:
         raise refused
     return caller
+
+
+def reset(app: App, login: str, *, actor: str = "operator") -> bool:
+    """Remove an account's second factor for someone who lost both phone and recovery codes
+    (the operator's step, after checking who is asking); whether there was one. Audited."""
+    with app.sessions().begin() as session:
+        account = accounts.find_account(session, login)
+        if account is None:
+            raise StoreError(f"no account {login!r}")
+        row = _row(session, account.id)
+        session.execute(delete(RecoveryCode).where(RecoveryCode.account_id == account.id))
+        if row is None:
+            return False
+        session.delete(row)
+        audit.append(session, actor=actor, action="account.totp_reset", object_type="account",
+                     object_id=account.id, org_id=account.org_id)
+        return True
