@@ -856,3 +856,29 @@ class BrowserKeys:
 
         return bytes(http_ece.decrypt(body, private_key=self.private, auth_secret=self.secret,
                                       version="aes128gcm"))
+
+
+CHROMIUM = "/usr/bin/chromium"  # Debian's (make apt-test); the browser tests skip without it
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run", "--disable-sync"]
+
+
+def screenshot(page: Any, name: str) -> None:
+    """The page at phone (360 px) and desktop (1280 px) width into ``WEB_SCREENSHOTS=DIR``
+    (docs/screenshots when the docs are refreshed); a normal run, CI's included, writes
+    nothing. (A ``SAFEGATE_*`` name would be refused: those are the server's settings.)"""
+    where = os.environ.get("WEB_SCREENSHOTS")
+    if not where:
+        return
+    size = page.viewport_size or {"width": 360, "height": 740}
+    Path(where).mkdir(parents=True, exist_ok=True)
+    page.set_viewport_size({"width": 360, "height": 740})
+    page.screenshot(path=str(Path(where) / f"{name}-phone.png"), full_page=True)
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.screenshot(path=str(Path(where) / f"{name}-desktop.png"), full_page=True)
+    page.set_viewport_size(size)
+
+
+def fits_the_phone(page: Any) -> bool:
+    """Nothing on the page is wider than a 360-px phone screen."""
+    return bool(page.evaluate("document.documentElement.scrollWidth <= 360"))

@@ -108,10 +108,12 @@ def test_rotate_reencrypt_retire(app: App) -> None:
     assert _key_ids(app).count(old) == 3
     rest = reencrypt(app, actor="cli:op", batch=2)  # and goes on from there
     assert rest["moved"] == {"alert snippets": 1, "unblock-request messages": 1,
+                             "TOTP secrets": 0,
                              "spooled alerts": 1} and rest["remaining"] == 0
     assert set(_key_ids(app)) == {new}
     assert reencrypt(app, actor="cli:op")["moved"] == {
-        "alert snippets": 0, "unblock-request messages": 0, "spooled alerts": 0}
+        "alert snippets": 0, "unblock-request messages": 0, "TOTP secrets": 0,
+        "spooled alerts": 0}
 
     assert retire_key(app, old, actor="cli:op")["keys"] == [new]
     assert app.keyring().ordered_ids == (new,)

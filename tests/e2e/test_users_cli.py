@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 from safegate.app.accounts import authenticate, token_caller
@@ -45,5 +46,31 @@ def test_user_add_list_password_token_and_revoke(tmp_path: Path) -> None:
                       stdin="mật khẩu mới hoàn toàn\n")
         assert changed.returncode == 0, changed.stderr
         assert authenticate(app, "0912345678", "mật khẩu mới hoàn toàn").login == "+84912345678"
+    finally:
+        app.close()
+
+
+def test_user_second_factor_off_removes_a_lost_factor(tmp_path: Path) -> None:
+    from safegate.app import second_factor
+    from safegate.privacy import otp
+
+    data = str(demo_data_dir(tmp_path / "data"))
+    added = cli("user", "add", "lan@example.vn", "--password-stdin", "--data-dir", data,
+                stdin=PASSWORD + "\n")
+    assert added.returncode == 0, added.stderr
+    app = App(load_settings(env={}, overrides={"server.data_dir": data}))
+    try:
+        caller = authenticate(app, "lan@example.vn", PASSWORD)
+        started = second_factor.begin(app, caller)
+        second_factor.confirm(app, caller, otp.totp(started.secret, time.time()))
+        assert second_factor.is_enrolled(app, caller.account_id)
+        off = cli("user", "second-factor-off", "LAN@example.vn", "--data-dir", data)
+        assert off.returncode == 0 and "removed" in off.stdout, off.stderr
+        assert not second_factor.is_enrolled(app, caller.account_id)
+        again = cli("user", "second-factor-off", "lan@example.vn", "--data-dir", data)
+        assert again.returncode == 0 and "was not on" in again.stdout
+        nobody = cli("user", "second-factor-off", "ai@example.vn", "--data-dir", data)
+        assert nobody.returncode != 0 and "no account" in nobody.stderr
+        assert "Traceback" not in nobody.stderr
     finally:
         app.close()

@@ -671,7 +671,7 @@ def test_the_school_revision_goes_down_and_up_keeping_children(
     before = _schema_state(engine)
     with engine.connect() as conn:
         count = conn.execute(select(func.count()).select_from(Profile)).scalar()
-    _alembic(engine, "downgrade", "-1")  # 0012 is the head: one step down
+    _alembic(engine, "downgrade", "0011")
     tables = set(inspect(engine).get_table_names())
     assert not tables & {"school_class", "class_member", "class_teacher", "invite"}
     with engine.connect() as conn:
@@ -681,3 +681,30 @@ def test_the_school_revision_goes_down_and_up_keeping_children(
     with engine.begin() as conn:
         assert conn.execute(select(func.count()).select_from(SchoolClass)).scalar() == 0
         conn.execute(insert(Invite).values(**invite, role="teacher"))
+
+
+def test_the_totp_revision_goes_down_and_up_keeping_accounts(
+        engine: Engine, demo_org: int) -> None:
+    """0013 adds the accounts' TOTP secrets and recovery codes: down, they go and every
+    account stays; up again, they are back (empty) and one secret per account."""
+    from safegate.store.models import Account, AccountTotp, RecoveryCode
+
+    with engine.begin() as conn:
+        aid = conn.execute(insert(Account).values(
+            org_id=demo_org, email="totp@example.vn", display_name="T", role="parent",
+            password_hash="x")).inserted_primary_key[0]
+        conn.execute(insert(AccountTotp).values(account_id=aid, secret="sealed"))
+        conn.execute(insert(RecoveryCode).values(account_id=aid, code_hash="h" * 64))
+    with pytest.raises(IntegrityError), engine.begin() as conn:
+        conn.execute(insert(AccountTotp).values(account_id=aid, secret="again"))
+    before = _schema_state(engine)
+    with engine.connect() as conn:
+        count = conn.execute(select(func.count()).select_from(Account)).scalar()
+    _alembic(engine, "downgrade", "0012")
+    assert not set(inspect(engine).get_table_names()) & {"account_totp", "recovery_code"}
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(Account)).scalar() == count
+    _alembic(engine, "upgrade", "head")
+    assert _schema_state(engine) == before
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(AccountTotp)).scalar() == 0

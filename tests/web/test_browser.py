@@ -5,10 +5,8 @@ unblock request and see the blocked name answered, switch to English; the pages 
 
 from __future__ import annotations
 
-import os
 import shutil
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,7 +21,9 @@ from tests.helpers import (
     addresses,
     cli,
     demo_data_dir,
+    fits_the_phone,
     query,
+    screenshot,
     start_web_serve,
     wait_until,
 )
@@ -75,40 +75,23 @@ def page() -> Iterator[Any]:
         browser.close()
 
 
-def fits_the_phone(page: Any) -> bool:
-    return bool(page.evaluate("document.documentElement.scrollWidth <= 360"))
-
-
-def shot(page: Any, name: str) -> None:
-    """With WEB_SCREENSHOTS=DIR (docs/screenshots when the docs are refreshed), the page at
-    phone and desktop width."""
-    where = os.environ.get("WEB_SCREENSHOTS")
-    if not where:
-        return
-    Path(where).mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(Path(where) / f"{name}-phone.png"), full_page=True)
-    page.set_viewport_size({"width": 1280, "height": 800})
-    page.screenshot(path=str(Path(where) / f"{name}-desktop.png"), full_page=True)
-    page.set_viewport_size({"width": 360, "height": 740})
-
-
 def test_sign_in_pause_approve_and_switch_language(served: WebServe, page: Any) -> None:
     dns = served.dns_port
     page.goto(served.base + "/")
     assert page.locator("html").get_attribute("lang") == "vi"
-    shot(page, "signin")
+    screenshot(page, "signin")
     page.get_by_label("E-mail hoặc số điện thoại").fill("phuhuynh@example.vn")
     page.get_by_label("Mật khẩu").fill("demo-safegate")
     page.get_by_role("button", name="Đăng nhập").click()
     page.wait_for_url("**/household")
     assert fits_the_phone(page)
-    shot(page, "household")
+    screenshot(page, "household")
     waiting = page.locator("a[href*='#request-']")  # the household's waiting requests
     assert waiting.count() == 1 and waiting.inner_text() == "An"
     page.get_by_role("link", name="An", exact=True).first.click()
     page.wait_for_url("**/children/*")
     assert fits_the_phone(page)
-    shot(page, "child")
+    screenshot(page, "child")
 
     # Pause: An's tablet gets the null answer for everything.
     assert addresses(query(dns, "example.org", AN)) == ALLOWED
@@ -152,7 +135,7 @@ def test_sign_in_pause_approve_and_switch_language(served: WebServe, page: Any) 
     assert page.locator("html").get_attribute("lang") == "en"
     page.goto(served.base + "/household")
     assert page.get_by_role("heading", name="Children").is_visible()
-    shot(page, "household-en")
+    screenshot(page, "household-en")
     page.get_by_role("button", name="Sign out").focus()
     page.keyboard.press("Enter")
     page.wait_for_url("**/signin")

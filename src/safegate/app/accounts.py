@@ -344,3 +344,18 @@ def find_account(session: Session, login: str) -> Account | None:
 
 def caller_of(account: Account) -> Caller:
     return _caller(account)
+
+
+def login_of(account: Account) -> str:
+    return _login_of(account)
+
+
+def password_matches(account: Account, password: str) -> bool:
+    """Whether ``password`` is the account's (for a step that asks for it again)."""
+    if account.password_hash is None:
+        _burn(password)
+        return False
+    try:
+        return bool(_hasher.verify(account.password_hash, password))
+    except (VerificationError, InvalidHashError):
+        return False

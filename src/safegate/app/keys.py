@@ -15,6 +15,7 @@ from typing import Any
 
 from safegate.app.core import App
 from safegate.app.requests import message_context
+from safegate.app.second_factor import secret_context
 from safegate.files import locked
 from safegate.privacy import audit
 from safegate.privacy.crypto import (
@@ -34,7 +35,7 @@ from safegate.privacy.keys import (
 )
 from safegate.protect.monitor import snippet_context
 from safegate.protect.spool import Spool
-from safegate.store.models import Alert, UnblockRequest
+from safegate.store.models import AccountTotp, Alert, UnblockRequest
 
 __all__ = ["FIELDS", "key_status", "reencrypt", "retire_key", "rotate_key"]
 
@@ -43,6 +44,7 @@ FIELDS: tuple[EncryptedField, ...] = (
     EncryptedField("alert snippets", Alert.snippet, Alert.profile_id, snippet_context),
     EncryptedField("unblock-request messages", UnblockRequest.message,
                    UnblockRequest.profile_id, message_context),
+    EncryptedField("TOTP secrets", AccountTotp.secret, AccountTotp.account_id, secret_context),
 )
 
 

@@ -102,4 +102,15 @@ def revoke_token(config: Path | None, data_dir: Path | None, token_id: int) -> N
     click.echo(f"token #{token_id} revoked")
 
 
+@user.command("second-factor-off", context_settings=CONTEXT)
+@common_options
+@click.argument("login")
+def second_factor_off(config: Path | None, data_dir: Path | None, login: str) -> None:
+    """Remove LOGIN's two-step sign-in (lost phone and recovery codes); audited."""
+    from safegate.app.second_factor import reset
+
+    removed = run_app(config, data_dir, reset, login)
+    click.echo(f"two-step sign-in of {login} {'removed' if removed else 'was not on'}")
+
+
 COMMANDS = [user]

@@ -28,14 +28,15 @@ from safegate.privacy.crypto import (
     key_source,
     load_keyring,
 )
-from safegate.store.models import Alert, UnblockRequest
+from safegate.store.models import AccountTotp, Alert, UnblockRequest
 
 __all__ = ["ENCRYPTED_COLUMNS", "Batch", "EncryptedField", "KeyMismatchError", "keyring_problem",
            "load_store_keyring", "reencrypt_batch", "retire_problem", "stored_key_ids"]
 
 # Every column that holds field-encryption tokens (None where a row has no such value).
 ENCRYPTED_COLUMNS: tuple[InstrumentedAttribute[Any], ...] = (Alert.snippet,
-                                                             UnblockRequest.message)
+                                                             UnblockRequest.message,
+                                                             AccountTotp.secret)
 _TOKEN_PREFIX = TOKEN_PREFIX + "."
 
 

@@ -804,3 +804,32 @@ class Invite(Base):
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     account_id: Mapped[int | None] = mapped_column(
         ForeignKey("account.id", ondelete="SET NULL"))
+
+
+class AccountTotp(Base):
+    """An account's TOTP second factor (migration 0013): the shared secret, encrypted with the
+    field keyring (context ``totp:<account id>``); unconfirmed until a first code checks, and
+    the last time step used, so that a code works once."""
+
+    __tablename__ = "account_totp"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("account.id", ondelete="CASCADE"),
+                                            unique=True)
+    secret: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = _created_at()
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_step: Mapped[int | None] = mapped_column(BigInteger)
+    failed_codes: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+class RecoveryCode(Base):
+    """A single-use recovery code of an account's second factor, stored as its digest."""
+
+    __tablename__ = "recovery_code"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("account.id", ondelete="CASCADE"),
+                                            index=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -36,6 +36,7 @@ def create_app(app: App, *, secure_cookies: bool = False) -> FastAPI:
         alerts,
         api,
         budgets,
+        family_setup,
         invites,
         onboarding,
         operator,
@@ -44,6 +45,7 @@ def create_app(app: App, *, secure_cookies: bool = False) -> FastAPI:
         reports,
         schedules,
         school,
+        second_factor,
     )
 
     # No /docs page: FastAPI's would load Swagger UI from a CDN into the parent's browser.
@@ -56,6 +58,7 @@ def create_app(app: App, *, secure_cookies: bool = False) -> FastAPI:
     web.include_router(api.router)
     for part in (onboarding, activity, reports, operator):  # issue 11: set-up … operator
         web.include_router(part.router)
+    web.include_router(family_setup.router)  # before pages: /children/new is no child id
     web.include_router(pages.router)
     web.include_router(alerts.router)
     web.include_router(alerts.api)
@@ -64,6 +67,7 @@ def create_app(app: App, *, secure_cookies: bool = False) -> FastAPI:
     web.include_router(invites.router)
     for editor in (schedules, budgets):  # issue 11: the policy editor's schedule and budgets
         web.include_router(editor.router)
+    web.include_router(second_factor.router)
 
     @web.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

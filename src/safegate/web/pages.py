@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from safegate.app import access, accounts, family, overview, schedules
+from safegate.app import access, accounts, family, overview, schedules, second_factor
 from safegate.app import requests as unblock
 from safegate.app.explain import NotFound, explain
 from safegate.lists.services import services
@@ -120,6 +120,10 @@ def signin(request: Request, login: FormStr, password: FormStr,
             return again(_("This account is locked for 15 minutes after too many wrong "
                            "passwords."), 423)
         return again(_("Wrong login or password."), 401)
+    if second_factor.is_enrolled(app, caller.account_id):
+        from safegate.web import second_factor as code_step
+
+        return code_step.start(request, caller)
     token, _csrf = accounts.start_session(app, caller)
     response = RedirectResponse(start_page(caller.role), status_code=303)
     _set_cookie(request, response, SESSION_COOKIE, token,

@@ -1,0 +1,150 @@
+"""The second sign-in factor in the browser: /signin/code finishes a sign-in with a code from
+the authenticator app or a recovery code (after the password, with the sealed ticket from
+``app.second_factor`` in a cookie), and /account/security turns the factor on (secret as
+text and as an otpauth:// QR code, confirmed by a first code, recovery codes shown once) and
+off (password and code). The code form counts against the per-address sign-in limit."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse, Response
+from markupsafe import Markup
+
+from safegate.app import accounts
+from safegate.app import second_factor as sf
+from safegate.app.setup import qr_code
+from safegate.web import i18n
+from safegate.web.pages import _locale, _set_cookie, back, error_page, render, start_page
+from safegate.web.security import (
+    LOGIN_CSRF_COOKIE,
+    SESSION_COOKIE,
+    Auth,
+    check_form_csrf,
+    page_auth,
+    same,
+    sg_app,
+)
+
+router = APIRouter(include_in_schema=False)
+Signed = Annotated[Auth, Depends(page_auth)]
+FormStr = Annotated[str, Form()]
+OptStr = Annotated[str | None, Form()]
+TICKET_COOKIE = "sg_second_factor"
+
+
+def start(request: Request, caller: accounts.Caller) -> Response:
+    """After a good password of an enrolled account: ask for the code."""
+    response = RedirectResponse("/signin/code", status_code=303)
+    _set_cookie(request, response, TICKET_COOKIE, sf.ticket(sg_app(request), caller),
+                max_age=sf.TICKET_SECONDS)
+    return response
+
+
+def _code_form(request: Request, status: int = 200, error: str | None = None) -> Response:
+    token = request.cookies.get(LOGIN_CSRF_COOKIE) or secrets.token_urlsafe(32)
+    response = render(request, "signin_code.html", _locale(request), status=status,
+                      csrf=token, error=error, auth=None)
+    _set_cookie(request, response, LOGIN_CSRF_COOKIE, token, max_age=3600)
+    return response
+
+
+def _ticket_account(request: Request) -> int | None:
+    ticket = request.cookies.get(TICKET_COOKIE)
+    return sf.ticket_account(sg_app(request), ticket) if ticket else None
+
+
+@router.get("/signin/code")
+def code_form(request: Request) -> Response:
+    if _ticket_account(request) is None:
+        return RedirectResponse("/signin", status_code=303)
+    return _code_form(request)
+
+
+@router.post("/signin/code")
+def code_submit(request: Request, code: FormStr, csrf: OptStr = None) -> Response:
+    _ = i18n.gettext_for(_locale(request))
+    if not same(csrf, request.cookies.get(LOGIN_CSRF_COOKIE)):
+        return error_page(request, 403, _("The form expired. Reload the page and try again."))
+    account_id = _ticket_account(request)
+    if account_id is None:
+        return RedirectResponse("/signin", status_code=303)
+    address = request.client.host if request.client else "?"
+    if not request.app.state.login_limit.allow(address):
+        return _code_form(request, 429, _("Too many sign-in attempts. Wait a minute and try "
+                                          "again."))
+    app = sg_app(request)
+    try:
+        caller = sf.finish_sign_in(app, account_id, code)
+    except accounts.SignInError as exc:
+        if exc.locked_until is not None:
+            return _code_form(request, 423, _("This account is locked for 15 minutes after "
+                                              "too many wrong codes."))
+        return _code_form(request, 401, _("Wrong code. Type the code the app shows now, or "
+                                          "a recovery code."))
+    token, _csrf = accounts.start_session(app, caller)
+    response = RedirectResponse(start_page(caller.role), status_code=303)
+    _set_cookie(request, response, SESSION_COOKIE, token,
+                max_age=accounts.SESSION_DAYS * 86400)
+    response.delete_cookie(TICKET_COOKIE, path="/")
+    response.delete_cookie(LOGIN_CSRF_COOKIE, path="/")
+    return response
+
+
+# ---------------------------------------------------------------- turning it on and off
+
+
+def _page(request: Request, auth: Auth, status: int = 200, error: str | None = None,
+          codes: list[str] | None = None) -> Response:
+    app = sg_app(request)
+    state = sf.status(app, auth.caller)
+    waiting = sf.pending(app, auth.caller) if state.pending else None
+    qr = None
+    if waiting is not None:
+        qr = Markup(qr_code(waiting.uri).svg_inline(  # noqa: S704 (segno's own SVG)
+            scale=4, border=2, title="otpauth"))
+    return render(request, "account_security.html", auth.caller.locale, status=status,
+                  auth=auth, state=state, waiting=waiting, qr=qr, error=error, codes=codes,
+                  note=request.query_params.get("note"))
+
+
+@router.get("/account/security")
+def security_page(request: Request, auth: Signed) -> Response:
+    return _page(request, auth)
+
+
+@router.post("/account/totp/begin")
+def begin(request: Request, auth: Signed, csrf: OptStr = None) -> Response:
+    check_form_csrf(auth, csrf)
+    sf.begin(sg_app(request), auth.caller)
+    return back("/account/security")
+
+
+@router.post("/account/totp/confirm")
+def confirm(request: Request, auth: Signed, code: FormStr, csrf: OptStr = None) -> Response:
+    check_form_csrf(auth, csrf)
+    _ = i18n.gettext_for(auth.caller.locale)
+    try:
+        codes = sf.confirm(sg_app(request), auth.caller, code)
+    except sf.SecondFactorError:
+        return _page(request, auth, 400, _("That code does not match. Check the phone's clock "
+                                           "and type the code the app shows now."))
+    return _page(request, auth, codes=codes)
+
+
+@router.post("/account/totp/disable")
+def disable(request: Request, auth: Signed, password: FormStr, code: FormStr,
+            csrf: OptStr = None) -> Response:
+    check_form_csrf(auth, csrf)
+    _ = i18n.gettext_for(auth.caller.locale)
+    address = request.client.host if request.client else "?"
+    if not request.app.state.login_limit.allow(address):
+        return _page(request, auth, 429, _("Too many sign-in attempts. Wait a minute and try "
+                                           "again."))
+    try:
+        sf.disable(sg_app(request), auth.caller, password, code)
+    except sf.SecondFactorError:
+        return _page(request, auth, 400, _("Wrong password or code."))
+    return back("/account/security", _("The second factor is off."))
