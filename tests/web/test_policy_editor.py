@@ -221,29 +221,6 @@ def test_the_service_filter_works_without_script(world: dict[str, Any],
     assert re.search(r'<p id="svc-none" role="status">', nothing)
 
 
-def test_a_window_added_on_the_page_starts_at_its_minute(world: dict[str, Any],
-                                                         parent: httpx.Client) -> None:
-    import time
-
-    dns, an = world["served"].dns_port, world["an"]
-    if datetime.now(HANOI).second > 45:  # leave the gate time to load it before the minute
-        time.sleep(61 - datetime.now(HANOI).second)
-    start = (datetime.now(HANOI) + timedelta(minutes=1)).replace(second=0, microsecond=0)
-    form = {"csrf": parent.csrf, "name": "từ phút sau", "start": hhmm(start),  # type: ignore[attr-defined]
-            "end": hhmm(start + timedelta(minutes=30)), "kind": "block_all",
-            "day": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]}
-    assert parent.post(f"/children/{an}/schedules", data=form).status_code == 303
-    try:
-        time.sleep(1)  # the gate has loaded it (within half a second), but it has not begun
-        assert datetime.now(HANOI) < start
-        assert addresses(query(dns, "example.org", AN)) == ALLOWED
-        assert wait_until(lambda: addresses(query(dns, "example.org", AN)) == BLOCKED, 75)
-        assert datetime.now(HANOI) >= start
-    finally:
-        parent.post(f"/children/{an}/schedules/remove",
-                    data={"csrf": parent.csrf, "name": "từ phút sau"})  # type: ignore[attr-defined]
-
-
 def test_a_role_that_only_reads_sees_the_schedule_and_budgets_but_changes_nothing(
         world: dict[str, Any]) -> None:
     an = world["an"]
