@@ -243,6 +243,11 @@ OPTIONS: tuple[Option, ...] = (
            "Days a withdrawn consent is kept after its withdrawal, as proof of what was "
            "agreed; active consents are never purged. 0 keeps them forever.",
            minimum=0, maximum=3_650),
+    Option("audit.retention_days", "int", 1_825,
+           "Days an audit-log entry is kept; older ones are purged hourly and replaced by one "
+           "checkpoint entry (how many, the last one's place and hash) from which `safegate "
+           "audit verify` checks the rest of the chain. 0 keeps them forever. See "
+           "docs/privacy.md.", minimum=0, maximum=36_500),
     Option("alerts.store_tries", "int", 4,
            "How often `safegate monitor` tries to store an alert when the database fails for "
            "a passing reason (unreachable, restarting, locked); what still fails waits, "
