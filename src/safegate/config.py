@@ -180,6 +180,10 @@ OPTIONS: tuple[Option, ...] = (
     Option("web.secure_cookies", "bool", False,
            "Mark session cookies Secure although web.http is plain HTTP: set it when a "
            "reverse proxy terminates TLS in front of the web app."),
+    Option("web.trusted_proxies", "nets", [],
+           "Addresses (IPs or CIDRs) of reverse proxies in front of the web app: only from "
+           "them is the X-Forwarded-For header believed, for the sign-in rate limit and the "
+           "\"from where\" of the audit log. Empty: the socket peer is the client."),
     Option("web.login_attempts_per_minute", "int", 10,
            "Sign-in attempts one client address may make per minute before it is refused "
            "for a while (HTTP 429); each account is also locked for 15 minutes after 5 "
