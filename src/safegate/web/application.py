@@ -35,6 +35,7 @@ def create_app(app: App, *, secure_cookies: bool = False) -> FastAPI:
         activity,
         alerts,
         api,
+        child_notice,
         invites,
         onboarding,
         operator,
@@ -60,6 +61,7 @@ def create_app(app: App, *, secure_cookies: bool = False) -> FastAPI:
     web.include_router(password.router)
     web.include_router(school.router)
     web.include_router(invites.router)
+    web.include_router(child_notice.router)  # issue 12: the child's own page
 
     @web.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:
