@@ -126,6 +126,18 @@ def test_a_purge_leaves_a_checkpoint_the_chain_verifies_from(app: App,
     assert out.exit_code == 0 and '"since": 4' in out.output, out.output
 
 
+def test_a_purge_takes_only_a_run_from_the_start_of_the_chain(app: App,
+                                                               engine: Engine) -> None:
+    old = datetime(2020, 1, 1, tzinfo=UTC)
+    with session_factory(engine).begin() as session:  # a late entry with an early time
+        late = audit.append(session, actor="import", action="x", object_type="y", now=old).seq
+    with session_factory(engine).begin() as session:
+        assert audit.purge(session, datetime(2021, 1, 1, tzinfo=UTC)) == 0
+    with session_factory(engine)() as session:
+        assert late in session.scalars(select(AuditLog.seq)).all()
+        assert audit.verify(session).ok
+
+
 AFTER_PURGE = {
     "oldest left removed": ("DELETE FROM audit_log WHERE seq = 3", "number 4 where number 3"),
     "checkpoint removed": (f"DELETE FROM audit_log WHERE action = '{audit.CHECKPOINT}'",

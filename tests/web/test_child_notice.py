@@ -104,6 +104,9 @@ def test_the_api_gives_the_facts_and_the_words(world: dict[str, Any]) -> None:
                   if c["purpose"] == "alerts") == ["child", "parent"]
     assert an["facts"]["requests"][0]["kind"] == "access"
     assert SECRET not in got.text and SECRET not in str(an)
+    paths = httpx.get(world["base"] + "/api/openapi.json").json()["paths"]
+    assert "/api/v1/children/{child_id}/about-me" in paths
+    assert "/children/{child_id}/about-me" not in paths
     bad = parent.get(f"/api/v1/children/{world['an']}/about-me", params={"band": "3-5"})
     assert bad.status_code == 400 and "band" in bad.json()["error"]
     assert "Traceback" not in bad.text

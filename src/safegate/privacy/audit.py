@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, delete, select, update
+from sqlalchemy import Table, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -114,11 +114,15 @@ def append(session: Session, *, actor: str, action: str, object_type: str,
 
 def purge(session: Session, before: datetime, *, actor: str = "retention",
           now: datetime | None = None) -> int:
-    """Delete the entries written before ``before`` and record a checkpoint (the count, the
-    last purged entry's place and hash) in the caller's transaction; the number deleted."""
-    last = session.execute(select(AuditLog.seq, AuditLog.hash)
-                           .where(AuditLog.ts < before, AuditLog.seq.is_not(None))
-                           .order_by(AuditLog.seq.desc()).limit(1)).one_or_none()
+    """Delete the oldest entries, up to the first one written at or after ``before`` (only a
+    run from the start of the chain, so an entry with an earlier time further on stays), and
+    record a checkpoint (the count, the last purged entry's place and hash) in the caller's
+    transaction; the number deleted."""
+    first_kept = session.scalar(select(func.min(AuditLog.seq)).where(AuditLog.ts >= before))
+    stmt = select(AuditLog.seq, AuditLog.hash).where(AuditLog.seq.is_not(None))
+    if first_kept is not None:
+        stmt = stmt.where(AuditLog.seq < first_kept)
+    last = session.execute(stmt.order_by(AuditLog.seq.desc()).limit(1)).one_or_none()
     if last is None:
         return 0
     through, through_hash = int(last[0] or 0), str(last[1])

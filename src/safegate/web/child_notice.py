@@ -36,7 +36,7 @@ def _notice(request: Request, auth: Auth, child_id: int, lang: str | None,
                         actor=auth.caller.actor, role=auth.caller.role)
 
 
-@router.get("/children/{child_id}/about-me")
+@router.get("/children/{child_id}/about-me", include_in_schema=False)
 def about_me_page(request: Request, auth: Signed, child_id: int, lang: str | None = None,
                   band: str | None = None) -> Response:
     notice = _notice(request, auth, child_id, lang, band)
