@@ -7,6 +7,7 @@ refused; every view audited."""
 from __future__ import annotations
 
 import re
+import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -29,6 +30,7 @@ from tests.helpers import demo_data_dir, signed_in_client, start_web_serve
 DEMO_LOGIN, DEMO_PASSWORD = "phuhuynh@example.vn", "demo-safegate"
 OTHER_LOGIN, OTHER_PASSWORD = "0912345678", "mật khẩu của nhà Lê"
 SECRET = "tin nhắn riêng của An"
+CHROMIUM = "/usr/bin/chromium"
 
 
 @pytest.fixture(scope="module")
@@ -135,3 +137,39 @@ def test_every_view_is_audited(world: dict[str, Any]) -> None:
         app.close()
     assert last is not None and last.actor == DEMO_LOGIN and last.object_id == str(world["an"])
     assert last.detail["language"] == "en" and last.subject and "An" not in str(last.detail)
+
+
+@pytest.mark.skipif(shutil.which(CHROMIUM) is None,
+                    reason="needs Debian's chromium (make apt-test)")
+def test_in_a_browser_a_parent_opens_it_and_the_child_picks_the_words(
+        world: dict[str, Any]) -> None:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                     args=["--no-sandbox", "--disable-gpu"])
+        context = browser.new_context(viewport={"width": 360, "height": 740},
+                                      locale="vi-VN")
+        page = context.new_page()
+        page.goto(world["base"] + "/signin")
+        page.fill("#login", DEMO_LOGIN)
+        page.fill("#password", DEMO_PASSWORD)
+        page.press("#password", "Enter")
+        page.wait_for_url("**/household")
+        page.goto(world["base"] + f"/children/{world['an']}")
+        page.click("#about-me-link")
+        page.wait_for_url("**/about-me")
+        assert page.locator("#notice-title").inner_text() == "SafeGate giữ gì về em, An?"
+        assert page.locator("#notice-alerts").is_visible()
+        assert page.locator("form").count() == 0 and page.locator("header.bar").count() == 0
+        page.click("a[hreflang=en]")
+        page.wait_for_url("**lang=en**")
+        assert page.locator("html").get_attribute("lang") == "en"
+        assert "What does SafeGate keep about you" in page.locator("#notice-title").inner_text()
+        page.click("a.band >> text=14-17")
+        page.wait_for_url("**band=14-17**")
+        assert "The data SafeGate keeps about An" in page.locator("#notice-title").inner_text()
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 360  # readable on a phone without sideways scrolling
+        context.close()
+        browser.close()
