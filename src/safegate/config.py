@@ -180,6 +180,10 @@ OPTIONS: tuple[Option, ...] = (
     Option("web.secure_cookies", "bool", False,
            "Mark session cookies Secure although web.http is plain HTTP: set it when a "
            "reverse proxy terminates TLS in front of the web app."),
+    Option("web.trusted_proxies", "nets", [],
+           "Addresses (IPs or CIDRs) of reverse proxies in front of the web app: only from "
+           "them is the X-Forwarded-For header believed, for the sign-in rate limit and the "
+           "\"from where\" of the audit log. Empty: the socket peer is the client."),
     Option("web.login_attempts_per_minute", "int", 10,
            "Sign-in attempts one client address may make per minute before it is refused "
            "for a while (HTTP 429); each account is also locked for 15 minutes after 5 "
@@ -243,6 +247,11 @@ OPTIONS: tuple[Option, ...] = (
            "Days a withdrawn consent is kept after its withdrawal, as proof of what was "
            "agreed; active consents are never purged. 0 keeps them forever.",
            minimum=0, maximum=3_650),
+    Option("audit.retention_days", "int", 1_825,
+           "Days an audit-log entry is kept; older ones are purged hourly and replaced by one "
+           "checkpoint entry (how many, the last one's place and hash) from which `safegate "
+           "audit verify` checks the rest of the chain. 0 keeps them forever. See "
+           "docs/privacy.md.", minimum=0, maximum=36_500),
     Option("alerts.store_tries", "int", 4,
            "How often `safegate monitor` tries to store an alert when the database fails for "
            "a passing reason (unreachable, restarting, locked); what still fails waits, "

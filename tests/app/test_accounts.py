@@ -125,3 +125,52 @@ def test_api_tokens_carry_their_scope_and_stop_when_revoked(app: App) -> None:
     revoke_token(app, token_id)
     assert token_caller(app, token) is None
     assert token_caller(app, "sgt_made_up") is None
+
+
+def test_every_sign_in_sign_out_password_and_token_step_is_audited_without_secrets(
+        app: App) -> None:
+    from safegate.privacy import audit
+    from safegate.store.models import AuditLog
+
+    add_user(app, "me@example.vn", PASSWORD, org="Nhà Trần")
+    now = datetime(2026, 12, 5, 1, 0, tzinfo=UTC)
+    with pytest.raises(SignInError):
+        authenticate(app, "a typed password 123", PASSWORD, address="198.51.100.9", now=now)
+    with pytest.raises(SignInError):
+        authenticate(app, "nobody@example.vn", PASSWORD, address="198.51.100.9", now=now)
+    for _ in range(MAX_FAILURES):
+        with pytest.raises(SignInError):
+            authenticate(app, "me@example.vn", "not the password", address="203.0.113.5",
+                         now=now)
+    with pytest.raises(SignInError, match="locked"):
+        authenticate(app, "me@example.vn", PASSWORD, address="203.0.113.5", now=now)
+    caller = authenticate(app, "me@example.vn", PASSWORD, address="192.0.2.44",
+                          now=now + timedelta(minutes=16))
+    token, _ = start_session(app, caller)
+    end_session(app, token, address="192.0.2.44")
+    set_password(app, "me@example.vn", "một mật khẩu mới hơn", actor="cli:root")
+    token_id, api_token = add_token(app, "me@example.vn", "home assistant", actor="cli:root")
+    revoke_token(app, token_id, actor="cli:root")
+    revoke_token(app, token_id, actor="cli:root")  # already revoked: nothing new
+    with app.sessions()() as session:
+        rows = session.scalars(select(AuditLog).order_by(AuditLog.seq)).all()
+        assert audit.verify(session).ok
+    steps = [(r.action, r.actor, r.detail.get("from")) for r in rows]
+    assert steps == [
+        ("account.create", "operator", None),
+        ("account.signin_unknown", "anonymous", "198.51.100.9"),
+        ("account.signin_unknown", "anonymous", "198.51.100.9"),
+        *[("account.signin_failed", "me@example.vn", "203.0.113.5")] * MAX_FAILURES,
+        ("account.locked", "me@example.vn", "203.0.113.5"),
+        ("account.signin_locked", "me@example.vn", "203.0.113.5"),
+        ("account.signin", "me@example.vn", "192.0.2.44"),
+        ("account.signout", "me@example.vn", "192.0.2.44"),
+        ("account.password_set", "cli:root", None),
+        ("token.create", "cli:root", None),
+        ("token.revoke", "cli:root", None),
+    ]
+    assert rows[-1].detail["token_id"] == token_id and rows[-1].object_id == str(rows[0].object_id)
+    text = " ".join(f"{r.actor} {r.object_id} {r.detail} {r.why}" for r in rows)
+    for secret in (PASSWORD, "not the password", "một mật khẩu mới hơn", api_token, token,
+                   "a typed password", "nobody@example.vn"):
+        assert secret not in text

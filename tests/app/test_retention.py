@@ -63,7 +63,8 @@ def test_each_class_is_purged_after_its_own_time(app: App, engine: Engine) -> No
     _fill(app, NOW)
     counts = run_retention(app, NOW)
     assert counts == {"query log rows": 1, "query log aggregates": 1, "alerts": 0,
-                      "seen domains": 1, "data requests": 1, "withdrawn consents": 1}
+                      "seen domains": 1, "data requests": 1, "withdrawn consents": 1,
+                      "audit entries": 0}
     with session_factory(engine)() as session:
         left = sorted(session.scalars(select(QueryLog.qname)))
         assert left == ["d10192.0.2.1.example", "d40agg.example"]
@@ -85,13 +86,13 @@ def test_zero_keeps_forever_and_the_table_names_every_class(app: App, engine: En
         "server.data_dir": str(tmp_path / "f"), "querylog.retention_days": 0,
         "retention.aggregates_days": 0, "alerts.retention_days": 0,
         "retention.seen_domains_days": 0, "retention.requests_days": 0,
-        "retention.consents_days": 0}))
+        "retention.consents_days": 0, "audit.retention_days": 0}))
     _fill(app, NOW)
     assert run_retention(forever, NOW) == {}
     forever.close()
     table = {r["class"]: r["days"] for r in retention_table(app.settings)}
     assert table["query_log"] == 30 and table["aggregates"] == 365
-    assert table["alerts"] == 90 and table["audit_log"] is None
+    assert table["alerts"] == 90 and table["audit_log"] == 1825
     out = CliRunner().invoke(main, ["retention", "show", "--json", "--data-dir",
                                     str(tmp_path / "x")])
     assert out.exit_code == 0 and '"seen_domains"' in out.output

@@ -127,8 +127,16 @@ def test_a_teacher_reads_only_the_children_of_their_classes(app: App) -> None:
     add_user(app, "co.lan@truong.edu.vn", PASSWORD, org=f"id:{school}", role="teacher")
     teacher = authenticate(app, "co.lan@truong.edu.vn", PASSWORD)
     classes = {c.name: c.id for c in list_classes(app, school)}
-    assign_teacher(app, classes["6A"], "co.lan@truong.edu.vn")
+    assign_teacher(app, classes["6A"], "co.lan@truong.edu.vn", actor="admin@truong.edu.vn")
     assert [c.name for c in list_classes(app, school, teacher_id=teacher.account_id)] == ["6A"]
+    with app.sessions()() as session:  # a permission change: audited, in the chain
+        from safegate.privacy import audit
+        from safegate.store.models import AuditLog
+
+        given = session.scalars(select(AuditLog).where(
+            AuditLog.action == "class.teacher_assign")).one()
+        assert (given.actor, given.object_id) == ("admin@truong.edu.vn", str(classes["6A"]))
+        assert given.detail == {"account": teacher.account_id} and audit.verify(session).ok
     _view, pupils = class_children(app, check_class(app, teacher, classes["6A"]),
                                    actor=teacher.actor)
     assert {p.name for p in pupils} == {"Nguyễn Văn An", "Trần Thị Bình"}

@@ -96,6 +96,70 @@ def test_verify_finds_tampering(app: App, engine: Engine, how: str) -> None:
     assert out.exit_code == 1 and '"ok": false' in out.output and says in out.output
 
 
+def _purge_first(engine: Engine, through: int) -> int:
+    """Purge the entries up to place ``through`` (their time is the cutoff's business)."""
+    with session_factory(engine).begin() as session:
+        cut = session.scalars(select(AuditLog.ts).where(AuditLog.seq == through + 1)).one()
+        session.execute(text("UPDATE audit_log SET ts = :t WHERE seq <= :n"),
+                        {"t": datetime(2020, 1, 1, tzinfo=UTC), "n": through})
+        # the rewritten times break those entries' hashes, which the purge removes anyway
+        return audit.purge(session, min(cut, datetime(2021, 1, 1, tzinfo=UTC)))
+
+
+def test_a_purge_leaves_a_checkpoint_the_chain_verifies_from(app: App,
+                                                              engine: Engine) -> None:
+    assert _purge_first(engine, 2) == 2
+    result = verify_audit(app)
+    assert result.ok and result.since == 2, result
+    with session_factory(engine)() as session:
+        seqs = session.scalars(select(AuditLog.seq).order_by(AuditLog.seq)).all()
+        point = session.scalars(select(AuditLog).where(
+            AuditLog.action == audit.CHECKPOINT)).one()
+    assert seqs[0] == 3 and point.seq == seqs[-1]
+    assert point.detail["purged"] == 2 and point.detail["through_seq"] == 2
+    give_consent(app, "Minh", "reports", by="parent", actor="parent:Lan")
+    assert _purge_first(engine, 4) == 2  # a second purge takes the first checkpoint's place
+    assert verify_audit(app).ok and verify_audit(app).since == 4
+    out = CliRunner(env={"SAFEGATE_DATABASE_URL": engine.url.render_as_string(
+        hide_password=False)}).invoke(main, ["audit", "verify", "--json",
+                                             "--data-dir", str(app.data_dir)])
+    assert out.exit_code == 0 and '"since": 4' in out.output, out.output
+
+
+def test_a_purge_takes_only_a_run_from_the_start_of_the_chain(app: App,
+                                                               engine: Engine) -> None:
+    old = datetime(2020, 1, 1, tzinfo=UTC)
+    with session_factory(engine).begin() as session:  # a late entry with an early time
+        late = audit.append(session, actor="import", action="x", object_type="y", now=old).seq
+    with session_factory(engine).begin() as session:
+        assert audit.purge(session, datetime(2021, 1, 1, tzinfo=UTC)) == 0
+    with session_factory(engine)() as session:
+        assert late in session.scalars(select(AuditLog.seq)).all()
+        assert audit.verify(session).ok
+
+
+AFTER_PURGE = {
+    "oldest left removed": ("DELETE FROM audit_log WHERE seq = 3", "number 4 where number 3"),
+    "checkpoint removed": (f"DELETE FROM audit_log WHERE action = '{audit.CHECKPOINT}'",
+                           "number 3 where number 1 belongs"),
+    "checkpoint edited": ("UPDATE audit_log SET actor = 'x' "
+                          f"WHERE action = '{audit.CHECKPOINT}'", "was changed"),
+    "entry edited": ("UPDATE audit_log SET actor = 'someone else' WHERE seq = 4",
+                     "was changed"),
+}
+
+
+@pytest.mark.parametrize("how", AFTER_PURGE)
+def test_tampering_after_a_purge_is_found(app: App, engine: Engine, how: str) -> None:
+    _purge_first(engine, 2)
+    assert verify_audit(app).ok
+    sql, says = AFTER_PURGE[how]
+    with engine.begin() as conn:
+        conn.execute(text(sql))
+    result = verify_audit(app)
+    assert not result.ok and says in (result.problem or ""), result
+
+
 def test_views_of_child_data_are_recorded(app: App, engine: Engine) -> None:
     from safegate.app.family import list_children, list_devices, show_policy
 
@@ -150,7 +214,7 @@ def test_entries_from_before_0009_are_chained_by_the_migration(engine: Engine) -
     _alembic(engine, "upgrade", "head")
     with session_factory(engine)() as session:
         assert audit.verify(session).to_dict() == {"ok": True, "entries": 3, "problem": None,
-                                                    "at_id": None}
+                                                    "at_id": None, "since": 0}
     with session_factory(engine).begin() as session:
         audit.append(session, actor="new", action="x", object_type="y")
     with session_factory(engine)() as session:

@@ -4,6 +4,12 @@ password (argon2, with a lock-out after repeated failures), browser sessions and
 Secrets are never stored: passwords as argon2 hashes, session cookies and API tokens as their
 SHA-256. Identity comes from here, never from what a client claims: a caller is the account a
 valid session or token belongs to, with that account's organisation and role.
+
+Every sign-in (success, wrong password, unknown login, refused while locked), lock-out,
+sign-out, password change, account creation and API token creation or revocation is an
+audit entry with "from where" when the caller knows it (the web app's client address,
+``web.trusted_proxies``); a password or token is never recorded, nor the text typed as the
+login of an account that does not exist (it may be a mistyped password).
 """
 
 from __future__ import annotations
@@ -21,10 +27,11 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from safegate.app.core import App
+from safegate.privacy import audit
 from safegate.store import choices
 from safegate.store import family as repo
 from safegate.store.errors import StoreError
-from safegate.store.models import Account, ApiToken, AuditLog, WebSession
+from safegate.store.models import Account, ApiToken, WebSession
 from safegate.store.values import normalise_email
 
 MIN_PASSWORD = 10  # characters
@@ -159,9 +166,20 @@ def add_user(app: App, login: str, password: str, *, role: str = "parent",
                           password_hash=hashed, **{kind: value})
         session.add(account)
         session.flush()
-        session.add(AuditLog(actor="operator", action="account.create", object_type="account",
-                             object_id=str(account.id), detail={"role": role}))
+        _record(session, account, "account.create", actor="operator", role=role)
         return _view(account)
+
+
+def _record(session: Session, account: Account | None, action: str, *,
+            actor: str | None = None, address: str | None = None, **detail: Any) -> None:
+    """One audit entry about an account (``address``: where the request came from)."""
+    if address:
+        detail["from"] = address[:64]
+    audit.append(session, actor=actor or (_login_of(account) if account else "anonymous"),
+                 action=action, object_type="account",
+                 object_id=None if account is None else account.id,
+                 org_id=None if account is None else account.org_id,
+                 role=None if account is None else account.role, detail=detail)
 
 
 def list_users(app: App, org: str | None = None) -> list[AccountView]:
@@ -172,7 +190,8 @@ def list_users(app: App, org: str | None = None) -> list[AccountView]:
         return [_view(a) for a in session.scalars(stmt)]
 
 
-def set_password(app: App, login: str, password: str) -> AccountView:
+def set_password(app: App, login: str, password: str, *, actor: str = "operator",
+                 address: str | None = None) -> AccountView:
     """A new password (and the lock-out cleared); every session of the account ends."""
     hashed = _hasher.hash(check_password(password))
     with app.sessions().begin() as session:
@@ -183,6 +202,7 @@ def set_password(app: App, login: str, password: str) -> AccountView:
         for row in session.scalars(select(WebSession).where(
                 WebSession.account_id == account.id)):
             session.delete(row)
+        _record(session, account, "account.password_set", actor=actor, address=address)
         return _view(account)
 
 
@@ -215,46 +235,63 @@ def lock_state(failures: int, now: datetime) -> datetime | None:
     return now + timedelta(minutes=LOCK_MINUTES) if failures >= MAX_FAILURES else None
 
 
-def authenticate(app: App, login: str, password: str, *,
+def authenticate(app: App, login: str, password: str, *, address: str | None = None,
                  now: datetime | None = None) -> Caller:
     """The caller for a login and password, or SignInError (the same message whether the
-    account exists or not; a locked account says until when)."""
+    account exists or not; a locked account says until when). Every outcome is audited
+    (``address``: where the attempt came from)."""
     now = now or datetime.now(UTC)
     try:
         _kind, value = normalise_login(login)
     except AccountError:
         _burn(password)  # no timing oracle on the shape of the login
-        raise SignInError("wrong login or password") from None
+        value = ""
     refused: SignInError | None = None
-    # The failure counter must be committed, so the refusal is raised after the transaction.
+    caller: Caller | None = None
+    # The failure counter and the audit entries must be committed, so the refusal is raised
+    # after the transaction.
     with app.sessions().begin() as session:
-        account = _find(session, value)
+        account = _find(session, value) if value else None
         if account is None or account.password_hash is None:
-            _burn(password)
-            raise SignInError("wrong login or password")
-        if account.locked_until is not None and account.locked_until > now:
-            raise SignInError("account locked", locked_until=account.locked_until)
-        try:
-            _hasher.verify(account.password_hash, password)
-        except (VerificationError, InvalidHashError):
-            account.failed_logins += 1
-            account.locked_until = lock_state(account.failed_logins, now)
-            if account.locked_until is not None:
-                account.failed_logins = 0
-                session.add(AuditLog(actor=value, action="account.locked",
-                                     object_type="account", object_id=str(account.id),
-                                     detail={}))
-                refused = SignInError("account locked", locked_until=account.locked_until)
-            else:
-                refused = SignInError("wrong login or password")
+            if value:
+                _burn(password)
+            _record(session, account, "account.signin_unknown" if account is None
+                    else "account.signin_failed", address=address,
+                    **({} if account is None else {"reason": "no password set"}))
+            refused = SignInError("wrong login or password")
+        elif account.locked_until is not None and account.locked_until > now:
+            _record(session, account, "account.signin_locked", address=address)
+            refused = SignInError("account locked", locked_until=account.locked_until)
         else:
-            account.failed_logins, account.locked_until, account.last_login_at = 0, None, now
-            if _hasher.check_needs_rehash(account.password_hash):
-                account.password_hash = _hasher.hash(password)
-            caller = _caller(account)
-    if refused is not None:
-        raise refused
+            caller, refused = _check(session, account, password, now, address)
+    if refused is not None or caller is None:
+        raise refused or SignInError("wrong login or password")
     return caller
+
+
+def _check(session: Session, account: Account, password: str, now: datetime,
+           address: str | None) -> tuple[Caller | None, SignInError | None]:
+    """The password check of an existing, unlocked account: (caller, None) or (None, the
+    refusal), with the counter, the lock-out and the audit entries written."""
+    assert account.password_hash is not None
+    try:
+        _hasher.verify(account.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        account.failed_logins += 1
+        account.locked_until = lock_state(account.failed_logins, now)
+        _record(session, account, "account.signin_failed", address=address,
+                reason="wrong password")
+        if account.locked_until is None:
+            return None, SignInError("wrong login or password")
+        account.failed_logins = 0
+        _record(session, account, "account.locked", address=address,
+                until=account.locked_until.isoformat(timespec="seconds"))
+        return None, SignInError("account locked", locked_until=account.locked_until)
+    account.failed_logins, account.locked_until, account.last_login_at = 0, None, now
+    if _hasher.check_needs_rehash(account.password_hash):
+        account.password_hash = _hasher.hash(password)
+    _record(session, account, "account.signin", address=address)
+    return _caller(account), None
 
 
 def _burn(password: str) -> None:
@@ -286,17 +323,21 @@ def session_caller(app: App, token: str, *,
         return _caller(session.get_one(Account, row.account_id)), row.csrf
 
 
-def end_session(app: App, token: str) -> None:
+def end_session(app: App, token: str, *, address: str | None = None) -> None:
+    """Sign out: the session ends (audited when there was one)."""
     with app.sessions().begin() as session:
         row = session.get(WebSession, digest(token))
         if row is not None:
+            _record(session, session.get(Account, row.account_id), "account.signout",
+                    address=address)
             session.delete(row)
 
 
 # ---------------------------------------------------------------- API tokens
 
 
-def add_token(app: App, login: str, name: str, scope: str = "write") -> tuple[int, str]:
+def add_token(app: App, login: str, name: str, scope: str = "write", *,
+              actor: str = "operator") -> tuple[int, str]:
     """A new API token for an account: (id, the token — shown once, stored only hashed)."""
     if scope not in choices.TOKEN_SCOPES:
         raise AccountError(f"scope: {scope!r} is not one of {', '.join(choices.TOKEN_SCOPES)}")
@@ -309,15 +350,20 @@ def add_token(app: App, login: str, name: str, scope: str = "write") -> tuple[in
                        token_hash=digest(token), scope=scope)
         session.add(row)
         session.flush()
+        _record(session, account, "token.create", actor=actor, token_id=row.id, scope=scope)
         return row.id, token
 
 
-def revoke_token(app: App, token_id: int, *, now: datetime | None = None) -> None:
+def revoke_token(app: App, token_id: int, *, actor: str = "operator",
+                 now: datetime | None = None) -> None:
     with app.sessions().begin() as session:
         row = session.get(ApiToken, token_id)
         if row is None:
             raise StoreError(f"no API token {token_id}")
-        row.revoked_at = row.revoked_at or now or datetime.now(UTC)
+        if row.revoked_at is None:
+            row.revoked_at = now or datetime.now(UTC)
+            _record(session, session.get(Account, row.account_id), "token.revoke",
+                    actor=actor, token_id=row.id)
 
 
 def token_caller(app: App, token: str) -> Caller | None:

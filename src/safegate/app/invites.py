@@ -157,7 +157,7 @@ def _account(session: Any, org_id: int, role: str, login: str, password_hash: st
 
 
 def accept_invite(app: App, token: str, login: str, password: str, *,
-                  display_name: str = "", locale: str = "vi",
+                  display_name: str = "", locale: str = "vi", address: str | None = None,
                   now: datetime | None = None) -> Caller:
     """The invitee's new account, in the invite's organisation with the invite's role."""
     now = now or datetime.now(UTC)
@@ -174,7 +174,8 @@ def accept_invite(app: App, token: str, login: str, password: str, *,
             raise InviteError("this invite link is not valid: it was used already")
         audit.append(session, actor=caller_of(account).actor, role=row.role,
                      action="invite.accept", object_type="invite", object_id=row.id,
-                     org_id=row.org_id, detail={"account": account.id})
+                     org_id=row.org_id, detail={"account": account.id,
+                                                **({"from": address[:64]} if address else {})})
         return caller_of(account)
 
 
@@ -189,7 +190,8 @@ def free_name(name: str, taken: set[str]) -> str:
 
 
 def sign_up(app: App, login: str, password: str, household: str, *,
-            display_name: str = "", locale: str = "vi") -> Caller:
+            display_name: str = "", locale: str = "vi",
+            address: str | None = None) -> Caller:
     """A new household and its first parent (the caller of the new account)."""
     hashed = hash_password(password)
     name = check_name(household, "household", 200)
@@ -203,5 +205,6 @@ def sign_up(app: App, login: str, password: str, household: str, *,
         account = _account(session, org.id, "parent", login, hashed, display_name, locale)
         caller = caller_of(account)
         audit.append(session, actor=caller.actor, role="parent", action="account.signup",
-                     object_type="organisation", object_id=org.id, org_id=org.id, detail={})
+                     object_type="organisation", object_id=org.id, org_id=org.id,
+                     detail={"from": address[:64]} if address else {})
         return caller

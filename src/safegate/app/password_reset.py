@@ -124,7 +124,7 @@ def send_reset(app: App, prepared: PreparedReset) -> bool:
         return False
 
 
-def reset_password(app: App, token: str, password: str, *,
+def reset_password(app: App, token: str, password: str, *, address: str | None = None,
                    now: datetime | None = None) -> str:
     """Set a new password with a link's token; the account's login. ResetError for a link
     that does not work, AccountError for a password that is not allowed (the link then
@@ -141,7 +141,8 @@ def reset_password(app: App, token: str, password: str, *,
             PasswordReset.account_id == account.id, PasswordReset.used_at.is_(None))
             .values(used_at=now))
         audit.append(session, actor="password reset", action="account.reset",
-                     object_type="account", object_id=account.id, org_id=account.org_id)
+                     object_type="account", object_id=account.id, org_id=account.org_id,
+                     detail={"from": address[:64]} if address else None)
         login = account.email or account.phone or ""
-    _set_password(app, login, password)
+    _set_password(app, login, password, actor="password reset", address=address)
     return login

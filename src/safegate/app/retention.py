@@ -53,6 +53,7 @@ def purges(settings: Settings, now: datetime | None = None) -> list[Purge]:
         rules.purge_seen_domains)
     add("request", "data requests", "retention.requests_days", rules.purge_requests)
     add("consent", "withdrawn consents", "retention.consents_days", rules.purge_consents)
+    add("audit", "audit entries", "audit.retention_days", rules.purge_audit)
     return out
 
 

@@ -155,8 +155,10 @@ def class_children(app: App, class_id: int, *, actor: str) -> tuple[ClassView, l
         return _class_view(session, row), pupils
 
 
-def assign_teacher(app: App, class_id: int, login: str) -> ClassView:
-    """Assign a teacher's account (of the same school) to a (checked) class."""
+def assign_teacher(app: App, class_id: int, login: str, *,
+                   actor: str = "operator") -> ClassView:
+    """Assign a teacher's account (of the same school) to a (checked) class: a permission
+    change, audited."""
     from safegate.app.accounts import AccountError, normalise_login
 
     try:
@@ -173,6 +175,9 @@ def assign_teacher(app: App, class_id: int, login: str) -> ClassView:
         if session.get(ClassTeacher, (class_id, account.id)) is None:
             session.add(ClassTeacher(class_id=class_id, account_id=account.id))
             session.flush()
+            audit.append(session, actor=actor, action="class.teacher_assign",
+                         object_type="class", object_id=class_id, org_id=row.org_id,
+                         detail={"account": account.id})
         return _class_view(session, row)
 
 

@@ -19,12 +19,15 @@ def audit() -> None:
 @common_options
 @json_option
 def verify(config: Path | None, data_dir: Path | None, as_json: bool) -> None:
-    """Check the chain: an edited, removed or reordered entry is named (exit status 1)."""
+    """Check the chain: an edited, removed or reordered entry is named (exit status 1).
+    After a retention purge the check starts from the newest checkpoint."""
     from safegate.app.audit import verify_audit
 
     result = run_app(config, data_dir, verify_audit)
     emit(result.to_dict(), as_json,
-         f"audit log intact: {result.entries} entries" if result.ok
+         (f"audit log intact: {result.entries} entries"
+          + (f" after entry {result.since} (purged by retention)" if result.since else ""))
+         if result.ok
          else f"audit log broken: {result.problem}")
     if not result.ok:
         sys.exit(1)

@@ -8,7 +8,15 @@ from typing import Any
 
 import click
 
-from safegate.cli.common import CONTEXT, common_options, emit, json_option, org_option, run_app
+from safegate.cli.common import (
+    CONTEXT,
+    cli_actor,
+    common_options,
+    emit,
+    json_option,
+    org_option,
+    run_app,
+)
 
 year_option = click.option("--year", "school_year", metavar="YYYY-YYYY",
                            help="The school year (default: the current one).")
@@ -90,7 +98,7 @@ def assign(config: Path | None, data_dir: Path | None, class_id: int, login: str
     from safegate.app.school import assign_teacher, class_exists
 
     def run(app: Any) -> Any:
-        return assign_teacher(app, class_exists(app, class_id), login)
+        return assign_teacher(app, class_exists(app, class_id), login, actor=cli_actor())
 
     view = run_app(config, data_dir, run)
     emit(view.to_dict(), as_json, f"class #{view.id} {view.name}: teachers "

@@ -7,7 +7,15 @@ from pathlib import Path
 
 import click
 
-from safegate.cli.common import CONTEXT, common_options, emit, json_option, org_option, run_app
+from safegate.cli.common import (
+    CONTEXT,
+    cli_actor,
+    common_options,
+    emit,
+    json_option,
+    org_option,
+    run_app,
+)
 
 
 def _password(_ctx: click.Context, _param: click.Parameter, from_stdin: bool) -> str:
@@ -72,7 +80,7 @@ def password(config: Path | None, data_dir: Path | None, login: str, password: s
     """Set a new password for LOGIN (clears a lock-out and ends its sessions)."""
     from safegate.app.accounts import set_password
 
-    v = run_app(config, data_dir, set_password, login, password)
+    v = run_app(config, data_dir, set_password, login, password, actor=cli_actor())
     click.echo(f"password of {v.login} changed; its sessions ended")
 
 
@@ -87,7 +95,8 @@ def token(config: Path | None, data_dir: Path | None, login: str, name: str,
     """A new API token acting as LOGIN (printed once; send it as Authorization: Bearer)."""
     from safegate.app.accounts import add_token
 
-    token_id, secret = run_app(config, data_dir, add_token, login, name, scope)
+    token_id, secret = run_app(config, data_dir, add_token, login, name, scope,
+                               actor=cli_actor())
     click.echo(f"token #{token_id} ({scope}): {secret}")
 
 
@@ -98,7 +107,7 @@ def revoke_token(config: Path | None, data_dir: Path | None, token_id: int) -> N
     """Revoke API token TOKEN_ID: it stops working at once."""
     from safegate.app.accounts import revoke_token as revoke
 
-    run_app(config, data_dir, revoke, token_id)
+    run_app(config, data_dir, revoke, token_id, actor=cli_actor())
     click.echo(f"token #{token_id} revoked")
 
 

@@ -18,7 +18,8 @@ from safegate.privacy import audit
 from safegate.store.db import session_factory
 from safegate.store.models import Consent, DataSubjectRequest, SeenDomain
 
-__all__ = ["DATA_CLASSES", "DataClass", "cutoff", "purge_consents", "purge_requests",
+__all__ = ["DATA_CLASSES", "DataClass", "cutoff", "purge_audit", "purge_consents",
+           "purge_requests",
            "purge_seen_domains"]
 
 
@@ -41,7 +42,8 @@ DATA_CLASSES: tuple[DataClass, ...] = (
               "fulfilled data-subject requests, after fulfilment"),
     DataClass("consents", "retention.consents_days", "withdrawn consents, after withdrawal"),
     DataClass("budget_minutes", None, "minutes counted for time budgets: 3 days"),
-    DataClass("audit_log", None, "the audit log: kept (no checkpoints yet)"),
+    DataClass("audit_log", "audit.retention_days",
+              "audit-log entries, after they were written (a checkpoint keeps the chain)"),
 )
 
 
@@ -61,6 +63,12 @@ def _purge(engine: Engine, what: str, statement: Executable, before: datetime) -
                          detail={"count": count,
                                  "before": before.isoformat(timespec="seconds")})
     return count
+
+
+def purge_audit(engine: Engine, before: datetime) -> int:
+    """Old audit entries go; the checkpoint that replaces them is the purge's own record."""
+    with session_factory(engine).begin() as session:
+        return audit.purge(session, before)
 
 
 def purge_seen_domains(engine: Engine, before: datetime) -> int:

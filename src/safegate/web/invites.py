@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 
 from safegate.app import accounts, invites
 from safegate.web import i18n
+from safegate.web.client import client_address
 from safegate.web.pages import (
     FormStr,
     OptStr,
@@ -121,7 +122,7 @@ def _refused(request: Request, csrf: str | None) -> Response | None:
     _ = i18n.gettext_for(_locale(request))
     if not same(csrf, request.cookies.get(LOGIN_CSRF_COOKIE)):
         return error_page(request, 403, _("The form expired. Reload the page and try again."))
-    address = request.client.host if request.client else "?"
+    address = client_address(request)
     if not request.app.state.login_limit.allow(address):
         return error_page(request, 429,
                           _("Too many sign-in attempts. Wait a minute and try again."))
@@ -156,7 +157,8 @@ def accept_invite(request: Request, token: str, login: FormStr, password: FormSt
     try:
         caller = invites.accept_invite(app, token, login, password,
                                        display_name=display_name or "",
-                                       locale=_locale(request))
+                                       locale=_locale(request),
+                                       address=client_address(request))
     except invites.InviteError as exc:
         return error_page(request, 404, str(exc))
     except ValueError as exc:  # the login, name or password: said on the form
@@ -190,7 +192,8 @@ def signup(request: Request, login: FormStr, password: FormStr, household: FormS
         return refused
     try:
         caller = invites.sign_up(sg_app(request), login, password, household,
-                                 display_name=display_name or "", locale=_locale(request))
+                                 display_name=display_name or "", locale=_locale(request),
+                                 address=client_address(request))
     except ValueError as exc:
         return _public_form(request, "signup.html", 400, error=str(exc), login=login,
                             household=household, display_name=display_name or "")

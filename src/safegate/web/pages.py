@@ -15,6 +15,7 @@ from safegate.app.explain import NotFound, explain
 from safegate.lists.services import services
 from safegate.lists.taxonomy import categories
 from safegate.web import errors, finder, i18n
+from safegate.web.client import client_address
 from safegate.web.security import (
     CSRF_FIELD,
     LOGIN_CSRF_COOKIE,
@@ -105,7 +106,7 @@ def signin(request: Request, login: FormStr, password: FormStr,
     _ = i18n.gettext_for(locale)
     if not same(csrf, request.cookies.get(LOGIN_CSRF_COOKIE)):
         return error_page(request, 403, _("The form expired. Reload the page and try again."))
-    address = request.client.host if request.client else "?"
+    address = client_address(request)
 
     def again(message: str, status: int) -> Response:
         return render(request, "signin.html", locale, status=status, csrf=csrf, error=message,
@@ -114,7 +115,7 @@ def signin(request: Request, login: FormStr, password: FormStr,
     if not request.app.state.login_limit.allow(address):
         return again(_("Too many sign-in attempts. Wait a minute and try again."), 429)
     try:
-        caller = accounts.authenticate(app, login, password)
+        caller = accounts.authenticate(app, login, password, address=address)
     except accounts.SignInError as exc:
         if exc.locked_until is not None:
             return again(_("This account is locked for 15 minutes after too many wrong "
@@ -137,7 +138,7 @@ def signout(request: Request, auth: Signed, csrf: OptStr = None) -> Response:
     check_form_csrf(auth, csrf)
     token = request.cookies.get(SESSION_COOKIE)
     if token:
-        accounts.end_session(sg_app(request), token)
+        accounts.end_session(sg_app(request), token, address=client_address(request))
     response = RedirectResponse("/signin", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response

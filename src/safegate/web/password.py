@@ -15,6 +15,7 @@ from fastapi.responses import Response
 from safegate.app import password_reset as reset
 from safegate.app.accounts import AccountError
 from safegate.web import i18n
+from safegate.web.client import client_address
 from safegate.web.pages import _locale, _set_cookie, error_page, render
 from safegate.web.security import LOGIN_CSRF_COOKIE, same, sg_app
 
@@ -35,7 +36,7 @@ def _checked(request: Request, csrf: str | None) -> Response | None:
     _ = i18n.gettext_for(_locale(request))
     if not same(csrf, request.cookies.get(LOGIN_CSRF_COOKIE)):
         return error_page(request, 403, _("The form expired. Reload the page and try again."))
-    address = request.client.host if request.client else "?"
+    address = client_address(request)
     if not request.app.state.login_limit.allow(address):
         return error_page(request, 429, _("Too many sign-in attempts. Wait a minute and try "
                                           "again."))
@@ -76,7 +77,8 @@ def reset_submit(request: Request, token: FormStr, password: FormStr, again: For
         return _form(request, "password_reset.html", 400, token=token,
                      error=_("The two passwords differ."))
     try:
-        reset.reset_password(sg_app(request), token, password)
+        reset.reset_password(sg_app(request), token, password,
+                             address=client_address(request))
     except reset.ResetError:
         return _form(request, "password_reset.html", 400, token="",
                      error=_("This link does not work any more. Ask for a new one."))

@@ -139,7 +139,7 @@ def class_teacher(request: Request, auth: Signed, class_id: int, login: FormStr,
                   csrf: OptStr = None) -> Response:
     check_form_csrf(auth, csrf)
     cid = access.check_class(sg_app(request), auth.caller, class_id, "change")
-    school.assign_teacher(sg_app(request), cid, login)
+    school.assign_teacher(sg_app(request), cid, login, actor=auth.caller.actor)
     return back(f"/school/classes/{cid}", "saved")
 
 

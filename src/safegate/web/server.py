@@ -81,6 +81,9 @@ async def _listen(asgi: Any, address: str, *, reuse_port: bool, certfile: str | 
         asgi, lifespan="off", access_log=False, server_header=False, log_level="warning",
         timeout_graceful_shutdown=int(STOP_SECONDS), ssl_certfile=certfile,
         ssl_keyfile=keyfile,
+        # the client's address is ours to decide (web/client.py, web.trusted_proxies):
+        # uvicorn would otherwise believe X-Forwarded-For from any loopback peer
+        proxy_headers=False,
     )
     try:
         config.load()
