@@ -2,7 +2,7 @@
 real `safegate serve` with the demo household: no endpoint answers 5xx, whatever it is sent,
 and every answer's content type and body conform to the schema. A parent's write token
 signs every request, so the fuzzer reaches past authentication into the operations.
-Examples are few per operation and derandomised, to keep the run near half a minute."""
+Examples are few per operation and derandomised: the run takes about ten seconds."""
 
 from __future__ import annotations
 
