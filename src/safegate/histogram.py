@@ -1,7 +1,8 @@
 """A latency histogram in the shape Prometheus expects: counts per upper bound (seconds),
 their sum and their count. Observing is one bisect and three additions, so the gate's
 upstream pool and the web's request middleware can both afford it on every exchange.
-Not locked: each instance is written from one event loop's thread only."""
+Not locked: each instance is written from one thread only (the gate's event loop; the
+web's middleware holds its own lock)."""
 
 from __future__ import annotations
 
@@ -47,8 +48,10 @@ class Histogram:
         self.count += 1
 
     def reading(self) -> Reading:
+        """Safe to take from another thread than the writer's: it may miss the observation
+        being made, but +Inf never falls below the last bucket."""
         running, buckets = 0, []
-        for bound, n in zip(self.bounds, self.counts, strict=True):
+        for bound, n in zip(self.bounds, list(self.counts), strict=True):
             running += n
             buckets.append((bound, running))
-        return Reading(tuple(buckets), self.sum, self.count)
+        return Reading(tuple(buckets), self.sum, max(self.count, running))

@@ -162,6 +162,7 @@ def test_metrics_move_with_real_dns_queries_and_http_requests(world: dict[str, A
     for _ in range(2):
         assert httpx.get(served.base + "/healthz").status_code == 200
     assert httpx.get(served.base + f"/no-such-page-{tag}").status_code == 404
+    assert httpx.request(f"BREW{tag}", served.base + "/healthz").status_code == 405
     assert wait_until(lambda: _value(_scrape(served.base), "safegate_queries_total")
                       >= _value(before, "safegate_queries_total") + 6)
     after = _scrape(served.base)
@@ -183,6 +184,9 @@ def test_metrics_move_with_real_dns_queries_and_http_requests(world: dict[str, A
     # A path no route matches is counted under one label, never its own.
     assert moved("safegate_http_requests_total", method="GET", route="unmatched",
                  status="404") == 1
+    # Nor is a method no HTTP client uses.
+    assert moved("safegate_http_requests_total", method="other", route="/healthz",
+                 status="405") == 1
     assert not any(tag in value for _, labels in after for _, value in labels)
     # Scrapes count too: at least the one before and the ones while waiting.
     assert moved("safegate_http_requests_total", method="GET", route="/metrics",

@@ -6,6 +6,7 @@ matched is ``unmatched``. Latency runs from the request's arrival to the end of 
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import Counter
 from typing import Any
@@ -15,6 +16,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from safegate.histogram import Histogram, Reading
 
 UNMATCHED = "unmatched"
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+def method_of(scope: Scope) -> str:
+    """The request's method, or ``other``: a client may send any token as a method."""
+    method = str(scope.get("method", ""))
+    return method if method in METHODS else "other"
 
 
 def route_of(scope: Scope) -> str:
@@ -25,21 +33,29 @@ def route_of(scope: Scope) -> str:
 
 
 class HttpMetrics:
-    """Counts by (method, route, status) and a latency histogram by (method, route)."""
+    """Counts by (method, route, status) and a latency histogram by (method, route).
+    Written from the server's event loop, read by /metrics in a worker thread: a lock."""
 
     def __init__(self) -> None:
-        self.requests: Counter[tuple[str, str, int]] = Counter()
-        self.latency: dict[tuple[str, str], Histogram] = {}
+        self._lock = threading.Lock()
+        self._requests: Counter[tuple[str, str, int]] = Counter()
+        self._latency: dict[tuple[str, str], Histogram] = {}
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
-        self.requests[(method, route, status)] += 1
-        hist = self.latency.get((method, route))
-        if hist is None:
-            hist = self.latency[(method, route)] = Histogram()
-        hist.observe(seconds)
+        with self._lock:
+            self._requests[(method, route, status)] += 1
+            hist = self._latency.get((method, route))
+            if hist is None:
+                hist = self._latency[(method, route)] = Histogram()
+            hist.observe(seconds)
+
+    def requests(self) -> list[tuple[tuple[str, str, int], int]]:
+        with self._lock:
+            return sorted(self._requests.items())
 
     def readings(self) -> list[tuple[str, str, Reading]]:
-        return [(m, r, h.reading()) for (m, r), h in sorted(self.latency.items())]
+        with self._lock:
+            return [(m, r, h.reading()) for (m, r), h in sorted(self._latency.items())]
 
 
 class MetricsMiddleware:
@@ -63,5 +79,5 @@ class MetricsMiddleware:
         try:
             await self.app(scope, receive, noting)
         finally:
-            self.metrics.observe(scope["method"], route_of(scope), status,
+            self.metrics.observe(method_of(scope), route_of(scope), status,
                                  time.perf_counter() - started)

@@ -148,7 +148,7 @@ def http_exposition(http: HttpMetrics) -> list[str]:
     name = "safegate_http_requests_total"
     out = _family(name, "counter", "HTTP requests answered, by route template and status.",
                   [_line(name, n, {"method": m, "route": r, "status": str(code)})
-                   for (m, r, code), n in sorted(http.requests.items())])
+                   for (m, r, code), n in http.requests()])
     out += _histogram("safegate_http_request_duration_seconds",
                       "Seconds from an HTTP request's arrival to the end of its answer.",
                       [({"method": m, "route": r}, reading) for m, r, reading in
