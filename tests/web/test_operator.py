@@ -5,11 +5,13 @@ text format (operator token or loopback without a proxy header), /readyz; parent
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from safegate.app.accounts import add_token, add_user
 from safegate.app.core import App
@@ -23,11 +25,12 @@ from tests.helpers import (
     query,
     signed_in_client,
     start_web_serve,
+    wait_until,
 )
 
 DEMO_LOGIN, DEMO_PASSWORD = "phuhuynh@example.vn", "demo-safegate"
 OPERATOR_LOGIN, OPERATOR_PASSWORD = "vanhanh@example.vn", "mật khẩu vận hành 2026"
-SAMPLE = re.compile(r'^[a-z_]+(\{[a-z]+="[^"]*"(,[a-z]+="[^"]*")*\})? (NaN|-?[0-9.e+]+)$')
+SAMPLE = re.compile(r'^[a-z_]+(\{[a-z]+="[^"]*"(,[a-z]+="[^"]*")*\})? (NaN|-?[0-9.e+-]+)$')
 
 
 @pytest.fixture(scope="module")
@@ -131,3 +134,60 @@ def test_the_api_is_in_the_openapi_schema_and_the_probes_are_not(world: dict[str
             "/api/v1/devices/{device_id}/protected", "/api/v1/devices/{device_id}/setup"} \
         <= set(paths)
     assert not {"/metrics", "/readyz", "/operator"} & set(paths)
+
+
+Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
+
+
+def _scrape(base: str) -> Samples:
+    """Every sample of /metrics, through prometheus_client's own parser (a malformed
+    exposition raises)."""
+    answer = httpx.get(base + "/metrics")
+    assert answer.status_code == 200
+    return {(s.name, frozenset(s.labels.items())): s.value
+            for family in text_string_to_metric_families(answer.text) for s in family.samples}
+
+
+def _value(samples: Samples, name: str, **labels: str) -> float:
+    return samples.get((name, frozenset(labels.items())), 0.0)
+
+
+def test_metrics_move_with_real_dns_queries_and_http_requests(world: dict[str, Any]) -> None:
+    served = world["served"]
+    before = _scrape(served.base)
+    tag = uuid.uuid4().hex[:8]
+    for i in range(3):  # fresh names: decided on the slow path, never from a memo
+        query(served.dns_port, f"n{i}-{tag}.bad.example", source="127.0.0.2")  # gambling
+        query(served.dns_port, f"n{i}-{tag}.news.example", source="127.0.0.2")  # upstream
+    for _ in range(2):
+        assert httpx.get(served.base + "/healthz").status_code == 200
+    assert httpx.get(served.base + f"/no-such-page-{tag}").status_code == 404
+    assert httpx.request(f"BREW{tag}", served.base + "/healthz").status_code == 405
+    assert wait_until(lambda: _value(_scrape(served.base), "safegate_queries_total")
+                      >= _value(before, "safegate_queries_total") + 6)
+    after = _scrape(served.base)
+
+    def moved(name: str, **labels: str) -> float:
+        return _value(after, name, **labels) - _value(before, name, **labels)
+
+    assert moved("safegate_blocked_by_category_total", category="gambling") == 3
+    assert moved("safegate_blocked_total") >= 3
+    assert moved("safegate_cache_misses_total") >= 3
+    assert moved("safegate_upstream_latency_seconds_count") >= 3
+    assert moved("safegate_upstream_latency_seconds_bucket", le="+Inf") >= 3
+    assert moved("safegate_upstream_latency_seconds_sum") > 0
+    assert ("safegate_querylog_dropped_total", frozenset()) in after
+    assert moved("safegate_http_requests_total", method="GET", route="/healthz",
+                 status="200") == 2
+    assert moved("safegate_http_request_duration_seconds_count", method="GET",
+                 route="/healthz") == 2
+    # A path no route matches is counted under one label, never its own.
+    assert moved("safegate_http_requests_total", method="GET", route="unmatched",
+                 status="404") == 1
+    # Nor is a method no HTTP client uses.
+    assert moved("safegate_http_requests_total", method="other", route="/healthz",
+                 status="405") == 1
+    assert not any(tag in value for _, labels in after for _, value in labels)
+    # Scrapes count too: at least the one before and the ones while waiting.
+    assert moved("safegate_http_requests_total", method="GET", route="/metrics",
+                 status="200") >= 1

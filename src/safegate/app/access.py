@@ -80,13 +80,25 @@ def decide(caller: Caller, kind: str, action: str, org_id: int, *,
         else "forbidden"
 
 
+MAX_ID = 2**63 - 1  # no row has a larger id (SQLite's INTEGER, PostgreSQL's bigint)
+
+
+def _object_id(kind: str, value: int | str) -> int:
+    """``value`` as a row id, or NotFound: not a number, or outside 1..MAX_ID (which the
+    database driver would refuse with an overflow, not answer "no such row")."""
+    try:
+        oid = int(value)
+    except (TypeError, ValueError):
+        raise NotFound(f"no {kind} {value!r}") from None
+    if not 1 <= oid <= MAX_ID:
+        raise NotFound(f"no {kind} {oid}")
+    return oid
+
+
 def check(app: App, caller: Caller, kind: str, object_id: int | str,
           action: str = "read") -> Owned:
     """The object if ``caller`` may ``action`` it; NotFound or Forbidden otherwise."""
-    try:
-        oid = int(object_id)
-    except (TypeError, ValueError):
-        raise NotFound(f"no {kind} {object_id!r}") from None
+    oid = _object_id(kind, object_id)
     with app.sessions()() as session:
         profile_id: int | None
         if kind == "child":
@@ -123,10 +135,7 @@ def check_class(app: App, caller: Caller, class_id: int | str, action: str = "re
     """The class's id if ``caller`` may ``action`` it: the school's admins (and operators)
     read and change every class of the school, a teacher reads the classes assigned to them;
     anything else is NotFound (another organisation's, or not the teacher's) or Forbidden."""
-    try:
-        cid = int(class_id)
-    except (TypeError, ValueError):
-        raise NotFound(f"no class {class_id!r}") from None
+    cid = _object_id("class", class_id)
     with app.sessions()() as session:
         row = session.get(SchoolClass, cid)
         if row is None:

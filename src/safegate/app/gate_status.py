@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import text
 
 from safegate.app.core import App
+from safegate.histogram import Reading
 from safegate.lists.registry import list_sources
 
 
@@ -50,6 +51,8 @@ class GateStatus:
     generation: int
     upstreams: list[UpstreamHealth] = field(default_factory=list)
     qps: float | None = None  # since the previous reading in this process
+    blocked_by_category: dict[str, int] = field(default_factory=dict)
+    upstream_latency: Reading | None = None  # seconds to a good upstream answer
 
     @property
     def cache_hit_rate(self) -> float | None:
@@ -57,7 +60,10 @@ class GateStatus:
         return None if total == 0 else self.cache_hits / total
 
     def to_dict(self) -> dict[str, Any]:
-        out = {k: getattr(self, k) for k in self.__dataclass_fields__ if k != "upstreams"}
+        out = {k: getattr(self, k) for k in self.__dataclass_fields__
+               if k not in ("upstreams", "upstream_latency")}
+        out["upstream_latency"] = None if self.upstream_latency is None \
+            else self.upstream_latency.to_dict()
         out["cache_hit_rate"] = self.cache_hit_rate
         out["upstreams"] = [{"name": u.name, "healthy": u.healthy, "failures": u.failures}
                             for u in self.upstreams]
@@ -96,7 +102,9 @@ def gate_status(app: App, rate: Rate | None = None) -> GateStatus | None:
         index_names=snap.index.size, generation=snap.generation,
         upstreams=[UpstreamHealth(u.name, bool(u.healthy), int(u.failures))
                    for u in gate.pool.upstreams],
-        qps=None if rate is None else rate.update(time.monotonic(), queries))
+        qps=None if rate is None else rate.update(time.monotonic(), queries),
+        blocked_by_category=dict(s.blocked_by_category),
+        upstream_latency=gate.pool.latency.reading())
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,9 +17,9 @@ import os
 import socket
 import struct
 import time
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from safegate.gate import answers, wire
@@ -144,6 +144,7 @@ class Pending:
 class GateStats:
     slow_path: int = 0
     blocked: int = 0
+    blocked_by_category: Counter[str] = field(default_factory=Counter)  # no category: "other"
     refused: int = 0
     rate_limited: int = 0
     formerr: int = 0
@@ -419,6 +420,7 @@ class Gate:
             response = answers.local_response(data, query)
         else:
             self.stats.blocked += 1
+            self.stats.blocked_by_category[decision.category or "other"] += 1
             mode = profile.block_mode if profile.block_mode else "null"
             response = answers.block_response(data, query, decision, mode, self.options.style)
         if max_size is not None:

@@ -26,6 +26,7 @@ import httpx
 
 from safegate.config import parse_addr
 from safegate.gate import wire
+from safegate.histogram import Histogram
 
 log = logging.getLogger(__name__)
 
@@ -370,6 +371,7 @@ class UpstreamPool:
         self._probes: dict[int, asyncio.Task[None]] = {}  # by id() of the upstream
         self.queries = 0
         self.failures = 0
+        self.latency = Histogram()  # seconds from asking to a good answer (failures: not)
 
     def start(self) -> None:
         if self._health_task is None and self.upstreams:
@@ -429,6 +431,7 @@ class UpstreamPool:
     async def _resolve(self, question: bytes, do: bool, cd: bool) -> bytes:
         self.queries += 1
         loop = asyncio.get_running_loop()
+        started = loop.time()
         order = self._order()
         errors: list[str] = []
         running: dict[asyncio.Task[bytes], Upstream] = {}  # in the order they were asked
@@ -450,6 +453,7 @@ class UpstreamPool:
                     if exc is None:
                         self._suspect([u for u in running.values()
                                        if order.index(u) < order.index(up)])
+                        self.latency.observe(loop.time() - started)
                         return task.result()
                     errors.append(str(exc))
                     next_at = loop.time()  # a failure hands over at once

@@ -16,6 +16,7 @@ from safegate.app.core import App
 from safegate.app.explain import NotFound
 from safegate.privacy.crypto import CryptoError
 from safegate.store.errors import StoreError
+from safegate.web.httpmetrics import HttpMetrics, MetricsMiddleware
 from safegate.web.i18n import HERE
 from safegate.web.security import NotSignedIn, RateLimit
 
@@ -55,6 +56,8 @@ def create_app(app: App, *, secure_cookies: bool = False) -> FastAPI:
     web.state.sg = app
     web.state.secure_cookies = secure_cookies
     web.state.login_limit = RateLimit(app.settings["web.login_attempts_per_minute"])
+    web.state.http_metrics = HttpMetrics()
+    web.add_middleware(MetricsMiddleware, metrics=web.state.http_metrics)
     web.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     web.include_router(api.router)
     for part in (onboarding, activity, reports, operator):  # issue 11: set-up … operator

@@ -19,8 +19,10 @@ from fastapi.responses import JSONResponse, Response
 
 from safegate.app import gate_status
 from safegate.app.access import Forbidden
+from safegate.histogram import Reading
 from safegate.policy.timestate import DEFAULT_TIMEZONE
 from safegate.web import formats
+from safegate.web.httpmetrics import HttpMetrics
 from safegate.web.pages import render
 from safegate.web.security import Auth, api_auth, authenticate, page_auth, sg_app
 
@@ -129,8 +131,34 @@ GAUGES = (
 )
 
 
+def _histogram(name: str, help_text: str,
+               series: Iterable[tuple[dict[str, str], Reading]]) -> list[str]:
+    samples: list[str] = []
+    for labels, reading in series:
+        for bound, n in reading.buckets:
+            samples.append(_line(f"{name}_bucket", n, {**labels, "le": repr(bound)}))
+        samples.append(_line(f"{name}_bucket", reading.count, {**labels, "le": "+Inf"}))
+        samples.append(_line(f"{name}_sum", float(reading.sum), labels))
+        samples.append(_line(f"{name}_count", reading.count, labels))
+    return _family(name, "histogram", help_text, samples)
+
+
+def http_exposition(http: HttpMetrics) -> list[str]:
+    """HTTP requests by method, route template and status, and their latency. Pure."""
+    name = "safegate_http_requests_total"
+    out = _family(name, "counter", "HTTP requests answered, by route template and status.",
+                  [_line(name, n, {"method": m, "route": r, "status": str(code)})
+                   for (m, r, code), n in http.requests()])
+    out += _histogram("safegate_http_request_duration_seconds",
+                      "Seconds from an HTTP request's arrival to the end of its answer.",
+                      [({"method": m, "route": r}, reading) for m, r, reading in
+                       http.readings()])
+    return out
+
+
 def exposition(status: gate_status.GateStatus | None,
-               sources: list[gate_status.SourceHealth], ready: dict[str, bool]) -> str:
+               sources: list[gate_status.SourceHealth], ready: dict[str, bool],
+               http: HttpMetrics | None = None) -> str:
     """The Prometheus text format (version 0.0.4) of what this process knows. Pure."""
     out: list[str] = []
     out += _family("safegate_ready", "gauge", "1 when the check passes (as /readyz).",
@@ -146,6 +174,15 @@ def exposition(status: gate_status.GateStatus | None,
         out += _family("safegate_upstream_healthy", "gauge", "1 when the upstream is healthy.",
                        [_line("safegate_upstream_healthy", int(u.healthy), {"upstream": u.name})
                         for u in status.upstreams])
+        name = "safegate_blocked_by_category_total"
+        out += _family(name, "counter", "Queries blocked, by the category that blocked them "
+                       "(other: a profile's own rule).",
+                       [_line(name, n, {"category": c})
+                        for c, n in sorted(status.blocked_by_category.items())])
+        if status.upstream_latency is not None:
+            out += _histogram("safegate_upstream_latency_seconds",
+                              "Seconds from asking the upstreams to their first good answer.",
+                              [({}, status.upstream_latency)])
     out += _family("safegate_list_entries", "gauge", "Entries of each list source.",
                    [_line("safegate_list_entries", s.entries, {"source": s.name})
                     for s in sources])
@@ -157,6 +194,8 @@ def exposition(status: gate_status.GateStatus | None,
     out += _family("safegate_list_error", "gauge", "1 when the source's last update failed.",
                    [_line("safegate_list_error", int(bool(s.last_error)), {"source": s.name})
                     for s in sources])
+    if http is not None:
+        out += http_exposition(http)
     return "\n".join(out) + "\n"
 
 
@@ -168,7 +207,7 @@ def metrics(request: Request) -> Response:
                         headers={"WWW-Authenticate": "Bearer"})
     app = sg_app(request)
     body = exposition(gate_status.gate_status(app), gate_status.sources_health(app),
-                      gate_status.readiness(app))
+                      gate_status.readiness(app), getattr(request.app.state, "http_metrics", None))
     return Response(body, media_type=TEXT_FORMAT, headers={"Cache-Control": "no-store"})
 
 
