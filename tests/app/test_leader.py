@@ -62,8 +62,8 @@ def test_a_replaced_lock_file_is_not_held_any_more(tmp_path: Path) -> None:
 
 
 def _holders(admin: Engine, key: str) -> list[int]:
-    """Server pids holding the advisory lock of ``key``."""
-    unsigned = advisory_key(key) & (2**64 - 1)
+    """Server pids holding the advisory lock of ``key`` (a store in the schema ``public``)."""
+    unsigned = advisory_key(f"{key}@public") & (2**64 - 1)
     with admin.connect() as conn:
         return list(conn.execute(text(
             "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted "
@@ -84,7 +84,7 @@ def pg_engines() -> Iterator[tuple[Engine, Engine, Engine]]:
 def test_postgresql_one_leader_and_a_takeover_when_its_connection_dies(
         pg_engines: tuple[Engine, Engine, Engine], tmp_path: Path) -> None:
     admin, e1, e2 = pg_engines
-    key = f"test-{uuid.uuid4().hex}"  # advisory locks are per database, not per schema
+    key = f"test-{uuid.uuid4().hex}"
 
     async def body() -> None:
         started: dict[str, int] = {"a": 0, "b": 0}
@@ -260,3 +260,24 @@ def _candidate_main(url: str, data_dir: str, key: str, name: str, out_dir: str) 
 
 if __name__ == "__main__":
     _candidate_main(*sys.argv[1:6])
+
+
+def test_stores_in_two_schemas_of_one_database_each_have_a_leader() -> None:
+    """Advisory locks belong to the whole database: keyed by name only, a second SafeGate in
+    another schema (or a test running beside another) could never lead."""
+    from safegate.app.leader import PostgresLock
+    from tests.helpers import postgresql_schema
+
+    with postgresql_schema("the leader lock") as first_url, \
+            postgresql_schema("the leader lock") as second_url:
+        first, second = make_engine(first_url), make_engine(second_url)
+        locks = [PostgresLock(first, "safegate-jobs"), PostgresLock(second, "safegate-jobs"),
+                 PostgresLock(first, "safegate-jobs")]
+        try:
+            assert locks[0].try_acquire() and locks[1].try_acquire()
+            assert not locks[2].try_acquire()  # the same store: one leader
+        finally:
+            for lock in locks:
+                lock.release()
+            first.dispose()
+            second.dispose()

@@ -47,17 +47,23 @@ def lock_file_name(name: str) -> str:
 
 
 class PostgresLock:
-    """A session-level advisory lock on a dedicated connection."""
+    """A session-level advisory lock on a dedicated connection. Advisory locks are shared by
+    the whole database, so the key names the store's schema too: two SafeGate stores in
+    different schemas of one database each have their own leader."""
 
     def __init__(self, engine: Engine, name: str) -> None:
         self.engine = engine
-        self.key = advisory_key(name)
+        self.name = name
+        self.key: int | None = None
         self._conn: Connection | None = None
 
     def try_acquire(self) -> bool:
         conn = self.engine.connect()
         try:
             conn.execution_options(isolation_level="AUTOCOMMIT")
+            if self.key is None:
+                schema = conn.execute(text("SELECT current_schema()")).scalar()
+                self.key = advisory_key(f"{self.name}@{schema}")
             got = bool(conn.execute(text("SELECT pg_try_advisory_lock(:k)"),
                                     {"k": self.key}).scalar())
         except BaseException:
