@@ -38,7 +38,7 @@ apt-test:
 test: $(DEV_STAMP) apt-test
 	$(VENV)/bin/ruff check src tests bench scripts
 	$(VENV)/bin/mypy
-	$(PY) -m pytest -q --durations=25
+	$(PY) -m pytest -q -n 2 --dist loadfile --durations=25
 
 lint: $(DEV_STAMP)
 	$(VENV)/bin/ruff check src tests bench scripts
