@@ -15,7 +15,14 @@ from safegate.config import load_settings
 from safegate.store import make_engine, migrate, sqlite_url
 from safegate.store.models import Base
 from safegate.store.repo import create_demo_household
-from tests.helpers import BACKENDS, FakeUpstream, LoopThread, postgresql_schema
+from tests.helpers import (
+    BACKENDS,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    FakeUpstream,
+    LoopThread,
+    postgresql_schema,
+)
 
 
 class GateRunner:
@@ -110,3 +117,17 @@ def make_gate(tmp_path: Path, upstream: FakeUpstream) -> Iterator[Any]:
     yield make
     for runner in runners:
         runner.stop()
+
+
+@pytest.fixture
+def page() -> Iterator[Any]:
+    """A headless Chromium page (Debian's browser) the size of a phone, in Vietnamese."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                     args=CHROMIUM_ARGS)
+        context = browser.new_context(viewport={"width": 360, "height": 740}, locale="vi-VN")
+        yield context.new_page()
+        context.close()
+        browser.close()

@@ -21,11 +21,7 @@ from safegate.protect.monitor import seal_snippet, store_alert
 from safegate.protect.spool import PendingAlert
 from safegate.store.models import Alert, NotifyPrefs, Profile
 from safegate.store.values import utcnow
-from tests.helpers import FakeUpstream, WebServe, demo_data_dir, start_web_serve
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--no-first-run", "--disable-sync"]
+from tests.helpers import CHROMIUM, FakeUpstream, WebServe, demo_data_dir, start_web_serve
 
 pytestmark = pytest.mark.skipif(shutil.which(CHROMIUM) is None,
                                 reason="needs Debian's chromium (make apt-test)")
@@ -59,18 +55,6 @@ def served(tmp_path: Path) -> Iterator[tuple[WebServe, Path, int]]:
     finally:
         serve.stop()
         upstream.stop()
-
-
-@pytest.fixture
-def page() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        context = browser.new_context(viewport={"width": 360, "height": 740}, locale="vi-VN")
-        yield context.new_page()
-        context.close()
-        browser.close()
 
 
 def test_the_alerts_page_in_a_browser(served: tuple[WebServe, Path, int], page: Any) -> None:

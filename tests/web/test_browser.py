@@ -16,6 +16,7 @@ from safegate.app.family import PolicyChange, set_policy
 from safegate.app.requests import create
 from safegate.config import load_settings
 from tests.helpers import (
+    CHROMIUM,
     FakeUpstream,
     WebServe,
     addresses,
@@ -28,9 +29,6 @@ from tests.helpers import (
     wait_until,
 )
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--no-first-run", "--disable-sync"]
 AN = "127.0.0.2"  # the demo tablet of An
 ALLOWED, BLOCKED = ["192.0.2.1"], ["0.0.0.0"]
 
@@ -61,18 +59,6 @@ def served(tmp_path: Any) -> Iterator[WebServe]:
     finally:
         serve.stop()
         upstream.stop()
-
-
-@pytest.fixture
-def page() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        context = browser.new_context(viewport={"width": 360, "height": 740}, locale="vi-VN")
-        yield context.new_page()
-        context.close()
-        browser.close()
 
 
 def test_sign_in_pause_approve_and_switch_language(served: WebServe, page: Any) -> None:

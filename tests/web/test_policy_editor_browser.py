@@ -10,11 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import FakeUpstream, WebServe, demo_data_dir, start_web_serve
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--no-first-run", "--disable-sync"]
+from tests.helpers import CHROMIUM, FakeUpstream, WebServe, demo_data_dir, start_web_serve
 
 pytestmark = pytest.mark.skipif(shutil.which(CHROMIUM) is None,
                                 reason="needs Debian's chromium (make apt-test)")
@@ -31,18 +27,6 @@ def served(tmp_path: Any) -> Iterator[WebServe]:
     finally:
         serve.stop()
         upstream.stop()
-
-
-@pytest.fixture
-def page() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        context = browser.new_context(viewport={"width": 360, "height": 740}, locale="vi-VN")
-        yield context.new_page()
-        context.close()
-        browser.close()
 
 
 def centre(page: Any, selector: str) -> tuple[float, float]:

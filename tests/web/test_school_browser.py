@@ -15,11 +15,8 @@ from safegate.app.accounts import add_user
 from safegate.app.core import App
 from safegate.app.family import add_org
 from safegate.config import load_settings
-from tests.helpers import FakeUpstream, WebServe, demo_data_dir, start_web_serve
+from tests.helpers import CHROMIUM, FakeUpstream, WebServe, demo_data_dir, start_web_serve
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--no-first-run", "--disable-sync"]
 ADMIN, PASSWORD = "bgh@truong.edu.vn", "mật khẩu trường 2026"
 HEADER = "class,student,birth_year,device,kind,address\n"
 
@@ -42,18 +39,6 @@ def served(tmp_path: Path) -> Iterator[WebServe]:
     finally:
         serve.stop()
         upstream.stop()
-
-
-@pytest.fixture
-def page() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        context = browser.new_context(viewport={"width": 360, "height": 740}, locale="vi-VN")
-        yield context.new_page()
-        context.close()
-        browser.close()
 
 
 def test_the_upload_page_shows_row_errors_then_imports(served: WebServe, page: Any,
