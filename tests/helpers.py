@@ -482,6 +482,10 @@ def start_web_serve(*args: str, scheme: str = "http", verify: Any = True) -> Web
     raise AssertionError("no free port for the web app in 5 tries")
 
 
+# The demo parent that `safegate serve --demo` signs in (a public, demo-only password).
+DEMO_LOGIN, DEMO_PASSWORD = "phuhuynh@example.vn", "demo-safegate"
+
+
 def signed_in_client(base: str, login: str, password: str, verify: Any = True) -> Any:
     """An httpx client signed in through the real sign-in form (its CSRF token read from the
     page); ``client.csrf`` is the session's token for later forms."""

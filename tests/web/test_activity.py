@@ -20,13 +20,13 @@ from safegate.config import load_settings
 from safegate.store.models import AuditLog
 from safegate.store.querylog import insert_query_logs
 from tests.helpers import (
+    DEMO_LOGIN,
     FakeUpstream,
     demo_data_dir,
     signed_in_client,
     start_web_serve,
 )
 
-DEMO_LOGIN, DEMO_PASSWORD = "phuhuynh@example.vn", "demo-safegate"
 OTHER_LOGIN, OTHER_PASSWORD = "0912345678", "mật khẩu của nhà Lê"
 TEACHER_LOGIN = "codao@example.vn"
 DAY = 86400.0
@@ -66,13 +66,6 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     finally:
         served.stop()
         upstream.stop()
-
-
-@pytest.fixture(scope="module")
-def parent(world: dict[str, Any]) -> Iterator[httpx.Client]:
-    client = signed_in_client(world["served"].base, DEMO_LOGIN, DEMO_PASSWORD)
-    yield client
-    client.close()
 
 
 def names(client: httpx.Client, **params: Any) -> list[str]:

@@ -28,6 +28,8 @@ from safegate.protect.spool import PendingAlert
 from safegate.store.models import Alert, AuditLog, Profile
 from safegate.store.values import utcnow
 from tests.helpers import (
+    DEMO_LOGIN,
+    DEMO_PASSWORD,
     BrowserKeys,
     FakeUpstream,
     PushEndpoint,
@@ -38,7 +40,6 @@ from tests.helpers import (
     start_web_serve,
 )
 
-DEMO_LOGIN, DEMO_PASSWORD = "phuhuynh@example.vn", "demo-safegate"
 OTHER_LOGIN, OTHER_PASSWORD = "le@example.vn", "mật khẩu của nhà Lê"
 SNIPPET = "bạn ấy hẹn gặp ở <ĐỊA_CHỈ> tối nay, đừng nói với bố mẹ"
 

@@ -25,9 +25,14 @@ from safegate.config import load_settings
 from safegate.privacy.crypto import encrypt_text
 from safegate.protect.monitor import snippet_context
 from safegate.store.models import Alert, AuditLog
-from tests.helpers import demo_data_dir, signed_in_client, start_web_serve
+from tests.helpers import (
+    DEMO_LOGIN,
+    DEMO_PASSWORD,
+    demo_data_dir,
+    signed_in_client,
+    start_web_serve,
+)
 
-DEMO_LOGIN, DEMO_PASSWORD = "phuhuynh@example.vn", "demo-safegate"
 OTHER_LOGIN, OTHER_PASSWORD = "0912345678", "mật khẩu của nhà Lê"
 SECRET = "tin nhắn riêng của An"
 CHROMIUM = "/usr/bin/chromium"

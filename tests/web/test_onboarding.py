@@ -22,6 +22,8 @@ from safegate.app.core import App
 from safegate.app.family import add_child, add_device, add_org, find_device
 from safegate.config import load_settings
 from tests.helpers import (
+    DEMO_LOGIN,
+    DEMO_PASSWORD,
     FakeUpstream,
     demo_data_dir,
     free_tcp_port,
@@ -31,7 +33,6 @@ from tests.helpers import (
     wait_until,
 )
 
-DEMO_LOGIN, DEMO_PASSWORD = "phuhuynh@example.vn", "demo-safegate"
 OTHER_LOGIN, OTHER_PASSWORD = "0912345678", "mật khẩu của nhà Lê"
 TEACHER_LOGIN, OPERATOR_LOGIN = "codao@example.vn", "vanhanh@example.vn"
 TABLET = "127.0.0.2"  # the demo tablet of An
@@ -68,13 +69,6 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     finally:
         served.stop()
         upstream.stop()
-
-
-@pytest.fixture(scope="module")
-def parent(world: dict[str, Any]) -> Iterator[httpx.Client]:
-    client = signed_in_client(world["served"].base, DEMO_LOGIN, DEMO_PASSWORD)
-    yield client
-    client.close()
 
 
 def test_the_parent_gets_the_material_never_cached(world: dict[str, Any],

@@ -19,6 +19,8 @@ from safegate.app.family import add_org
 from safegate.app.sources import subscribe
 from safegate.config import load_settings
 from tests.helpers import (
+    DEMO_LOGIN,
+    DEMO_PASSWORD,
     FakeUpstream,
     ListServer,
     demo_data_dir,
@@ -28,7 +30,6 @@ from tests.helpers import (
     wait_until,
 )
 
-DEMO_LOGIN, DEMO_PASSWORD = "phuhuynh@example.vn", "demo-safegate"
 OPERATOR_LOGIN, OPERATOR_PASSWORD = "vanhanh@example.vn", "mật khẩu vận hành 2026"
 SAMPLE = re.compile(r'^[a-z_]+(\{[a-z]+="[^"]*"(,[a-z]+="[^"]*")*\})? (NaN|-?[0-9.e+-]+)$')
 

@@ -12,6 +12,8 @@ import httpx
 import pytest
 
 from tests.helpers import (
+    DEMO_LOGIN,
+    DEMO_PASSWORD,
     FakeUpstream,
     SmtpSink,
     demo_data_dir,
@@ -20,7 +22,6 @@ from tests.helpers import (
     wait_until,
 )
 
-DEMO_LOGIN, DEMO_PASSWORD = "phuhuynh@example.vn", "demo-safegate"
 NEW = "mật khẩu mới của Mai 2026"
 
 

@@ -30,7 +30,6 @@ from tests.helpers import (
     wait_until,
 )
 
-DEMO_LOGIN, DEMO_PASSWORD = "phuhuynh@example.vn", "demo-safegate"
 EN_LOGIN, OTHER_PASSWORD = "bo@example.vn", "mật khẩu của bố 2026"
 OTHER_LOGIN = "0912345678"
 COUNSELLOR_LOGIN = "tuvan@example.vn"  # reads the household's children, changes nothing
@@ -64,13 +63,6 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     finally:
         served.stop()
         upstream.stop()
-
-
-@pytest.fixture(scope="module")
-def parent(world: dict[str, Any]) -> Iterator[httpx.Client]:
-    client = signed_in_client(world["served"].base, DEMO_LOGIN, DEMO_PASSWORD)
-    yield client
-    client.close()
 
 
 def hhmm(when: datetime) -> str:

@@ -26,9 +26,15 @@ from safegate.protect.monitor import snippet_context
 from safegate.store.budgets import DatabaseCounter
 from safegate.store.models import Alert, AuditLog
 from safegate.store.querylog import insert_query_logs
-from tests.helpers import FakeUpstream, demo_data_dir, signed_in_client, start_web_serve
+from tests.helpers import (
+    DEMO_LOGIN,
+    DEMO_PASSWORD,
+    FakeUpstream,
+    demo_data_dir,
+    signed_in_client,
+    start_web_serve,
+)
 
-DEMO_LOGIN, DEMO_PASSWORD = "phuhuynh@example.vn", "demo-safegate"
 EN_LOGIN, OTHER_PASSWORD = "bo@example.vn", "mật khẩu của bố 2026"
 OTHER_LOGIN = "0912345678"
 HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -87,13 +93,6 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     finally:
         served.stop()
         upstream.stop()
-
-
-@pytest.fixture(scope="module")
-def parent(world: dict[str, Any]) -> Iterator[httpx.Client]:
-    client = signed_in_client(world["served"].base, DEMO_LOGIN, DEMO_PASSWORD)
-    yield client
-    client.close()
 
 
 def test_the_weekly_and_daily_figures(world: dict[str, Any], parent: httpx.Client) -> None:

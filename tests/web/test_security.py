@@ -17,6 +17,8 @@ from safegate.app.family import PolicyChange, add_child, add_device, add_org, se
 from safegate.app.requests import create
 from safegate.config import load_settings
 from tests.helpers import (
+    DEMO_LOGIN,
+    DEMO_PASSWORD,
     FakeUpstream,
     WebServe,
     addresses,
@@ -27,7 +29,6 @@ from tests.helpers import (
     wait_until,
 )
 
-DEMO_LOGIN, DEMO_PASSWORD = "phuhuynh@example.vn", "demo-safegate"
 OTHER_LOGIN, OTHER_PASSWORD = "0912345678", "mật khẩu của nhà Lê"
 AN = "127.0.0.2"  # the demo tablet of An
 
