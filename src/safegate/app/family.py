@@ -15,7 +15,6 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from safegate.app.core import App
@@ -538,13 +537,11 @@ def policy_fields(record: PolicyRecord) -> dict[str, Any]:
 
 def _policy_dict(session: Session, profile: Profile) -> dict[str, Any]:
     from safegate.privacy.consent import age, effective_log_level
-    from safegate.store.models import Consent
+    from safegate.privacy.consent_check import active_consents
 
     session.refresh(profile)
     record = policy_record(profile.policy)
-    active = {(p, g) for p, g in session.execute(
-        select(Consent.purpose, Consent.given_by).where(Consent.profile_id == profile.id,
-                                                        Consent.withdrawn_at.is_(None)))}
+    active = active_consents(session, profile.id)
     in_effect = effective_log_level(record.log_level, active, age(
         profile.birth_year, this_year(profile.organisation.timezone)))
     extra: dict[str, Any] = {"log_level_in_effect": in_effect}
