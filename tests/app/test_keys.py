@@ -213,3 +213,17 @@ def test_reencrypt_on_a_store_without_encrypted_values_makes_no_key(app: App) ->
     done = reencrypt(app, actor="gate:jobs")
     assert done["key"] is None and sum(done["moved"].values()) == 0
     assert not (app.data_dir / KEY_FILE).exists()
+
+
+def test_the_key_is_checked_against_the_store_again_when_its_file_changes(app: App) -> None:
+    from safegate.privacy.crypto import Keyring, save_key_file
+    from safegate.privacy.keys import KeyMismatchError
+
+    _fill(app)
+    held = app.keyring()
+    assert app.keyring() is held  # checked once, then reused while the file is the same
+    save_key_file(app.data_dir, Keyring.generate())  # a key the store was not written with
+    with pytest.raises(KeyMismatchError, match="not the one the store"):
+        app.keyring()
+    save_key_file(app.data_dir, held)  # the right key back
+    assert app.keyring().key_ids == held.key_ids

@@ -168,3 +168,31 @@ def test_listing_pending_or_all_per_child_or_organisation(app: App) -> None:
         assert session.scalar(select(func.count()).select_from(AuditLog).where(
             AuditLog.action == "request.view")) == 1
     assert b.id != a.id
+
+
+def test_a_childs_page_shows_the_newest_requests_in_one_audited_read(app: App) -> None:
+    from safegate.app.overview import child_page
+
+    made = [create(app, "An", f"r{i}.example") for i in range(5)]
+    approve(app, made[0].id, minutes=5)
+    decline(app, made[2].id)
+    approve(app, made[3].id, forever=True)
+    create(app, "Bé", "other.example")
+    with app.sessions()() as session:
+        profile_id = int(session.scalar(select(UnblockRequest.profile_id).where(
+            UnblockRequest.id == made[0].id)) or 0)
+        before = session.scalar(select(func.count()).select_from(AuditLog)) or 0
+    # Pending oldest first, then decided newest first; the same order list_requests gives.
+    every = [r.domain for r in list_requests(app, "An", everything=True)]
+    assert every == ["r1.example", "r4.example", "r3.example", "r2.example", "r0.example"]
+    page = child_page(app, profile_id, actor="phuhuynh@example.vn", requests=3)
+    assert [r.domain for r in page.requests] == every[:3]
+    assert page.summary.name == "An" and page.summary.pending_requests == 2
+    assert page.policy["child"] == "An"
+    with app.sessions()() as session:
+        entries = session.scalars(select(AuditLog).where(AuditLog.seq > before)
+                                  .order_by(AuditLog.seq)).all()
+        # list_requests wrote nothing (no actor); the page wrote one entry naming the account.
+        assert [(e.action, e.actor) for e in entries] == [("child.view",
+                                                           "phuhuynh@example.vn")]
+        assert entries[0].detail["requests"] == 3

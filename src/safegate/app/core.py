@@ -45,6 +45,7 @@ class App:
         self._sessions: sessionmaker[Session] | None = None
         self._checked = False
         self._bus: ChangeBus | None = None
+        self._keyring: tuple[tuple[Any, ...], Keyring] | None = None  # (key signature, keys)
         self.generation = 0  # of the last policy snapshot built
         # The domain index the gate of this process answers with (set by app.gate_process):
         # `explain` from the web app reuses it instead of building its own.
@@ -110,10 +111,20 @@ class App:
             from safegate.privacy.crypto import load_keyring
 
             return load_keyring(self.data_dir)
+        from safegate.privacy.crypto import key_signature
         from safegate.privacy.keys import load_store_keyring
 
+        # The check against the store counts every encrypted value: done once per key (a
+        # rotation or a new key file replaces the file, and the key is checked again).
+        signature = key_signature(self.data_dir)
+        cached = self._keyring
+        if signature is not None and cached is not None and cached[0] == signature:
+            return cached[1]
         with self.sessions()() as session:
-            return load_store_keyring(session, self.data_dir)
+            key = load_store_keyring(session, self.data_dir)
+        after = key_signature(self.data_dir)  # a key file created just now
+        self._keyring = None if after is None else (after, key)
+        return key
 
     def close(self) -> None:
         if self._engine is not None:

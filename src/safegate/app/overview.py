@@ -12,10 +12,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from safegate.app.core import App
-from safegate.app.family import DeviceView, _device_view
+from safegate.app.family import DeviceView, _device_view, _policy_dict
+from safegate.app.requests import RequestView, child_requests
 from safegate.policy.presets import preset
 from safegate.policy.schedule import zone
 from safegate.policy.timestate import zone_ok
+from safegate.privacy import audit
 from safegate.store import family as repo
 from safegate.store.models import Organisation, Profile, QueryLog, UnblockRequest
 
@@ -100,3 +102,32 @@ def child_summary(app: App, profile_id: int, *, now: datetime | None = None) -> 
         profile = session.get_one(Profile, profile_id)
         org = session.get_one(Organisation, profile.org_id)
         return _summary(session, profile, zone_ok(org.timezone), now)
+
+
+@dataclass(frozen=True, slots=True)
+class ChildPage:
+    """What a child's page shows: the summary, the policy (``show_policy``'s fields) and the
+    newest unblock requests."""
+
+    summary: ChildSummary
+    policy: dict[str, Any]
+    requests: list[RequestView]
+
+
+def child_page(app: App, profile_id: int, *, actor: str, requests: int = 20,
+               now: datetime | None = None) -> ChildPage:
+    """A child's page in one transaction with one audit entry (``child.view``: what was
+    shown, as ``actor``)."""
+    now = now or datetime.now(UTC)
+    key = app.keyring()
+    with app.sessions().begin() as session:
+        profile = session.get_one(Profile, profile_id)
+        org = session.get_one(Organisation, profile.org_id)
+        summary = _summary(session, profile, zone_ok(org.timezone), now)
+        policy = _policy_dict(session, profile)
+        shown = child_requests(session, profile.id, key, limit=requests)
+        audit.append(session, actor=actor, action="child.view", object_type="profile",
+                     subject=profile.subject, org_id=profile.org_id,
+                     detail={"shown": ["summary", "policy", "requests"],
+                             "requests": len(shown)})
+        return ChildPage(summary, policy, shown)

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from safegate.app.core import App
@@ -189,17 +189,33 @@ def list_requests(app: App, child: str | None = None, *, org: str | None = None,
             org_id = repo.find_org(session, org).id
             stmt = stmt.where(UnblockRequest.profile_id.in_(
                 select(Profile.id).where(Profile.org_id == org_id)))
-        if not everything:
-            stmt = stmt.where(UnblockRequest.status == "pending")
-        rows = list(session.scalars(stmt.order_by(UnblockRequest.id)))
-        rows.sort(key=lambda r: (r.status != "pending",
-                                 r.id if r.status == "pending" else -r.id))
-        views = [_view(session, r, key) for r in rows]
+        views = _listed(session, stmt, key, everything=everything)
         if actor is not None:
             audit.append(session, actor=actor, action="request.view",
                          object_type="unblock_request", subject=subject,
                          detail={"count": len(views)})
         return views
+
+
+def _listed(session: Session, stmt: Any, key: Keyring, *, everything: bool,
+            limit: int | None = None) -> list[RequestView]:
+    """The requests ``stmt`` selects (pending only unless ``everything``), oldest pending
+    first, then newest decided first; the first ``limit`` of them."""
+    if not everything:
+        stmt = stmt.where(UnblockRequest.status == "pending")
+    pending = UnblockRequest.status == "pending"
+    rows = session.scalars(stmt.order_by(
+        case((pending, 0), else_=1),
+        case((pending, UnblockRequest.id), else_=-UnblockRequest.id)).limit(limit))
+    return [_view(session, r, key) for r in rows]
+
+
+def child_requests(session: Session, profile_id: int, key: Keyring, *,
+                   limit: int | None = None) -> list[RequestView]:
+    """A child's requests, pending and decided, in :func:`list_requests`' order, in the
+    caller's transaction (not audited: the caller records what it shows)."""
+    stmt = select(UnblockRequest).where(UnblockRequest.profile_id == profile_id)
+    return _listed(session, stmt, key, everything=True, limit=limit)
 
 
 def _pending(session: Session, request_id: int) -> UnblockRequest:

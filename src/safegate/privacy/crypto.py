@@ -36,6 +36,7 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -52,6 +53,7 @@ __all__ = [
     "decrypt_text",
     "encrypt_text",
     "key_file",
+    "key_signature",
     "key_source",
     "load_keyring",
     "save_key_file",
@@ -226,6 +228,22 @@ def key_source(data_dir: Path | str, env: Mapping[str, str] | None = None) -> st
     if environ.get(KEY_ENV, "").strip():
         return f"the environment variable {KEY_ENV}"
     return str(Path(data_dir).expanduser() / KEY_FILE)
+
+
+def key_signature(data_dir: Path | str, env: Mapping[str, str] | None = None) -> \
+        tuple[Any, ...] | None:
+    """What changes when the key :func:`load_keyring` would return changes: a digest of
+    the environment variable, or the key file's identity (inode, size, change time; the
+    file is only ever replaced whole). None when there is no key yet."""
+    environ = os.environ if env is None else env
+    value = environ.get(KEY_ENV, "").strip()
+    if value:
+        return ("env", hashlib.sha256(value.encode("utf-8")).hexdigest())
+    try:
+        st = (Path(data_dir).expanduser() / KEY_FILE).stat()
+    except OSError:
+        return None
+    return ("file", st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
 
 def load_keyring(data_dir: Path | str, *, env: Mapping[str, str] | None = None,

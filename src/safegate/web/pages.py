@@ -170,13 +170,10 @@ def household(request: Request, auth: Signed) -> Response:
 def _child_page(request: Request, auth: Signed, child_id: int, **extra: Any) -> Response:
     app = sg_app(request)
     owned = access.check(app, auth.caller, "child", child_id)
-    summary = overview.child_summary(app, owned.profile_id)
-    policy = family.show_policy(app, owned.child_ref, actor=auth.caller.actor)
-    requests = unblock.list_requests(app, owned.child_ref, everything=True,
-                                     actor=auth.caller.actor)
+    shown = overview.child_page(app, owned.profile_id, actor=auth.caller.actor)
     svc_query = (request.query_params.get("svc") or "").strip()
-    return render(request, "child.html", auth.caller.locale, auth=auth, child=summary,
-                  policy=policy, requests=requests[:20], categories=categories(),
+    return render(request, "child.html", auth.caller.locale, auth=auth, child=shown.summary,
+                  policy=shown.policy, requests=shown.requests, categories=categories(),
                   services=finder.matching(services(), svc_query), svc_query=svc_query,
                   search_text=finder.search_text, note=request.query_params.get("note"),
                   check=None, **extra)
