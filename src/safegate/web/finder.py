@@ -4,6 +4,7 @@ without caring for case or Vietnamese diacritics ("lien quan" finds "Liên Quân
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import cache
 
 from safegate.lists.services import Service
 from safegate.safety.normalise import deaccent
@@ -14,6 +15,7 @@ def fold(text: str) -> str:
     return " ".join(deaccent(text).casefold().split())
 
 
+@cache  # the services are a fixed table; every page lists all of them
 def search_text(service: Service) -> str:
     """What the filter looks in: the id, both names and the group (folded)."""
     return fold(f"{service.id} {service.name} {service.name_vi} {service.group}")
