@@ -501,6 +501,7 @@ def set_policy(app: App, child: str, change: PolicyChange, *,
         fields = sorted(changed_fields(policy_record(profile.policy), change))
         change_policy(session, profile, change)
         _audit(session, profile, actor, "policy.change", fields=fields)
+        session.refresh(profile)  # the change was written by statements, not through it
         return _policy_dict(session, profile)
 
 
@@ -539,7 +540,6 @@ def _policy_dict(session: Session, profile: Profile) -> dict[str, Any]:
     from safegate.privacy.consent import age, effective_log_level
     from safegate.privacy.consent_check import active_consents
 
-    session.refresh(profile)
     record = policy_record(profile.policy)
     active = active_consents(session, profile.id)
     in_effect = effective_log_level(record.log_level, active, age(
