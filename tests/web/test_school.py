@@ -284,7 +284,7 @@ def test_a_student_taken_out_of_a_class_and_the_class_moved_to_a_new_year(
 
     app = App(load_settings(env={}, overrides={"server.data_dir": str(data)}))
     try:
-        entries = audit_entries(app, actor="test", limit=100)
+        entries = audit_entries(app, actor="test", limit=500)
         assert verify_audit(app).ok
     finally:
         app.close()
@@ -295,3 +295,6 @@ def test_a_student_taken_out_of_a_class_and_the_class_moved_to_a_new_year(
         ("class.change", ADMIN, {"name": ["6A", "7B"]}),
         ("class.change", ADMIN, {"school_year": [this_year, "2027-2028"]}),
     ]
+    by_class = [e for e in entries if e["action"] == "schedule.add"]  # the test above's
+    assert by_class and {(e["actor"], e["detail"]["via"]) for e in by_class} == {
+        (ADMIN, "class")}

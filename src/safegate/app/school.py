@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from safegate.app.core import App
 from safegate.app.family import check_name
-from safegate.app.schedules import WindowSpec, describe, find_child, window_row
+from safegate.app.schedules import WindowSpec, audit_change, describe, find_child, window_row
 from safegate.policy.schedule import ScheduleError
 from safegate.privacy import audit
 from safegate.store.models import (
@@ -226,9 +226,11 @@ def remove_pupil(app: App, class_id: int, child_id: int, *,
 # ---------------------------------------------------------------- school hours
 
 
-def class_schedule(app: App, class_id: int, spec: WindowSpec) -> list[dict[str, Any]]:
+def class_schedule(app: App, class_id: int, spec: WindowSpec, *,
+                   actor: str = "operator") -> list[dict[str, Any]]:
     """The same window for every child of a (checked) class: one change on the bus, all or
-    nothing (a child who already has a window of that name is named in the refusal)."""
+    nothing (a child who already has a window of that name is named in the refusal); each
+    child's new window audited as ``actor``."""
     template = window_row(spec)
     with app.change("policy", f"class {class_id} schedule {template.name}") as session:
         row = session.get_one(SchoolClass, class_id)
@@ -250,6 +252,8 @@ def class_schedule(app: App, class_id: int, spec: WindowSpec) -> list[dict[str, 
             window.profile_id = profile.id
             session.add(window)
             session.flush()
+            audit_change(session, profile, actor, "schedule.add", object_type="schedule",
+                         object_id=window.id, via="class", class_id=class_id)
             out.append({"child": profile.name, "child_id": profile.id,
                         **describe(window, org.timezone, now)})
         return out

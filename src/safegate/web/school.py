@@ -131,7 +131,7 @@ def class_window(request: Request, auth: Signed, class_id: int, name: FormStr, d
     spec = WindowSpec(name=name, days=days, start=start, end=end,
                       block_all=block_all == "on",
                       block_categories=() if block_all == "on" else SCHOOL_HOURS)
-    school.class_schedule(sg_app(request), cid, spec)
+    school.class_schedule(sg_app(request), cid, spec, actor=auth.caller.actor)
     return back(f"/school/classes/{cid}", "saved")
 
 
@@ -244,7 +244,7 @@ def api_class_window(request: Request, auth: Authed, class_id: int,
     spec = WindowSpec(name=body.name, days=body.days, start=body.start, end=body.end,
                       block_all=body.block_all, block_categories=tuple(body.block_categories),
                       block_services=tuple(body.block_services), allow=tuple(body.allow))
-    return school.class_schedule(sg_app(request), cid, spec)
+    return school.class_schedule(sg_app(request), cid, spec, actor=auth.caller.actor)
 
 
 @api.post("/import")
