@@ -1,9 +1,8 @@
 """A child's schedule on the web: the weekly grid of its windows (bedtime, school hours,
-recreation) in the household's time zone, a form to add a window or change one in place, remove,
-enable and disable, and the same operations in the API. Every change is audited as the
-signed-in account. The rules and messages are the app layer's
-(``app.schedules``, the same as ``safegate schedule``); every object is checked through
-``app.access`` first."""
+recreation) in the household's time zone, a form to add a window or change one in place,
+remove, enable and disable, and the same operations in the API. The rules and messages are the
+app layer's (``app.schedules``, the same as ``safegate schedule``); every object is checked
+through ``app.access`` first, and every change is audited as the signed-in account."""
 
 from __future__ import annotations
 
