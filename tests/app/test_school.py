@@ -1,6 +1,8 @@
 """Schools in the app layer: classes, a teacher who sees only their own classes' children,
 devices and requests, the all-or-nothing CSV import with row and column named, a window for
-a whole class in one change, and the infected-device alerts per device."""
+a whole class in one change, and the infected-device alerts per device; a class renamed and
+moved to a new school year, a child taken out of it (its teacher no longer sees the child), and
+a window changed in place with the checks of adding, each audited (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -18,15 +20,23 @@ from safegate.app.explain import NotFound
 from safegate.app.family import add_org, list_children
 from safegate.app.family_file import ImportProblems
 from safegate.app.requests import create
-from safegate.app.schedules import WindowSpec, list_schedules
+from safegate.app.schedules import (
+    WindowSpec,
+    add_schedule,
+    edit_schedule,
+    enable_schedule,
+    list_schedules,
+)
 from safegate.app.school import (
     SchoolError,
     add_class,
     assign_teacher,
+    change_class,
     class_children,
     class_schedule,
     infected_devices,
     list_classes,
+    remove_pupil,
     school_year_of,
 )
 from safegate.app.school_import import import_csv, parse_rows
@@ -204,3 +214,107 @@ def test_infected_device_alerts_are_listed_per_device_of_the_school(app: App) ->
     assert sorted((d["child"], d["device"], d["detections"], d["alerts"]) for d in lines) == [
         ("Lê Minh Châu", "Laptop", 4, 1), ("Nguyễn Văn An", "Máy tính bảng", 5, 2)]
     assert infected_devices(app, _org(app, "Nhà Lê"), actor="x") == []
+
+
+def test_a_class_moves_to_a_new_year_and_a_child_taken_out_is_no_longer_the_teachers(
+        app: App) -> None:
+    from safegate.privacy import audit
+    from safegate.store.models import AuditLog
+
+    school = _org(app, "Trường THCS Ba Đình")
+    import_csv(app, school, CSV.encode(), school_year="2026-2027")
+    add_user(app, "co.lan@truong.edu.vn", PASSWORD, org=f"id:{school}", role="teacher")
+    teacher = authenticate(app, "co.lan@truong.edu.vn", PASSWORD)
+    classes = {c.name: c.id for c in list_classes(app, school)}
+    assign_teacher(app, classes["6A"], "co.lan@truong.edu.vn")
+    with app.sessions()() as session:
+        ids = {p.name: p.id for p in session.scalars(select(Profile))}
+    an, binh = ids["Nguyễn Văn An"], ids["Trần Thị Bình"]
+    assert check(app, teacher, "child", binh).profile_id == binh
+    view = remove_pupil(app, classes["6A"], binh, actor="bgh@truong.edu.vn")
+    assert view.children == 1
+    with pytest.raises(NotFound):
+        check(app, teacher, "child", binh)
+    assert check(app, teacher, "child", an).profile_id == an
+    with pytest.raises(SchoolError, match="no child"):
+        remove_pupil(app, classes["6A"], binh)
+    with pytest.raises(SchoolError, match="no child"):
+        remove_pupil(app, classes["6B"], an)  # in 6A, not 6B
+    with pytest.raises(SchoolError, match="already"):
+        change_class(app, classes["6A"], name="6b")  # 6B of 2026-2027 exists
+    with pytest.raises(SchoolError, match="school_year"):
+        change_class(app, classes["6A"], school_year="2027-2029")
+    moved = change_class(app, classes["6A"], name="7A", school_year="2027-2028",
+                         actor="bgh@truong.edu.vn")
+    assert (moved.id, moved.name, moved.school_year, moved.children) == (
+        classes["6A"], "7A", "2027-2028", 1)
+    assert moved.teachers == ("co.lan@truong.edu.vn",)
+    assert change_class(app, classes["6A"], name=" ", school_year=None).name == "7A"
+    assert [c.name for c in list_classes(app, school, teacher_id=teacher.account_id)] == \
+        ["7A"]
+    # Out of a class, a child may be imported into another one.
+    import_csv(app, school, "class,student,birth_year\n6B,Trần Thị Bình,2014\n".encode(),
+               school_year="2026-2027")
+    _view, pupils = class_children(app, classes["6B"], actor="test")
+    assert "Trần Thị Bình" in {p.name for p in pupils}
+    with app.sessions()() as session:
+        rows = [(e.action, e.actor, e.object_id, e.detail) for e in session.scalars(
+            select(AuditLog).where(AuditLog.action.in_(
+                ["class.member_remove", "class.change"])).order_by(AuditLog.seq))]
+        binh_subject = session.get_one(Profile, binh).subject
+        removal = session.scalars(select(AuditLog).where(
+            AuditLog.action == "class.member_remove")).one()
+        assert removal.subject == binh_subject and audit.verify(session).ok
+    assert rows == [
+        ("class.member_remove", "bgh@truong.edu.vn", str(classes["6A"]),
+         {"class": classes["6A"]}),
+        ("class.change", "bgh@truong.edu.vn", str(classes["6A"]),
+         {"name": ["6A", "7A"], "school_year": ["2026-2027", "2027-2028"]})]
+
+
+def test_a_window_changed_in_place_keeps_its_state_and_the_checks_of_adding(
+        app: App) -> None:
+    from safegate.store.models import AuditLog
+
+    school = _org(app, "Trường THCS Ba Đình")
+    import_csv(app, school, CSV.encode(), school_year="2026-2027")
+    six_a = next(c.id for c in list_classes(app, school) if c.name == "6A")
+    class_schedule(app, six_a, WindowSpec("giờ học", "mon-fri", "07:00", "11:30",
+                                          block_categories=("games",)), actor="bgh")
+    with app.sessions()() as session:
+        an = session.scalar(select(Profile.id).where(Profile.name == "Nguyễn Văn An"))
+    child = f"id:{an}"
+    add_schedule(app, child, WindowSpec("tối", "daily", "21:00", "06:00", block_all=True),
+                 actor="parent@example.vn")
+    enable_schedule(app, child, "giờ học", False, actor="parent@example.vn")
+    before = app.change_version()
+    for bad, message in ((WindowSpec("giờ học", "mon-fri", "7h", "11:30", block_all=True),
+                          "not a time of day"),
+                         (WindowSpec("tối", "mon-fri", "07:00", "11:30", block_all=True),
+                          "already has a schedule"),
+                         (WindowSpec("giờ học", "mon-fri", "07:00", "11:30",
+                                     allow_categories=("gambling",)), "never unblocks")):
+        with pytest.raises(ValueError, match=message):
+            edit_schedule(app, child, "giờ học", bad)
+    with pytest.raises(ValueError, match="no schedule named"):
+        edit_schedule(app, child, "nothing", WindowSpec("x", "mon", "07:00", "08:00",
+                                                        block_all=True))
+    assert app.change_version() == before  # nothing changed
+    window = edit_schedule(app, child, "giờ học", WindowSpec(
+        "học thêm", "sat", "08:00", "10:00", block_services=("tiktok",)),
+        actor="parent@example.vn")
+    assert (window["name"], window["days"], window["from"], window["to"], window["services"],
+            window["categories"], window["enabled"]) == (
+        "học thêm", "sat", "08:00", "10:00", ["tiktok"], [], False)
+    assert app.change_version() == before + 1
+    assert sorted(w["name"] for w in list_schedules(app, child)) == ["học thêm", "tối"]
+    with app.sessions()() as session:
+        entry = session.scalars(select(AuditLog).where(
+            AuditLog.action == "schedule.change")).one()
+        assert entry.actor == "parent@example.vn" and entry.object_type == "schedule"
+        assert entry.detail == {"fields": ["name", "days", "start_minute", "end_minute",
+                                           "categories", "services"]}
+        added = session.scalars(select(AuditLog).where(
+            AuditLog.action == "schedule.add").order_by(AuditLog.seq)).all()
+        assert [(e.actor, e.detail.get("via")) for e in added] == [
+            ("bgh", "class"), ("bgh", "class"), ("parent@example.vn", None)]

@@ -128,3 +128,35 @@ def test_schedule_commands_and_check_at(tmp_path: Path) -> None:
         result = cli(*bad, "--data-dir", data)
         assert result.returncode != 0 and "Error:" in result.stderr, bad
         assert "Traceback" not in result.stderr
+
+
+def test_schedule_edit_changes_a_window_in_place_and_is_audited(tmp_path: Path) -> None:
+    data = str(demo_data_dir(tmp_path / "data"))
+    added = cli("schedule", "add", "An", "homework", "--days", "mon-fri", "--from", "17:00",
+                "--to", "19:00", "--block-service", "youtube", "--data-dir", data)
+    assert added.returncode == 0, added.stderr
+    # 2026-12-01 is a Tuesday (Asia/Ho_Chi_Minh).
+    assert _check(data, "www.youtube.com", "-p", "An", "--at",
+                  "2026-12-01T18:00")["rule"] == "schedule:homework:service:youtube:youtube.com"
+    edited = cli("schedule", "edit", "An", "homework", "--name", "bài tập", "--days", "sat",
+                 "--from", "09:00", "--to", "10:00", "--json", "--data-dir", data)
+    assert edited.returncode == 0, edited.stderr
+    window = json.loads(edited.stdout)
+    assert (window["name"], window["days"], window["from"], window["to"], window["services"]) \
+        == ("bài tập", "sat", "09:00", "10:00", ["youtube"])
+    assert _check(data, "www.youtube.com", "-p", "An", "--at",
+                  "2026-12-01T18:00")["rule"] != "schedule:homework:service:youtube:youtube.com"
+    assert _check(data, "www.youtube.com", "-p", "An", "--at",
+                  "2026-12-05T09:30")["rule"] == "schedule:bài tập:service:youtube:youtube.com"
+    for args, message in ((["bài tập"], "say what to change"),
+                          (["bài tập", "--from", "9h"], "not a time of day"),
+                          (["homework", "--days", "sun"], "no schedule named")):
+        refused = cli("schedule", "edit", "An", *args, "--data-dir", data)
+        assert refused.returncode != 0 and message in refused.stderr, (args, refused.stderr)
+        assert "Traceback" not in refused.stderr
+    entries = json.loads(cli("audit", "list", "--child", "An", "--json", "--data-dir",
+                             data).stdout)
+    mine = [(e["action"], e["actor"][:4]) for e in entries
+            if e["action"].startswith("schedule.")]
+    assert mine == [("schedule.change", "cli:"), ("schedule.add", "cli:")]
+    assert cli("audit", "verify", "--data-dir", data).returncode == 0

@@ -41,3 +41,34 @@ def test_classes_and_teachers_from_the_command_line(tmp_path: Path) -> None:
         refused = cli("school", *args, *data)
         assert refused.returncode == 1 and message in refused.stderr, (args, refused.stderr)
         assert "Traceback" not in refused.stderr
+
+
+def test_a_class_moved_to_a_new_year_and_a_child_taken_out(tmp_path: Path) -> None:
+    data = ["--data-dir", str(tmp_path)]
+    csv = tmp_path / "hs.csv"
+    csv.write_text("class,student,birth_year\n4A,Phạm Hoa,2017\n4A,Đinh Khang,2017\n")
+    assert cli("migrate", *data).returncode == 0
+    assert cli("org", "add", "Trường Kim Liên", "--kind", "school", *data).returncode == 0
+    done = cli("school", "import", str(csv), "--year", "2026-2027", *data)
+    assert done.returncode == 0, done.stderr
+    [klass] = json.loads(cli("school", "classes", "--json", *data).stdout)
+    moved = cli("school", "class-change", str(klass["id"]), "--name", "5A", "--year",
+                "2027-2028", "--json", *data)
+    assert moved.returncode == 0, moved.stderr
+    assert json.loads(moved.stdout) == {**klass, "name": "5A", "school_year": "2027-2028"}
+    out = cli("school", "class-remove-child", str(klass["id"]), "Phạm Hoa", "--json", *data)
+    assert out.returncode == 0 and json.loads(out.stdout)["children"] == 1, out.stderr
+    entries = json.loads(cli("audit", "list", "--json", *data).stdout)
+    assert [e["action"] for e in entries if e["action"].startswith("class.")][:2] == [
+        "class.member_remove", "class.change"]
+    assert all(e["actor"].startswith("cli:") for e in entries
+               if e["action"].startswith("class."))
+    assert cli("audit", "verify", *data).returncode == 0
+    for args, message in ((["class-change", str(klass["id"])], "say what to change"),
+                          (["class-change", str(klass["id"]), "--year", "2027"],
+                           "school_year"),
+                          (["class-remove-child", str(klass["id"]), "Phạm Hoa"], "no child"),
+                          (["class-remove-child", "999", "Đinh Khang"], "no class 999")):
+        refused = cli("school", *args, *data)
+        assert refused.returncode != 0 and message in refused.stderr, (args, refused.stderr)
+        assert "Traceback" not in refused.stderr

@@ -1,8 +1,11 @@
 """The policy editor over real HTTP against a real `safegate serve`: a schedule window added
 on the page changes the child's real DNS answer while it covers now (and turning it off or
-removing it lifts it), the weekly grid draws a window over midnight on both days, a bad time
-is refused in the page's language with the form kept, the schedule and budget API with its
-access checks, budgets against today's used minutes, and the service filter."""
+removing it lifts it), a window changed in place on the page and through the API (the DNS
+answer follows, a bad change refused with the form kept), the weekly grid draws a window over
+midnight on both days, a bad time is refused in the page's language with the form kept, the
+schedule and budget API with its access checks, budgets against today's used minutes, the
+service filter, and pauses, temporary allows, schedules and budgets audited as the account
+that changed them (the command line as its OS user)."""
 
 from __future__ import annotations
 
@@ -16,13 +19,16 @@ import httpx
 import pytest
 
 from safegate.app.accounts import add_user
+from safegate.app.audit import audit_entries, verify_audit
 from safegate.app.core import App
 from safegate.app.family import add_child, add_org, list_children
 from safegate.config import load_settings
 from safegate.store.budgets import DatabaseCounter
 from tests.helpers import (
+    DEMO_LOGIN,
     FakeUpstream,
     addresses,
+    cli,
     demo_data_dir,
     query,
     signed_in_client,
@@ -59,7 +65,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
                              "--data-dir", str(data), "--upstream",
                              f"127.0.0.1:{upstream.port}")
     try:
-        yield {"served": served, "an": kids["An"], "bao": bao.id}
+        yield {"served": served, "an": kids["An"], "bao": bao.id, "data": data}
     finally:
         served.stop()
         upstream.stop()
@@ -234,3 +240,125 @@ def test_a_role_that_only_reads_sees_the_schedule_and_budgets_but_changes_nothin
     assert reader.put(f"/api/v1/children/{an}/budgets/tiktok", headers=head,
                       json={"minutes": 5}).status_code == 403
     assert reader.get(f"/api/v1/children/{an}/schedules").json() == []
+
+
+def test_a_window_changed_in_place_changes_the_dns_answer(world: dict[str, Any],
+                                                         parent: httpx.Client) -> None:
+    dns, an = world["served"].dns_port, world["an"]
+    head = {"X-CSRF-Token": parent.csrf}  # type: ignore[attr-defined]
+    now = datetime.now(HANOI)
+    later = {"name": "học bài", "days": "daily", "start": hhmm(now + timedelta(hours=3)),
+             "end": hhmm(now + timedelta(hours=4)), "block_all": True,
+             "allow": ["school.example"]}
+    made = parent.post(f"/api/v1/children/{an}/schedules", json=later, headers=head)
+    assert made.status_code == 201, made.text
+    other = parent.post(f"/api/v1/children/{an}/schedules", headers=head, json={
+        "name": "khác", "days": "sun", "start": "01:00", "end": "02:00",
+        "block_categories": ["games"]})
+    assert other.status_code == 201, other.text
+    try:
+        assert addresses(query(dns, "example.org", AN)) == ALLOWED
+        page = parent.get(f"/children/{an}/schedules", params={"edit": "học bài"}).text
+        assert f'action="/children/{an}/schedules/edit"' in page
+        assert 'name="original" value="học bài"' in page
+        assert re.search(r'id="win-day-wed" name="day" value="wed" checked', page)
+        assert f'value="{later["start"]}"' in page and 'value="school.example"' in page
+        assert re.search(r'id="win-kind-block_all" name="kind" value="block_all" checked',
+                         page)
+        form = {"csrf": parent.csrf, "original": "học bài", "name": "giờ học",  # type: ignore[attr-defined]
+                "start": hhmm(now - timedelta(hours=1)), "end": hhmm(now + timedelta(hours=1)),
+                "kind": "block_all", "allow": "school.example",
+                "day": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]}
+        bad = parent.post(f"/children/{an}/schedules/edit", data={**form, "end": "25:00"})
+        assert bad.status_code == 400
+        assert "&#39;25:00&#39; không phải là giờ trong ngày" in bad.text
+        assert 'name="original" value="học bài"' in bad.text and 'value="giờ học"' in bad.text
+        taken = parent.post(f"/children/{an}/schedules/edit", data={**form, "name": "khác"})
+        assert taken.status_code == 400 and "đã có một lịch tên là" in taken.text
+        assert addresses(query(dns, "example.org", AN)) == ALLOWED  # nothing changed
+        changed = parent.post(f"/children/{an}/schedules/edit", data=form)
+        assert changed.status_code == 303, changed.text
+        assert wait_until(lambda: addresses(query(dns, "example.org", AN)) == BLOCKED, 5)
+        assert addresses(query(dns, "school.example", AN)) == ALLOWED
+        names = {w["name"]: w for w in parent.get(f"/api/v1/children/{an}/schedules").json()}
+        assert set(names) == {"giờ học", "khác"} and names["giờ học"]["in_force"]
+        # The API replaces the whole window: later again, and blocking games only.
+        moved = parent.put(f"/api/v1/children/{an}/schedules/giờ học", headers=head, json={
+            **later, "name": "giờ học", "block_all": False, "allow": [],
+            "block_categories": ["games"]})
+        assert moved.status_code == 200, moved.text
+        assert moved.json()["categories"] == ["games"] and not moved.json()["in_force"]
+        assert wait_until(lambda: addresses(query(dns, "example.org", AN)) == ALLOWED, 5)
+        missing = parent.put(f"/api/v1/children/{an}/schedules/nothing", headers=head,
+                             json=later)
+        assert missing.status_code == 400 and "has no schedule named" in \
+            missing.json()["error"]
+        stranger = signed_in_client(world["served"].base, OTHER_LOGIN, OTHER_PASSWORD)
+        assert stranger.put(f"/api/v1/children/{an}/schedules/giờ học", json=later,
+                            headers={"X-CSRF-Token": stranger.csrf}).status_code == 404
+        reader = signed_in_client(world["served"].base, COUNSELLOR_LOGIN, OTHER_PASSWORD)
+        assert reader.put(f"/api/v1/children/{an}/schedules/giờ học", json=later,
+                          headers={"X-CSRF-Token": reader.csrf}).status_code == 403
+        assert reader.post(f"/children/{an}/schedules/edit",
+                           data={**form, "csrf": reader.csrf,
+                                 "original": "giờ học"}).status_code == 403
+        assert 'name="original"' not in reader.get(f"/children/{an}/schedules",
+                                                   params={"edit": "giờ học"}).text
+    finally:
+        for name in ("học bài", "giờ học", "khác"):
+            parent.delete(f"/api/v1/children/{an}/schedules/{name}", headers=head)
+    assert parent.get(f"/api/v1/children/{an}/schedules").json() == []
+
+
+def test_time_rules_changed_on_the_web_are_audited_as_the_account(
+        world: dict[str, Any], parent: httpx.Client) -> None:
+    an, data = world["an"], world["data"]
+    head = {"X-CSRF-Token": parent.csrf}  # type: ignore[attr-defined]
+    token = {"csrf": parent.csrf}  # type: ignore[attr-defined]
+    steps = [
+        parent.post(f"/children/{an}/pause", data={**token, "minutes": "30"}),
+        parent.post(f"/children/{an}/resume", data=token),
+        parent.post(f"/api/v1/children/{an}/pause", json={"minutes": 5}, headers=head),
+        parent.post(f"/api/v1/children/{an}/resume", headers=head),
+        parent.post(f"/children/{an}/allow-for",
+                    data={**token, "domain": "game.example", "minutes": "20"}),
+        parent.post(f"/api/v1/children/{an}/allow-for", headers=head,
+                    json={"domain": "video.example", "minutes": 10}),
+        parent.post(f"/api/v1/children/{an}/schedules", headers=head, json={
+            "name": "kiểm tra", "days": "sat", "start": "08:00", "end": "09:00",
+            "block_all": True}),
+        parent.put(f"/api/v1/children/{an}/schedules/kiểm tra", headers=head, json={
+            "name": "kiểm tra", "days": "sun", "start": "08:00", "end": "09:30",
+            "block_all": True}),
+        parent.post(f"/children/{an}/schedules/enable",
+                    data={**token, "name": "kiểm tra", "enabled": "off"}),
+        parent.post(f"/children/{an}/schedules/remove", data={**token, "name": "kiểm tra"}),
+        parent.post(f"/children/{an}/budgets",
+                    data={**token, "target": "tiktok", "minutes": "15"}),
+        parent.delete(f"/api/v1/children/{an}/budgets/tiktok", headers=head),
+    ]
+    assert [r.status_code for r in steps] == [303, 303, 200, 200, 303, 200, 201, 200, 303,
+                                              303, 303, 200], [r.text for r in steps]
+    assert cli("pause", f"id:{an}", "--minutes", "5", "--data-dir", str(data)).returncode == 0
+    assert cli("resume", f"id:{an}", "--data-dir", str(data)).returncode == 0
+    app = App(load_settings(env={}, overrides={"server.data_dir": str(data)}))
+    try:
+        entries = audit_entries(app, f"id:{an}", actor="test", limit=200)
+        assert verify_audit(app).ok
+    finally:
+        app.close()
+    mine = [(e["action"], e["actor"]) for e in reversed(entries)
+            if e["action"].split(".")[0] in ("child", "schedule", "budget")
+            and e["action"] not in ("child.view",)]
+    web = [a for a, who in mine if who == DEMO_LOGIN]
+    assert web[-12:] == [
+        "child.pause", "child.resume", "child.pause", "child.resume", "child.allow_for",
+        "child.allow_for", "schedule.add", "schedule.change", "schedule.disable",
+        "schedule.remove", "budget.set", "budget.remove"], mine
+    assert [(a, who.startswith("cli:")) for a, who in mine[-2:]] == [
+        ("child.pause", True), ("child.resume", True)]
+    edit = next(e for e in entries if e["action"] == "schedule.change")  # the newest
+    assert edit["detail"]["fields"] == ["days", "end_minute"] and edit["subject"]
+    [allowed] = [e for e in entries if e["action"] == "child.allow_for"
+                 and e["detail"]["domain"] == "video.example"]
+    assert allowed["object_type"] == "profile" and allowed["subject"] == edit["subject"]

@@ -1,7 +1,8 @@
 """The school pages and API over real HTTP against a real `safegate serve`: the CSV import
 (CLI, page and API; row errors named, nothing written, a huge upload refused), a teacher who
 sees only their own class (every other object refused through pages and API), a school-hours
-window for a whole class that the gate answers with, and the infected-device alerts."""
+window for a whole class that the gate answers with, the infected-device alerts, and a class
+that loses a student (its teacher no longer sees them) and moves to a new school year."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import pytest
 from sqlalchemy import select
 
 from safegate.app.accounts import add_user
+from safegate.app.audit import audit_entries, verify_audit
 from safegate.app.core import App
 from safegate.app.family import add_org
 from safegate.config import load_settings
@@ -89,7 +91,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
                              "--data-dir", str(data), "--upstream",
                              f"127.0.0.1:{upstream.port}")
     try:
-        yield {"served": served, "ids": ids, "devices": devices, "tmp": tmp}
+        yield {"served": served, "ids": ids, "devices": devices, "tmp": tmp, "data": data}
     finally:
         served.stop()
         upstream.stop()
@@ -218,3 +220,81 @@ def test_a_class_window_is_answered_by_the_gate_and_alerts_are_listed(
     parent = signed_in_client(_base(world), PARENT, PARENT_PASSWORD)
     assert parent.get(f"/api/v1/school/classes/{classes['6A']}").status_code == 404
     assert parent.get("/api/v1/school/infected-devices").json() == []
+
+
+def test_a_student_taken_out_of_a_class_and_the_class_moved_to_a_new_year(
+        world: dict[str, Any]) -> None:
+    ids, data = world["ids"], world["data"]
+    admin = signed_in_client(_base(world), ADMIN, PASSWORD)
+    teacher = signed_in_client(_base(world), TEACHER, PASSWORD)  # 6A's (test above)
+    classes = _classes(admin)
+    six_a, binh, an = classes["6A"], ids["Trần Thị Bình"], ids["Nguyễn Văn An"]
+    this_year = {c["name"]: c["school_year"] for c in admin.get(
+        "/api/v1/school/classes").json()}["6A"]
+    page = admin.get(f"/school/classes/{six_a}").text
+    assert f'name="child" value="{binh}"' in page and 'id="class-form"' in page
+    teacher_page = teacher.get(f"/school/classes/{six_a}").text
+    assert 'name="child"' not in teacher_page and 'id="class-form"' not in teacher_page
+    assert teacher.get(f"/children/{binh}").status_code == 200
+    head = {"x-csrf-token": teacher.csrf}
+    assert teacher.delete(f"/api/v1/school/classes/{six_a}/pupils/{binh}",
+                          headers=head).status_code == 403
+    assert teacher.patch(f"/api/v1/school/classes/{six_a}", json={"name": "7A"},
+                         headers=head).status_code == 403
+    removed = admin.post(f"/school/classes/{six_a}/pupils/remove",
+                         data={"csrf": admin.csrf, "child": str(binh)})
+    assert removed.status_code == 303, removed.text
+    for path in (f"/children/{binh}", f"/api/v1/children/{binh}"):
+        assert teacher.get(path).status_code == 404, path  # the teacher no longer sees her
+    assert teacher.get(f"/children/{an}").status_code == 200
+    mine = teacher.get(f"/api/v1/school/classes/{six_a}").json()
+    assert [p["name"] for p in mine["pupils"]] == ["Nguyễn Văn An"]
+    assert admin.get(f"/children/{binh}").status_code == 200  # still in the school
+    again = admin.delete(f"/api/v1/school/classes/{six_a}/pupils/{binh}",
+                         headers={"x-csrf-token": admin.csrf})
+    assert again.status_code == 400 and "no child" in again.json()["error"]
+    parent = signed_in_client(_base(world), PARENT, PARENT_PASSWORD)
+    assert parent.delete(f"/api/v1/school/classes/{six_a}/pupils/{an}",
+                         headers={"x-csrf-token": parent.csrf}).status_code == 404
+    # Out of 6A, a CSV import may put her in 6B (before, it was refused: another class).
+    moved = _upload(admin, "class,student,birth_year\n6B,Trần Thị Bình,2014\n")
+    assert moved.status_code == 200, moved.text
+    assert "Trần Thị Bình" in admin.get(f"/school/classes/{classes['6B']}").text
+
+    # The next school year: 6A becomes 7A of 2027-2028, with its student and teacher.
+    bad = admin.patch(f"/api/v1/school/classes/{six_a}", json={"school_year": "2027-2029"},
+                      headers={"x-csrf-token": admin.csrf})
+    assert bad.status_code == 400 and "not a school year" in bad.json()["error"]
+    made = admin.post("/api/v1/school/classes", json={"name": "7A", "school_year": "2027-2028"},
+                      headers={"x-csrf-token": admin.csrf})
+    assert made.status_code == 200, made.text
+    clash = admin.post(f"/school/classes/{six_a}", data={
+        "csrf": admin.csrf, "name": "7a", "school_year": "2027-2028"})
+    assert clash.status_code == 400 and "already" in clash.text
+    renamed = admin.patch(f"/api/v1/school/classes/{six_a}", json={"name": "7B"},
+                          headers={"x-csrf-token": admin.csrf})
+    assert renamed.status_code == 200 and renamed.json()["name"] == "7B"
+    year = admin.post(f"/school/classes/{six_a}", data={
+        "csrf": admin.csrf, "name": "7B", "school_year": "2027-2028"})
+    assert year.status_code == 303, year.text
+    assert {c["name"]: (c["id"], c["school_year"]) for c in teacher.get(
+        "/api/v1/school/classes").json()} == {"7B": (six_a, "2027-2028")}
+    assert teacher.get(f"/children/{an}").status_code == 200
+    assert "7B" in admin.get(f"/school/classes/{six_a}").text
+
+    app = App(load_settings(env={}, overrides={"server.data_dir": str(data)}))
+    try:
+        entries = audit_entries(app, actor="test", limit=500)
+        assert verify_audit(app).ok
+    finally:
+        app.close()
+    school_changes = [(e["action"], e["actor"], e["detail"]) for e in reversed(entries)
+                      if e["action"] in ("class.member_remove", "class.change")]
+    assert school_changes == [
+        ("class.member_remove", ADMIN, {"class": six_a}),
+        ("class.change", ADMIN, {"name": ["6A", "7B"]}),
+        ("class.change", ADMIN, {"school_year": [this_year, "2027-2028"]}),
+    ]
+    by_class = [e for e in entries if e["action"] == "schedule.add"]  # the test above's
+    assert by_class and {(e["actor"], e["detail"]["via"]) for e in by_class} == {
+        (ADMIN, "class")}

@@ -1,9 +1,10 @@
 """Daily time budgets: the operations a parent performs, and the shared minute counter.
 
 ``safegate budget set|list|remove``: each change is one ``app.change("policy", …)``
-transaction, so every gate loads it within about half a second. Children are addressed as in
-``safegate schedule`` (name or ``id:N``). The minutes used come from the same counter the
-gates write (``counter``): Redis or the database, per ``budgets.redis_url``.
+transaction, so every gate loads it within about half a second, audited in it as ``actor``.
+Children are addressed as in ``safegate schedule`` (name or ``id:N``). The minutes used come
+from the same counter the gates write (``counter``): Redis or the database, per
+``budgets.redis_url``.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import time
 from typing import Any
 
 from safegate.app.core import App
-from safegate.app.schedules import find_child
+from safegate.app.schedules import audit_change, find_child
 from safegate.policy.budgets import (
     Budgets,
     UsageBoard,
@@ -63,17 +64,20 @@ def _compiled(session: Any, profile: Any) -> Budgets:
     return budgets_of(record)
 
 
-def set_budget(app: App, child: str, target: str, minutes: int) -> dict[str, Any]:
+def set_budget(app: App, child: str, target: str, minutes: int, *,
+               actor: str = "system") -> dict[str, Any]:
     """Give a child ``minutes`` a day of a service or group (replacing its budget)."""
     target = check_target(target)
     minutes = check_minutes(minutes)
     with app.change("policy", f"budget set {child} {target} {minutes} min") as session:
         profile = find_child(session, child)
         repo.set_budget(session, profile.id, target, minutes)
+        audit_change(session, profile, actor, "budget.set", target=target, minutes=minutes)
         return {"child": profile.name, "target": target, "minutes": minutes}
 
 
-def remove_budget(app: App, child: str, target: str) -> dict[str, Any]:
+def remove_budget(app: App, child: str, target: str, *,
+                  actor: str = "system") -> dict[str, Any]:
     """Remove a child's budget for a target (with Decree 147 on, the decree's limits stay)."""
     target = check_target(target)
     with app.change("policy", f"budget remove {child} {target}") as session:
@@ -83,6 +87,7 @@ def remove_budget(app: App, child: str, target: str) -> dict[str, Any]:
 
             raise BudgetError(f"{profile.name} has no budget for {target!r}")
         repo.delete_budget(session, profile.id, target)
+        audit_change(session, profile, actor, "budget.remove", target=target)
         return {"child": profile.name, "target": target}
 
 

@@ -1,14 +1,15 @@
 """Schedules, pause and allow-for-N-minutes: the operations a parent performs.
 
 Each change is one ``app.change("policy", …)`` transaction, so every gate reloads within about
-half a second. Children are addressed by name (case-insensitive) or ``id:N``. Mistakes raise
+half a second, and is audited in it as ``actor`` (the web app's account, ``cli:<user>`` from
+the command line). Children are addressed by name (case-insensitive) or ``id:N``. Mistakes raise
 ``ScheduleError`` with a message for the user.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -29,6 +30,7 @@ from safegate.policy.schedule import (
     zone,
 )
 from safegate.policy.timestate import window_of
+from safegate.privacy import audit
 from safegate.store.models import Organisation, Profile, Schedule, TemporaryAllow
 
 # "Paused until resumed" is a pause that ends in the year 9999.
@@ -75,6 +77,16 @@ def find_child(session: Session, ref: str) -> Profile:
         ids = ", ".join(f"id:{p.id}" for p in rows)
         raise ScheduleError(f"several children are named {ref!r}: use one of {ids}")
     return rows[0]
+
+
+def audit_change(session: Session, profile: Profile, actor: str, action: str, *,
+                 object_type: str = "profile", object_id: int | None = None,
+                 **detail: Any) -> None:
+    """An audit entry for a change to a child's time rules, in the changing transaction (the
+    child named by its pseudonym only)."""
+    audit.append(session, actor=actor, action=action, object_type=object_type,
+                 object_id=object_id, subject=profile.subject, org_id=profile.org_id,
+                 detail=detail)
 
 
 def _timezone(session: Session, profile: Profile) -> str:
@@ -144,7 +156,8 @@ def describe(row: Schedule, tz: str, now: datetime) -> dict[str, Any]:
     }
 
 
-def add_schedule(app: App, child: str, spec: WindowSpec) -> dict[str, Any]:
+def add_schedule(app: App, child: str, spec: WindowSpec, *,
+                 actor: str = "system") -> dict[str, Any]:
     row = window_row(spec)
     with app.change("policy", f"schedule add {child} {row.name}") as session:
         profile = find_child(session, child)
@@ -154,7 +167,61 @@ def add_schedule(app: App, child: str, spec: WindowSpec) -> dict[str, Any]:
         row.profile_id = profile.id
         session.add(row)
         session.flush()
+        audit_change(session, profile, actor, "schedule.add", object_type="schedule",
+                     object_id=row.id)
         return describe(row, _timezone(session, profile), datetime.now(UTC))
+
+
+# What a window is made of, as ``window_row`` sets it (``enabled`` and the child are kept by
+# an edit).
+WINDOW_FIELDS = ("name", "days", "start_minute", "end_minute", "action", "block_all",
+                 "categories", "services", "allow")
+
+
+def window_spec(row: Schedule) -> WindowSpec:
+    """A stored window as a parent would type it again (the start of an edit)."""
+    blocks = row.action == "block"
+    return WindowSpec(
+        name=row.name, days=days_text(row.days), start=minute_text(row.start_minute),
+        end=minute_text(row.end_minute), block_all=row.block_all, allow=tuple(row.allow),
+        block_categories=tuple(row.categories) if blocks else (),
+        block_services=tuple(row.services) if blocks else (),
+        allow_categories=() if blocks else tuple(row.categories),
+        allow_services=() if blocks else tuple(row.services))
+
+
+def edit_schedule(app: App, child: str, name: str, spec: WindowSpec, *,
+                  actor: str = "system") -> dict[str, Any]:
+    """Replace the window ``name`` of a child by ``spec`` in place (its name, days, times and
+    what it does; the checks of ``add_schedule``); whether it is on is kept."""
+    new = window_row(spec)
+    with app.change("policy", f"schedule edit {child} {name}") as session:
+        profile = find_child(session, child)
+        row = _schedule(session, profile, name)
+        if new.name != row.name and session.scalar(select(Schedule.id).where(
+                Schedule.profile_id == profile.id, Schedule.name == new.name)) is not None:
+            raise ScheduleError(f"{profile.name} already has a schedule named {new.name!r}")
+        changed = [f for f in WINDOW_FIELDS if getattr(row, f) != getattr(new, f)]
+        for field in changed:
+            setattr(row, field, getattr(new, field))
+        session.flush()
+        audit_change(session, profile, actor, "schedule.change", object_type="schedule",
+                     object_id=row.id, fields=changed)
+        return describe(row, _timezone(session, profile), datetime.now(UTC))
+
+
+def change_window(app: App, child: str, name: str, *, new_name: str | None = None,
+                  days: str | None = None, start: str | None = None, end: str | None = None,
+                  actor: str = "system") -> dict[str, Any]:
+    """Change some of a window's name, days and times (``safegate schedule edit``); what it
+    does stays. The checks of ``add_schedule``."""
+    with app.sessions()() as session:
+        spec = window_spec(_schedule(session, find_child(session, child), name))
+    spec = replace(spec, name=spec.name if new_name is None else new_name,
+                   days=spec.days if days is None else days,
+                   start=spec.start if start is None else start,
+                   end=spec.end if end is None else end)
+    return edit_schedule(app, child, name, spec, actor=actor)
 
 
 def list_schedules(app: App, child: str) -> list[dict[str, Any]]:
@@ -177,19 +244,25 @@ def _schedule(session: Session, profile: Profile, name: str) -> Schedule:
     return row
 
 
-def remove_schedule(app: App, child: str, name: str) -> None:
+def remove_schedule(app: App, child: str, name: str, *, actor: str = "system") -> None:
     with app.change("policy", f"schedule remove {child} {name}") as session:
         profile = find_child(session, child)
-        session.delete(_schedule(session, profile, name))
+        row = _schedule(session, profile, name)
+        audit_change(session, profile, actor, "schedule.remove", object_type="schedule",
+                     object_id=row.id)
+        session.delete(row)
 
 
-def enable_schedule(app: App, child: str, name: str, enabled: bool) -> dict[str, Any]:
+def enable_schedule(app: App, child: str, name: str, enabled: bool, *,
+                    actor: str = "system") -> dict[str, Any]:
     verb = "enable" if enabled else "disable"
     with app.change("policy", f"schedule {verb} {child} {name}") as session:
         profile = find_child(session, child)
         row = _schedule(session, profile, name)
         row.enabled = enabled
         session.flush()
+        audit_change(session, profile, actor, f"schedule.{verb}", object_type="schedule",
+                     object_id=row.id)
         return describe(row, _timezone(session, profile), datetime.now(UTC))
 
 
@@ -212,7 +285,7 @@ def next_local(hhmm: str, tz: str, now: datetime) -> datetime:
 
 
 def pause(app: App, child: str, *, minutes: int | None = None, until: str | None = None,
-          now: datetime | None = None) -> dict[str, Any]:
+          now: datetime | None = None, actor: str = "system") -> dict[str, Any]:
     """Block everything but the child's allow rules (and temporary allows) for ``minutes``,
     until the local time ``until``, or (neither) until resumed."""
     if minutes is not None and until is not None:
@@ -229,14 +302,17 @@ def pause(app: App, child: str, *, minutes: int | None = None, until: str | None
             ends = FOREVER
         profile.paused_until = ends
         session.flush()
+        audit_change(session, profile, actor, "child.pause",
+                     until=None if ends == FOREVER else ends.astimezone(UTC).isoformat())
         return pause_status(profile.name, ends, tz, now)
 
 
-def resume(app: App, child: str) -> dict[str, Any]:
+def resume(app: App, child: str, *, actor: str = "system") -> dict[str, Any]:
     with app.change("policy", f"resume {child}") as session:
         profile = find_child(session, child)
         profile.paused_until = None
         session.flush()
+        audit_change(session, profile, actor, "child.resume")
         return pause_status(profile.name, None, _timezone(session, profile), datetime.now(UTC))
 
 
@@ -251,14 +327,18 @@ def pause_status(name: str, ends: datetime | None, tz: str, now: datetime) -> di
 
 
 def allow_for(app: App, child: str, domain: str, minutes: int,
-              now: datetime | None = None) -> dict[str, Any]:
+              now: datetime | None = None, *, actor: str = "system") -> dict[str, Any]:
     """Allow ``domain`` and its subdomains for ``minutes``, over schedules, the pause, deny
     rules and lists. Expired allows of the child are deleted on the way."""
     name = allowed_domain(domain)
     now = now or datetime.now(UTC)
     ends = now + _minutes(minutes)
     with app.change("policy", f"allow-for {child} {name} {minutes} min") as session:
-        return add_temporary_allow(session, find_child(session, child), name, ends, now)
+        profile = find_child(session, child)
+        done = add_temporary_allow(session, profile, name, ends, now)
+        audit_change(session, profile, actor, "child.allow_for", domain=name,
+                     until=ends.astimezone(UTC).isoformat())
+        return done
 
 
 def allowed_domain(domain: str) -> str:

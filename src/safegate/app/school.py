@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from safegate.app.core import App
 from safegate.app.family import check_name
-from safegate.app.schedules import WindowSpec, describe, window_row
+from safegate.app.schedules import WindowSpec, audit_change, describe, find_child, window_row
 from safegate.policy.schedule import ScheduleError
 from safegate.privacy import audit
 from safegate.store.models import (
@@ -181,12 +181,56 @@ def assign_teacher(app: App, class_id: int, login: str, *,
         return _class_view(session, row)
 
 
+def change_class(app: App, class_id: int, *, name: str | None = None,
+                 school_year: str | None = None, actor: str = "operator") -> ClassView:
+    """Rename a (checked) class or move it to another school year (6A of 2025-2026 becomes
+    7A of 2026-2027): its children and teachers go with it. Audited."""
+    with app.sessions().begin() as session:
+        row = session.get_one(SchoolClass, class_id)
+        org = find_school(session, row.org_id)
+        new_name = row.name if name is None or not name.strip() else check_name(name)
+        year = row.school_year if school_year is None or not school_year.strip() \
+            else check_school_year(school_year)
+        same = find_class(session, org, new_name, year)
+        if same is not None and same.id != row.id:
+            raise SchoolError(f"name: {org.name!r} has a class {new_name!r} in {year} already")
+        before = {"name": row.name, "school_year": row.school_year}
+        row.name, row.school_year = new_name, year
+        session.flush()
+        changed = {k: [v, getattr(row, k)] for k, v in before.items() if getattr(row, k) != v}
+        if changed:
+            audit.append(session, actor=actor, action="class.change", object_type="class",
+                         object_id=class_id, org_id=row.org_id, detail=changed)
+        return _class_view(session, row)
+
+
+def remove_pupil(app: App, class_id: int, child_id: int, *,
+                 actor: str = "operator") -> ClassView:
+    """Take a child out of a (checked) class: the class's teachers no longer see the child.
+    The child stays in the school with their devices, policy and windows (a CSV import may
+    put them in another class). A permission change, audited."""
+    with app.sessions().begin() as session:
+        row = session.get_one(SchoolClass, class_id)
+        member = session.get(ClassMember, child_id)
+        if member is None or member.class_id != class_id:
+            raise SchoolError(f"child: no child {child_id} in class {row.name!r}")
+        profile = session.get_one(Profile, child_id)
+        session.delete(member)
+        session.flush()
+        audit.append(session, actor=actor, action="class.member_remove", object_type="class",
+                     object_id=class_id, subject=profile.subject, org_id=row.org_id,
+                     detail={"class": class_id})
+        return _class_view(session, row)
+
+
 # ---------------------------------------------------------------- school hours
 
 
-def class_schedule(app: App, class_id: int, spec: WindowSpec) -> list[dict[str, Any]]:
+def class_schedule(app: App, class_id: int, spec: WindowSpec, *,
+                   actor: str = "operator") -> list[dict[str, Any]]:
     """The same window for every child of a (checked) class: one change on the bus, all or
-    nothing (a child who already has a window of that name is named in the refusal)."""
+    nothing (a child who already has a window of that name is named in the refusal); each
+    child's new window audited as ``actor``."""
     template = window_row(spec)
     with app.change("policy", f"class {class_id} schedule {template.name}") as session:
         row = session.get_one(SchoolClass, class_id)
@@ -208,6 +252,8 @@ def class_schedule(app: App, class_id: int, spec: WindowSpec) -> list[dict[str, 
             window.profile_id = profile.id
             session.add(window)
             session.flush()
+            audit_change(session, profile, actor, "schedule.add", object_type="schedule",
+                         object_id=window.id, via="class", class_id=class_id)
             out.append({"child": profile.name, "child_id": profile.id,
                         **describe(window, org.timezone, now)})
         return out
@@ -257,3 +303,9 @@ def class_exists(app: App, class_id: int) -> int:
         if session.get(SchoolClass, class_id) is None:
             raise SchoolError(f"no class {class_id}")
         return class_id
+
+
+def child_id(app: App, ref: str) -> int:
+    """A child's id by name or ``id:N`` (operators' commands)."""
+    with app.sessions()() as session:
+        return find_child(session, ref).id

@@ -8,6 +8,7 @@ import click
 
 from safegate.cli.common import (
     CONTEXT,
+    cli_actor,
     common_options,
     emit,
     json_option,
@@ -32,7 +33,8 @@ def set_(config: Path | None, data_dir: Path | None, child: str, target: str, mi
     """Give CHILD MINUTES a day of TARGET (a service id or group:GROUP)."""
     from safegate.app.budgets import set_budget
 
-    done = run_app(config, data_dir, set_budget, child, target, minutes)
+    done = run_app(config, data_dir, set_budget, child, target, minutes,
+                   actor=cli_actor())
     emit(done, as_json, f"{done['child']}: {done['target']} {done['minutes']} min a day")
 
 
@@ -64,7 +66,7 @@ def remove(config: Path | None, data_dir: Path | None, child: str, target: str,
     """Remove CHILD's budget for TARGET (with Decree 147 on, the decree's limits stay)."""
     from safegate.app.budgets import remove_budget
 
-    done = run_app(config, data_dir, remove_budget, child, target)
+    done = run_app(config, data_dir, remove_budget, child, target, actor=cli_actor())
     emit(done, as_json, f"{done['child']}: no budget for {done['target']} any more")
 
 

@@ -9,6 +9,7 @@ import click
 
 from safegate.cli.common import (
     CONTEXT,
+    cli_actor,
     common_options,
     emit,
     json_option,
@@ -60,7 +61,7 @@ def add(config: Path | None, data_dir: Path | None, child: str, name: str, days:
 
     spec = WindowSpec(name, days, start, end, block_all, allow, block_category, block_service,
                       allow_category, allow_service)
-    window = run_app(config, data_dir, add_schedule, child, spec)
+    window = run_app(config, data_dir, add_schedule, child, spec, actor=cli_actor())
     emit(window, as_json, f"added {_show(window)} ({window['timezone']})")
 
 
@@ -76,6 +77,29 @@ def list_(config: Path | None, data_dir: Path | None, child: str, as_json: bool)
     emit(windows, as_json, "\n".join(_show(w) for w in windows) or "no schedules")
 
 
+@schedule.command("edit", context_settings=CONTEXT)
+@common_options
+@click.argument("child")
+@click.argument("name")
+@click.option("--name", "new_name", metavar="NEW", help="A new name for the window.")
+@click.option("--days", metavar="DAYS", help="New days (as for add).")
+@click.option("--from", "start", metavar="HH:MM", help="A new local start time.")
+@click.option("--to", "end", metavar="HH:MM", help="A new local end time.")
+@json_option
+def edit(config: Path | None, data_dir: Path | None, child: str, name: str,
+         new_name: str | None, days: str | None, start: str | None, end: str | None,
+         as_json: bool) -> None:
+    """Change CHILD's window NAME in place: its name, days or times (what it blocks or allows
+    stays; the checks of add)."""
+    from safegate.app.schedules import change_window
+
+    if new_name is None and days is None and start is None and end is None:
+        raise click.UsageError("say what to change: --name, --days, --from or --to")
+    window = run_app(config, data_dir, change_window, child, name, new_name=new_name,
+                     days=days, start=start, end=end, actor=cli_actor())
+    emit(window, as_json, f"changed {_show(window)} ({window['timezone']})")
+
+
 @schedule.command("remove", context_settings=CONTEXT)
 @common_options
 @click.argument("child")
@@ -84,7 +108,7 @@ def remove(config: Path | None, data_dir: Path | None, child: str, name: str) ->
     """Delete CHILD's window NAME."""
     from safegate.app.schedules import remove_schedule
 
-    run_app(config, data_dir, remove_schedule, child, name)
+    run_app(config, data_dir, remove_schedule, child, name, actor=cli_actor())
     click.echo(f"removed {name}")
 
 
@@ -100,7 +124,8 @@ def _toggle(enabled: bool) -> click.Command:
                as_json: bool) -> None:
         from safegate.app.schedules import enable_schedule
 
-        window = run_app(config, data_dir, enable_schedule, child, name, enabled)
+        window = run_app(config, data_dir, enable_schedule, child, name, enabled,
+                         actor=cli_actor())
         emit(window, as_json, f"{verb}d {_show(window)}")
 
     toggle.help = f"{verb.capitalize()} CHILD's window NAME."
@@ -123,7 +148,8 @@ def pause(config: Path | None, data_dir: Path | None, child: str, minutes: int |
     local time)."""
     from safegate.app.schedules import pause as pause_child
 
-    status = run_app(config, data_dir, pause_child, child, minutes=minutes, until=until)
+    status = run_app(config, data_dir, pause_child, child, minutes=minutes, until=until,
+                     actor=cli_actor())
     when = f"until {status['local_until']}" if status["local_until"] else "until resumed"
     emit(status, as_json, f"{status['child']} paused {when}")
 
@@ -136,7 +162,7 @@ def resume(config: Path | None, data_dir: Path | None, child: str, as_json: bool
     """End CHILD's pause."""
     from safegate.app.schedules import resume as resume_child
 
-    status = run_app(config, data_dir, resume_child, child)
+    status = run_app(config, data_dir, resume_child, child, actor=cli_actor())
     emit(status, as_json, f"{status['child']} resumed")
 
 
@@ -152,7 +178,7 @@ def allow_for(config: Path | None, data_dir: Path | None, child: str, domain: st
     deny rules and lists."""
     from safegate.app.schedules import allow_for as allow_domain
 
-    done = run_app(config, data_dir, allow_domain, child, domain, minutes)
+    done = run_app(config, data_dir, allow_domain, child, domain, minutes, actor=cli_actor())
     emit(done, as_json, f"{done['domain']} allowed for {done['child']} until "
                          f"{done['local_until']}")
 

@@ -105,4 +105,45 @@ def assign(config: Path | None, data_dir: Path | None, class_id: int, login: str
                                   f"{', '.join(view.teachers)}")
 
 
+@school.command("class-change", context_settings=CONTEXT)
+@common_options
+@click.argument("class_id", type=int)
+@click.option("--name", metavar="NAME", help="A new name for the class.")
+@year_option
+@json_option
+def class_change(config: Path | None, data_dir: Path | None, class_id: int,
+                 name: str | None, school_year: str | None, as_json: bool) -> None:
+    """Rename class CLASS_ID or move it to another school year (--year): its children and
+    teachers go with it."""
+    from safegate.app.school import change_class, class_exists
+
+    if name is None and school_year is None:
+        raise click.UsageError("say what to change: --name or --year")
+
+    def run(app: Any) -> Any:
+        return change_class(app, class_exists(app, class_id), name=name,
+                            school_year=school_year, actor=cli_actor())
+
+    view = run_app(config, data_dir, run)
+    emit(view.to_dict(), as_json, f"class #{view.id}: {view.name} ({view.school_year})")
+
+
+@school.command("class-remove-child", context_settings=CONTEXT)
+@common_options
+@click.argument("class_id", type=int)
+@click.argument("child")
+@json_option
+def class_remove_child(config: Path | None, data_dir: Path | None, class_id: int,
+                       child: str, as_json: bool) -> None:
+    """Take CHILD (a name or id:N) out of class CLASS_ID; the child stays in the school."""
+    from safegate.app.school import child_id, class_exists, remove_pupil
+
+    def run(app: Any) -> Any:
+        return remove_pupil(app, class_exists(app, class_id), child_id(app, child),
+                            actor=cli_actor())
+
+    view = run_app(config, data_dir, run)
+    emit(view.to_dict(), as_json, f"class #{view.id} {view.name}: {view.children} child(ren)")
+
+
 COMMANDS = [school]

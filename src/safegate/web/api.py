@@ -85,20 +85,22 @@ def child(request: Request, auth: Authed, child_id: int) -> dict[str, Any]:
 @router.post("/children/{child_id}/pause")
 def pause(request: Request, auth: Authed, child_id: int, body: PauseBody) -> dict[str, Any]:
     owned = _child(request, auth, child_id, "change")
-    return schedules.pause(sg_app(request), owned.child_ref, minutes=body.minutes)
+    return schedules.pause(sg_app(request), owned.child_ref, minutes=body.minutes,
+                           actor=auth.caller.actor)
 
 
 @router.post("/children/{child_id}/resume")
 def resume(request: Request, auth: Authed, child_id: int) -> dict[str, Any]:
     owned = _child(request, auth, child_id, "change")
-    return schedules.resume(sg_app(request), owned.child_ref)
+    return schedules.resume(sg_app(request), owned.child_ref, actor=auth.caller.actor)
 
 
 @router.post("/children/{child_id}/allow-for")
 def allow_for(request: Request, auth: Authed, child_id: int,
               body: AllowForBody) -> dict[str, Any]:
     owned = _child(request, auth, child_id, "change")
-    return schedules.allow_for(sg_app(request), owned.child_ref, body.domain, body.minutes)
+    return schedules.allow_for(sg_app(request), owned.child_ref, body.domain, body.minutes,
+                               actor=auth.caller.actor)
 
 
 @router.patch("/children/{child_id}/policy")

@@ -67,7 +67,8 @@ def set_budget(request: Request, auth: Signed, child_id: int, target: FormStr,
     check_form_csrf(auth, csrf)
     owned = access.check(sg_app(request), auth.caller, "child", child_id, "change")
     try:
-        budgets.set_budget(sg_app(request), owned.child_ref, target, whole_minutes(minutes))
+        budgets.set_budget(sg_app(request), owned.child_ref, target, whole_minutes(minutes),
+                           actor=auth.caller.actor)
     except ValueError as exc:  # the app layer's message, in the page's language; form kept
         message = errors.localise(str(exc).splitlines()[0],
                                   i18n.gettext_for(auth.caller.locale))
@@ -81,7 +82,7 @@ def remove_budget(request: Request, auth: Signed, child_id: int, target: FormStr
                   csrf: OptStr = None) -> Response:
     check_form_csrf(auth, csrf)
     owned = access.check(sg_app(request), auth.caller, "child", child_id, "change")
-    budgets.remove_budget(sg_app(request), owned.child_ref, target)
+    budgets.remove_budget(sg_app(request), owned.child_ref, target, actor=auth.caller.actor)
     return back(f"/children/{child_id}/budgets", "saved")
 
 
@@ -98,11 +99,13 @@ def set_budget_api(request: Request, auth: Authed, child_id: int, target: str,
                    body: BudgetBody) -> dict[str, Any]:
     """Give the child ``minutes`` a day of a service id or ``group:<group>``."""
     owned = access.check(sg_app(request), auth.caller, "child", child_id, "change")
-    return budgets.set_budget(sg_app(request), owned.child_ref, target, body.minutes)
+    return budgets.set_budget(sg_app(request), owned.child_ref, target, body.minutes,
+                              actor=auth.caller.actor)
 
 
 @router.delete("/api/v1/children/{child_id}/budgets/{target}")
 def remove_budget_api(request: Request, auth: Authed, child_id: int,
                       target: str) -> dict[str, Any]:
     owned = access.check(sg_app(request), auth.caller, "child", child_id, "change")
-    return budgets.remove_budget(sg_app(request), owned.child_ref, target)
+    return budgets.remove_budget(sg_app(request), owned.child_ref, target,
+                                 actor=auth.caller.actor)

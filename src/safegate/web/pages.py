@@ -216,14 +216,15 @@ def pause(request: Request, auth: Signed, child_id: int, csrf: OptStr = None,
           minutes: OptStr = None) -> Response:
     owned = _changing(request, auth, child_id, csrf)
     schedules.pause(sg_app(request), owned.child_ref,
-                    minutes=_minutes(minutes) if minutes and minutes.strip() else None)
+                    minutes=_minutes(minutes) if minutes and minutes.strip() else None,
+                    actor=auth.caller.actor)
     return back(f"/children/{child_id}", "paused")
 
 
 @router.post("/children/{child_id}/resume")
 def resume(request: Request, auth: Signed, child_id: int, csrf: OptStr = None) -> Response:
     owned = _changing(request, auth, child_id, csrf)
-    schedules.resume(sg_app(request), owned.child_ref)
+    schedules.resume(sg_app(request), owned.child_ref, actor=auth.caller.actor)
     return back(f"/children/{child_id}", "resumed")
 
 
@@ -238,7 +239,8 @@ def _minutes(value: str | None) -> int:
 def allow_for(request: Request, auth: Signed, child_id: int, domain: FormStr,
               minutes: FormStr, csrf: OptStr = None) -> Response:
     owned = _changing(request, auth, child_id, csrf)
-    schedules.allow_for(sg_app(request), owned.child_ref, domain, _minutes(minutes))
+    schedules.allow_for(sg_app(request), owned.child_ref, domain, _minutes(minutes),
+                        actor=auth.caller.actor)
     return back(f"/children/{child_id}", "allowed")
 
 

@@ -1,8 +1,8 @@
 """A child's schedule on the web: the weekly grid of its windows (bedtime, school hours,
-recreation) in the household's time zone, a form per window to add one, remove, enable and
-disable, and the same operations in the API. The rules and messages are the app layer's
-(``app.schedules``, the same as ``safegate schedule``); every object is checked through
-``app.access`` first."""
+recreation) in the household's time zone, a form to add a window or change one in place,
+remove, enable and disable, and the same operations in the API. The rules and messages are the
+app layer's (``app.schedules``, the same as ``safegate schedule``); every object is checked
+through ``app.access`` first, and every change is audited as the signed-in account."""
 
 from __future__ import annotations
 
@@ -67,8 +67,28 @@ def form_spec(form: dict[str, Any]) -> schedules.WindowSpec:
         allow_services=svcs if kind == "allow" else ())
 
 
+def window_form(window: dict[str, Any]) -> dict[str, Any]:
+    """The page's form filled in with a window as ``list_schedules`` describes it."""
+    kind = "block_all" if window["block_all"] else window["action"]
+    return {"name": window["name"], "days": weekgrid.day_list(window["days"]),
+            "start": window["from"], "end": window["to"], "kind": kind,
+            "categories": list(window["categories"]), "services": list(window["services"]),
+            "allow": " ".join(window["allow"])}
+
+
+def _posted(data: Any) -> dict[str, Any]:
+    """The window form as posted."""
+    return {"name": str(data.get("name") or ""), "days": [str(v) for v in data.getlist("day")],
+            "start": str(data.get("start") or ""), "end": str(data.get("end") or ""),
+            "kind": str(data.get("kind") or ""),
+            "categories": [str(v) for v in data.getlist("category")],
+            "services": [str(v) for v in data.getlist("service")],
+            "allow": str(data.get("allow") or "")}
+
+
 def _page(request: Request, auth: Auth, child_id: int, form: dict[str, Any] | None = None,
-          error: str | None = None, status: int = 200) -> Response:
+          error: str | None = None, status: int = 200, editing: str | None = None
+          ) -> Response:
     app = sg_app(request)
     owned = access.check(app, auth.caller, "child", child_id)
     english = auth.caller.locale == "en"
@@ -78,6 +98,12 @@ def _page(request: Request, auth: Auth, child_id: int, form: dict[str, Any] | No
                 "what_local": ", ".join(names.get(x, x) for x in [*w["categories"],
                                                                    *w["services"]])}
                for w in schedules.list_schedules(app, owned.child_ref)]
+    can_change = access.decide(auth.caller, "child", "change", owned.org_id) == "ok"
+    if editing is None and can_change:
+        wanted = request.query_params.get("edit")
+        found = [w for w in windows if w["name"] == wanted]
+        if found:
+            editing, form = wanted, window_form(found[0])
     tz = overview.household(app, owned.org_id).timezone
     local = datetime.now(UTC).astimezone(zone(tz))
     child = overview.child_summary(app, owned.profile_id)
@@ -85,9 +111,8 @@ def _page(request: Request, auth: Auth, child_id: int, form: dict[str, Any] | No
                   child=child, windows=windows, grid=weekgrid.grid(windows), timezone=tz,
                   now_day=local.weekday(), now_hour=local.hour, days=DAY_NAMES,
                   categories=categories(), services=services(), form=form or EMPTY_FORM,
-                  error=error, note=request.query_params.get("note"),
-                  can_change=access.decide(auth.caller, "child", "change",
-                                           owned.org_id) == "ok")
+                  error=error, note=request.query_params.get("note"), editing=editing,
+                  can_change=can_change)
 
 
 @router.get("/children/{child_id}/schedules", include_in_schema=False)
@@ -98,14 +123,8 @@ def schedule_page(request: Request, auth: Signed, child_id: int) -> Response:
 @router.post("/children/{child_id}/schedules", include_in_schema=False)
 async def add_window(request: Request, auth: Signed, child_id: int) -> Response:
     data = await request.form()
-    form = {"name": str(data.get("name") or ""), "days": [str(v) for v in data.getlist("day")],
-            "start": str(data.get("start") or ""), "end": str(data.get("end") or ""),
-            "kind": str(data.get("kind") or ""),
-            "categories": [str(v) for v in data.getlist("category")],
-            "services": [str(v) for v in data.getlist("service")],
-            "allow": str(data.get("allow") or "")}
     csrf = str(data.get(CSRF_FIELD) or "")
-    return await run_in_threadpool(_add_window, request, auth, child_id, csrf, form)
+    return await run_in_threadpool(_add_window, request, auth, child_id, csrf, _posted(data))
 
 
 def _add_window(request: Request, auth: Auth, child_id: int, csrf: str,
@@ -113,11 +132,36 @@ def _add_window(request: Request, auth: Auth, child_id: int, csrf: str,
     check_form_csrf(auth, csrf)
     owned = access.check(sg_app(request), auth.caller, "child", child_id, "change")
     try:
-        schedules.add_schedule(sg_app(request), owned.child_ref, form_spec(form))
+        schedules.add_schedule(sg_app(request), owned.child_ref, form_spec(form),
+                               actor=auth.caller.actor)
     except ValueError as exc:  # the app layer's message, in the page's language; form kept
         message = errors.localise(str(exc).splitlines()[0],
                                   i18n.gettext_for(auth.caller.locale))
         return _page(request, auth, child_id, form=form, error=message, status=400)
+    return back(f"/children/{child_id}/schedules", "saved")
+
+
+@router.post("/children/{child_id}/schedules/edit", include_in_schema=False)
+async def edit_window(request: Request, auth: Signed, child_id: int) -> Response:
+    data = await request.form()
+    csrf = str(data.get(CSRF_FIELD) or "")
+    original = str(data.get("original") or "")
+    return await run_in_threadpool(_edit_window, request, auth, child_id, csrf, original,
+                                   _posted(data))
+
+
+def _edit_window(request: Request, auth: Auth, child_id: int, csrf: str, original: str,
+                 form: dict[str, Any]) -> Response:
+    check_form_csrf(auth, csrf)
+    owned = access.check(sg_app(request), auth.caller, "child", child_id, "change")
+    try:
+        schedules.edit_schedule(sg_app(request), owned.child_ref, original, form_spec(form),
+                                actor=auth.caller.actor)
+    except ValueError as exc:  # as for adding: the message translated, the edit kept
+        message = errors.localise(str(exc).splitlines()[0],
+                                  i18n.gettext_for(auth.caller.locale))
+        return _page(request, auth, child_id, form=form, error=message, status=400,
+                     editing=original)
     return back(f"/children/{child_id}/schedules", "saved")
 
 
@@ -126,7 +170,7 @@ def remove_window(request: Request, auth: Signed, child_id: int, name: Annotated
                   csrf: Annotated[str | None, Form()] = None) -> Response:
     check_form_csrf(auth, csrf)
     owned = access.check(sg_app(request), auth.caller, "child", child_id, "change")
-    schedules.remove_schedule(sg_app(request), owned.child_ref, name)
+    schedules.remove_schedule(sg_app(request), owned.child_ref, name, actor=auth.caller.actor)
     return back(f"/children/{child_id}/schedules", "saved")
 
 
@@ -136,7 +180,8 @@ def enable_window(request: Request, auth: Signed, child_id: int, name: Annotated
                   csrf: Annotated[str | None, Form()] = None) -> Response:
     check_form_csrf(auth, csrf)
     owned = access.check(sg_app(request), auth.caller, "child", child_id, "change")
-    schedules.enable_schedule(sg_app(request), owned.child_ref, name, enabled == "on")
+    schedules.enable_schedule(sg_app(request), owned.child_ref, name, enabled == "on",
+                              actor=auth.caller.actor)
     return back(f"/children/{child_id}/schedules", "saved")
 
 
@@ -161,7 +206,8 @@ def add_window_api(request: Request, auth: Authed, child_id: int,
     """Add a window (the checks and messages of ``safegate schedule add``)."""
     owned = _child(request, auth, child_id, "change")
     spec = schedules.WindowSpec(**{**body.model_dump(), "allow": tuple(body.allow)})
-    return schedules.add_schedule(sg_app(request), owned.child_ref, spec)
+    return schedules.add_schedule(sg_app(request), owned.child_ref, spec,
+                                  actor=auth.caller.actor)
 
 
 @router.patch("/api/v1/children/{child_id}/schedules/{name}")
@@ -169,12 +215,24 @@ def enable_window_api(request: Request, auth: Authed, child_id: int, name: str,
                       body: EnableBody) -> dict[str, Any]:
     """Enable or disable a window by its name."""
     owned = _child(request, auth, child_id, "change")
-    return schedules.enable_schedule(sg_app(request), owned.child_ref, name, body.enabled)
+    return schedules.enable_schedule(sg_app(request), owned.child_ref, name, body.enabled,
+                                     actor=auth.caller.actor)
+
+
+@router.put("/api/v1/children/{child_id}/schedules/{name}")
+def edit_window_api(request: Request, auth: Authed, child_id: int, name: str,
+                    body: WindowBody) -> dict[str, Any]:
+    """Change the window ``name`` in place: the whole window as for adding (its new name,
+    days, times and what it does; the same checks); whether it is on is kept."""
+    owned = _child(request, auth, child_id, "change")
+    spec = schedules.WindowSpec(**{**body.model_dump(), "allow": tuple(body.allow)})
+    return schedules.edit_schedule(sg_app(request), owned.child_ref, name, spec,
+                                   actor=auth.caller.actor)
 
 
 @router.delete("/api/v1/children/{child_id}/schedules/{name}")
 def remove_window_api(request: Request, auth: Authed, child_id: int,
                       name: str) -> dict[str, Any]:
     owned = _child(request, auth, child_id, "change")
-    schedules.remove_schedule(sg_app(request), owned.child_ref, name)
+    schedules.remove_schedule(sg_app(request), owned.child_ref, name, actor=auth.caller.actor)
     return {"removed": name}

@@ -1,5 +1,6 @@
 """School pages and API (docs/web.md, "Schools"): the classes of the caller's school (a
-teacher: their own), a class with its children, a school-hours window for a whole class, the
+teacher: their own), a class with its children, renaming a class or moving it to another
+school year, taking a child out of a class, a school-hours window for a whole class, the
 CSV import of students and devices with its row errors, and the infected-device alerts.
 
 Every handler checks through ``app.access`` (``check_class`` for a class, ``check_org`` for
@@ -130,7 +131,7 @@ def class_window(request: Request, auth: Signed, class_id: int, name: FormStr, d
     spec = WindowSpec(name=name, days=days, start=start, end=end,
                       block_all=block_all == "on",
                       block_categories=() if block_all == "on" else SCHOOL_HOURS)
-    school.class_schedule(sg_app(request), cid, spec)
+    school.class_schedule(sg_app(request), cid, spec, actor=auth.caller.actor)
     return back(f"/school/classes/{cid}", "saved")
 
 
@@ -143,6 +144,33 @@ def class_teacher(request: Request, auth: Signed, class_id: int, login: FormStr,
     return back(f"/school/classes/{cid}", "saved")
 
 
+@router.post("/school/classes/{class_id}")
+def change_class(request: Request, auth: Signed, class_id: int, name: OptStr = None,
+                 school_year: OptStr = None, csrf: OptStr = None) -> Response:
+    check_form_csrf(auth, csrf)
+    cid = access.check_class(sg_app(request), auth.caller, class_id, "change")
+    school.change_class(sg_app(request), cid, name=name, school_year=school_year,
+                        actor=auth.caller.actor)
+    return back(f"/school/classes/{cid}", "saved")
+
+
+def _pupil(request: Request, auth: Auth, class_id: int,
+           child_id: int | str) -> tuple[int, int]:
+    """The class and the child, both checked for a change."""
+    cid = access.check_class(sg_app(request), auth.caller, class_id, "change")
+    owned = access.check(sg_app(request), auth.caller, "child", child_id, "change")
+    return cid, owned.profile_id
+
+
+@router.post("/school/classes/{class_id}/pupils/remove")
+def remove_pupil(request: Request, auth: Signed, class_id: int, child: FormStr,
+                 csrf: OptStr = None) -> Response:
+    check_form_csrf(auth, csrf)
+    cid, pid = _pupil(request, auth, class_id, child)
+    school.remove_pupil(sg_app(request), cid, pid, actor=auth.caller.actor)
+    return back(f"/school/classes/{cid}", "saved")
+
+
 
 # ---------------------------------------------------------------- API
 
@@ -150,6 +178,11 @@ def class_teacher(request: Request, auth: Signed, class_id: int, login: FormStr,
 class ClassBody(BaseModel):
     name: str
     school_year: str | None = Field(None, description="YYYY-YYYY; empty: the current one")
+
+
+class ClassChangeBody(BaseModel):
+    name: str | None = Field(None, description="a new name; empty: kept")
+    school_year: str | None = Field(None, description="YYYY-YYYY; empty: kept")
 
 
 class WindowBody(BaseModel):
@@ -183,6 +216,26 @@ def api_class(request: Request, auth: Authed, class_id: int) -> dict[str, Any]:
     return {**view.to_dict(), "pupils": [p.to_dict() for p in pupils]}
 
 
+@api.patch("/classes/{class_id}")
+def api_change_class(request: Request, auth: Authed, class_id: int,
+                     body: ClassChangeBody) -> dict[str, Any]:
+    """Rename the class or move it to another school year (its children and teachers go
+    with it)."""
+    cid = access.check_class(sg_app(request), auth.caller, class_id, "change")
+    return school.change_class(sg_app(request), cid, name=body.name,
+                               school_year=body.school_year,
+                               actor=auth.caller.actor).to_dict()
+
+
+@api.delete("/classes/{class_id}/pupils/{child_id}")
+def api_remove_pupil(request: Request, auth: Authed, class_id: int,
+                     child_id: int) -> dict[str, Any]:
+    """Take a child out of the class (the child stays in the school; the class's teachers
+    no longer see them)."""
+    cid, pid = _pupil(request, auth, class_id, child_id)
+    return school.remove_pupil(sg_app(request), cid, pid, actor=auth.caller.actor).to_dict()
+
+
 @api.post("/classes/{class_id}/schedules")
 def api_class_window(request: Request, auth: Authed, class_id: int,
                      body: WindowBody) -> list[dict[str, Any]]:
@@ -191,7 +244,7 @@ def api_class_window(request: Request, auth: Authed, class_id: int,
     spec = WindowSpec(name=body.name, days=body.days, start=body.start, end=body.end,
                       block_all=body.block_all, block_categories=tuple(body.block_categories),
                       block_services=tuple(body.block_services), allow=tuple(body.allow))
-    return school.class_schedule(sg_app(request), cid, spec)
+    return school.class_schedule(sg_app(request), cid, spec, actor=auth.caller.actor)
 
 
 @api.post("/import")

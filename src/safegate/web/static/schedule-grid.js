@@ -1,5 +1,6 @@
 // The schedule page's weekly grid: tap an hour, or drag over several days and hours, and the
-// "Add a window" form below is filled in (days ticked, from and until). The form works
+// form below (adding a window, or changing the one chosen) is filled in (days ticked, from and
+// until). The form works
 // without this script; this only saves typing. No library.
 (function () {
   "use strict";
