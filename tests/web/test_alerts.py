@@ -163,7 +163,11 @@ def test_preferences_and_a_push_subscription_drive_a_real_delivery(
     assert saved.status_code == 303
     assert client.get("/api/v1/notifications/preferences").json() == {
         "email": True, "push": True, "quiet_start": None, "quiet_end": None,
-        "min_severity": "warning"}
+        "min_severity": "warning", "weekly_report": False}  # its box left unticked
+    weekly = client.put("/api/v1/notifications/preferences", json={"weekly_report": True},
+                        headers={"X-CSRF-Token": client.csrf})
+    assert weekly.json()["weekly_report"] is True and weekly.json()["push"] is True
+    assert 'id="n-weekly" name="weekly_report" checked' in client.get("/alerts").text
 
     service = PushEndpoint()
     sink = SmtpSink()

@@ -332,7 +332,8 @@ class GateProcess:
     async def _purge_loop(self) -> None:
         """Hourly: rows past their retention (each data class of app/retention.py; off when
         0 days), budget minutes of past days, the change log's old rows and ended temporary
-        allows. It runs as long as this process leads (it never ends by itself: leadership
+        allows; re-encryption, deadline notices and the weekly report e-mails. It runs as
+        long as this process leads (it never ends by itself: leadership
         would be given up and taken again)."""
         if self.engine is None:
             return
@@ -353,6 +354,8 @@ class GateProcess:
             await self._job("re-encryption", "values moved to the current key",
                             self._reencrypt)
             await self._job("deadline notices", "notices raised", self._notices)
+            if self.settings["notify.deliver_interval"]:
+                await self._job("weekly reports", "report e-mails sent", self._weekly_reports)
             await asyncio.sleep(PURGE_SECONDS)
 
     async def _deliver_loop(self) -> None:
@@ -402,6 +405,13 @@ class GateProcess:
         from safegate.app.notices import raise_notices
 
         return raise_notices(self.app)
+
+    def _weekly_reports(self) -> int:
+        """Last week's report to each parent who wants it, on Monday morning in the
+        household's time zone (app/report_mail.py); failures are logged there."""
+        from safegate.app.report_mail import send_weekly_reports
+
+        return send_weekly_reports(self.app).sent
 
     def _prune_changes(self, _engine: Any, _cutoff: Any) -> int:
         """Keep the newest change-log rows (a gate further behind reloads everything)."""

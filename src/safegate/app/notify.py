@@ -58,7 +58,8 @@ MAX_SUBSCRIPTIONS = 20  # browsers per account; the oldest goes when a new one c
 def _prefs(row: NotifyPrefs | None) -> Prefs:
     if row is None:
         return Prefs()
-    return Prefs(row.email, row.push, row.quiet_start, row.quiet_end, row.min_severity)
+    return Prefs(row.email, row.push, row.quiet_start, row.quiet_end, row.min_severity,
+                 row.weekly_report)
 
 
 def get_prefs(app: App, caller: Caller) -> Prefs:
@@ -68,7 +69,8 @@ def get_prefs(app: App, caller: Caller) -> Prefs:
 
 def set_prefs(app: App, caller: Caller, *, email: bool | None = None, push: bool | None = None,
               quiet_start: str | None = None, quiet_end: str | None = None,
-              min_severity: str | None = None, clear_quiet: bool = False) -> Prefs:
+              min_severity: str | None = None, clear_quiet: bool = False,
+              weekly_report: bool | None = None) -> Prefs:
     """Change the caller's own preferences (None: unchanged); ValueError names a bad field."""
     start = parse_clock(quiet_start, "quiet_start")
     end = parse_clock(quiet_end, "quiet_end")
@@ -81,7 +83,7 @@ def set_prefs(app: App, caller: Caller, *, email: bool | None = None, push: bool
         row = session.get(NotifyPrefs, caller.account_id)
         if row is None:
             row = NotifyPrefs(account_id=caller.account_id, email=True, push=False,
-                              min_severity="warning")
+                              min_severity="warning", weekly_report=True)
             session.add(row)
         if email is not None:
             row.email = email
@@ -93,6 +95,8 @@ def set_prefs(app: App, caller: Caller, *, email: bool | None = None, push: bool
             row.quiet_start, row.quiet_end = start, end
         if min_severity is not None:
             row.min_severity = min_severity
+        if weekly_report is not None:
+            row.weekly_report = weekly_report
         session.flush()
         return _prefs(row)
 

@@ -272,4 +272,22 @@ def deliver(data_dir: Path | None, config: Path | None, as_json: bool) -> None:
     emit(report.to_dict(), as_json, "\n".join([*report.errors, report.summary()]))
 
 
+@alerts.command("weekly-reports", context_settings=CONTEXT)
+@common_options
+@json_option
+def weekly_reports(data_dir: Path | None, config: Path | None, as_json: bool) -> None:
+    """Send each parent last week's report by e-mail, once.
+
+    Due from Monday 07:00 in the household's time zone, for the children whose reports
+    consents are recorded; a parent turns it off on the alerts page (Notifications). A
+    failed send is tried again on a later run (notify.retry_delay, doubled, notify.max_tries
+    tries). The gate runs this hourly; run it from cron when the gate does not. Needs
+    notify.smtp_host. See docs/web.md "Reports"."""
+    from safegate.app.report_mail import send_weekly_reports
+    from safegate.cli.common import emit, run_app
+
+    report = run_app(config, data_dir, send_weekly_reports)
+    emit(report.to_dict(), as_json, "\n".join([*report.errors, report.summary()]))
+
+
 COMMANDS = [monitor, alerts]

@@ -36,10 +36,12 @@ class Prefs:
     quiet_start: str | None = None  # "HH:MM", local
     quiet_end: str | None = None
     min_severity: str = "warning"
+    weekly_report: bool = True  # last week's report by e-mail (app/report_mail.py)
 
     def to_dict(self) -> dict[str, object]:
         return {"email": self.email, "push": self.push, "quiet_start": self.quiet_start,
-                "quiet_end": self.quiet_end, "min_severity": self.min_severity}
+                "quiet_end": self.quiet_end, "min_severity": self.min_severity,
+                "weekly_report": self.weekly_report}
 
 
 def parse_clock(value: str | None, field: str) -> str | None:

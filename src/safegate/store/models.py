@@ -672,8 +672,9 @@ class ChangeLog(Base):
 class NotifyPrefs(Base):
     """How one account wants alerts (safegate.app.notify): e-mail and Web Push on or off,
     quiet hours (local "HH:MM" in the organisation's time zone; both empty: none) during which
-    only urgent alerts are sent, and the least severity worth a message. No row: the
-    defaults (e-mail on, push off, no quiet hours, every severity)."""
+    only urgent alerts are sent, the least severity worth a message, and whether last week's
+    report comes by e-mail. No row: the defaults (e-mail on, push off, no quiet hours, every
+    severity, weekly report on)."""
 
     __tablename__ = "notify_prefs"
     __table_args__ = (one_of("min_severity", choices.ALERT_SEVERITIES),)
@@ -687,6 +688,9 @@ class NotifyPrefs(Base):
     quiet_end: Mapped[str | None] = mapped_column(String(5))
     min_severity: Mapped[str] = mapped_column(String(10), default="warning",
                                               server_default="warning")
+    # Last week's report by e-mail on Monday morning (app/report_mail.py).
+    weekly_report: Mapped[bool] = mapped_column(Boolean, default=True,
+                                                server_default=true())
 
 
 class PushSubscription(Base):
@@ -727,6 +731,28 @@ class AlertDelivery(Base):
     channel: Mapped[str] = mapped_column(String(10))
     status: Mapped[str] = mapped_column(String(10))
     severity: Mapped[str] = mapped_column(String(10))
+    tries: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    next_try_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_error: Mapped[str | None] = mapped_column(String(300))
+
+
+class ReportDelivery(Base):
+    """Last week's report e-mail to one account (safegate.app.report_mail): ``week`` is the
+    week's Monday (ISO date, the household's local days); ``sent`` (never again), ``failed``
+    (tried ``tries`` times, next at ``next_try_at``) or ``gave_up``. ``last_error`` is one
+    line naming the failure, never a password or the message."""
+
+    __tablename__ = "report_delivery"
+    __table_args__ = (
+        one_of("status", choices.DELIVERY_STATUSES),
+        UniqueConstraint("account_id", "week"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("account.id", ondelete="CASCADE"))
+    week: Mapped[str] = mapped_column(String(10))
+    status: Mapped[str] = mapped_column(String(10))
     tries: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     next_try_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

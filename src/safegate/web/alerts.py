@@ -53,12 +53,14 @@ def feedback_form(request: Request, auth: Signed, alert_id: int, csrf: OptStr = 
 @router.post("/alerts/preferences")
 def preferences_form(request: Request, auth: Signed, csrf: OptStr = None,
                      email: OptStr = None, push: OptStr = None, quiet_start: OptStr = None,
-                     quiet_end: OptStr = None, min_severity: OptStr = None) -> Response:
+                     quiet_end: OptStr = None, min_severity: OptStr = None,
+                     weekly_report: OptStr = None) -> Response:
     check_form_csrf(auth, csrf)
     no_quiet = not (quiet_start or "").strip() and not (quiet_end or "").strip()
     notify.set_prefs(sg_app(request), auth.caller, email=email == "on", push=push == "on",
                      quiet_start=quiet_start, quiet_end=quiet_end,
-                     min_severity=min_severity or "warning", clear_quiet=no_quiet)
+                     min_severity=min_severity or "warning", clear_quiet=no_quiet,
+                     weekly_report=weekly_report == "on")
     return back("/alerts", "saved")
 
 
@@ -76,6 +78,8 @@ class PrefsBody(BaseModel):
                                                       "no quiet hours")
     quiet_end: str | None = None
     min_severity: str | None = Field(None, description="warning or urgent")
+    weekly_report: bool | None = Field(None, description="last week's report by e-mail "
+                                                         "on Monday morning")
 
 
 class SubscriptionKeys(BaseModel):
@@ -122,7 +126,8 @@ def put_preferences(request: Request, auth: Authed, body: PrefsBody) -> dict[str
     clear = body.quiet_start == "" and body.quiet_end == ""
     return notify.set_prefs(sg_app(request), auth.caller, email=body.email, push=body.push,
                             quiet_start=body.quiet_start, quiet_end=body.quiet_end,
-                            min_severity=body.min_severity, clear_quiet=clear).to_dict()
+                            min_severity=body.min_severity, clear_quiet=clear,
+                            weekly_report=body.weekly_report).to_dict()
 
 
 @api.get("/push/key")

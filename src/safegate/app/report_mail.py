@@ -1,0 +1,288 @@
+"""Last week's report by e-mail: on Monday from 07:00 in the household's time zone, each
+parent with an e-mail address (and the weekly report left on in their notification
+preferences) receives one message covering the children whose ``reports`` consents are
+recorded: blocked attempts and the categories behind most of them, alerts, days over a time
+budget, and a link to the printable report when ``notify.base_url`` is set.
+
+Each account's week is recorded in ``report_delivery``: a sent report is never sent again,
+a failed one is tried again after a growing wait (``notify.retry_delay`` doubled, at most
+``notify.max_tries`` tries). Only the most recent week is sent; a week missed while the gate
+was down is not sent late. The gate's jobs leader runs :func:`send_weekly_reports` hourly
+(``safegate alerts weekly-reports`` runs it once, for cron). Households only: a school's
+admin would receive hundreds of children.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import select
+
+from safegate.app.core import App
+from safegate.app.notify import Senders, senders_from
+from safegate.app.reports import ChildReport, child_report
+from safegate.lists.services import services
+from safegate.lists.taxonomy import categories
+from safegate.policy.schedule import zone
+from safegate.policy.timestate import zone_ok
+from safegate.privacy import audit
+from safegate.privacy.consent import ConsentError
+from safegate.protect.delivery import Message, backoff
+from safegate.protect.senders import SendError
+from safegate.store.models import Account, NotifyPrefs, Organisation, Profile, ReportDelivery
+from safegate.store.values import utcnow
+
+log = logging.getLogger(__name__)
+
+ACTOR = "weekly report e-mail"
+DUE_FROM = time(7, 0)  # Monday, local: last week's report is due from then on
+TOP_CATEGORIES = 3
+
+
+def due_week(local_now: datetime) -> date:
+    """The Monday of the most recent local week whose report is due at ``local_now``: the
+    week that ended last Sunday once Monday 07:00 has come, the one before until then. Pure."""
+    monday = local_now.date() - timedelta(days=local_now.weekday())
+    if local_now.weekday() == 0 and local_now.time() < DUE_FROM:
+        return monday - timedelta(days=14)
+    return monday - timedelta(days=7)
+
+
+# ---------------------------------------------------------------- the message
+
+_TEXT = {
+    "vi": {
+        "subject": "[SafeGate] Báo cáo tuần {first} – {last}: {children}",
+        "intro": "Tuần {first} – {last} của con qua SafeGate:",
+        "blocked": "{child}: {n} lần truy cập bị chặn",
+        "most": "nhiều nhất: {cats}",
+        "none": "{child}: không có truy cập nào bị chặn",
+        "alerts": "{n} cảnh báo",
+        "over": "vượt giới hạn thời gian cho {target} {days} ngày",
+        "link": "Báo cáo đầy đủ (có thể in): {url}",
+        "open": "Mở SafeGate, trang của con, mục Báo cáo, để xem báo cáo đầy đủ.",
+        "talk": "Hãy dành vài phút cùng con nói về tuần vừa qua. Khi cần hỗ trợ, gọi Tổng "
+                "đài quốc gia bảo vệ trẻ em 111 (miễn phí).",
+        "why": "Bạn nhận thư này vì đã bật báo cáo tuần qua thư điện tử trong SafeGate "
+               "(trang Cảnh báo, mục Thông báo); tắt ở đó nếu không muốn nhận nữa.",
+    },
+    "en": {
+        "subject": "[SafeGate] Weekly report {first} – {last}: {children}",
+        "intro": "Your children's week {first} – {last} through SafeGate:",
+        "blocked": "{child}: {n} blocked attempts",
+        "most": "most: {cats}",
+        "none": "{child}: nothing was blocked",
+        "alerts": "{n} alerts",
+        "over": "over the time budget for {target} on {days} day{s}",
+        "link": "The full report (printable): {url}",
+        "open": "Open SafeGate, the child's page, Report, for the full report.",
+        "talk": "Take a few minutes with your child to talk about the week. For help, call "
+                "the national child protection hotline 111 (free).",
+        "why": "You receive this because the weekly report by e-mail is on in SafeGate "
+               "(Alerts page, Notifications); turn it off there to stop it.",
+    },
+}
+
+
+_GROUPS = {
+    "vi": {"social": "mạng xã hội", "video": "video", "games": "trò chơi", "chat": "nhắn tin",
+           "ai": "chatbot AI", "shopping": "mua sắm", "music": "âm nhạc",
+           "streaming": "phim và truyền hình", "education": "học tập", "other": "khác"},
+    "en": {"social": "social networks", "video": "video", "games": "games", "chat": "chat",
+           "ai": "AI chatbots", "shopping": "shopping", "music": "music",
+           "streaming": "films and TV", "education": "learning", "other": "other"},
+}
+
+
+def _category_names(locale: str) -> dict[str, str]:
+    return {c.id: (c.name_en if locale == "en" else c.name_vi) for c in categories()}
+
+
+def _target_name(target: str, locale: str) -> str:
+    """A budget's target as a parent reads it: a group's name, or a service's."""
+    if target.startswith("group:"):
+        group = target.removeprefix("group:")
+        return _GROUPS[locale].get(group, group)
+    for service in services():
+        if service.id == target:
+            return service.name if locale == "en" else service.name_vi
+    return target
+
+
+def compose_weekly(reports: list[ChildReport], *, locale: str, base_url: str) -> Message:
+    """One parent's weekly e-mail over ``reports`` (one per child, the same week), in
+    ``locale`` (vi or en): counts and category names only, never a site or a message. Pure."""
+    loc = locale if locale in _TEXT else "vi"
+    text = _TEXT[loc]
+    names = _category_names(loc)
+    first, last = reports[0].first, reports[0].last
+    span = {"first": _day(first, loc), "last": _day(last, loc)}
+    lines = [text["intro"].format(**span), ""]
+    for r in reports:
+        if r.blocked_total:
+            parts = [text["blocked"].format(child=r.child, n=r.blocked_total)]
+            cats = ", ".join(f"{names.get(c, c)} {n}" for c, n in
+                             r.by_category[:TOP_CATEGORIES])
+            parts.append(text["most"].format(cats=cats))
+        else:
+            parts = [text["none"].format(child=r.child)]
+        if r.alerts:
+            parts.append(text["alerts"].format(n=r.alerts))
+        for b in r.budgets:
+            if b.over_days:
+                parts.append(text["over"].format(target=_target_name(b.target, loc),
+                                                 days=b.over_days,
+                                                 s="" if b.over_days == 1 else "s"))
+        line = "- " + "; ".join(parts) + "."
+        if base_url:
+            url = (f"{base_url.rstrip('/')}/children/{r.child_id}/report/print"
+                   f"?period=week&day={r.last.isoformat()}")
+            line += "\n  " + text["link"].format(url=url)
+        lines.append(line)
+    if not base_url:
+        lines += ["", text["open"]]
+    lines += ["", text["talk"], "", text["why"]]
+    subject = text["subject"].format(**span, children=", ".join(r.child for r in reports))
+    home = f"{base_url.rstrip('/')}/household" if base_url else None
+    return Message(subject=subject, body="\n".join(lines), url=home)
+
+
+def _day(d: date, locale: str) -> str:
+    months = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov",
+              "Dec")
+    return f"{d.day:02d}/{d.month:02d}" if locale == "vi" else f"{d.day} {months[d.month - 1]}"
+
+
+# ---------------------------------------------------------------- the run
+
+
+@dataclass(slots=True)
+class ReportMailReport:
+    sent: int = 0
+    failed: int = 0
+    gave_up: int = 0
+    no_consent: int = 0  # accounts none of whose children has the reports consents
+    errors: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        return (f"weekly reports: {self.sent} sent, {self.failed} failed (retried later), "
+                f"{self.gave_up} given up, {self.no_consent} without the reports consent")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"sent": self.sent, "failed": self.failed, "gave_up": self.gave_up,
+                "no_consent": self.no_consent, "errors": list(self.errors)}
+
+
+@dataclass(frozen=True, slots=True)
+class _Due:
+    account_id: int
+    to: str
+    locale: str
+    week: date
+    children: tuple[int, ...]
+    tries: int
+
+
+def _due(app: App, now: datetime) -> list[_Due]:
+    """The accounts whose report for their household's most recent week is due."""
+    due: list[_Due] = []
+    with app.sessions()() as session:
+        rows = session.execute(
+            select(Account, Organisation)
+            .join(Organisation, Organisation.id == Account.org_id)
+            .where(Account.role == "parent", Organisation.kind == "household",
+                   Account.email.is_not(None))
+            .order_by(Account.id)).all()
+        for account, org in rows:
+            prefs = session.get(NotifyPrefs, account.id)
+            if prefs is not None and not prefs.weekly_report:
+                continue
+            week = due_week(now.astimezone(zone(zone_ok(org.timezone))))
+            record = session.scalar(select(ReportDelivery).where(
+                ReportDelivery.account_id == account.id,
+                ReportDelivery.week == week.isoformat()))
+            if record is not None and (record.status != "failed" or (
+                    record.next_try_at is not None and record.next_try_at > now)):
+                continue
+            children = tuple(session.scalars(select(Profile.id).where(
+                Profile.org_id == org.id).order_by(Profile.id)))
+            if children:
+                due.append(_Due(account.id, str(account.email), account.locale or "vi",
+                                week, children, record.tries if record else 0))
+    return due
+
+
+def _reports(app: App, task: _Due, now: datetime) -> list[ChildReport]:
+    """The week's report of each child with the reports consents (each made is audited)."""
+    last = (task.week + timedelta(days=6)).isoformat()
+    found = []
+    for profile_id in task.children:
+        try:
+            found.append(child_report(app, profile_id, "week", last, actor=ACTOR, now=now))
+        except ConsentError:
+            continue
+    return found
+
+
+def _record(app: App, task: _Due, error: str | None, children: list[ChildReport],
+            now: datetime) -> str:
+    settings = app.settings
+    tries = task.tries + 1
+    status = "sent" if error is None else \
+        "gave_up" if tries >= settings["notify.max_tries"] else "failed"
+    with app.sessions().begin() as session:
+        row = session.scalar(select(ReportDelivery).where(
+            ReportDelivery.account_id == task.account_id,
+            ReportDelivery.week == task.week.isoformat()))
+        if row is None:
+            row = ReportDelivery(account_id=task.account_id, week=task.week.isoformat())
+            session.add(row)
+        row.status, row.tries, row.last_error = status, tries, error
+        row.sent_at = now if error is None else None
+        row.next_try_at = None if status != "failed" else \
+            now + backoff(tries, settings["notify.retry_delay"])
+        if error is None:
+            for r in children:
+                profile = session.get_one(Profile, r.child_id)
+                audit.append(session, actor=ACTOR, action="report.send",
+                             object_type="profile", object_id=r.child_id,
+                             subject=profile.subject, org_id=profile.org_id,
+                             legal_basis="consent",
+                             detail={"account_id": task.account_id,
+                                     "week": task.week.isoformat()})
+    return status
+
+
+def send_weekly_reports(app: App, senders: Senders | None = None, *,
+                        now: datetime | None = None) -> ReportMailReport:
+    """Send every due weekly report once (see the module docstring). Without an e-mail
+    sender (``notify.smtp_host``) nothing is due."""
+    now = now or utcnow()
+    senders = senders if senders is not None else senders_from(app.settings)
+    report = ReportMailReport()
+    if senders.email is None:
+        return report
+    for task in _due(app, now):
+        children = _reports(app, task, now)
+        if not children:
+            report.no_consent += 1
+            continue
+        message = compose_weekly(children, locale=task.locale,
+                                 base_url=app.settings["notify.base_url"])
+        try:
+            senders.email(task.to, message)
+            error = None
+        except SendError as exc:
+            error = str(exc)[:290]
+        status = _record(app, task, error, children, now)
+        if status == "sent":
+            report.sent += 1
+            continue
+        setattr(report, status, getattr(report, status) + 1)
+        report.errors.append(f"weekly report to account {task.account_id}: {error}")
+        log.warning("weekly report to account %d: %s (try %d%s)", task.account_id, error,
+                    task.tries + 1, "; given up" if status == "gave_up" else "; will retry")
+    return report
