@@ -184,6 +184,11 @@ OPTIONS: tuple[Option, ...] = (
            "Addresses (IPs or CIDRs) of reverse proxies in front of the web app: only from "
            "them is the X-Forwarded-For header believed, for the sign-in rate limit and the "
            "\"from where\" of the audit log. Empty: the socket peer is the client."),
+    Option("web.threads", "int", 40,
+           "Worker threads that run the web app's page and API handlers (anyio's default "
+           "is 40). They share one interpreter lock with the gate's event loop, so more "
+           "threads add waiting, not CPU: `bench/web --web-threads N` measures a value.",
+           minimum=1, maximum=200),
     Option("web.login_attempts_per_minute", "int", 10,
            "Sign-in attempts one client address may make per minute before it is refused "
            "for a while (HTTP 429); each account is also locked for 15 minutes after 5 "

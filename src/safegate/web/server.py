@@ -8,6 +8,8 @@ import socket
 from dataclasses import dataclass
 from typing import Any
 
+import anyio.to_thread
+
 from safegate.app.core import App
 from safegate.config import ConfigError, parse_addr
 
@@ -112,6 +114,8 @@ async def start_web(app: App, reuse_port: bool = False) -> WebServer:
     if tls and not (s["gate.tls_cert"] and s["gate.tls_key"]):
         raise ConfigError("web.tls needs gate.tls_cert and gate.tls_key")
     asgi = create_app(app, secure_cookies=tls or bool(s["web.secure_cookies"]))
+    # Sync handlers run in anyio's worker threads (FastAPI's run_in_threadpool).
+    anyio.to_thread.current_default_thread_limiter().total_tokens = s["web.threads"]
     main = await _listen(asgi, s["web.http"], reuse_port=reuse_port,
                          certfile=s["gate.tls_cert"] if tls else None,
                          keyfile=s["gate.tls_key"] if tls else None)
