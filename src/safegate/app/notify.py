@@ -30,7 +30,7 @@ from safegate.policy.schedule import zone
 from safegate.policy.timestate import zone_ok
 from safegate.privacy import audit
 from safegate.privacy.consent_check import consent_refusal
-from safegate.protect.delivery import Message, Prefs, backoff, compose, parse_clock, wanted
+from safegate.protect.delivery import Message, Prefs, compose, outcome, parse_clock, wanted
 from safegate.protect.senders import Gone, PushSender, SendError, SmtpSender, Subscription
 from safegate.protect.senders import vapid_keys as _vapid_keys
 from safegate.store import choices
@@ -311,10 +311,8 @@ def _send(app: App, senders: Senders, task: _Task) -> None:
 def _record(app: App, task: _Task, error: str | None, settings: Settings,
             now: datetime) -> str:
     tries = task.tries + 1
-    if error is None:
-        status = "sent"
-    else:
-        status = "gave_up" if tries >= settings["notify.max_tries"] else "failed"
+    status, next_try = outcome(tries, error, settings["notify.max_tries"],
+                               settings["notify.retry_delay"], now)
     with app.sessions().begin() as session:
         row = session.scalar(select(AlertDelivery).where(
             AlertDelivery.alert_id == task.alert_id,
@@ -327,8 +325,7 @@ def _record(app: App, task: _Task, error: str | None, settings: Settings,
         row.status, row.tries, row.last_error = status, tries, error
         row.severity = task.severity
         row.sent_at = now if error is None else None
-        row.next_try_at = None if status != "failed" else \
-            now + backoff(tries, settings["notify.retry_delay"])
+        row.next_try_at = next_try
         if error is None:
             audit.append(session, actor=ACTOR, action="alert.notify", object_type="alert",
                          object_id=task.alert_id, subject=task.subject, org_id=task.org_id,

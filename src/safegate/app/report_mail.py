@@ -30,7 +30,7 @@ from safegate.policy.schedule import zone
 from safegate.policy.timestate import zone_ok
 from safegate.privacy import audit
 from safegate.privacy.consent import ConsentError
-from safegate.protect.delivery import Message, backoff
+from safegate.protect.delivery import Message, outcome
 from safegate.protect.senders import SendError
 from safegate.store.models import Account, NotifyPrefs, Organisation, Profile, ReportDelivery
 from safegate.store.values import utcnow
@@ -231,8 +231,8 @@ def _record(app: App, task: _Due, error: str | None, children: list[ChildReport]
             now: datetime) -> str:
     settings = app.settings
     tries = task.tries + 1
-    status = "sent" if error is None else \
-        "gave_up" if tries >= settings["notify.max_tries"] else "failed"
+    status, next_try = outcome(tries, error, settings["notify.max_tries"],
+                               settings["notify.retry_delay"], now)
     with app.sessions().begin() as session:
         row = session.scalar(select(ReportDelivery).where(
             ReportDelivery.account_id == task.account_id,
@@ -242,8 +242,7 @@ def _record(app: App, task: _Due, error: str | None, children: list[ChildReport]
             session.add(row)
         row.status, row.tries, row.last_error = status, tries, error
         row.sent_at = now if error is None else None
-        row.next_try_at = None if status != "failed" else \
-            now + backoff(tries, settings["notify.retry_delay"])
+        row.next_try_at = next_try
         if error is None:
             for r in children:
                 profile = session.get_one(Profile, r.child_id)

@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import time, timedelta
+from datetime import datetime, time, timedelta
 
 from safegate.protect.guidance import GuidanceError, guidance
 
-__all__ = ["Message", "Prefs", "backoff", "compose", "parse_clock", "quiet", "wanted"]
+__all__ = ["Message", "Prefs", "backoff", "compose", "outcome", "parse_clock", "quiet", "wanted"]
 
 SEVERITY_RANK = {"warning": 0, "urgent": 1}
 _CLOCK = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
@@ -84,6 +84,17 @@ def backoff(tries: int, first_delay: float) -> timedelta:
     """The wait after the ``tries``-th failed try: ``first_delay`` doubled each time (at
     most a day)."""
     return timedelta(seconds=min(first_delay * 2 ** max(tries - 1, 0), 86_400.0))
+
+
+def outcome(tries: int, error: str | None, max_tries: int, first_delay: float,
+            now: datetime) -> tuple[str, datetime | None]:
+    """A delivery's status after its ``tries``-th try and when to try again: sent, failed
+    (again after the back-off) or, at ``max_tries``, gave_up. Pure."""
+    if error is None:
+        return "sent", None
+    if tries >= max_tries:
+        return "gave_up", None
+    return "failed", now + backoff(tries, first_delay)
 
 
 @dataclass(frozen=True, slots=True)

@@ -709,7 +709,19 @@ class PushSubscription(Base):
     created_at: Mapped[datetime] = _created_at()
 
 
-class AlertDelivery(Base):
+class DeliveryTries:
+    """The columns of a message's delivery record: ``status`` (sent, failed, gave_up),
+    ``tries``, when to try again, when it was sent and the last failure in one line
+    (protect.delivery.outcome decides them)."""
+
+    status: Mapped[str] = mapped_column(String(10))
+    tries: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    next_try_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_error: Mapped[str | None] = mapped_column(String(300))
+
+
+class AlertDelivery(DeliveryTries, Base):
     """One alert's delivery to one account on one channel: ``sent`` (never again, unless the
     alert has since become urgent: ``severity`` is the one last tried), ``failed`` (tried
     ``tries`` times, next at ``next_try_at``) or ``gave_up``. ``last_error`` is one line
@@ -729,15 +741,10 @@ class AlertDelivery(Base):
         ForeignKey("account.id", ondelete="CASCADE"), index=True
     )
     channel: Mapped[str] = mapped_column(String(10))
-    status: Mapped[str] = mapped_column(String(10))
     severity: Mapped[str] = mapped_column(String(10))
-    tries: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    next_try_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    last_error: Mapped[str | None] = mapped_column(String(300))
 
 
-class ReportDelivery(Base):
+class ReportDelivery(DeliveryTries, Base):
     """Last week's report e-mail to one account (safegate.app.report_mail): ``week`` is the
     week's Monday (ISO date, the household's local days); ``sent`` (never again), ``failed``
     (tried ``tries`` times, next at ``next_try_at``) or ``gave_up``. ``last_error`` is one
@@ -752,11 +759,6 @@ class ReportDelivery(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("account.id", ondelete="CASCADE"))
     week: Mapped[str] = mapped_column(String(10))
-    status: Mapped[str] = mapped_column(String(10))
-    tries: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    next_try_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    last_error: Mapped[str | None] = mapped_column(String(300))
 
 
 class PasswordReset(Base):
