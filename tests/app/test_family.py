@@ -39,6 +39,7 @@ from safegate.store import make_engine, migrate, sqlite_url
 from safegate.store.errors import StoreError
 from safegate.store.models import (
     Alert,
+    AuditLog,
     BudgetUsage,
     Device,
     Organisation,
@@ -210,8 +211,13 @@ def test_devices_by_ip_network_mac_or_token_only(app: App) -> None:
     assert devices["Phone"].ip_cidr is None and len(devices["Phone"].token) >= 16
     assert "token" not in devices["Phone"].to_dict()
     assert devices["Phone"].to_dict(show_token=True)["token"] == devices["Phone"].token
-    rename_device(app, "An", "Tablet", "iPad")
+    rename_device(app, "An", "Tablet", "iPad", actor="lan@example.vn")
     assert [d.name for d in list_devices(app, "An")] == ["iPad", "Laptop"]
+    with app.sessions()() as session:
+        [renamed] = session.scalars(select(AuditLog).where(
+            AuditLog.action == "device.rename")).all()
+        assert (renamed.actor, renamed.detail) == ("lan@example.vn",
+                                                   {"device_id": devices["Tablet"].id})
     assert remove_device(app, "An", f"id:{devices['Laptop'].id}") == "Laptop"
     assert [d.name for d in list_devices(app, "An")] == ["iPad"]
     for kwargs, message in ((dict(ip="300.1.1.1"), "ip: '300.1.1.1' is not an IP address"),

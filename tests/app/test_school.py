@@ -41,7 +41,7 @@ from safegate.app.school import (
 )
 from safegate.app.school_import import import_csv, parse_rows
 from safegate.config import load_settings
-from safegate.store.models import Alert, Device, Profile, SchoolClass
+from safegate.store.models import Alert, AuditLog, Device, Profile, SchoolClass
 
 PASSWORD = "mật khẩu dài 2026"
 CSV = """class,student,birth_year,device,kind,address
@@ -77,8 +77,12 @@ def test_school_years_turn_in_august() -> None:
 
 def test_classes_belong_to_schools_only(app: App) -> None:
     school = _org(app, "Trường THCS Ba Đình")
-    made = add_class(app, school, "6A", "2026-2027")
+    made = add_class(app, school, "6A", "2026-2027", actor="bgh@truong.edu.vn")
     assert (made.name, made.school_year, made.children) == ("6A", "2026-2027", 0)
+    with app.sessions()() as session:
+        [added] = session.scalars(select(AuditLog).where(AuditLog.action == "class.add")).all()
+        assert (added.actor, added.object_id, added.detail) == (
+            "bgh@truong.edu.vn", str(made.id), {"name": "6A", "school_year": "2026-2027"})
     with pytest.raises(SchoolError, match="already"):
         add_class(app, school, "6a", "2026-2027")
     with pytest.raises(SchoolError, match="not a school"):
@@ -141,7 +145,6 @@ def test_a_teacher_reads_only_the_children_of_their_classes(app: App) -> None:
     assert [c.name for c in list_classes(app, school, teacher_id=teacher.account_id)] == ["6A"]
     with app.sessions()() as session:  # a permission change: audited, in the chain
         from safegate.privacy import audit
-        from safegate.store.models import AuditLog
 
         given = session.scalars(select(AuditLog).where(
             AuditLog.action == "class.teacher_assign")).one()
@@ -219,7 +222,6 @@ def test_infected_device_alerts_are_listed_per_device_of_the_school(app: App) ->
 def test_a_class_moves_to_a_new_year_and_a_child_taken_out_is_no_longer_the_teachers(
         app: App) -> None:
     from safegate.privacy import audit
-    from safegate.store.models import AuditLog
 
     school = _org(app, "Trường THCS Ba Đình")
     import_csv(app, school, CSV.encode(), school_year="2026-2027")
@@ -274,7 +276,6 @@ def test_a_class_moves_to_a_new_year_and_a_child_taken_out_is_no_longer_the_teac
 
 def test_a_window_changed_in_place_keeps_its_state_and_the_checks_of_adding(
         app: App) -> None:
-    from safegate.store.models import AuditLog
 
     school = _org(app, "Trường THCS Ba Đình")
     import_csv(app, school, CSV.encode(), school_year="2026-2027")

@@ -391,12 +391,13 @@ def list_devices(app: App, child: str | None = None, *,
 
 
 def rename_device(app: App, child: str, device: str, new_name: str, *,
-                  org: str | None = None) -> DeviceView:
+                  org: str | None = None, actor: str = "system") -> DeviceView:
     new_name = check_name(new_name)
     with app.change("policy", f"device {device} of {child} renamed") as session:
         _, profile = _child(session, child, org)
         row = repo.find_device(session, profile, device)
         repo.rename_device(session, row, new_name)
+        _audit(session, profile, actor, "device.rename", device_id=row.id)
         return _device_view(row, profile.name)
 
 

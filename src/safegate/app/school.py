@@ -110,7 +110,8 @@ def create_class(session: Session, org: Organisation, name: str,
     return row
 
 
-def add_class(app: App, org_id: int, name: str, school_year: str | None = None) -> ClassView:
+def add_class(app: App, org_id: int, name: str, school_year: str | None = None, *,
+              actor: str = "operator") -> ClassView:
     name = check_name(name)
     with app.sessions().begin() as session:
         org = find_school(session, org_id)
@@ -118,7 +119,11 @@ def add_class(app: App, org_id: int, name: str, school_year: str | None = None) 
             datetime.now(UTC), org.timezone)
         if find_class(session, org, name, year) is not None:
             raise SchoolError(f"name: {org.name!r} has a class {name!r} in {year} already")
-        return _class_view(session, create_class(session, org, name, year))
+        row = create_class(session, org, name, year)
+        audit.append(session, actor=actor, action="class.add", object_type="class",
+                     object_id=row.id, org_id=org.id,
+                     detail={"name": name, "school_year": year})
+        return _class_view(session, row)
 
 
 def _class_view(session: Session, row: SchoolClass) -> ClassView:

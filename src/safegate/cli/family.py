@@ -259,7 +259,8 @@ def device_rename(config: Path | None, data_dir: Path | None, child_ref: str, de
     """Rename a child's device (by name or id:N)."""
     from safegate.app.family import rename_device
 
-    view = run_app(config, data_dir, rename_device, child_ref, device_ref, new_name, org=org)
+    view = run_app(config, data_dir, rename_device, child_ref, device_ref, new_name, org=org,
+                   actor=cli_actor())
     _emit(as_json, view.to_dict(), f"renamed to {view.name!r}")
 
 

@@ -68,7 +68,7 @@ def class_add(config: Path | None, data_dir: Path | None, name: str, org: str | 
     from safegate.app.school import add_class, school_id
 
     view = run_app(config, data_dir, lambda app: add_class(app, school_id(app, org), name,
-                                                           school_year))
+                                                           school_year, actor=cli_actor()))
     emit(view.to_dict(), as_json, f"class #{view.id}: {view.name} ({view.school_year})")
 
 

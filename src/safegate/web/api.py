@@ -154,7 +154,8 @@ def rename_device(request: Request, auth: Authed, device_id: int,
                   body: RenameBody) -> dict[str, Any]:
     app = sg_app(request)
     owned = access.check(app, auth.caller, "device", device_id, "change")
-    return family.rename_device(app, owned.child_ref, f"id:{device_id}", body.name).to_dict()
+    return family.rename_device(app, owned.child_ref, f"id:{device_id}", body.name,
+                                actor=auth.caller.actor).to_dict()
 
 
 @router.delete("/devices/{device_id}")

@@ -346,5 +346,6 @@ def rename_device(request: Request, auth: Signed, device_id: int, name: FormStr,
     check_form_csrf(auth, csrf)
     app = sg_app(request)
     owned = access.check(app, auth.caller, "device", device_id, "change")
-    family.rename_device(app, owned.child_ref, f"id:{device_id}", name)
+    family.rename_device(app, owned.child_ref, f"id:{device_id}", name,
+                         actor=auth.caller.actor)
     return back(f"/devices/{device_id}", "saved")

@@ -73,7 +73,8 @@ def add_class(request: Request, auth: Signed, name: FormStr, school_year: OptStr
               csrf: OptStr = None) -> Response:
     check_form_csrf(auth, csrf)
     access.check_org(auth.caller, auth.caller.org_id, "change")
-    made = school.add_class(sg_app(request), auth.caller.org_id, name, school_year or None)
+    made = school.add_class(sg_app(request), auth.caller.org_id, name, school_year or None,
+                            actor=auth.caller.actor)
     return back(f"/school/classes/{made.id}", "saved")
 
 
@@ -206,7 +207,7 @@ def api_classes(request: Request, auth: Authed) -> list[dict[str, Any]]:
 def api_add_class(request: Request, auth: Authed, body: ClassBody) -> dict[str, Any]:
     access.check_org(auth.caller, auth.caller.org_id, "change")
     return school.add_class(sg_app(request), auth.caller.org_id, body.name,
-                            body.school_year).to_dict()
+                            body.school_year, actor=auth.caller.actor).to_dict()
 
 
 @api.get("/classes/{class_id}")
