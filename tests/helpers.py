@@ -482,6 +482,22 @@ def start_web_serve(*args: str, scheme: str = "http", verify: Any = True) -> Web
     raise AssertionError("no free port for the web app in 5 tries")
 
 
+@contextmanager
+def web_served(*args: str, scheme: str = "http", verify: Any = True) -> Iterator[WebServe]:
+    """``start_web_serve(ARGS)`` answering through a fake upstream (``--upstream``); both
+    stopped when the block ends."""
+    upstream = FakeUpstream().start()
+    try:
+        served = start_web_serve(*args, "--upstream", f"127.0.0.1:{upstream.port}",
+                                 scheme=scheme, verify=verify)
+        try:
+            yield served
+        finally:
+            served.stop()
+    finally:
+        upstream.stop()
+
+
 # The demo parent that `safegate serve --demo` signs in (a public, demo-only password).
 DEMO_LOGIN, DEMO_PASSWORD = "phuhuynh@example.vn", "demo-safegate"
 

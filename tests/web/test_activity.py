@@ -21,10 +21,9 @@ from safegate.store.models import AuditLog
 from safegate.store.querylog import insert_query_logs
 from tests.helpers import (
     DEMO_LOGIN,
-    FakeUpstream,
     demo_data_dir,
     signed_in_client,
-    start_web_serve,
+    web_served,
 )
 
 OTHER_LOGIN, OTHER_PASSWORD = "0912345678", "mật khẩu của nhà Lê"
@@ -56,16 +55,10 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     app.close()
     config = data / "web.toml"
     config.write_text("[web]\nlogin_attempts_per_minute = 1000\n")
-    upstream = FakeUpstream().start()
-    served = start_web_serve("--config", str(config), "--demo", "--no-default-lists",
-                             "--data-dir", str(data), "--upstream",
-                             f"127.0.0.1:{upstream.port}")
-    try:
+    with web_served("--config", str(config), "--demo", "--no-default-lists", "--data-dir",
+                    str(data)) as served:
         yield {"served": served, "an": an, "binh": binh, "bao": bao.id, "data": data,
                "tablet": tablet}
-    finally:
-        served.stop()
-        upstream.stop()
 
 
 def names(client: httpx.Client, **params: Any) -> list[str]:

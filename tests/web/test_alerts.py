@@ -31,13 +31,12 @@ from tests.helpers import (
     DEMO_LOGIN,
     DEMO_PASSWORD,
     BrowserKeys,
-    FakeUpstream,
     PushEndpoint,
     SmtpSink,
     cli,
     demo_data_dir,
     signed_in_client,
-    start_web_serve,
+    web_served,
 )
 
 OTHER_LOGIN, OTHER_PASSWORD = "le@example.vn", "mật khẩu của nhà Lê"
@@ -68,15 +67,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     app.close()
     config = data / "web.toml"  # the test runs the delivery itself, not the gate's leader
     config.write_text("[notify]\ndeliver_interval = 0\n")
-    upstream = FakeUpstream().start()
-    served = start_web_serve("--config", str(config), "--demo", "--no-default-lists",
-                             "--data-dir", str(data), "--upstream",
-                             f"127.0.0.1:{upstream.port}")
-    try:
+    with web_served("--config", str(config), "--demo", "--no-default-lists", "--data-dir",
+                    str(data)) as served:
         yield {"base": served.base, "data": data, "urgent": urgent, "other": other}
-    finally:
-        served.stop()
-        upstream.stop()
 
 
 def _feedback(data: Path, alert_id: int) -> str | None:

@@ -21,7 +21,12 @@ from safegate.protect.monitor import seal_snippet, store_alert
 from safegate.protect.spool import PendingAlert
 from safegate.store.models import Alert, NotifyPrefs, Profile
 from safegate.store.values import utcnow
-from tests.helpers import CHROMIUM, FakeUpstream, WebServe, demo_data_dir, start_web_serve
+from tests.helpers import (
+    CHROMIUM,
+    WebServe,
+    demo_data_dir,
+    web_served,
+)
 
 pytestmark = pytest.mark.skipif(shutil.which(CHROMIUM) is None,
                                 reason="needs Debian's chromium (make apt-test)")
@@ -46,15 +51,9 @@ def served(tmp_path: Path) -> Iterator[tuple[WebServe, Path, int]]:
         alert_id = outcome.alert.id
     app.close()
     (data / "web.toml").write_text("[notify]\ndeliver_interval = 0\n")
-    upstream = FakeUpstream().start()
-    serve = start_web_serve("--config", str(data / "web.toml"), "--demo",
-                            "--no-default-lists", "--data-dir", str(data), "--upstream",
-                            f"127.0.0.1:{upstream.port}")
-    try:
+    with web_served("--config", str(data / "web.toml"), "--demo", "--no-default-lists",
+                    "--data-dir", str(data)) as serve:
         yield serve, data, alert_id
-    finally:
-        serve.stop()
-        upstream.stop()
 
 
 def test_the_alerts_page_in_a_browser(served: tuple[WebServe, Path, int], page: Any) -> None:

@@ -23,7 +23,7 @@ from schemathesis.specs.openapi.checks import (
 from safegate.app.accounts import add_token
 from safegate.app.core import App
 from safegate.config import load_settings
-from tests.helpers import FakeUpstream, WebServe, demo_data_dir, start_web_serve
+from tests.helpers import WebServe, demo_data_dir, web_served
 
 DEMO_LOGIN = "phuhuynh@example.vn"
 EXAMPLES = 30
@@ -37,15 +37,9 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[WebServe,
     app.close()
     config = data / "web.toml"
     config.write_text("[web]\nlogin_attempts_per_minute = 10000\n")
-    upstream = FakeUpstream().start()
-    serve = start_web_serve("--config", str(config), "--demo", "--no-default-lists",
-                            "--data-dir", str(data), "--upstream",
-                            f"127.0.0.1:{upstream.port}")
-    try:
+    with web_served("--config", str(config), "--demo", "--no-default-lists", "--data-dir",
+                    str(data)) as serve:
         yield serve, token
-    finally:
-        serve.stop()
-        upstream.stop()
 
 
 CHECKS = [not_a_server_error, content_type_conformance, response_schema_conformance]

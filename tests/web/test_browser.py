@@ -17,7 +17,6 @@ from safegate.app.requests import create
 from safegate.config import load_settings
 from tests.helpers import (
     CHROMIUM,
-    FakeUpstream,
     WebServe,
     addresses,
     cli,
@@ -25,8 +24,8 @@ from tests.helpers import (
     fits_the_phone,
     query,
     screenshot,
-    start_web_serve,
     wait_until,
+    web_served,
 )
 
 AN = "127.0.0.2"  # the demo tablet of An
@@ -50,15 +49,9 @@ def served(tmp_path: Any) -> Iterator[WebServe]:
     added = cli("lists", "add", "games-e2e", str(games), "--category", "games",
                 "--data-dir", str(data))
     assert added.returncode == 0, added.stderr
-    upstream = FakeUpstream().start()
-    serve = start_web_serve("--demo", "--no-default-lists", "--data-dir", str(data),
-                            "--upstream", f"127.0.0.1:{upstream.port}", "--blocklist",
-                            str(listed))
-    try:
+    with web_served("--demo", "--no-default-lists", "--data-dir", str(data), "--blocklist",
+                    str(listed)) as serve:
         yield serve
-    finally:
-        serve.stop()
-        upstream.stop()
 
 
 def test_sign_in_pause_approve_and_switch_language(served: WebServe, page: Any) -> None:

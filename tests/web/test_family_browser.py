@@ -22,7 +22,6 @@ import pytest
 from tests.helpers import (
     CHROMIUM,
     CHROMIUM_ARGS,
-    FakeUpstream,
     SmtpSink,
     WebServe,
     addresses,
@@ -31,8 +30,8 @@ from tests.helpers import (
     free_tcp_port,
     query,
     screenshot,
-    start_web_serve,
     wait_until,
+    web_served,
 )
 
 PHONE = "127.0.0.1"  # the child's phone: the browser's own address, so the block page knows it
@@ -72,14 +71,11 @@ def world(tmp_path: Path) -> Iterator[World]:
         f'[notify]\ndeliver_interval = 1\nsmtp_host = "127.0.0.1"\nsmtp_port = {sink.port}\n'
         'smtp_from = "safegate@example.vn"\nsmtp_starttls = false\n'
         "[signals]\nbypass_attempts = 3\n")
-    upstream = FakeUpstream().start()
-    serve = start_web_serve("--config", str(config), "--no-default-lists", "--data-dir",
-                            str(data), "--upstream", f"127.0.0.1:{upstream.port}")
     try:
-        yield World(serve, page_port, sink, data)
+        with web_served("--config", str(config), "--no-default-lists", "--data-dir",
+                        str(data)) as serve:
+            yield World(serve, page_port, sink, data)
     finally:
-        serve.stop()
-        upstream.stop()
         sink.stop()
 
 

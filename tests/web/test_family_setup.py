@@ -14,12 +14,11 @@ import httpx
 import pytest
 
 from tests.helpers import (
-    FakeUpstream,
     WebServe,
     demo_data_dir,
     query,
-    start_web_serve,
     wait_until,
+    web_served,
 )
 
 PASSWORD = "mật khẩu dài 2026"
@@ -30,15 +29,9 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebServe]:
     data = demo_data_dir(tmp_path_factory.mktemp("family_setup") / "data")
     config = data / "web.toml"
     config.write_text("[web]\nsignup = true\nlogin_attempts_per_minute = 60\n")
-    upstream = FakeUpstream().start()
-    serve = start_web_serve("--config", str(config), "--demo", "--no-default-lists",
-                            "--data-dir", str(data), "--upstream",
-                            f"127.0.0.1:{upstream.port}")
-    try:
+    with web_served("--config", str(config), "--demo", "--no-default-lists", "--data-dir",
+                    str(data)) as serve:
         yield serve
-    finally:
-        serve.stop()
-        upstream.stop()
 
 
 def _token(client: httpx.Client, path: str) -> str:

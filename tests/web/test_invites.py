@@ -18,11 +18,10 @@ from safegate.app.family import add_org
 from safegate.config import load_settings
 from safegate.store.demo import DEMO_ORG_NAME
 from tests.helpers import (
-    FakeUpstream,
     WebServe,
     demo_data_dir,
     signed_in_client,
-    start_web_serve,
+    web_served,
 )
 
 PARENT, PARENT_PASSWORD = "phuhuynh@example.vn", "demo-safegate"
@@ -39,15 +38,9 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebServe]:
     app.close()
     config = data / "web.toml"
     config.write_text(f"[web]\nsignup = true\nlogin_attempts_per_minute = {LIMIT}\n")
-    upstream = FakeUpstream().start()
-    serve = start_web_serve("--config", str(config), "--demo", "--no-default-lists",
-                            "--data-dir", str(data), "--upstream",
-                            f"127.0.0.1:{upstream.port}")
-    try:
+    with web_served("--config", str(config), "--demo", "--no-default-lists", "--data-dir",
+                    str(data)) as serve:
         yield serve
-    finally:
-        serve.stop()
-        upstream.stop()
 
 
 def _from(base: str, source: str) -> httpx.Client:

@@ -24,13 +24,12 @@ from safegate.config import load_settings
 from tests.helpers import (
     DEMO_LOGIN,
     DEMO_PASSWORD,
-    FakeUpstream,
     demo_data_dir,
     free_tcp_port,
     query,
     signed_in_client,
-    start_web_serve,
     wait_until,
+    web_served,
 )
 
 OTHER_LOGIN, OTHER_PASSWORD = "0912345678", "mật khẩu của nhà Lê"
@@ -59,16 +58,10 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     config.write_text("[web]\nlogin_attempts_per_minute = 1000\n"
                       f'[gate]\ndot_hostname = "dns.test"\ndoh = "127.0.0.1:{doh_port}"\n'
                       "doh_plain = true\n")
-    upstream = FakeUpstream().start()
-    served = start_web_serve("--config", str(config), "--demo", "--no-default-lists",
-                             "--data-dir", str(data), "--upstream",
-                             f"127.0.0.1:{upstream.port}")
-    try:
+    with web_served("--config", str(config), "--demo", "--no-default-lists", "--data-dir",
+                    str(data)) as served:
         yield {"served": served, "tablet": tablet, "phone": phone, "doh_port": doh_port,
                "binh_phone": binh_phone}
-    finally:
-        served.stop()
-        upstream.stop()
 
 
 def test_the_parent_gets_the_material_never_cached(world: dict[str, Any],

@@ -21,13 +21,12 @@ from safegate.config import load_settings
 from tests.helpers import (
     DEMO_LOGIN,
     DEMO_PASSWORD,
-    FakeUpstream,
     ListServer,
     demo_data_dir,
     query,
     signed_in_client,
-    start_web_serve,
     wait_until,
+    web_served,
 )
 
 OPERATOR_LOGIN, OPERATOR_PASSWORD = "vanhanh@example.vn", "mật khẩu vận hành 2026"
@@ -50,15 +49,11 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     app.close()
     config = data / "web.toml"
     config.write_text("[web]\nlogin_attempts_per_minute = 1000\n")
-    upstream = FakeUpstream().start()
-    served = start_web_serve("--config", str(config), "--demo", "--no-default-lists",
-                             "--data-dir", str(data), "--upstream",
-                             f"127.0.0.1:{upstream.port}")
     try:
-        yield {"served": served, "token": token, "parent_token": parent_token}
+        with web_served("--config", str(config), "--demo", "--no-default-lists", "--data-dir",
+                        str(data)) as served:
+            yield {"served": served, "token": token, "parent_token": parent_token}
     finally:
-        served.stop()
-        upstream.stop()
         lists.close()
         broken.close()
 

@@ -14,12 +14,11 @@ import pytest
 from tests.helpers import (
     DEMO_LOGIN,
     DEMO_PASSWORD,
-    FakeUpstream,
     SmtpSink,
     demo_data_dir,
     signed_in_client,
-    start_web_serve,
     wait_until,
+    web_served,
 )
 
 NEW = "mật khẩu mới của Mai 2026"
@@ -33,15 +32,11 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     config.write_text(f"[notify]\ndeliver_interval = 0\nsmtp_host = \"127.0.0.1\"\n"
                       f"smtp_port = {sink.port}\nsmtp_from = \"safegate@example.vn\"\n"
                       "smtp_starttls = false\n")
-    upstream = FakeUpstream().start()
-    served = start_web_serve("--config", str(config), "--demo", "--no-default-lists",
-                             "--data-dir", str(data), "--upstream",
-                             f"127.0.0.1:{upstream.port}")
     try:
-        yield {"base": served.base, "sink": sink}
+        with web_served("--config", str(config), "--demo", "--no-default-lists", "--data-dir",
+                        str(data)) as served:
+            yield {"base": served.base, "sink": sink}
     finally:
-        served.stop()
-        upstream.stop()
         sink.stop()
 
 

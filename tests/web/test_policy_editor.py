@@ -26,14 +26,13 @@ from safegate.config import load_settings
 from safegate.store.budgets import DatabaseCounter
 from tests.helpers import (
     DEMO_LOGIN,
-    FakeUpstream,
     addresses,
     cli,
     demo_data_dir,
     query,
     signed_in_client,
-    start_web_serve,
     wait_until,
+    web_served,
 )
 
 EN_LOGIN, OTHER_PASSWORD = "bo@example.vn", "mật khẩu của bố 2026"
@@ -60,15 +59,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     app.close()
     config = data / "web.toml"
     config.write_text("[web]\nlogin_attempts_per_minute = 1000\n")
-    upstream = FakeUpstream().start()
-    served = start_web_serve("--config", str(config), "--demo", "--no-default-lists",
-                             "--data-dir", str(data), "--upstream",
-                             f"127.0.0.1:{upstream.port}")
-    try:
+    with web_served("--config", str(config), "--demo", "--no-default-lists", "--data-dir",
+                    str(data)) as served:
         yield {"served": served, "an": kids["An"], "bao": bao.id, "data": data}
-    finally:
-        served.stop()
-        upstream.stop()
 
 
 def hhmm(when: datetime) -> str:

@@ -10,7 +10,12 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import CHROMIUM, FakeUpstream, WebServe, demo_data_dir, start_web_serve
+from tests.helpers import (
+    CHROMIUM,
+    WebServe,
+    demo_data_dir,
+    web_served,
+)
 
 pytestmark = pytest.mark.skipif(shutil.which(CHROMIUM) is None,
                                 reason="needs Debian's chromium (make apt-test)")
@@ -19,14 +24,8 @@ pytestmark = pytest.mark.skipif(shutil.which(CHROMIUM) is None,
 @pytest.fixture
 def served(tmp_path: Any) -> Iterator[WebServe]:
     data = demo_data_dir(tmp_path / "data")
-    upstream = FakeUpstream().start()
-    serve = start_web_serve("--demo", "--no-default-lists", "--data-dir", str(data),
-                            "--upstream", f"127.0.0.1:{upstream.port}")
-    try:
+    with web_served("--demo", "--no-default-lists", "--data-dir", str(data)) as serve:
         yield serve
-    finally:
-        serve.stop()
-        upstream.stop()
 
 
 def centre(page: Any, selector: str) -> tuple[float, float]:

@@ -29,10 +29,9 @@ from safegate.store.querylog import insert_query_logs
 from tests.helpers import (
     DEMO_LOGIN,
     DEMO_PASSWORD,
-    FakeUpstream,
     demo_data_dir,
     signed_in_client,
-    start_web_serve,
+    web_served,
 )
 
 EN_LOGIN, OTHER_PASSWORD = "bo@example.vn", "mật khẩu của bố 2026"
@@ -83,16 +82,10 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     app.close()
     config = data / "web.toml"
     config.write_text("[web]\nlogin_attempts_per_minute = 1000\n")
-    upstream = FakeUpstream().start()
-    served = start_web_serve("--config", str(config), "--demo", "--no-default-lists",
-                             "--data-dir", str(data), "--upstream",
-                             f"127.0.0.1:{upstream.port}")
-    try:
+    with web_served("--config", str(config), "--demo", "--no-default-lists", "--data-dir",
+                    str(data)) as served:
         yield {"served": served, "an": an, "binh": kids["Bình"], "bao": bao.id,
                "today": today, "data": data}
-    finally:
-        served.stop()
-        upstream.stop()
 
 
 def test_the_weekly_and_daily_figures(world: dict[str, Any], parent: httpx.Client) -> None:

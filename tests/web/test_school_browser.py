@@ -15,7 +15,12 @@ from safegate.app.accounts import add_user
 from safegate.app.core import App
 from safegate.app.family import add_org
 from safegate.config import load_settings
-from tests.helpers import CHROMIUM, FakeUpstream, WebServe, demo_data_dir, start_web_serve
+from tests.helpers import (
+    CHROMIUM,
+    WebServe,
+    demo_data_dir,
+    web_served,
+)
 
 ADMIN, PASSWORD = "bgh@truong.edu.vn", "mật khẩu trường 2026"
 HEADER = "class,student,birth_year,device,kind,address\n"
@@ -31,14 +36,8 @@ def served(tmp_path: Path) -> Iterator[WebServe]:
     add_org(app, "Trường Tiểu học Kim Liên", kind="school")
     add_user(app, ADMIN, PASSWORD, org="Trường Tiểu học Kim Liên", role="school_admin")
     app.close()
-    upstream = FakeUpstream().start()
-    serve = start_web_serve("--demo", "--no-default-lists", "--data-dir", str(data),
-                            "--upstream", f"127.0.0.1:{upstream.port}")
-    try:
+    with web_served("--demo", "--no-default-lists", "--data-dir", str(data)) as serve:
         yield serve
-    finally:
-        serve.stop()
-        upstream.stop()
 
 
 def test_the_upload_page_shows_row_errors_then_imports(served: WebServe, page: Any,

@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from safegate.privacy import otp
-from tests.helpers import FakeUpstream, demo_data_dir, signed_in_client, start_web_serve
+from tests.helpers import demo_data_dir, signed_in_client, web_served
 
 LOGIN, PASSWORD = "phuhuynh@example.vn", "demo-safegate"
 
@@ -25,15 +25,9 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     data = demo_data_dir(tmp_path_factory.mktemp("totp") / "data")
     config = data / "web.toml"  # every attempt here comes from 127.0.0.1
     config.write_text("[web]\nlogin_attempts_per_minute = 60\n")
-    upstream = FakeUpstream().start()
-    served = start_web_serve("--config", str(config), "--demo", "--no-default-lists",
-                             "--data-dir", str(data), "--upstream",
-                             f"127.0.0.1:{upstream.port}")
-    try:
+    with web_served("--config", str(config), "--demo", "--no-default-lists", "--data-dir",
+                    str(data)) as served:
         yield served.base
-    finally:
-        served.stop()
-        upstream.stop()
 
 
 def _field(html: str, pattern: str) -> str:

@@ -19,7 +19,6 @@ from safegate.config import load_settings
 from tests.helpers import (
     DEMO_LOGIN,
     DEMO_PASSWORD,
-    FakeUpstream,
     WebServe,
     addresses,
     demo_data_dir,
@@ -27,6 +26,7 @@ from tests.helpers import (
     signed_in_client,
     start_web_serve,
     wait_until,
+    web_served,
 )
 
 OTHER_LOGIN, OTHER_PASSWORD = "0912345678", "mật khẩu của nhà Lê"
@@ -49,16 +49,10 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     app.close()
     config = data / "web.toml"  # these tests sign in more often than a person would
     config.write_text("[web]\nlogin_attempts_per_minute = 1000\n")
-    upstream = FakeUpstream().start()
-    served = start_web_serve("--config", str(config), "--demo", "--no-default-lists",
-                             "--data-dir", str(data), "--upstream",
-                             f"127.0.0.1:{upstream.port}")
-    try:
+    with web_served("--config", str(config), "--demo", "--no-default-lists", "--data-dir",
+                    str(data)) as served:
         yield {"served": served, "bao": bao.id, "device": device.id, "request": request.id,
                "read_token": read_token, "data": data}
-    finally:
-        served.stop()
-        upstream.stop()
 
 
 def _serve(world: dict[str, Any]) -> WebServe:
