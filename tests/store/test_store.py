@@ -513,6 +513,28 @@ def test_insert_and_purge_query_logs(engine: Engine) -> None:
     assert purge_query_logs(engine, 1e12, batch_size=3) == 4
 
 
+def test_insert_query_logs_keeps_every_row_and_its_order_across_statements(
+        engine: Engine) -> None:
+    """SQLite writes 100 rows per statement and the rest one by one: a batch of 257 rows
+    comes back whole and in order; a bad row in the second statement leaves nothing."""
+    rows: list[QueryLogRow] = [
+        (1733370000.0 + (i % 3) / 7, f"10.0.0.{i % 5}", None if i % 4 else i, f"n{i}.example.vn",
+         28 if i % 2 else 1, "block" if i % 3 else "allow",
+         f"custom:custom/list:n{i}.example.vn" if i % 3 else None, 1 + i % 9)
+        for i in range(257)
+    ]  # fmt: skip
+    assert insert_query_logs(engine, rows) == 257
+    columns = (QueryLog.ts, QueryLog.client_ip, QueryLog.profile_id, QueryLog.qname,
+               QueryLog.qtype, QueryLog.action, QueryLog.reason, QueryLog.hits)
+    with engine.connect() as conn:
+        stored = [tuple(r) for r in conn.execute(select(*columns).order_by(QueryLog.id))]
+    assert stored == rows
+    bad = [*rows[:150], (2000.0, "::1", None, "x.vn", 1, "dropped", None, 1), *rows[:50]]
+    with pytest.raises(StoreError, match="201 rows"):
+        insert_query_logs(engine, bad)
+    assert _count(engine, QueryLog) == 257
+
+
 def test_insert_query_logs_bulk_100k(engine: Engine, capsys: pytest.CaptureFixture[str]) -> None:
     n = 100_000
     start_ts = time.time()

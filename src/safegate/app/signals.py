@@ -18,7 +18,7 @@ from typing import Any
 from safegate.app.core import App
 from safegate.protect.dns_alerts import store_signals
 from safegate.protect.monitor import describe_error
-from safegate.protect.signals import Detector, Event, Thresholds, event_from_row
+from safegate.protect.signals import Detector, Event, Thresholds, event_from_row, may_count
 
 log = logging.getLogger(__name__)
 
@@ -34,14 +34,16 @@ class DnsSignals:
         self._lock = threading.Lock()
 
     def events(self, rows: Sequence[Sequence[Any]]) -> list[Event]:
-        """The blocked rows as events. Their time is now (the write of the window): a row's
-        own time is the window's start, or only the hour for a child whose log level is
-        ``domains``."""
+        """The blocked rows of children that can count towards a signal (``may_count``), as
+        events. Their time is now (the write of the window): a row's own time is the window's
+        start, or only the hour for a child whose log level is ``domains``."""
         now = self.clock()
         out = []
-        for _, ip, profile_id, qname, _, action, reason, count in rows:
-            if action != "block":
-                continue
+        # One pass in C over the window's rows (there is one per distinct name and client):
+        # most are not blocks of a child's bypass or malware names.
+        for _, ip, profile_id, qname, _, action, reason, count in [
+                row for row in rows
+                if row[5] == "block" and row[2] is not None and may_count(row[3], row[6])]:
             event = event_from_row(now, ip, profile_id, qname, action, reason, count)
             if event is not None:
                 out.append(event)

@@ -52,13 +52,18 @@ def block_response(
     # The style by its fields: a dataclass's __hash__ is a Python call per query.
     rcode, body, an, ns = _block_body(style.ttl, style.blockpage_v4, style.blockpage_v6,
                                       "nxdomain" if nx else mode, kind)
+    # wire.response_flags(query.flags, rcode), inline.
+    flags = _RESPONSE_BITS | (query.flags & _ECHOED_BITS) | rcode
     if query.edns:
         options = (wire.ede_option(wire.EDE_FILTERED, decision.reason or ""),)
         additional = wire.opt_record(do=query.do, ext_rcode=rcode, options=options)
-        header = _HEADER.pack(query.id, wire.response_flags(query.flags, rcode), 1, an, ns, 1)
+        header = _HEADER.pack(query.id, flags, 1, an, ns, 1)
         return header + data[12 : query.question_end] + body + additional
-    header = _HEADER.pack(query.id, wire.response_flags(query.flags, rcode), 1, an, ns, 0)
-    return header + data[12 : query.question_end] + body
+    return _HEADER.pack(query.id, flags, 1, an, ns, 0) + data[12 : query.question_end] + body
+
+
+_RESPONSE_BITS = wire.FLAG_QR | wire.FLAG_RA
+_ECHOED_BITS = 0x7800 | wire.FLAG_RD | wire.FLAG_CD  # opcode, RD, CD
 
 
 _HEADER = struct.Struct("!HHHHHH")

@@ -33,24 +33,38 @@ Item = tuple[str, Any]
 
 def window_rows(window_start: float, counts: Counter[Item]) -> list[Row]:
     """Rows for one window, applying each profile's log level: ``domains`` keeps no
-    client address and only the hour; ``off`` keeps nothing (and is never appended)."""
-    by_record: Counter[tuple[str, tuple[Any, ...]]] = Counter()
-    for (ip, item), n in counts.items():
-        by_record[(ip, item if type(item) is tuple else item.record)] += n
-    # A ``full`` row is one (client, record) of ``by_record`` (equal records are one key
-    # there, and the level is part of the record): it needs no more merging. ``domains``
-    # rows drop the client and the minutes, so several keys can make one row.
-    rows: list[Row] = []
-    add = rows.append
-    merged: Counter[tuple[Any, ...]] = Counter()
-    for (ip, (profile_id, qname, qtype, action, reason, level)), n in by_record.items():
-        if level == "full":
-            add((window_start, ip, profile_id, qname, qtype, action, reason, n))
-        elif level == "domains":
-            hour = window_start - window_start % 3600
-            merged[(hour, "", profile_id, qname, qtype, action, reason)] += n
-    rows.extend((*key, n) for key, n in merged.items())
+    client address and only the hour; ``off`` keeps nothing (and is never appended).
+    ``counts`` is the window's own (it is changed: memoised answers become their records).
+
+    A ``full`` row is one (client, record) key (equal records are one key, and the level is
+    part of the record): it needs no more merging. Only the keys of memoised answers (few:
+    one per answer and client, however often it was served) are re-keyed by their record,
+    so a window of distinct names is turned into rows in two passes that run in C."""
+    memoised = [key for key in counts if type(key[1]) is not tuple]
+    for key in memoised:
+        n = counts.pop(key)
+        by_record = (key[0], key[1].record)
+        counts[by_record] = counts.get(by_record, 0) + n
+    rows: list[Row] = [(window_start, ip, record[0], record[1], record[2], record[3],
+                        record[4], n)
+                       for (ip, record), n in counts.items() if record[5] == "full"]
+    if len(rows) < len(counts):
+        # ``domains`` rows drop the client and the minutes, so several keys can make one row.
+        hour = window_start - window_start % 3600
+        merged: Counter[tuple[Any, ...]] = Counter()
+        for (_, (profile_id, qname, qtype, action, reason, level)), n in counts.items():
+            if level == "domains":
+                merged[(hour, "", profile_id, qname, qtype, action, reason)] += n
+        rows.extend((*key, n) for key, n in merged.items())
     return rows
+
+
+class _WriteFailed(Exception):
+    """The sink refused a window's ``rows`` rows (the cause is the sink's error)."""
+
+    def __init__(self, rows: int) -> None:
+        super().__init__(rows)
+        self.rows = rows
 
 
 class QueryLog:
@@ -116,18 +130,31 @@ class QueryLog:
         start, self._window_start = self._window_start, now
         if not counts or self.sink is None:
             return
-        rows = window_rows(start - start % self.window if self.window >= 1 else start, counts)
-        if not rows:
-            return
+        window_start = start - start % self.window if self.window >= 1 else start
         try:
-            written = await asyncio.get_running_loop().run_in_executor(None, self.sink, rows)
+            # The rows are made in the worker thread too: a window of many distinct names
+            # would otherwise hold up the event loop while they are made.
+            written = await asyncio.get_running_loop().run_in_executor(
+                None, self._write_window, window_start, counts)
             self.written += written
         except Exception as exc:  # the store is down or full: count, keep serving
-            self.dropped += len(rows)
+            self.dropped += exc.rows if isinstance(exc, _WriteFailed) else 0
+            cause = exc.__cause__ if isinstance(exc, _WriteFailed) else exc
             if now - self._last_error_log > 30:
                 self._last_error_log = now
                 log.error("query log write failed (%d records dropped so far): %s",
-                          self.dropped, exc)
+                          self.dropped, cause)
+
+    def _write_window(self, window_start: float, counts: Counter[Item]) -> int:
+        """The window's rows through the sink (in a worker thread); how many it wrote."""
+        rows = window_rows(window_start, counts)
+        if not rows:
+            return 0
+        assert self.sink is not None
+        try:
+            return self.sink(rows)
+        except Exception as exc:
+            raise _WriteFailed(len(rows)) from exc
 
     async def _run(self) -> None:
         while True:

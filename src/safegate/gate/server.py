@@ -324,31 +324,39 @@ class Gate:
         """Everything that needs no upstream, without awaiting: (True, response) for
         malformed, refused, blocked, local and cached answers; (False, pending) when the
         upstreams must be asked (see ``answer_upstream``)."""
-        self.stats.slow_path += 1
+        stats = self.stats
+        stats.slow_path += 1
         try:
             query = wire.parse_query(data)
         except WireError as exc:
             if exc.rcode is None:
                 return True, None
-            self.stats.formerr += 1
+            stats.formerr += 1
             return True, wire.error_response(data, exc.rcode)
         if client.refused:
-            self.stats.refused += 1
+            stats.refused += 1
             return True, answers.refused(data, query)
         profile = self._profile_for(client, query) if client.by_mac else client.profile
         # The time-dependent state (schedules, pause, temporary allows): recomputed only when
         # its boundary has passed, and then the profile's memo is emptied.
-        live = current(profile, self.snapshot.index, time.time(), self.budgets)
-        decision = decide(profile, self.snapshot.index, query.name, live)
+        index = self.snapshot.index
+        live, wall = profile.live, time.time()
+        if not live.valid_from <= wall < live.valid_until:  # ``current``'s test, inline
+            live = current(profile, index, wall, self.budgets)
+        decision = decide(profile, index, query.name, live)
         now = time.monotonic()
+        action = decision.action
+        if action == "block" or action == "nxdomain":
+            return True, self._blocked(data, query, client, profile, decision, now, max_size,
+                                       live.valid_until)
         if decision is ALLOW:
             self._note_unknown(query.name)
         end = query.question_end
-        if decision.action == "rewrite" and decision.target and query.qtype in REWRITE_TYPES:
+        if action == "rewrite" and decision.target and query.qtype in REWRITE_TYPES:
             # Safe search: the answer is built from the target's records, which come through
             # the shared cache and the upstreams like any name's (see ``_rewritten``).
             question = wire.encode_name(decision.target) + data[end - 4 : end]
-        elif decision.action != "allow":
+        elif action != "allow":
             return True, self._finish(data, query, client, profile, decision, None, now,
                                       max_size, live.valid_until)
         else:
@@ -437,6 +445,46 @@ class Gate:
             batch.append(record)
         if max_size is not None and expires > now and (entry is None or entry.ttl > 0):
             self._memoise(client, data, query, response, entry, record, expires, now)
+        return response
+
+    def _blocked(self, data: bytes, query: Query, client: Client, profile: CompiledProfile,
+                 decision: Decision, now: float, max_size: int | None,
+                 valid_until: float) -> bytes:
+        """``_finish`` for a block or NXDOMAIN decision (no upstream entry, no budget to
+        count): the same response, query-log record and memo entry, without the branches
+        that only other answers need. A cache miss of a blocked name runs this."""
+        expires = now + BLOCK_MEMO_SECONDS
+        if valid_until != math.inf:
+            expires = min(expires, self._state_ends(valid_until, now))
+        stats = self.stats
+        stats.blocked += 1
+        stats.blocked_by_category[decision.category or "other"] += 1
+        mode = profile.block_mode if profile.block_mode else "null"
+        response = answers.block_response(data, query, decision, mode, self.options.style)
+        if max_size is not None:
+            size = len(response)
+            if size > max_size or size > wire.MIN_UDP_PAYLOAD:
+                response = self._fit(response, query, max_size)  # else it fits in any case
+        level = profile.log_level
+        if level == "off":
+            record = None
+        else:
+            category = decision.category
+            record = (profile.id, query.name, query.qtype, "block",
+                      decision.rule if category is None else f"{category}:{decision.rule}",
+                      level)
+            batch = self.querylog.batch  # QueryLog.add, inline
+            batch.append(client.ip)
+            batch.append(record)
+        if max_size is not None and expires > now:
+            # _memoise of an answer made here, inline.
+            memo = client.memo
+            size, limit = len(memo), self.options.memo_size
+            while size >= limit:
+                memo.popitem(last=False)
+                size -= 1
+            memo[data[2:]] = _new_fixed(FixedMemo,
+                                        (expires, None, expires, response[2:], record))
         return response
 
     @staticmethod

@@ -210,38 +210,6 @@ _QUESTION_NAME_END = MAX_NAME + 12
 _new_query = tuple.__new__  # Query(...) without NamedTuple's Python-level __new__
 
 
-def _plain_question_name(data: bytes) -> tuple[str, int] | None:
-    """The usual question name, fast: its ``labels_to_text`` and the offset past it, when it
-    is well formed and every label is plain (no escapes needed); else None, and
-    ``_question_name`` reads it (and raises what is wrong with it). No slice per label: the
-    length octets of one copy of the name become dots."""
-    size = len(data)
-    pos = 12
-    count = 0
-    while pos < size:
-        length = data[pos]
-        if not length:
-            break
-        if length > MAX_LABEL:
-            return None
-        pos += 1 + length
-        count += 1
-    else:
-        return None  # truncated
-    if pos >= _QUESTION_NAME_END:
-        return None
-    if not count:
-        return "", pos + 1
-    text = bytearray(data[13:pos])
-    inner = 13 + data[12]
-    while inner < pos:
-        text[inner - 13] = 46  # "."
-        inner += 1 + data[inner]
-    if text.translate(None, _PLAIN_AND_DOT) or text.count(46) != count - 1:
-        return None
-    return text.lower().decode("ascii"), pos + 1
-
-
 def _question_name(data: bytes) -> tuple[list[bytes], int]:
     """The labels of the question name at offset 12 and the offset past it. A query's
     question is the first name of the message, so it can never be compressed."""
@@ -284,12 +252,39 @@ def parse_query(data: bytes) -> Query:
         raise WireError(f"opcode {(flags >> 11) & 0xF} not implemented", RCODE_NOTIMP)
     if qdcount != 1:
         raise WireError(f"{qdcount} questions (exactly one is supported)")
-    fast = _plain_question_name(data)
-    if fast is None:
+    # The usual question name, fast (every cache miss parses one): its ``labels_to_text``
+    # when it is well formed and every label is plain (no escapes needed); else None, and
+    # ``_question_name`` reads it (and raises what is wrong with it). No slice per label:
+    # the length octets of one copy of the name become dots.
+    name: str | None = None
+    size = len(data)
+    pos = 12
+    count = 0
+    while pos < size:
+        length = data[pos]
+        if not length:
+            if pos < _QUESTION_NAME_END:
+                if count:
+                    text = bytearray(data[13:pos])
+                    inner = 13 + data[12]
+                    while inner < pos:
+                        text[inner - 13] = 46  # "."
+                        inner += 1 + data[inner]
+                    if not text.translate(None, _PLAIN_AND_DOT) and \
+                            text.count(46) == count - 1:
+                        name = text.lower().decode("ascii")
+                else:
+                    name = ""
+            break
+        if length > MAX_LABEL:
+            break
+        pos += 1 + length
+        count += 1
+    if name is None:
         labels, pos = _question_name(data)
         name = labels_to_text(labels)
     else:
-        name, pos = fast
+        pos += 1
     question_end = pos + 4
     if question_end > len(data):
         raise WireError("question truncated")

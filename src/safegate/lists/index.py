@@ -25,6 +25,7 @@ import time
 from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 
@@ -62,13 +63,17 @@ class LoadedList:
     patterns: int = 0  # regex and wildcard entries among the entries (distinct)
 
 
-@dataclass(frozen=True, slots=True)
-class Hit:
-    """Why a name matched: the list, the entry that matched and whether it blocks."""
+class Hit(NamedTuple):
+    """Why a name matched: the list, the entry that matched and whether it blocks.
+    A tuple: a cache miss of a listed name makes one per query (a frozen dataclass cost
+    as much as the rest of the lookup to build)."""
 
     list_id: int
     entry: str
     allow: bool
+
+
+_new_hit = tuple.__new__  # Hit(...) without NamedTuple's Python-level __new__
 
 
 def _searches(sources: Sequence[str]) -> tuple[re.Pattern[str], ...]:
@@ -198,6 +203,9 @@ class DomainIndex:
     _combo_view: memoryview = field(init=False, repr=False, compare=False)
     _shift: int = field(init=False, default=63, repr=False, compare=False)
     _offset: int = field(init=False, default=1, repr=False, compare=False)
+    # (shift, offset, starts, hash view, combo view): what ``lookup`` reads, in one tuple.
+    _probe: tuple[int, int, memoryview, memoryview, memoryview] = field(
+        init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         # Buckets of about four names: a probe reads one bucket, not a binary search's
@@ -213,6 +221,8 @@ class DomainIndex:
         setattr_(self, "_starts", starts.data)
         setattr_(self, "_hash_view", hashes.data)
         setattr_(self, "_combo_view", np.ascontiguousarray(self.combos).data)
+        setattr_(self, "_probe", (shift, offset, self._starts, self._hash_view,
+                                  self._combo_view))
 
     def _combo_of(self, h: int) -> int:
         """The combo id of the name whose hash is ``h``, or -1 (``find`` by hash)."""
@@ -294,14 +304,22 @@ class DomainIndex:
         """
         block: Hit | None = None
         combo_of = self._combo_of
-        combo = combo_of(hash(name))
-        if combo >= 0:
+        # ``_combo_of(hash(name))``, inline: most lookups of a blocked name end here.
+        shift, offset, starts, view, combo_view = self._probe
+        h = hash(name)
+        bucket = (h >> shift) + offset
+        end = starts[bucket + 1]
+        pos = bisect_left(view, h, starts[bucket], end)
+        if pos < end and view[pos] == h:
+            combo = combo_view[pos]
             a = verdicts.allow_exact[combo]
             if a != NO_LIST:
-                return Hit(a, name, True)
+                return _new_hit(Hit, (a, name, True))
             b = verdicts.block_exact[combo]
             if b != NO_LIST:
-                block = Hit(b, name, False)
+                if not verdicts.any_allow and not verdicts.allow_patterns:
+                    return _new_hit(Hit, (b, name, False))  # nothing could beat it
+                block = _new_hit(Hit, (b, name, False))
         # Parents can only add an allow, or a block when none was found yet: without any
         # allow list enabled, the walk ends at the first block.
         if (block is None or verdicts.any_allow) and "." in name:
@@ -316,11 +334,11 @@ class DomainIndex:
                     continue
                 a = verdicts.allow_suffix[combo]
                 if a != NO_LIST:
-                    return Hit(a, cand, True)
+                    return _new_hit(Hit, (a, cand, True))
                 if block is None:
                     b = verdicts.block_suffix[combo]
                     if b != NO_LIST:
-                        block = Hit(b, cand, False)
+                        block = _new_hit(Hit, (b, cand, False))
                         if not verdicts.any_allow:
                             break
         if verdicts.allow_patterns or (block is None and verdicts.block_patterns):

@@ -47,6 +47,7 @@ class Decision(NamedTuple):
 
 
 ALLOW = Decision("allow")
+_new_decision = tuple.__new__  # Decision(...) without NamedTuple's Python-level __new__
 
 
 ALLOW_LIST_ONLY = "allow_list_only"  # the category of a block by allow-list-only mode
@@ -164,15 +165,20 @@ def _rules(profile: CompiledProfile, index: DomainIndex, name: str,
     hit = index.lookup(name, verdicts, names)
     if hit is None:
         return ALLOW
-    spec = index.lists[hit.list_id].spec
-    if hit.allow:
-        return Decision("allow", "allow", f"{spec.key}:{hit.entry}")
-    if spec.category != "custom":
+    list_id, entry, allow = hit
+    spec = index.lists[list_id].spec
+    if allow:
+        return Decision("allow", "allow", f"{spec.key}:{entry}")
+    category = spec.category
+    if category != "custom":
         protected = guarded(name, None, names)
         if protected is not None:
             return Decision("allow", "guard", f"never_block:{protected} (over {spec.key})")
-    window = windows.get(spec.category)
-    if window is not None:
-        return Decision("block", "schedule", f"schedule:{window}:{spec.key}:{hit.entry}",
-                        window=window)
-    return Decision("block", spec.category, f"{spec.key}:{hit.entry}")
+    if windows:
+        window = windows.get(category)
+        if window is not None:
+            return Decision("block", "schedule", f"schedule:{window}:{spec.key}:{entry}",
+                            window=window)
+    # Decision("block", category, rule), built as a tuple (one per cache miss).
+    return _new_decision(Decision, ("block", category, f"{spec.key}:{entry}", None, None,
+                                    False))

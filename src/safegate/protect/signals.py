@@ -42,6 +42,7 @@ __all__ = [
     "describe",
     "event_from_row",
     "kind_of",
+    "may_count",
 ]
 
 Kind = Literal["bypass_attempt", "infected_device"]
@@ -106,6 +107,21 @@ class Signal:
     window: float
     domains: tuple[str, ...]
     canaries: bool  # some of the names were the gate's own canaries
+
+
+# The categories of blocked queries that count towards a signal (see ``kind_of``).
+COUNTED_CATEGORIES: Final = frozenset({BYPASS_CATEGORY, *INFECTION_CATEGORIES})
+
+
+def may_count(qname: str, reason: str | None) -> bool:
+    """Whether a blocked query-log row for ``qname`` with ``reason`` can count towards a
+    signal: what ``kind_of`` looks at, read from the row before an event is made of it."""
+    if qname in CANARIES:
+        return True
+    if not reason:
+        return False
+    category = reason.split(":", 1)[0] if ":" in reason else None
+    return category in COUNTED_CATEGORIES
 
 
 def kind_of(event: Event) -> Kind | None:
