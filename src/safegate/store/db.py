@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import os
 import re
+import threading
+import time
+import weakref
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, sessionmaker
@@ -174,7 +179,87 @@ def _sqlite_engine(url: URL) -> Engine:
     create_private_file(Path(url.database).expanduser())
     engine = create_engine(url)
     event.listen(engine, "connect", _sqlite_pragmas)
+    queue = WriterQueue(Path(url.database).expanduser())
+    queue.attach(engine)
+    _QUEUES[engine] = queue
     return engine
+
+
+_QUEUES: weakref.WeakKeyDictionary[Engine, WriterQueue] = weakref.WeakKeyDictionary()
+
+
+def hold_writer_queue(conn: Connection) -> None:
+    """Take the SQLite writers' queue for ``conn``'s transaction (nothing elsewhere): for a
+    writer that goes through the driver's own cursor, past SQLAlchemy's events."""
+    queue = _QUEUES.get(conn.engine)
+    if queue is not None:
+        queue.hold(conn)
+
+
+class WriterQueue:
+    """One writing transaction at a time on a SQLite file, in a queue rather than in
+    SQLite's busy handler.
+
+    SQLite lets one connection write; another that wants to sleeps and retries, up to
+    100 ms a sleep, so a few writers at once (the web app's threads, each page view an
+    audit entry; the gate's query-log writer; other worker processes) wait far longer than
+    the writes take. A connection takes this queue at its first write statement and leaves
+    it when its transaction ends: threads of a process wait on a lock, processes on an
+    flock of ``<database>.write.lock`` (tried every millisecond). A wait longer than
+    SQLite's own busy timeout goes on without the queue, so a writer outside it (the
+    ``sqlite3`` shell, an older SafeGate) meets SQLite's lock and timeout as before."""
+
+    _HELD = "safegate_writer_queue"  # in a pooled connection's info while it holds the queue
+    _READS = ("SELECT", "PRAGMA")
+
+    def __init__(self, database: Path) -> None:
+        self.path = database.with_name(database.name + ".write.lock")
+        self.threads = threading.Lock()
+
+    def attach(self, engine: Engine) -> None:
+        create_private_file(self.path)
+        event.listen(engine, "before_cursor_execute", self._before)
+        event.listen(engine, "commit", lambda conn: self._leave(conn.info))
+        event.listen(engine, "rollback", lambda conn: self._leave(conn.info))
+        # A connection given back to the pool (or closed) in the middle of a transaction.
+        event.listen(engine, "reset", lambda _dbapi, record, _state: self._leave(record.info))
+        event.listen(engine, "close", lambda _dbapi, record: self._leave(record.info))
+
+    def _before(self, conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if not statement.lstrip()[:6].upper().startswith(self._READS):
+            self.hold(conn)
+
+    def hold(self, conn: Any) -> None:
+        """Take the queue for ``conn``'s transaction now (once): for a writer that goes
+        through the driver's own cursor, past SQLAlchemy's events."""
+        if self._HELD not in conn.info:
+            conn.info[self._HELD] = self._enter()
+
+    def _enter(self) -> tuple[bool, int | None]:
+        """(thread lock taken, flocked descriptor): what ``_leave`` gives back."""
+        deadline = time.monotonic() + SQLITE_WAIT_MS / 1000
+        if not self.threads.acquire(timeout=SQLITE_WAIT_MS / 1000):
+            return False, None
+        fd = os.open(self.path, os.O_RDWR)
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return True, fd
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    os.close(fd)
+                    return True, None
+                time.sleep(0.001)
+
+    def _leave(self, info: dict[str, Any]) -> None:
+        held = info.pop(self._HELD, None)
+        if held is None:
+            return
+        locked, fd = held
+        if fd is not None:
+            os.close(fd)  # closing releases the flock
+        if locked:
+            self.threads.release()
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

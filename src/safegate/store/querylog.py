@@ -27,6 +27,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, delete, insert, select
 from sqlalchemy.exc import DBAPIError
 
+from safegate.store.db import hold_writer_queue
 from safegate.store.errors import StoreError
 from safegate.store.models import QueryLog
 
@@ -99,6 +100,7 @@ def purge_query_logs(engine: Engine, before_ts: float, *, batch_size: int = 50_0
 def _insert_sqlite(conn: Connection, batch: list[QueryLogRow]) -> None:
     """``batch`` through the connection's own DBAPI cursor, in its transaction:
     ``SQLITE_ROWS`` rows per statement, the rest in one ``executemany``."""
+    hold_writer_queue(conn)  # the driver's cursor passes SQLAlchemy's events by
     cursor = conn.connection.cursor()
     try:
         whole = len(batch) - len(batch) % SQLITE_ROWS
