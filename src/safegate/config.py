@@ -184,10 +184,10 @@ OPTIONS: tuple[Option, ...] = (
            "Addresses (IPs or CIDRs) of reverse proxies in front of the web app: only from "
            "them is the X-Forwarded-For header believed, for the sign-in rate limit and the "
            "\"from where\" of the audit log. Empty: the socket peer is the client."),
-    Option("web.threads", "int", 40,
-           "Worker threads that run the web app's page and API handlers (anyio's default "
-           "is 40). They share one interpreter lock with the gate's event loop, so more "
-           "threads add waiting, not CPU: `bench/web --web-threads N` measures a value.",
+    Option("web.threads", "int", 4,
+           "Threads that run the web app's page and API handlers (anyio's default would be "
+           "40). They share one interpreter lock with the gate's event loop, so more threads "
+           "add waiting, not CPU (`bench/web --web-threads N` compares values).",
            minimum=1, maximum=200),
     Option("web.login_attempts_per_minute", "int", 10,
            "Sign-in attempts one client address may make per minute before it is refused "

@@ -6,6 +6,7 @@ the per-address sign-in limit."""
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from typing import Annotated
 
@@ -57,7 +58,9 @@ def forgot(request: Request, tasks: BackgroundTasks, login: FormStr,
     app = sg_app(request)
     prepared = reset.prepare_reset(app, login, reset.link_base(app.settings))
     if prepared is not None:
-        tasks.add_task(reset.send_reset, app, prepared)
+        # In the event loop's own executor, not a handler thread (web.threads): a slow
+        # SMTP server (up to notify.smtp_timeout) must not hold up pages.
+        tasks.add_task(asyncio.to_thread, reset.send_reset, app, prepared)
     return _form(request, "password_forgot.html", sent=True)
 
 
