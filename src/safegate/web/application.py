@@ -16,6 +16,7 @@ from safegate.app.core import App
 from safegate.app.explain import NotFound
 from safegate.privacy.crypto import CryptoError
 from safegate.store.errors import StoreError
+from safegate.web.changes_first import ChangesFirst
 from safegate.web.httpmetrics import HttpMetrics, MetricsMiddleware
 from safegate.web.i18n import HERE
 from safegate.web.security import NotSignedIn, RateLimit
@@ -57,6 +58,8 @@ def create_app(app: App, *, secure_cookies: bool = False) -> FastAPI:
     web.state.secure_cookies = secure_cookies
     web.state.login_limit = RateLimit(app.settings["web.login_attempts_per_minute"])
     web.state.http_metrics = HttpMetrics()
+    # Inside the metrics (added before them): the time waited in line is part of a request's.
+    web.add_middleware(ChangesFirst, threads=app.settings["web.threads"])
     web.add_middleware(MetricsMiddleware, metrics=web.state.http_metrics)
     web.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     web.include_router(api.router)
