@@ -24,7 +24,7 @@ from sqlalchemy import select
 from safegate.app.core import App
 from safegate.app.notify import Senders, senders_from
 from safegate.app.reports import ChildReport, child_report
-from safegate.lists.services import services
+from safegate.lists.services import service
 from safegate.lists.taxonomy import categories
 from safegate.policy.schedule import zone
 from safegate.policy.timestate import zone_ok
@@ -106,10 +106,11 @@ def _target_name(target: str, locale: str) -> str:
     if target.startswith("group:"):
         group = target.removeprefix("group:")
         return _GROUPS[locale].get(group, group)
-    for service in services():
-        if service.id == target:
-            return service.name if locale == "en" else service.name_vi
-    return target
+    try:
+        found = service(target)
+    except ValueError:
+        return target
+    return found.name if locale == "en" else found.name_vi
 
 
 def compose_weekly(reports: list[ChildReport], *, locale: str, base_url: str) -> Message:
@@ -240,9 +241,7 @@ def _record(app: App, task: _Due, error: str | None, children: list[ChildReport]
         if row is None:
             row = ReportDelivery(account_id=task.account_id, week=task.week.isoformat())
             session.add(row)
-        row.status, row.tries, row.last_error = status, tries, error
-        row.sent_at = now if error is None else None
-        row.next_try_at = next_try
+        row.tried(status, tries, error, next_try, now)
         if error is None:
             for r in children:
                 profile = session.get_one(Profile, r.child_id)
