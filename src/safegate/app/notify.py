@@ -322,10 +322,8 @@ def _record(app: App, task: _Task, error: str | None, settings: Settings,
             row = AlertDelivery(alert_id=task.alert_id, account_id=task.account_id,
                                 channel=task.channel)
             session.add(row)
-        row.status, row.tries, row.last_error = status, tries, error
+        row.tried(status, tries, error, next_try, now)
         row.severity = task.severity
-        row.sent_at = now if error is None else None
-        row.next_try_at = next_try
         if error is None:
             audit.append(session, actor=ACTOR, action="alert.notify", object_type="alert",
                          object_id=task.alert_id, subject=task.subject, org_id=task.org_id,

@@ -720,6 +720,14 @@ class DeliveryTries:
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_error: Mapped[str | None] = mapped_column(String(300))
 
+    def tried(self, status: str, tries: int, error: str | None, next_try: datetime | None,
+              now: datetime) -> None:
+        """Record the ``tries``-th try: its outcome, its error (None when sent) and when
+        to try again."""
+        self.status, self.tries, self.last_error = status, tries, error
+        self.sent_at = now if error is None else None
+        self.next_try_at = next_try
+
 
 class AlertDelivery(DeliveryTries, Base):
     """One alert's delivery to one account on one channel: ``sent`` (never again, unless the
