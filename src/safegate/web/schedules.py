@@ -45,6 +45,9 @@ class WindowBody(BaseModel):
     allow_categories: list[str] = []
     allow_services: list[str] = []
 
+    def spec(self) -> schedules.WindowSpec:
+        return schedules.WindowSpec(**{**self.model_dump(), "allow": tuple(self.allow)})
+
 
 class EnableBody(BaseModel):
     enabled: bool
@@ -205,8 +208,7 @@ def add_window_api(request: Request, auth: Authed, child_id: int,
                    body: WindowBody) -> dict[str, Any]:
     """Add a window (the checks and messages of ``safegate schedule add``)."""
     owned = _child(request, auth, child_id, "change")
-    spec = schedules.WindowSpec(**{**body.model_dump(), "allow": tuple(body.allow)})
-    return schedules.add_schedule(sg_app(request), owned.child_ref, spec,
+    return schedules.add_schedule(sg_app(request), owned.child_ref, body.spec(),
                                   actor=auth.caller.actor)
 
 
@@ -225,8 +227,7 @@ def edit_window_api(request: Request, auth: Authed, child_id: int, name: str,
     """Change the window ``name`` in place: the whole window as for adding (its new name,
     days, times and what it does; the same checks); whether it is on is kept."""
     owned = _child(request, auth, child_id, "change")
-    spec = schedules.WindowSpec(**{**body.model_dump(), "allow": tuple(body.allow)})
-    return schedules.edit_schedule(sg_app(request), owned.child_ref, name, spec,
+    return schedules.edit_schedule(sg_app(request), owned.child_ref, name, body.spec(),
                                    actor=auth.caller.actor)
 
 
