@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, text
 
-from safegate.store.db import make_engine, session_factory, sqlite_url
+from safegate.store.db import hold_writer_queue, make_engine, session_factory, sqlite_url
 
 
 @pytest.fixture
@@ -126,6 +126,10 @@ def test_the_query_log_writer_queues_with_the_others(tmp_path: Path) -> None:
 
     engine = make_engine(sqlite_url(tmp_path))
     migrate(engine)
+    with engine.begin() as conn:  # what insert_query_logs does before its driver cursor
+        hold_writer_queue(conn)
+        assert not queue_free(engine)
+    assert queue_free(engine)
     errors: list[BaseException] = []
 
     def log(k: int) -> None:
