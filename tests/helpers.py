@@ -502,6 +502,15 @@ def web_served(*args: str, scheme: str = "http", verify: Any = True) -> Iterator
 DEMO_LOGIN, DEMO_PASSWORD = "phuhuynh@example.vn", "demo-safegate"
 
 
+def sign_in_page(page: Any, base: str) -> None:
+    """Sign the demo parent in through the Vietnamese sign-in page of a real browser."""
+    page.goto(base + "/signin")
+    page.get_by_label("E-mail hoặc số điện thoại").fill(DEMO_LOGIN)
+    page.get_by_label("Mật khẩu").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="Đăng nhập").click()
+    page.wait_for_url("**/household")
+
+
 def signed_in_client(base: str, login: str, password: str, verify: Any = True) -> Any:
     """An httpx client signed in through the real sign-in form (its CSRF token read from the
     page); ``client.csrf`` is the session's token for later forms."""

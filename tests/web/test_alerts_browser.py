@@ -25,6 +25,7 @@ from tests.helpers import (
     CHROMIUM,
     WebServe,
     demo_data_dir,
+    sign_in_page,
     web_served,
 )
 
@@ -58,11 +59,7 @@ def served(tmp_path: Path) -> Iterator[tuple[WebServe, Path, int]]:
 
 def test_the_alerts_page_in_a_browser(served: tuple[WebServe, Path, int], page: Any) -> None:
     serve, data, alert_id = served
-    page.goto(serve.base + "/signin")
-    page.get_by_label("E-mail hoặc số điện thoại").fill("phuhuynh@example.vn")
-    page.get_by_label("Mật khẩu").fill("demo-safegate")
-    page.get_by_role("button", name="Đăng nhập").click()
-    page.wait_for_url("**/household")
+    sign_in_page(page, serve.base)
     page.get_by_role("link", name="Cảnh báo").click()
     page.wait_for_url("**/alerts")
     card = page.locator(f"#alert-{alert_id}")

@@ -14,6 +14,7 @@ from tests.helpers import (
     CHROMIUM,
     WebServe,
     demo_data_dir,
+    sign_in_page,
     web_served,
 )
 
@@ -37,11 +38,7 @@ def centre(page: Any, selector: str) -> tuple[float, float]:
 
 
 def test_dragging_over_the_grid_fills_the_form(served: WebServe, page: Any) -> None:
-    page.goto(served.base + "/signin")
-    page.get_by_label("E-mail hoặc số điện thoại").fill("phuhuynh@example.vn")
-    page.get_by_label("Mật khẩu").fill("demo-safegate")
-    page.get_by_role("button", name="Đăng nhập").click()
-    page.wait_for_url("**/household")
+    sign_in_page(page, served.base)
     page.get_by_role("link", name="An", exact=True).first.click()
     page.wait_for_url("**/children/*")
     page.locator("#link-schedules").click()
@@ -72,11 +69,7 @@ def test_dragging_over_the_grid_fills_the_form(served: WebServe, page: Any) -> N
 
 
 def test_the_service_filter_narrows_as_one_types(served: WebServe, page: Any) -> None:
-    page.goto(served.base + "/signin")
-    page.get_by_label("E-mail hoặc số điện thoại").fill("phuhuynh@example.vn")
-    page.get_by_label("Mật khẩu").fill("demo-safegate")
-    page.get_by_role("button", name="Đăng nhập").click()
-    page.wait_for_url("**/household")
+    sign_in_page(page, served.base)
     page.get_by_role("link", name="An", exact=True).first.click()
     page.wait_for_url("**/children/*")
     page.locator("#svc-filter").press_sequentially("lien quan")
