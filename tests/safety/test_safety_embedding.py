@@ -198,8 +198,13 @@ def test_a_long_message_is_read_in_pieces_and_the_worst_piece_counts(
     _, deep = engines
     assert deep.deep is not None
     filler = "hôm nay lớp mình học toán rồi đi đá bóng với mấy bạn ở sân sau trường. " * 3
-    text = filler + MISSED[1][0] + ". " + filler * 40
+    # The threat on a line of its own: its piece is exactly the sentence the main path
+    # misses (with a full stop after it the score of this model moves to the threshold, and
+    # below it on some CPUs: the 4-bit kernels round differently with and without AVX-512).
+    threat = MISSED[1][0]
+    text = filler + threat + "\n" + filler * 40
     seen: list[int] = []
+    pieces: list[str] = []
     real = deep.deep.encoder
 
     class Recording:
@@ -207,12 +212,14 @@ def test_a_long_message_is_read_in_pieces_and_the_worst_piece_counts(
 
         def embed(self, texts: Sequence[str]) -> Any:
             seen.extend(len(t) for t in texts)
+            pieces.extend(texts)
             return real.embed(texts)
 
     layer = DeepLayer(deep.deep.head, Recording())
     [probs] = layer.probabilities([text])
     assert len(text) > CHUNK_CHARS * MAX_CHUNKS
-    assert len(seen) == MAX_CHUNKS and max(seen) <= CHUNK_CHARS
+    assert len(seen) == MAX_CHUNKS and max(seen) <= CHUNK_CHARS and threat in pieces
+    assert probs["violence"] == pytest.approx(layer.probabilities([threat])[0]["violence"])
     assert probs["violence"] >= deep.deep.head.thresholds["violence"]
     assert layer.probabilities([filler])[0]["violence"] < probs["violence"]
 
