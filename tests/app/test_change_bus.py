@@ -29,7 +29,9 @@ from safegate.app.bus import (
     decode_version,
     encode_message,
     kinds_between,
+    profiles_between,
     retry_delay,
+    touches,
 )
 from safegate.store import StoreError, changes, make_engine, migrate, session_factory, sqlite_url
 from safegate.store.changes import Change
@@ -84,11 +86,13 @@ class Recorder:
     """An on_change that records its calls; ``gate`` (if set) holds each call until set."""
 
     calls: list[tuple[int, frozenset[str], float]] = field(default_factory=list)
+    scopes: list[frozenset[int] | None] = field(default_factory=list)  # each call's profiles
     gate: asyncio.Event | None = None
     entered: asyncio.Event = field(default_factory=asyncio.Event)
     fail_first: int = 0
 
-    async def __call__(self, version: int, kinds: frozenset[str]) -> None:
+    async def __call__(self, version: int, kinds: frozenset[str],
+                       profiles: frozenset[int] | None) -> None:
         self.entered.set()
         if self.gate is not None:
             await self.gate.wait()
@@ -96,6 +100,7 @@ class Recorder:
             self.fail_first -= 1
             raise RuntimeError("reload failed")
         self.calls.append((version, kinds, time.monotonic()))
+        self.scopes.append(profiles)
 
     def seen(self) -> list[tuple[int, frozenset[str]]]:
         return [(v, k) for v, k, _ in self.calls]
@@ -130,8 +135,8 @@ async def started(*watchers: ChangeWatcher, redis: bool = False) -> None:
 # --- decisions --------------------------------------------------------------------------------
 
 
-def _change(version: int, kind: str) -> Change:
-    return Change(version, kind, "", utcnow())
+def _change(version: int, kind: str, profiles: tuple[int, ...] | None = None) -> Change:
+    return Change(version, kind, "", utcnow(), profiles)
 
 
 def test_kinds_between_names_what_moved_and_says_all_when_it_cannot_know() -> None:
@@ -141,6 +146,19 @@ def test_kinds_between_names_what_moved_and_says_all_when_it_cannot_know() -> No
     assert kinds_between(1, 5, log) == {"policy", "lists", "all"}  # version 2 is not logged
     assert kinds_between(5, 5, log) == frozenset()
     assert kinds_between(7, 5, log) == {"all"}  # the database went back (restored backup)
+
+
+def test_profiles_between_names_the_children_only_when_every_change_did() -> None:
+    log = [_change(3, "policy", (7,)), _change(4, "policy", (8, 9)), _change(5, "policy"),
+           _change(6, "lists", ()), _change(7, "policy", ())]
+    assert profiles_between(2, 4, log) == {7, 8, 9}
+    assert profiles_between(3, 4, log) == {8, 9}  # rows outside the range do not count
+    assert profiles_between(2, 5, log) is None  # version 5 did not name its children
+    assert profiles_between(5, 6, log) is None  # a list change is not a child's
+    assert profiles_between(6, 7, log) == frozenset()  # a policy change that touched none
+    assert profiles_between(1, 4, log) is None  # version 2 is not logged
+    assert profiles_between(4, 4, log) == frozenset()
+    assert profiles_between(9, 4, log) is None  # the database went back
 
 
 def test_retry_delay_doubles_from_the_poll_interval_up_to_a_minute() -> None:
@@ -241,6 +259,45 @@ def test_the_change_bus_revision_goes_down_and_up(db_url: str) -> None:
         with session_factory(engine)() as s:
             assert changes.current(s) == 0 and changes.since(s, 0) == []
         assert bump(engine, "lists") == 1
+
+
+def test_a_change_logs_the_children_it_touches_and_the_watcher_passes_them_on(
+        db_url: str) -> None:
+    """``touches`` inside the changing transaction: the log row names the children (sorted,
+    once each); a change that names none is NULL; a rolled-back change leaves nothing behind
+    for the next one in the same session."""
+
+    async def body() -> None:
+        with engines(db_url, 2) as (writer, reader):
+            rec = Recorder()
+            watcher = ChangeWatcher(reader, rec, poll_interval=60)
+            bus, factory = ChangeBus(), session_factory(writer)
+
+            def change(*ids: int) -> int:
+                with factory.begin() as s:
+                    if ids:
+                        touches(s, *ids)
+                    return bus.record(s, "policy", "test")
+
+            with running(watcher):
+                await started(watcher)
+                assert await asyncio.to_thread(change, 5, 3, 5) == 1
+                assert await until(lambda: len(rec.calls) == 1, 2.0)
+                assert await asyncio.to_thread(change) == 2
+                assert await until(lambda: len(rec.calls) == 2, 2.0)
+            assert rec.scopes == [frozenset({3, 5}), None]
+            with factory() as s:
+                assert [c.profiles for c in changes.since(s, 0)] == [(3, 5), None]
+            with factory() as s:
+                with pytest.raises(RuntimeError), s.begin():
+                    touches(s, 9)
+                    raise RuntimeError("rolled back before it was recorded")
+                with s.begin():
+                    bus.record(s, "policy")  # names nobody: 9 was the failed change's
+            with factory() as s:
+                assert changes.since(s, 2)[0].profiles is None
+
+    asyncio.run(body())
 
 
 # --- watchers ---------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from safegate.app.bus import touches
 from safegate.app.core import App
 from safegate.app.schedules import audit_change, find_child
 from safegate.policy.budgets import (
@@ -71,6 +72,7 @@ def set_budget(app: App, child: str, target: str, minutes: int, *,
     minutes = check_minutes(minutes)
     with app.change("policy", f"budget set {child} {target} {minutes} min") as session:
         profile = find_child(session, child)
+        touches(session, profile.id)
         repo.set_budget(session, profile.id, target, minutes)
         audit_change(session, profile, actor, "budget.set", target=target, minutes=minutes)
         return {"child": profile.name, "target": target, "minutes": minutes}
@@ -82,6 +84,7 @@ def remove_budget(app: App, child: str, target: str, *,
     target = check_target(target)
     with app.change("policy", f"budget remove {child} {target}") as session:
         profile = find_child(session, child)
+        touches(session, profile.id)
         if target not in {b.target for b in repo.profile_budgets(session, profile.id)}:
             from safegate.policy.budgets import BudgetError
 

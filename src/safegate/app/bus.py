@@ -3,8 +3,10 @@ database, is announced once its transaction commits, and is applied by every gat
 by that version.
 
 Writers call ``ChangeBus.record(session, kind, reason)`` inside the changing transaction
-(safegate.store.changes.bump). After the commit the bus wakes the watchers of this process
-at once and publishes on Redis when ``server.notify_url`` is set. The announcement is only
+(safegate.store.changes.bump); a writer that changes only some children's policy says which
+with ``touches(session, *profile_ids)`` first, and a gate then recompiles only those. After
+the commit the bus wakes the watchers of this process at once and publishes on Redis when
+``server.notify_url`` is set. The announcement is only
 a wake-up: a ``ChangeWatcher`` always reads the version from the database, so an
 announcement that is lost (no Redis, Redis down, a partition, another process on this
 machine without Redis) delays a change by at most one poll interval and never loses it.
@@ -33,9 +35,11 @@ MAX_RETRY_SECONDS = 60.0
 ALL = "all"
 _PENDING = "safegate.change_bus.pending"  # key in Session.info: versions to announce
 _HOOKED = "safegate.change_bus.hooked"
+_TOUCHED = "safegate.change_bus.touched"  # key in Session.info: the children a change touches
 
-# ``on_change(version, kinds)``: apply everything up to ``version``; ``kinds`` says what moved.
-OnChange = Callable[[int, frozenset[str]], Awaitable[None]]
+# ``on_change(version, kinds, profiles)``: apply everything up to ``version``; ``kinds`` says
+# what moved, ``profiles`` the only children whose policy moved (None: maybe anything).
+OnChange = Callable[[int, frozenset[str], frozenset[int] | None], Awaitable[None]]
 
 # Watchers running in this process, woken directly when a change here commits.
 _LOCAL: weakref.WeakSet[ChangeWatcher] = weakref.WeakSet()
@@ -56,6 +60,37 @@ def kinds_between(old: int, new: int, logged: Sequence[Change]) -> frozenset[str
     if len({c.version for c in inside}) < new - old:
         kinds.add(ALL)
     return frozenset(kinds)
+
+
+def profiles_between(old: int, new: int, logged: Sequence[Change]) -> frozenset[int] | None:
+    """The only children whose policy moved from version ``old`` to ``new``, or None when
+    that is not known: a change in between did not name its children, was not a policy
+    change, or is missing from the log."""
+    kinds = kinds_between(old, new, logged)
+    if kinds - {"policy"}:
+        return None
+    out: set[int] = set()
+    for c in logged:
+        if old < c.version <= new:
+            if c.profiles is None:
+                return None
+            out.update(c.profiles)
+    return frozenset(out)
+
+
+def touches(session: Session, *profile_ids: int) -> None:
+    """Say that the change being made in ``session`` touches only these children's policy
+    (call it inside ``App.change``; several calls add up). Without it a change may touch
+    anything, and every gate recompiles every child."""
+    _hook(session)
+    session.info.setdefault(_TOUCHED, set()).update(int(p) for p in profile_ids)
+
+
+def _hook(session: Session) -> None:
+    """Forget what a transaction of ``session`` said it changed when it rolls back."""
+    if not session.info.get(_HOOKED):
+        event.listen(session, "after_rollback", _forget)
+        session.info[_HOOKED] = True
 
 
 def retry_delay(poll_interval: float, failures: int) -> float:
@@ -96,11 +131,11 @@ class ChangeBus:
 
         The announcement goes out when that transaction commits, not before (a watcher woken
         earlier would read the old version); nothing is announced if it rolls back."""
-        version = changes.bump(session, kind, reason)
-        if not session.info.get(_HOOKED):
+        touched = session.info.pop(_TOUCHED, None)
+        version = changes.bump(session, kind, reason, touched)
+        _hook(session)
+        if not event.contains(session, "after_commit", self._after_commit):
             event.listen(session, "after_commit", self._after_commit)
-            event.listen(session, "after_rollback", _forget)
-            session.info[_HOOKED] = True
         session.info.setdefault(_PENDING, []).append((version, kind, reason))
         return version
 
@@ -128,6 +163,7 @@ class ChangeBus:
 
 def _forget(session: Session) -> None:
     session.info.pop(_PENDING, None)
+    session.info.pop(_TOUCHED, None)
 
 
 def wake_local_watchers() -> None:
@@ -140,7 +176,7 @@ def wake_local_watchers() -> None:
 
 
 class ChangeWatcher:
-    """Calls ``on_change(version, kinds)`` whenever the database's change version moves.
+    """Calls ``on_change(version, kinds, profiles)`` whenever the database's change version moves.
 
     ``run()`` reads the version at start (or takes ``start_version``: read it before loading
     the state it describes), then reads it again on every announcement (this process, or
@@ -212,7 +248,7 @@ class ChangeWatcher:
             return False
         kinds = kinds_between(old, new, logged)
         try:
-            await self.on_change(new, kinds)
+            await self.on_change(new, kinds, profiles_between(old, new, logged))
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -254,4 +290,5 @@ class ChangeWatcher:
 
 
 __all__ = ["ALL", "ChangeBus", "ChangeWatcher", "OnChange", "decode_version",
-           "encode_message", "kinds_between", "retry_delay", "wake_local_watchers"]
+           "encode_message", "kinds_between", "profiles_between", "retry_delay", "touches",
+           "wake_local_watchers"]

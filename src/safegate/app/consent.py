@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from safegate.app.bus import touches
 from safegate.app.core import App
 from safegate.app.family import check_birth_year, this_year
 from safegate.app.schedules import find_child
@@ -89,6 +90,7 @@ def give_consent(app: App, child: str, purpose: str, *, by: str, actor: str,
     when = now or utcnow()
     with app.change("policy", f"consent {purpose} given") as session:
         profile = find_child(session, child)
+        touches(session, profile.id)
         rules.check_giver(by, child_age(profile, when))
         existing = session.scalar(select(Consent).where(
             Consent.profile_id == profile.id, Consent.purpose == purpose,
@@ -118,6 +120,7 @@ def withdraw_consent(app: App, child: str, purpose: str, *, actor: str, by: str 
     when = now or utcnow()
     with app.change("policy", f"consent {purpose} withdrawn") as session:
         profile = find_child(session, child)
+        touches(session, profile.id)
         stmt = select(Consent).where(Consent.profile_id == profile.id,
                                      Consent.purpose == purpose,
                                      Consent.withdrawn_at.is_(None))
@@ -164,6 +167,7 @@ def attest_age(app: App, child: str, birth_year: int, *, attested_by: str, actor
     when = now or utcnow()
     with app.change("policy", "age attested") as session:
         profile = find_child(session, child)
+        touches(session, profile.id)
         check_birth_year(birth_year, this_year(profile.organisation.timezone, when))
         profile.birth_year = birth_year
         profile.age_source, profile.age_attested_by = source, attested_by

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -144,7 +144,9 @@ class App:
     @contextlib.contextmanager
     def change(self, kind: str, reason: str) -> Iterator[Session]:
         """A transaction that changes policy, lists or categories: the change gets the next
-        version in the same transaction and is announced to every gate after the commit."""
+        version in the same transaction and is announced to every gate after the commit.
+        A change of only some children's policy names them (``safegate.app.bus.touches``)
+        and gates recompile only those."""
         with self.sessions().begin() as session:
             yield session
             self.bus.record(session, kind, reason)
@@ -211,6 +213,17 @@ class App:
         self.generation += 1
         return compile_snapshot(index, gate_profiles(profiles), self.default_policy(),
                                 self.generation)
+
+    def patch_snapshot(self, old: PolicySnapshot, profile_ids: Collection[int]) -> PolicySnapshot:
+        """``old`` with only the children ``profile_ids`` read and compiled again (after a
+        change that named them, safegate.app.bus.touches); every other child is kept."""
+        from safegate.policy.compiled import patch_snapshot
+        from safegate.store.repo import load_profiles
+
+        with self.sessions()() as session:
+            profiles = list(load_profiles(session, profile_ids=profile_ids))
+        self.generation += 1
+        return patch_snapshot(old, profile_ids, gate_profiles(profiles), self.generation)
 
 
 def gate_profiles(records: Sequence[Any]) -> list[Any]:

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.orm import Session
 
+from safegate.app.bus import touches
 from safegate.app.core import App
 from safegate.lists.parse import normalise_domain
 from safegate.policy.presets import Preset, band_for_age, decree147, preset
@@ -295,6 +296,7 @@ def add_child(app: App, name: str, birth_year: int, *, org: str | None = None,
         organisation = repo.find_org(session, org)
         band = check_birth_year(birth_year, this_year(organisation.timezone, now))
         profile = repo.create_profile(session, organisation, name, birth_year, band.id)
+        touches(session, profile.id)
         update_policy(session, profile.id, **preset_policy(band))
         _audit(session, profile, actor, "child.add", preset=band.id)
         return _child_view(session, organisation, profile)
@@ -315,6 +317,7 @@ def rename_child(app: App, child: str, new_name: str, *, org: str | None = None,
     new_name = check_name(new_name)
     with app.change("policy", f"child {child} renamed") as session:
         organisation, profile = _child(session, child, org)
+        touches(session, profile.id)
         repo.rename_profile(session, profile, new_name)
         _audit(session, profile, actor, "child.rename")
         return _child_view(session, organisation, profile)
@@ -324,6 +327,7 @@ def delete_child(app: App, child: str, *, org: str | None = None,
                  actor: str = "system") -> str:
     with app.change("policy", f"child {child} deleted") as session:
         _, profile = _child(session, child, org)
+        touches(session, profile.id)
         name = profile.name
         _audit(session, profile, actor, "child.delete")
         repo.delete_profile(session, profile)
@@ -337,6 +341,7 @@ def apply_preset(app: App, child: str, band: str | None = None, *, org: str | No
     the preset's allow list is added to the parent's; deny rules and the rest stay."""
     with app.change("policy", f"preset applied to {child}") as session:
         organisation, profile = _child(session, child, org)
+        touches(session, profile.id)
         if band is not None:
             try:
                 chosen = preset(band)
@@ -368,6 +373,7 @@ def add_device(app: App, child: str, name: str, *, kind: str = "other",
     mac_value = None if mac is None else check_mac(mac)
     with app.change("policy", f"device {name} added to {child}") as session:
         _, profile = _child(session, child, org)
+        touches(session, profile.id)
         row = repo.create_device(session, profile, name, kind, ip_cidr, mac_value)
         _audit(session, profile, actor, "device.add", device_id=row.id)
         return _device_view(row, profile.name)
@@ -395,6 +401,7 @@ def rename_device(app: App, child: str, device: str, new_name: str, *,
     new_name = check_name(new_name)
     with app.change("policy", f"device {device} of {child} renamed") as session:
         _, profile = _child(session, child, org)
+        touches(session, profile.id)
         row = repo.find_device(session, profile, device)
         repo.rename_device(session, row, new_name)
         _audit(session, profile, actor, "device.rename", device_id=row.id)
@@ -405,6 +412,7 @@ def remove_device(app: App, child: str, device: str, *, org: str | None = None,
                   actor: str = "system") -> str:
     with app.change("policy", f"device {device} of {child} removed") as session:
         _, profile = _child(session, child, org)
+        touches(session, profile.id)
         row = repo.find_device(session, profile, device)
         name = row.name
         _audit(session, profile, actor, "device.remove", device_id=row.id)
@@ -499,6 +507,7 @@ def set_policy(app: App, child: str, change: PolicyChange, *,
     """Change a child's policy; the whole policy after the change."""
     with app.change("policy", f"policy of {child} changed") as session:
         _, profile = _child(session, child, org)
+        touches(session, profile.id)
         fields = sorted(changed_fields(policy_record(profile.policy), change))
         change_policy(session, profile, change)
         _audit(session, profile, actor, "policy.change", fields=fields)

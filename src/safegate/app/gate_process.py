@@ -135,14 +135,27 @@ class GateProcess:
         self.signature = lists_signature(specs)
         return self.app.load_index(specs)
 
-    async def reload(self) -> str:
-        """Re-read policy (and the lists, if any list file changed) and swap."""
+    async def reload(self, profiles: frozenset[int] | None = None) -> str:
+        """Re-read policy (and the lists, if any list file changed) and swap. With
+        ``profiles`` (a change that named the only children it touched) and the lists
+        unchanged, only those children are read and compiled again."""
         assert self.gate is not None and self.reload_lock is not None
         async with self.reload_lock:
             loop = asyncio.get_running_loop()
             specs = await loop.run_in_executor(None, self.app.list_specs)
             index = self.index
             rebuilt = False
+            current = self.gate.snapshot
+            if profiles is not None and lists_signature(specs) == self.signature \
+                    and current.index is index:
+                snapshot = await loop.run_in_executor(None, self.app.patch_snapshot,
+                                                      current, profiles)
+                self.gate.swap(snapshot)
+                self.app.live_snapshot = snapshot
+                what = f"generation {snapshot.generation}: {len(profiles)} of " \
+                       f"{len(snapshot.profiles)} profiles recompiled"
+                log.info("reloaded %s", what)
+                return what
             if lists_signature(specs) != self.signature or index is None:
                 new_index = await loop.run_in_executor(None, self.app.load_index, specs)
                 broken = [x for x in new_index.lists if x.error]
@@ -304,9 +317,10 @@ class GateProcess:
 
     # ------------------------------------------------------------------ jobs
 
-    async def _on_change(self, version: int, kinds: frozenset[str]) -> None:
+    async def _on_change(self, version: int, kinds: frozenset[str],
+                         profiles: frozenset[int] | None) -> None:
         log.info("change %d (%s): reloading", version, ", ".join(sorted(kinds)))
-        await self.reload()
+        await self.reload(profiles)
 
     def _start_jobs(self) -> None:
         """Campaign for the jobs: every worker of every node does, one leads."""

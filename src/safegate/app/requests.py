@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
+from safegate.app.bus import touches
 from safegate.app.core import App
 from safegate.app.family import PolicyChange, change_policy
 from safegate.app.schedules import (
@@ -241,6 +242,7 @@ def approve(app: App, request_id: int, *, minutes: int | None = None, until: str
     with app.change("policy", f"request {request_id} approved {how}") as session:
         row = _pending(session, request_id)
         profile = session.get_one(Profile, row.profile_id)
+        touches(session, profile.id)
         if forever:
             change_policy(session, profile, PolicyChange(allow=(row.domain,)))
             row.until = None
@@ -262,6 +264,7 @@ def decline(app: App, request_id: int, *, actor: str = "parent",
     key = app.keyring()
     with app.change("policy", f"request {request_id} declined") as session:
         row = _pending(session, request_id)
+        touches(session, row.profile_id)
         row.status, row.decided_at, row.decided_by = "declined", now, actor
         session.flush()
         _audit(session, actor, "request.decline", row)

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from safegate.app.bus import touches
 from safegate.app.core import App
 from safegate.lists.parse import normalise_domain
 from safegate.policy.harm import NEVER_LIFTED
@@ -161,6 +162,7 @@ def add_schedule(app: App, child: str, spec: WindowSpec, *,
     row = window_row(spec)
     with app.change("policy", f"schedule add {child} {row.name}") as session:
         profile = find_child(session, child)
+        touches(session, profile.id)
         if session.scalar(select(Schedule.id).where(Schedule.profile_id == profile.id,
                                                     Schedule.name == row.name)) is not None:
             raise ScheduleError(f"{profile.name} already has a schedule named {row.name!r}")
@@ -197,6 +199,7 @@ def edit_schedule(app: App, child: str, name: str, spec: WindowSpec, *,
     new = window_row(spec)
     with app.change("policy", f"schedule edit {child} {name}") as session:
         profile = find_child(session, child)
+        touches(session, profile.id)
         row = _schedule(session, profile, name)
         if new.name != row.name and session.scalar(select(Schedule.id).where(
                 Schedule.profile_id == profile.id, Schedule.name == new.name)) is not None:
@@ -247,6 +250,7 @@ def _schedule(session: Session, profile: Profile, name: str) -> Schedule:
 def remove_schedule(app: App, child: str, name: str, *, actor: str = "system") -> None:
     with app.change("policy", f"schedule remove {child} {name}") as session:
         profile = find_child(session, child)
+        touches(session, profile.id)
         row = _schedule(session, profile, name)
         audit_change(session, profile, actor, "schedule.remove", object_type="schedule",
                      object_id=row.id)
@@ -258,6 +262,7 @@ def enable_schedule(app: App, child: str, name: str, enabled: bool, *,
     verb = "enable" if enabled else "disable"
     with app.change("policy", f"schedule {verb} {child} {name}") as session:
         profile = find_child(session, child)
+        touches(session, profile.id)
         row = _schedule(session, profile, name)
         row.enabled = enabled
         session.flush()
@@ -293,6 +298,7 @@ def pause(app: App, child: str, *, minutes: int | None = None, until: str | None
     now = now or datetime.now(UTC)
     with app.change("policy", f"pause {child}") as session:
         profile = find_child(session, child)
+        touches(session, profile.id)
         tz = _timezone(session, profile)
         if minutes is not None:
             ends = now + _minutes(minutes)
@@ -310,6 +316,7 @@ def pause(app: App, child: str, *, minutes: int | None = None, until: str | None
 def resume(app: App, child: str, *, actor: str = "system") -> dict[str, Any]:
     with app.change("policy", f"resume {child}") as session:
         profile = find_child(session, child)
+        touches(session, profile.id)
         profile.paused_until = None
         session.flush()
         audit_change(session, profile, actor, "child.resume")
@@ -335,6 +342,7 @@ def allow_for(app: App, child: str, domain: str, minutes: int,
     ends = now + _minutes(minutes)
     with app.change("policy", f"allow-for {child} {name} {minutes} min") as session:
         profile = find_child(session, child)
+        touches(session, profile.id)
         done = add_temporary_allow(session, profile, name, ends, now)
         audit_change(session, profile, actor, "child.allow_for", domain=name,
                      until=ends.astimezone(UTC).isoformat())

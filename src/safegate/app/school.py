@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from safegate.app.bus import touches
 from safegate.app.core import App
 from safegate.app.family import check_name
 from safegate.app.schedules import WindowSpec, audit_change, describe, find_child, window_row
@@ -253,6 +254,7 @@ def class_schedule(app: App, class_id: int, spec: WindowSpec, *,
         now = datetime.now(UTC)
         out = []
         for profile in profiles:
+            touches(session, profile.id)
             window = window_row(spec)
             window.profile_id = profile.id
             session.add(window)

@@ -119,6 +119,10 @@ class PolicySnapshot:
     # Device tokens (DoH path, DoT server name) → profile, keyed by ``token_key``: a lookup
     # compares digests, never the secret itself, so its timing tells nothing about a token.
     by_token: dict[bytes, CompiledProfile] = field(default_factory=dict)
+    # Each child's compiled profile with its device keys, by id: what ``patch_snapshot``
+    # keeps of the children a change did not touch.
+    children: dict[int, tuple[CompiledProfile, DeviceKeys]] = field(default_factory=dict,
+                                                                    repr=False)
 
     def profile_for_token(self, token: str) -> CompiledProfile | None:
         """The profile of the device with this token or DoT label (None: nobody's)."""
@@ -304,6 +308,84 @@ def budgets_of(record: Any) -> Budgets:
                            timezone=zone_ok(getattr(record, "timezone", DEFAULT_TIMEZONE)))
 
 
+@dataclass(frozen=True, slots=True)
+class DeviceKeys:
+    """How one child's devices are recognised: single addresses, networks, MAC addresses
+    and token digests (``token_key`` of the token and of its DoT label)."""
+
+    ips: tuple[str, ...] = ()
+    nets: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
+    macs: tuple[str, ...] = ()
+    tokens: tuple[bytes, ...] = ()
+
+
+def device_keys(devices: Iterable[Any]) -> DeviceKeys:
+    ips: list[str] = []
+    nets: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = []
+    macs: list[str] = []
+    tokens: list[bytes] = []
+    for device in devices:
+        if device.ip_cidr:
+            net = ipaddress.ip_network(device.ip_cidr, strict=False)
+            if net.num_addresses == 1:
+                ips.append(str(net.network_address))
+            else:
+                nets.append(net)
+        if device.mac:
+            macs.append(normalise_mac(device.mac))
+        token = getattr(device, "token", None)
+        if token:
+            tokens += (token_key(token), token_key(dot_label(token)))
+    return DeviceKeys(tuple(ips), tuple(nets), tuple(macs), tuple(tokens))
+
+
+def compile_child(index: DomainIndex, record: Any,
+                  verdict_cache: dict[frozenset[str], Verdicts]) -> tuple[CompiledProfile,
+                                                                          DeviceKeys]:
+    """One child's compiled profile and device keys."""
+    cp = compile_profile(
+        index,
+        profile_id=record.id,
+        name=record.name,
+        policy=record.policy,
+        verdict_cache=verdict_cache,
+        time=rules_of(record),
+        budgets=budgets_of(record),
+    )
+    return cp, device_keys(record.devices)
+
+
+def assemble(generation: int, index: DomainIndex, default: CompiledProfile,
+             children: dict[int, tuple[CompiledProfile, DeviceKeys]]) -> PolicySnapshot:
+    """The snapshot of compiled children (in the dict's order, which decides between two
+    devices with the same address: the later child wins) and their device maps."""
+    by_ip: dict[str, CompiledProfile] = {}
+    nets: list[tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, CompiledProfile]] = []
+    by_mac: dict[str, CompiledProfile] = {}
+    by_token: dict[bytes, CompiledProfile] = {}
+    for cp, keys in children.values():
+        for ip in keys.ips:
+            by_ip[ip] = cp
+        for net in keys.nets:
+            nets.append((net, cp))
+        for mac in keys.macs:
+            by_mac[mac] = cp
+        for token in keys.tokens:
+            by_token[token] = cp
+    nets.sort(key=lambda item: item[0].prefixlen, reverse=True)
+    return PolicySnapshot(
+        generation=generation,
+        index=index,
+        default=default,
+        profiles={pid: cp for pid, (cp, _) in children.items()},
+        by_ip=by_ip,
+        by_net=tuple(nets),
+        by_mac=by_mac,
+        by_token=by_token,
+        children=children,
+    )
+
+
 def compile_snapshot(
     index: DomainIndex,
     profiles: Sequence[Any],
@@ -316,43 +398,20 @@ def compile_snapshot(
     default_profile = compile_profile(
         index, profile_id=None, name="default", policy=default, verdict_cache=verdict_cache
     )
-    compiled: dict[int, CompiledProfile] = {}
-    by_ip: dict[str, CompiledProfile] = {}
-    nets: list[tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, CompiledProfile]] = []
-    by_mac: dict[str, CompiledProfile] = {}
-    by_token: dict[bytes, CompiledProfile] = {}
+    children = {record.id: compile_child(index, record, verdict_cache) for record in profiles}
+    return assemble(generation, index, default_profile, children)
+
+
+def patch_snapshot(old: PolicySnapshot, ids: Iterable[int], profiles: Sequence[Any],
+                   generation: int) -> PolicySnapshot:
+    """``old`` with the children ``ids`` recompiled from ``profiles`` (their records now; an
+    id without a record is a child deleted or no longer applied) and every other child kept
+    as compiled, memoised answers and time state included. The same snapshot as
+    ``compile_snapshot`` of all the records, ordered by id, over ``old``'s index."""
+    children = dict(old.children)
+    for pid in ids:
+        children.pop(pid, None)
+    cache = old.default.verdict_cache
     for record in profiles:
-        cp = compile_profile(
-            index,
-            profile_id=record.id,
-            name=record.name,
-            policy=record.policy,
-            verdict_cache=verdict_cache,
-            time=rules_of(record),
-            budgets=budgets_of(record),
-        )
-        compiled[record.id] = cp
-        for device in record.devices:
-            if device.ip_cidr:
-                net = ipaddress.ip_network(device.ip_cidr, strict=False)
-                if net.num_addresses == 1:
-                    by_ip[str(net.network_address)] = cp
-                else:
-                    nets.append((net, cp))
-            if device.mac:
-                by_mac[normalise_mac(device.mac)] = cp
-            token = getattr(device, "token", None)
-            if token:
-                by_token[token_key(token)] = cp
-                by_token[token_key(dot_label(token))] = cp
-    nets.sort(key=lambda item: item[0].prefixlen, reverse=True)
-    return PolicySnapshot(
-        generation=generation,
-        index=index,
-        default=default_profile,
-        profiles=compiled,
-        by_ip=by_ip,
-        by_net=tuple(nets),
-        by_mac=by_mac,
-        by_token=by_token,
-    )
+        children[record.id] = compile_child(old.index, record, cache)
+    return assemble(generation, old.index, old.default, dict(sorted(children.items())))

@@ -2,13 +2,16 @@
 
 ``bump`` runs inside the transaction that makes the change: it adds one to the single
 ``change_version`` row (``UPDATE ... SET version = version + 1 RETURNING version``) and logs
-the new version with its kind. The UPDATE's row lock makes a second writer wait until the
-first commits, so versions are distinct, increase, and become visible in the order they were
-given out: a reader that has seen version N has seen every change up to N.
+the new version with its kind and, when the writer knows them, the children it touched (a
+gate then recompiles only those; NULL: anything may have moved). The UPDATE's row lock makes
+a second writer wait until the first commits, so versions are distinct, increase, and become
+visible in the order they were given out: a reader that has seen version N has seen every
+change up to N.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import cast
@@ -32,10 +35,13 @@ class Change:
     kind: str
     reason: str
     at: datetime
+    profiles: tuple[int, ...] | None = None  # the children touched; None: maybe anything
 
 
-def bump(session: Session, kind: str, reason: str = "") -> int:
+def bump(session: Session, kind: str, reason: str = "",
+         profiles: Collection[int] | None = None) -> int:
     """Record one change of ``kind`` in the session's transaction; returns its version.
+    ``profiles``: the ids of the only children whose policy it touched (None: not known).
 
     Other writers that bump before this transaction ends wait for it (row lock)."""
     if kind not in CHANGE_KINDS:
@@ -45,8 +51,9 @@ def bump(session: Session, kind: str, reason: str = "") -> int:
         _create_counter(session)
         version = _increment(session)
         assert version is not None
-    session.execute(insert(_LOG).values(version=version, kind=kind,
-                                        reason=reason[:REASON_LIMIT]))
+    session.execute(insert(_LOG).values(
+        version=version, kind=kind, reason=reason[:REASON_LIMIT],
+        profiles=None if profiles is None else sorted({int(p) for p in profiles})))
     return version
 
 
@@ -62,9 +69,10 @@ def current(session: Session) -> int:
 def since(session: Session, version: int, limit: int = 10_000) -> list[Change]:
     """The logged changes after ``version``, oldest first (at most ``limit``)."""
     rows = session.execute(
-        select(_LOG.c.version, _LOG.c.kind, _LOG.c.reason, _LOG.c.at)
+        select(_LOG.c.version, _LOG.c.kind, _LOG.c.reason, _LOG.c.at, _LOG.c.profiles)
         .where(_LOG.c.version > version).order_by(_LOG.c.version).limit(limit))
-    return [Change(int(v), k, r, at) for v, k, r, at in rows]
+    return [Change(int(v), k, r, at, None if ps is None else tuple(int(p) for p in ps))
+            for v, k, r, at, ps in rows]
 
 
 def prune(session: Session, keep: int = 1000) -> int:

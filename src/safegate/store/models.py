@@ -667,6 +667,8 @@ class ChangeLog(Base):
     kind: Mapped[str] = mapped_column(String(12))
     reason: Mapped[str] = mapped_column(Text, default="", server_default="")
     at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, server_default=func.now())
+    # The children whose policy the change touched (ids), or NULL: anything may have moved.
+    profiles: Mapped[list[int] | None] = mapped_column(Json, nullable=True)
 
 
 class NotifyPrefs(Base):

@@ -8,6 +8,7 @@ Functions taking a ``Session`` flush but never commit: the caller owns the trans
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
@@ -52,8 +53,10 @@ __all__ = [
 
 
 def load_profiles(session: Session, *, org_id: int | None = None,
-                  profile_id: int | None = None) -> list[ProfileRecord]:
-    """Every profile (or those of ``org_id``, or the one ``profile_id``) with its policy,
+                  profile_id: int | None = None,
+                  profile_ids: Collection[int] | None = None) -> list[ProfileRecord]:
+    """Every profile (or those of ``org_id``, or the one ``profile_id``, or those of
+    ``profile_ids`` that exist) with its policy,
     devices, the organisation's time zone, its schedules and its temporary allows not yet
     expired, ordered by id."""
     stmt = (
@@ -67,6 +70,8 @@ def load_profiles(session: Session, *, org_id: int | None = None,
         stmt = stmt.where(Profile.org_id == org_id)
     if profile_id is not None:
         stmt = stmt.where(Profile.id == profile_id)
+    if profile_ids is not None:
+        stmt = stmt.where(Profile.id.in_(sorted(profile_ids)))
     profiles = list(session.scalars(stmt))
     schedules: dict[int, list[ScheduleRecord]] = {}
     temporary: dict[int, list[TemporaryAllowRecord]] = {}
@@ -79,7 +84,7 @@ def load_profiles(session: Session, *, org_id: int | None = None,
         budget_stmt = select(TimeBudget).order_by(TimeBudget.profile_id, TimeBudget.target)
         consent_stmt = select(Consent.profile_id, Consent.purpose, Consent.given_by).where(
             Consent.withdrawn_at.is_(None))
-        if org_id is not None or profile_id is not None:
+        if org_id is not None or profile_id is not None or profile_ids is not None:
             ids = [p.id for p in profiles]
             consent_stmt = consent_stmt.where(Consent.profile_id.in_(ids))
             sched_stmt = sched_stmt.where(Schedule.profile_id.in_(ids))
