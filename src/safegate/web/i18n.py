@@ -56,8 +56,10 @@ def gettext_for(locale: str) -> Callable[[str], str]:
 @cache
 def environment(locale: str) -> Environment:
     """The template environment of one language (``_``/``gettext`` are its catalogue's)."""
+    # The templates are the package's files: no stat of each one on every page (auto_reload).
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(),
-                      extensions=["jinja2.ext.i18n"], trim_blocks=True, lstrip_blocks=True)
+                      extensions=["jinja2.ext.i18n"], trim_blocks=True, lstrip_blocks=True,
+                      auto_reload=False)
     env.install_gettext_translations(translations(pick_locale(locale)),  # type: ignore[attr-defined]
                                      newstyle=True)
     env.globals["lang"] = pick_locale(locale)
