@@ -26,6 +26,7 @@ from safegate.app.schedules import (
     edit_schedule,
     enable_schedule,
     list_schedules,
+    remove_schedule,
 )
 from safegate.app.school import (
     SchoolError,
@@ -36,6 +37,7 @@ from safegate.app.school import (
     class_schedule,
     infected_devices,
     list_classes,
+    move_pupil,
     remove_pupil,
     school_year_of,
 )
@@ -319,3 +321,84 @@ def test_a_window_changed_in_place_keeps_its_state_and_the_checks_of_adding(
             AuditLog.action == "schedule.add").order_by(AuditLog.seq)).all()
         assert [(e.actor, e.detail.get("via")) for e in added] == [
             ("bgh", "class"), ("bgh", "class"), ("parent@example.vn", None)]
+
+
+def test_school_hours_follow_a_child_out_of_a_class_and_into_another(app: App) -> None:
+    """Taking a child out of a class takes the class's windows off the child (their own
+    stay); moving them puts the new class's windows on, in one change each, audited; a
+    move that would clash with one of the child's own windows changes nothing."""
+    school = _org(app, "Trường THCS Ba Đình")
+    import_csv(app, school, CSV.encode(), school_year="2026-2027")
+    classes = {c.name: c.id for c in list_classes(app, school)}
+    with app.sessions()() as session:
+        ids = {p.name: p.id for p in session.scalars(select(Profile))}
+    an, binh, chau = ids["Nguyễn Văn An"], ids["Trần Thị Bình"], ids["Lê Minh Châu"]
+    class_schedule(app, classes["6A"], WindowSpec("giờ học", "mon-fri", "07:00", "11:30",
+                                                  block_categories=("games",)), actor="bgh")
+    class_schedule(app, classes["6B"], WindowSpec("buổi chiều", "mon-fri", "13:30",
+                                                  "17:00", block_all=True), actor="bgh")
+    add_schedule(app, f"id:{binh}", WindowSpec("tối", "daily", "21:00", "06:00",
+                                               block_all=True), actor="parent@example.vn")
+
+    def windows(child: int) -> list[str]:
+        return sorted(w["name"] for w in list_schedules(app, f"id:{child}"))
+
+    def applied(child: int) -> list[str]:  # what the gate's next snapshot compiles
+        snapshot = app.build_snapshot(app.load_index([]))
+        return sorted(w.name for w in snapshot.profiles[child].time.windows)
+
+    assert windows(binh) == applied(binh) == ["giờ học", "tối"]
+    before = app.change_version()
+    view = move_pupil(app, classes["6B"], binh, actor="bgh@truong.edu.vn")
+    assert view.children == 2 and app.change_version() == before + 1
+    assert windows(binh) == applied(binh) == ["buổi chiều", "tối"]
+    with pytest.raises(SchoolError, match="already"):
+        move_pupil(app, classes["6B"], binh)
+    remove_pupil(app, classes["6B"], binh, actor="bgh@truong.edu.vn")
+    assert windows(binh) == applied(binh) == ["tối"]
+    assert windows(chau) == ["buổi chiều"]  # the class keeps its window on the others
+    # A CSV import into a class brings its windows too, or names the row that clashes.
+    add_schedule(app, f"id:{binh}", WindowSpec("buổi chiều", "sat", "13:00", "14:00",
+                                               block_all=True), actor="parent@example.vn")
+    with pytest.raises(ImportProblems) as refused:
+        import_csv(app, school, "class,student,birth_year\n6B,Trần Thị Bình,2014\n".encode(),
+                   school_year="2026-2027")
+    assert refused.value.problems == [
+        "row 2, column class: 'Trần Thị Bình' already has a schedule named 'buổi chiều', "
+        "as class '6B' does"]
+    remove_schedule(app, f"id:{binh}", "buổi chiều")
+    import_csv(app, school, "class,student,birth_year\n6B,Phạm Quân,2013\n".encode(),
+               school_year="2026-2027")
+    with app.sessions()() as session:
+        quan = session.scalars(select(Profile.id).where(Profile.name == "Phạm Quân")).one()
+    assert windows(quan) == applied(quan) == ["buổi chiều"]
+    move_pupil(app, classes["6A"], binh, actor="bgh@truong.edu.vn")  # from no class
+    assert windows(binh) == ["giờ học", "tối"]
+    _view, pupils = class_children(app, classes["6A"], actor="test")
+    assert {p.id for p in pupils} == {an, binh}
+
+    add_schedule(app, f"id:{an}", WindowSpec("buổi chiều", "sat", "13:00", "14:00",
+                                             block_all=True), actor="parent@example.vn")
+    version = app.change_version()
+    with pytest.raises(ValueError, match="already has a schedule named 'buổi chiều'"):
+        move_pupil(app, classes["6B"], an)
+    assert app.change_version() == version and windows(an) == ["buổi chiều", "giờ học"]
+    _view, pupils = class_children(app, classes["6A"], actor="test")
+    assert an in {p.id for p in pupils}
+
+    other = add_org(app, "Trường khác", kind="school").id
+    elsewhere = add_class(app, other, "9C", "2026-2027")
+    with pytest.raises(SchoolError, match="not in this class's school"):
+        move_pupil(app, elsewhere.id, an)
+    with app.sessions()() as session:
+        moves = [(e.actor, e.object_id, e.detail) for e in session.scalars(
+            select(AuditLog).where(AuditLog.action == "class.member_move")
+            .order_by(AuditLog.seq))]
+        removed = session.scalars(select(AuditLog).where(
+            AuditLog.action == "schedule.remove")).all()
+    assert moves == [("bgh@truong.edu.vn", str(classes["6B"]),
+                      {"class": classes["6B"], "from": classes["6A"]}),
+                     ("bgh@truong.edu.vn", str(classes["6A"]),
+                      {"class": classes["6A"], "from": None})]
+    assert [r.detail for r in removed][:2] == [{"via": "class", "class_id": classes["6A"]},
+                                               {"via": "class", "class_id": classes["6B"]}]

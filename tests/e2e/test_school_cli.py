@@ -58,16 +58,18 @@ def test_a_class_moved_to_a_new_year_and_a_child_taken_out(tmp_path: Path) -> No
     assert json.loads(moved.stdout) == {**klass, "name": "5A", "school_year": "2027-2028"}
     out = cli("school", "class-remove-child", str(klass["id"]), "Phạm Hoa", "--json", *data)
     assert out.returncode == 0 and json.loads(out.stdout)["children"] == 1, out.stderr
+    back = cli("school", "class-move-child", str(klass["id"]), "Phạm Hoa", "--json", *data)
+    assert back.returncode == 0 and json.loads(back.stdout)["children"] == 2, back.stderr
     entries = json.loads(cli("audit", "list", "--json", *data).stdout)
-    assert [e["action"] for e in entries if e["action"].startswith("class.")][:2] == [
-        "class.member_remove", "class.change"]
+    assert [e["action"] for e in entries if e["action"].startswith("class.")][:3] == [
+        "class.member_move", "class.member_remove", "class.change"]
     assert all(e["actor"].startswith("cli:") for e in entries
                if e["action"].startswith("class."))
     assert cli("audit", "verify", *data).returncode == 0
     for args, message in ((["class-change", str(klass["id"])], "say what to change"),
                           (["class-change", str(klass["id"]), "--year", "2027"],
                            "school_year"),
-                          (["class-remove-child", str(klass["id"]), "Phạm Hoa"], "no child"),
+                          (["class-move-child", str(klass["id"]), "Phạm Hoa"], "already"),
                           (["class-remove-child", "999", "Đinh Khang"], "no class 999")):
         refused = cli("school", *args, *data)
         assert refused.returncode != 0 and message in refused.stderr, (args, refused.stderr)

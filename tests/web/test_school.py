@@ -298,3 +298,51 @@ def test_a_student_taken_out_of_a_class_and_the_class_moved_to_a_new_year(
     by_class = [e for e in entries if e["action"] == "schedule.add"]  # the test above's
     assert by_class and {(e["actor"], e["detail"]["via"]) for e in by_class} == {
         (ADMIN, "class")}
+
+
+def test_a_student_moved_between_classes_takes_the_new_class_s_school_hours(
+        world: dict[str, Any]) -> None:
+    """After the test above: Bình (out of 6A, imported into 6B) is moved back into the old
+    6A (now 7B), whose all-day window blocks everything, through the page, and into 6B
+    through the API; a real DNS answer from her phone follows each move, and only the
+    school's admin may move her."""
+    served: WebServe = world["served"]
+    ids = world["ids"]
+    admin = signed_in_client(_base(world), ADMIN, PASSWORD)
+    teacher = signed_in_client(_base(world), TEACHER, PASSWORD)
+    parent = signed_in_client(_base(world), PARENT, PARENT_PASSWORD)
+    classes = _classes(admin)
+    old_6a, six_b, binh, phone = classes["7B"], classes["6B"], ids["Trần Thị Bình"], \
+        "127.0.0.21"
+
+    def answer() -> list[str]:
+        return addresses(query(served.dns_port, "homework.example", phone))
+
+    assert answer() == ["192.0.2.1"]  # 6A's window left her with 6A; 6B's blocks games
+    page = admin.get(f"/school/classes/{six_b}").text
+    assert f'id="move-{binh}"' in page and f'<option value="{old_6a}">7B' in page
+    assert 'name="to"' not in teacher.get(f"/school/classes/{old_6a}").text
+    assert teacher.get(f"/children/{binh}").status_code == 404
+    moved = admin.post(f"/school/classes/{six_b}/pupils/move",
+                       data={"csrf": admin.csrf, "child": str(binh), "to": str(old_6a)})
+    assert moved.status_code == 303, moved.text
+    assert wait_until(lambda: answer() == ["0.0.0.0"], 5)
+    assert teacher.get(f"/children/{binh}").status_code == 200  # 7B's teacher sees her
+    bad = admin.post(f"/school/classes/{six_b}/pupils/move",
+                     data={"csrf": admin.csrf, "child": str(binh), "to": "7B"})
+    assert bad.status_code == 400 and "is not a class" in bad.text
+    # 7B's teacher sees the class but may not move anyone; 6B is not hers; a parent of
+    # another organisation sees neither.
+    for client, klass, status in ((teacher, old_6a, 403), (teacher, six_b, 404),
+                                  (parent, six_b, 404)):
+        refused = client.put(f"/api/v1/school/classes/{klass}/pupils/{binh}",
+                             headers={"x-csrf-token": client.csrf})
+        assert refused.status_code == status, (status, refused.text)
+    back = admin.put(f"/api/v1/school/classes/{six_b}/pupils/{binh}",
+                     headers={"x-csrf-token": admin.csrf})
+    assert back.status_code == 200, back.text
+    assert wait_until(lambda: answer() == ["192.0.2.1"], 5)
+    again = admin.put(f"/api/v1/school/classes/{six_b}/pupils/{binh}",
+                      headers={"x-csrf-token": admin.csrf})
+    assert again.status_code == 400 and "already" in again.json()["error"]
+    assert teacher.get(f"/children/{binh}").status_code == 404

@@ -212,21 +212,107 @@ def change_class(app: App, class_id: int, *, name: str | None = None,
 
 def remove_pupil(app: App, class_id: int, child_id: int, *,
                  actor: str = "operator") -> ClassView:
-    """Take a child out of a (checked) class: the class's teachers no longer see the child.
-    The child stays in the school with their devices, policy and windows (a CSV import may
-    put them in another class). A permission change, audited."""
-    with app.sessions().begin() as session:
+    """Take a child out of a (checked) class: the class's teachers no longer see the child
+    and the class's school-hours windows leave the child. The child stays in the school with
+    their devices, policy and own windows (``move_pupil`` or a CSV import may put them in
+    another class). One change, audited."""
+    with app.change("policy", f"class {class_id} child {child_id} removed") as session:
         row = session.get_one(SchoolClass, class_id)
         member = session.get(ClassMember, child_id)
         if member is None or member.class_id != class_id:
             raise SchoolError(f"child: no child {child_id} in class {row.name!r}")
         profile = session.get_one(Profile, child_id)
+        touches(session, profile.id)
+        _dropclass_windows(session, profile, class_id, actor)
         session.delete(member)
         session.flush()
         audit.append(session, actor=actor, action="class.member_remove", object_type="class",
                      object_id=class_id, subject=profile.subject, org_id=row.org_id,
                      detail={"class": class_id})
         return _class_view(session, row)
+
+
+def move_pupil(app: App, class_id: int, child_id: int, *,
+               actor: str = "operator") -> ClassView:
+    """Put a child of the school into a (checked) class, out of the class they were in (if
+    any): the old class's school-hours windows leave the child and the new class's come
+    with them, in one change. Refused, with nothing changed, when the child is of another
+    organisation or already has a window of the same name as one of the new class's."""
+    with app.change("policy", f"class {class_id} child {child_id} moved in") as session:
+        row = session.get_one(SchoolClass, class_id)
+        profile = session.get_one(Profile, child_id)
+        if profile.org_id != row.org_id:
+            raise SchoolError(f"child: {profile.name!r} is not in this class's school")
+        member = session.get(ClassMember, child_id)
+        old = None if member is None else member.class_id
+        if old == class_id:
+            raise SchoolError(f"child: {profile.name!r} is in class {row.name!r} already")
+        touches(session, profile.id)
+        if old is not None:
+            _dropclass_windows(session, profile, old, actor)
+        clash = add_class_windows(session, profile, class_windows(session, class_id),
+                                  class_id, actor)
+        if clash:
+            raise ScheduleError(f"{profile.name} already has a schedule named {clash!r}, "
+                                f"as class {row.name!r} does")
+        if member is None:
+            session.add(ClassMember(profile_id=profile.id, class_id=class_id))
+        else:
+            member.class_id = class_id
+        session.flush()
+        audit.append(session, actor=actor, action="class.member_move", object_type="class",
+                     object_id=class_id, subject=profile.subject, org_id=row.org_id,
+                     detail={"class": class_id, "from": old})
+        return _class_view(session, row)
+
+
+def class_windows(session: Session, class_id: int) -> list[Schedule]:
+    """The class's school-hours windows, one of each name (as its children have them)."""
+    seen: dict[str, Schedule] = {}
+    for window in session.scalars(select(Schedule).where(Schedule.class_id == class_id)
+                                  .order_by(Schedule.name, Schedule.id)):
+        seen.setdefault(window.name.casefold(), window)
+    return list(seen.values())
+
+
+def add_class_windows(session: Session, profile: Profile, templates: Sequence[Schedule],
+                      class_id: int, actor: str) -> str | None:
+    """Put copies of a class's windows on a child joining it, each audited; or, when the
+    child has a window of the same name as one of them, nothing and that name."""
+    if not templates:
+        return None
+    own = {n.casefold() for n in session.scalars(
+        select(Schedule.name).where(Schedule.profile_id == profile.id))}
+    clash = sorted(w.name for w in templates if w.name.casefold() in own)
+    if clash:
+        return clash[0]
+    for template in templates:
+        window = copy_window(template, profile.id)
+        session.add(window)
+        session.flush()
+        audit_change(session, profile, actor, "schedule.add", object_type="schedule",
+                     object_id=window.id, via="class", class_id=class_id)
+    return None
+
+
+def copy_window(template: Schedule, profile_id: int) -> Schedule:
+    return Schedule(profile_id=profile_id, name=template.name, days=template.days,
+                    start_minute=template.start_minute, end_minute=template.end_minute,
+                    action=template.action, block_all=template.block_all,
+                    categories=list(template.categories), services=list(template.services),
+                    allow=list(template.allow), enabled=template.enabled,
+                    class_id=template.class_id)
+
+
+def _dropclass_windows(session: Session, profile: Profile, class_id: int,
+                        actor: str) -> None:
+    """Remove from ``profile`` the windows class ``class_id`` put on it, each audited."""
+    for window in session.scalars(select(Schedule).where(
+            Schedule.profile_id == profile.id, Schedule.class_id == class_id)):
+        audit_change(session, profile, actor, "schedule.remove", object_type="schedule",
+                     object_id=window.id, via="class", class_id=class_id)
+        session.delete(window)
+    session.flush()
 
 
 # ---------------------------------------------------------------- school hours
@@ -256,7 +342,7 @@ def class_schedule(app: App, class_id: int, spec: WindowSpec, *,
         for profile in profiles:
             touches(session, profile.id)
             window = window_row(spec)
-            window.profile_id = profile.id
+            window.profile_id, window.class_id = profile.id, class_id
             session.add(window)
             session.flush()
             audit_change(session, profile, actor, "schedule.add", object_type="schedule",

@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from safegate.app.core import App
 from safegate.app.family import (
@@ -35,7 +36,9 @@ from safegate.app.family import (
 )
 from safegate.app.family_file import ImportProblems
 from safegate.app.school import (
+    add_class_windows,
     check_school_year,
+    class_windows,
     create_class,
     find_class,
     find_school,
@@ -44,7 +47,7 @@ from safegate.app.school import (
 from safegate.privacy import audit
 from safegate.store import choices
 from safegate.store import family as repo
-from safegate.store.models import ClassMember, Device, Policy, Profile, SchoolClass
+from safegate.store.models import ClassMember, Device, Policy, Profile, Schedule, SchoolClass
 from safegate.store.policy_fields import validate_policy_changes
 
 COLUMNS = ("class", "student", "birth_year", "device", "kind", "address")
@@ -235,8 +238,12 @@ def import_csv(app: App, org_id: int, data: bytes, *, school_year: str | None = 
                          subject=profile.subject, org_id=org.id,
                          detail={"preset": profile.preset, "via": "csv"})
         created["students"] = len(new)
-        session.add_all(ClassMember(profile_id=p.id, class_id=k.id)
-                        for p, k in students.values() if p.id not in members)
+        joining = [(p, k) for p, k in students.values() if p.id not in members]
+        session.add_all(ClassMember(profile_id=p.id, class_id=k.id) for p, k in joining)
+        first_rows: dict[str, int] = {}
+        for row in rows:
+            first_rows.setdefault(row.student.casefold(), row.line)
+        problems += _class_hours(session, joining, first_rows, actor)
         reused = [p.id for p in existing.values() if p.name.casefold() in students]
         taken = {(d.profile_id, d.name.casefold()) for d in session.scalars(
             select(Device).where(Device.profile_id.in_(reused)))} if reused else set()
@@ -255,3 +262,20 @@ def import_csv(app: App, org_id: int, data: bytes, *, school_year: str | None = 
             raise ImportProblems(problems)  # rolls the whole change back
         session.flush()
         return {**created, "rows": len(rows), "school_year": year}
+
+
+def _class_hours(session: Session, joining: list[tuple[Profile, SchoolClass]],
+                 lines: dict[str, int], actor: str) -> list[str]:
+    """Give each child joining a class the class's school-hours windows (as
+    ``app.school.move_pupil`` does); the problems: a child with an own window of the same
+    name, named by the student's first row."""
+    problems: list[str] = []
+    templates: dict[int, list[Schedule]] = {}
+    for profile, klass in joining:
+        windows = templates.setdefault(klass.id, class_windows(session, klass.id))
+        clash = add_class_windows(session, profile, windows, klass.id, actor)
+        if clash:
+            problems.append(f"row {lines[profile.name.casefold()]}, column class: "
+                            f"{profile.name!r} already has a schedule named {clash!r}, "
+                            f"as class {klass.name!r} does")
+    return problems

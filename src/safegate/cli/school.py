@@ -146,4 +146,23 @@ def class_remove_child(config: Path | None, data_dir: Path | None, class_id: int
     emit(view.to_dict(), as_json, f"class #{view.id} {view.name}: {view.children} child(ren)")
 
 
+@school.command("class-move-child", context_settings=CONTEXT)
+@common_options
+@click.argument("class_id", type=int)
+@click.argument("child")
+@json_option
+def class_move_child(config: Path | None, data_dir: Path | None, class_id: int,
+                     child: str, as_json: bool) -> None:
+    """Put CHILD (a name or id:N) into class CLASS_ID, out of the class they were in: the
+    old class's school hours leave the child, the new class's come with them."""
+    from safegate.app.school import child_id, class_exists, move_pupil
+
+    def run(app: Any) -> Any:
+        return move_pupil(app, class_exists(app, class_id), child_id(app, child),
+                          actor=cli_actor())
+
+    view = run_app(config, data_dir, run)
+    emit(view.to_dict(), as_json, f"class #{view.id} {view.name}: {view.children} child(ren)")
+
+
 COMMANDS = [school]

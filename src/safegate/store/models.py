@@ -298,6 +298,10 @@ class Schedule(Base):
     services: Mapped[list[str]] = mapped_column(Json, default=list, server_default=text("'[]'"))
     allow: Mapped[list[str]] = mapped_column(Json, default=list, server_default=text("'[]'"))
     enabled: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # The class whose school hours put the window on the child (it leaves with the child);
+    # None for the child's own windows.
+    class_id: Mapped[int | None] = mapped_column(
+        ForeignKey("school_class.id", ondelete="SET NULL"), index=True, default=None)
 
 
 class TimeBudget(Base):

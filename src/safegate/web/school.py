@@ -119,8 +119,12 @@ def class_page(request: Request, auth: Signed, class_id: int) -> Response:
     app = sg_app(request)
     cid = access.check_class(app, auth.caller, class_id)
     view, pupils = school.class_children(app, cid, actor=auth.caller.actor)
+    admin = _is_admin(auth)
+    others = [c for c in school.list_classes(app, auth.caller.org_id) if c.id != cid] \
+        if admin else []
     return render(request, "school_class.html", auth.caller.locale, auth=auth, klass=view,
-                  pupils=pupils, admin=_is_admin(auth), note=request.query_params.get("note"))
+                  pupils=pupils, admin=admin, others=others,
+                  note=request.query_params.get("note"))
 
 
 @router.post("/school/classes/{class_id}/schedule")
@@ -171,6 +175,23 @@ def remove_pupil(request: Request, auth: Signed, class_id: int, child: FormStr,
     school.remove_pupil(sg_app(request), cid, pid, actor=auth.caller.actor)
     return back(f"/school/classes/{cid}", "saved")
 
+
+@router.post("/school/classes/{class_id}/pupils/move")
+def move_pupil(request: Request, auth: Signed, class_id: int, child: FormStr, to: FormStr,
+               csrf: OptStr = None) -> Response:
+    """Move a child of this class into the class ``to`` (both checked)."""
+    check_form_csrf(auth, csrf)
+    access.check_class(sg_app(request), auth.caller, class_id, "change")
+    cid, pid = _pupil(request, auth, _class_ref(to), child)
+    school.move_pupil(sg_app(request), cid, pid, actor=auth.caller.actor)
+    return back(f"/school/classes/{cid}", "saved")
+
+
+def _class_ref(value: str) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        raise ValueError(f"to: {value!r} is not a class") from None
 
 
 # ---------------------------------------------------------------- API
@@ -235,6 +256,15 @@ def api_remove_pupil(request: Request, auth: Authed, class_id: int,
     no longer see them)."""
     cid, pid = _pupil(request, auth, class_id, child_id)
     return school.remove_pupil(sg_app(request), cid, pid, actor=auth.caller.actor).to_dict()
+
+
+@api.put("/classes/{class_id}/pupils/{child_id}")
+def api_move_pupil(request: Request, auth: Authed, class_id: int,
+                   child_id: int) -> dict[str, Any]:
+    """Put a child of the school into the class, out of the class they were in (if any):
+    the old class's school-hours windows leave the child, the new class's come with them."""
+    cid, pid = _pupil(request, auth, class_id, child_id)
+    return school.move_pupil(sg_app(request), cid, pid, actor=auth.caller.actor).to_dict()
 
 
 @api.post("/classes/{class_id}/schedules")
