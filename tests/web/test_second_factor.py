@@ -9,11 +9,15 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from safegate.app.accounts import add_token
+from safegate.app.core import App
+from safegate.config import load_settings
 from safegate.privacy import otp
 from tests.helpers import demo_data_dir, signed_in_client, web_served
 
@@ -21,13 +25,18 @@ LOGIN, PASSWORD = "phuhuynh@example.vn", "demo-safegate"
 
 
 @pytest.fixture(scope="module")
-def base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     data = demo_data_dir(tmp_path_factory.mktemp("totp") / "data")
     config = data / "web.toml"  # every attempt here comes from 127.0.0.1
     config.write_text("[web]\nlogin_attempts_per_minute = 60\n")
     with web_served("--config", str(config), "--demo", "--no-default-lists", "--data-dir",
-                    str(data)) as served:
-        yield served.base
+                    str(data)) as running:
+        yield running.base, data
+
+
+@pytest.fixture(scope="module")
+def base(served: tuple[str, Path]) -> str:
+    return served[0]
 
 
 def _field(html: str, pattern: str) -> str:
@@ -104,3 +113,53 @@ def test_the_code_form_needs_a_live_ticket(base: str) -> None:
         assert client.get("/signin/code").headers["location"] == "/signin"
         client.cookies.set("sg_second_factor", "sg1.forged.AAAA")
         assert client.get("/signin/code").headers["location"] == "/signin"
+
+
+def test_the_api_turns_it_on_and_off_for_a_session_never_for_a_token(
+        served: tuple[str, Path]) -> None:
+    base, data = served
+    app = App(load_settings(env={}, overrides={"server.data_dir": str(data)}))
+    try:
+        _, token = add_token(app, LOGIN, "integration", "write")
+    finally:
+        app.close()
+    bearer = httpx.Client(base_url=base, timeout=30,
+                          headers={"authorization": f"Bearer {token}"})
+    assert bearer.get("/api/v1/me/second-factor").json()["enrolled"] is False
+    refused = bearer.post("/api/v1/me/second-factor")
+    assert refused.status_code == 403 and "API token" in refused.json()["error"]
+
+    client = signed_in_client(base, LOGIN, PASSWORD)
+    head = {"x-csrf-token": client.csrf}
+    assert client.post("/api/v1/me/second-factor").status_code == 403  # no CSRF header
+    begun = client.post("/api/v1/me/second-factor", headers=head)
+    assert begun.status_code == 200, begun.text
+    secret = begun.json()["secret"]
+    assert begun.json()["uri"].startswith("otpauth://totp/") and secret in begun.json()["uri"]
+    assert client.get("/api/v1/me/second-factor").json() == {
+        "enrolled": False, "pending": True, "recovery_codes_left": 0}
+    wrong = "000000" if otp.totp(secret, time.time()) != "000000" else "111111"
+    bad = client.post("/api/v1/me/second-factor/confirm", json={"code": wrong}, headers=head)
+    assert bad.status_code == 400 and "does not match" in bad.json()["error"]
+    done = client.post("/api/v1/me/second-factor/confirm",
+                       json={"code": otp.totp(secret, time.time())}, headers=head)
+    assert done.status_code == 200, done.text
+    codes = done.json()["recovery_codes"]
+    assert len(codes) == otp.RECOVERY_CODES
+    assert client.get("/api/v1/me/second-factor").json() == {
+        "enrolled": True, "pending": False, "recovery_codes_left": otp.RECOVERY_CODES}
+    again = client.post("/api/v1/me/second-factor", headers=head)
+    assert again.status_code == 400 and "turn it off first" in again.json()["error"]
+    _second, answer = _password_step(base)
+    assert answer.headers["location"] == "/signin/code"  # sign-in now asks for a code
+
+    assert bearer.post("/api/v1/me/second-factor/disable",
+                       json={"password": PASSWORD, "code": codes[0]}).status_code == 403
+    off = client.post("/api/v1/me/second-factor/disable",
+                      json={"password": "wrong password", "code": codes[0]}, headers=head)
+    assert off.status_code == 400
+    off = client.post("/api/v1/me/second-factor/disable",
+                      json={"password": PASSWORD, "code": codes[0]}, headers=head)
+    assert off.status_code == 200 and off.json()["enrolled"] is False
+    _third, answer = _password_step(base)
+    assert answer.headers["location"] == "/household"

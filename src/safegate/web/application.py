@@ -75,6 +75,7 @@ def create_app(app: App, *, secure_cookies: bool = False) -> FastAPI:
     for editor in (schedules, budgets):  # issue 11: the policy editor's schedule and budgets
         web.include_router(editor.router)
     web.include_router(second_factor.router)
+    web.include_router(second_factor.api)
     web.include_router(child_notice.router)  # issue 12: the child's own page
 
     @web.get("/healthz", include_in_schema=False)

@@ -2,16 +2,20 @@
 the authenticator app or a recovery code (after the password, with the sealed ticket from
 ``app.second_factor`` in a cookie), and /account/security turns the factor on (secret as
 text and as an otpauth:// QR code, confirmed by a first code, recovery codes shown once) and
-off (password and code). The code form counts against the per-address sign-in limit."""
+off (password and code). The code form counts against the per-address sign-in limit.
+
+The same steps through the API (``/api/v1/me/second-factor``), for a signed-in session only:
+an API token cannot change how its account signs in."""
 
 from __future__ import annotations
 
 import secrets
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from markupsafe import Markup
+from pydantic import BaseModel, Field
 
 from safegate.app import accounts
 from safegate.app import second_factor as sf
@@ -22,6 +26,7 @@ from safegate.web.security import (
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
     Auth,
+    api_auth,
     check_form_csrf,
     page_auth,
     same,
@@ -29,7 +34,9 @@ from safegate.web.security import (
 )
 
 router = APIRouter(include_in_schema=False)
+api = APIRouter(prefix="/api/v1/me/second-factor", tags=["account"])
 Signed = Annotated[Auth, Depends(page_auth)]
+Authed = Annotated[Auth, Depends(api_auth)]
 FormStr = Annotated[str, Form()]
 OptStr = Annotated[str | None, Form()]
 TICKET_COOKIE = "sg_second_factor"
@@ -148,3 +155,61 @@ def disable(request: Request, auth: Signed, password: FormStr, code: FormStr,
     except sf.SecondFactorError:
         return _page(request, auth, 400, _("Wrong password or code."))
     return back("/account/security", _("The second factor is off."))
+
+
+# ---------------------------------------------------------------- the API
+
+
+class CodeBody(BaseModel):
+    code: str = Field(max_length=64, description="the authenticator app's 6-digit code")
+
+
+class DisableBody(BaseModel):
+    password: str = Field(max_length=1024)
+    code: str = Field(max_length=64, description="a code from the app, or a recovery code")
+
+
+def _session(auth: Auth) -> accounts.Caller:
+    if auth.csrf is None:
+        raise HTTPException(403, "an API token cannot change how its account signs in: "
+                                 "use a signed-in session")
+    return auth.caller
+
+
+def _state(request: Request, caller: accounts.Caller) -> dict[str, object]:
+    state = sf.status(sg_app(request), caller)
+    return {"enrolled": state.enrolled, "pending": state.pending,
+            "recovery_codes_left": state.recovery_left}
+
+
+@api.get("")
+def api_status(request: Request, auth: Authed) -> dict[str, object]:
+    """Whether sign-in asks for a code, whether a secret waits for its first code, and how
+    many recovery codes are left."""
+    return _state(request, auth.caller)
+
+
+@api.post("")
+def api_begin(request: Request, auth: Authed) -> dict[str, str]:
+    """A new secret (base32, and as an otpauth:// URI for a QR code) that waits for its first
+    code; replaces one that waits. Refused (400) while the factor is on."""
+    enrolment = sf.begin(sg_app(request), _session(auth))
+    return {"secret": enrolment.secret, "uri": enrolment.uri}
+
+
+@api.post("/confirm")
+def api_confirm(request: Request, auth: Authed, body: CodeBody) -> dict[str, list[str]]:
+    """Turn the factor on with the app's first code: the recovery codes, shown this once."""
+    return {"recovery_codes": sf.confirm(sg_app(request), _session(auth), body.code)}
+
+
+@api.post("/disable")
+def api_disable(request: Request, auth: Authed, body: DisableBody) -> dict[str, object]:
+    """Turn the factor off with the account's password and a code (counted like sign-in
+    attempts: per-address limit, lock-out)."""
+    caller = _session(auth)
+    address = request.client.host if request.client else "?"
+    if not request.app.state.login_limit.allow(address):
+        raise HTTPException(429, "too many sign-in attempts: wait a minute")
+    sf.disable(sg_app(request), caller, body.password, body.code)
+    return _state(request, caller)
