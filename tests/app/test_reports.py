@@ -25,8 +25,10 @@ def test_a_week_is_the_seven_days_ending_on_the_day() -> None:
     week = report_days("week", date(2026, 12, 5))
     assert week[0] == date(2026, 11, 29) and week[-1] == date(2026, 12, 5) and len(week) == 7
     assert report_days("day", date(2026, 1, 1)) == [date(2026, 1, 1)]
+    month = report_days("month", date(2026, 3, 1))
+    assert len(month) == 30 and month[0] == date(2026, 1, 31) and month[-1] == date(2026, 3, 1)
     with pytest.raises(ValueError, match="^period:"):
-        report_days("month", date(2026, 1, 1))
+        report_days("year", date(2026, 1, 1))
 
 
 def test_today_is_the_household_s_today() -> None:

@@ -105,6 +105,12 @@ def test_the_weekly_and_daily_figures(world: dict[str, Any], parent: httpx.Clien
     day = parent.get(f"/api/v1/children/{world['an']}/report",
                      params={"period": "day", "day": yesterday}).json()
     assert day["blocked_total"] == 3 and day["alerts"] == 0 and day["from"] == yesterday
+    month = parent.get(f"/api/v1/children/{world['an']}/report",
+                       params={"period": "month"}).json()
+    assert month["blocked_total"] == 10  # with the 4 blocked nine days ago
+    assert len(month["blocked_by_day"]) == 30 and month["blocked_by_day"][-10]["count"] == 4
+    page = parent.get(f"/children/{world['an']}/report", params={"period": "month"}).text
+    assert "30 ngày qua" in page and page.count('class="column') >= 30
 
 
 def test_the_page_draws_the_charts_in_each_language(world: dict[str, Any],

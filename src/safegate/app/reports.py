@@ -25,7 +25,8 @@ from safegate.policy.timestate import zone_ok
 from safegate.privacy import audit
 from safegate.store.models import Alert, Organisation, Profile, QueryLog
 
-PERIODS = ("day", "week")
+PERIODS = ("day", "week", "month")
+PERIOD_DAYS = {"day": 1, "week": 7, "month": 30}  # "month": the 30 days ending on the day
 TOP = 10
 
 
@@ -78,10 +79,11 @@ class ChildReport:
 
 
 def report_days(period: str, last: date) -> list[date]:
-    """The local days a report covers: ``last`` alone, or the 7 days ending on it. Pure."""
+    """The local days a report covers: ``last`` alone, or the 7 or 30 days ending on it.
+    Pure."""
     if period not in PERIODS:
         raise ValueError(f"period: {period!r} is not one of {', '.join(PERIODS)}")
-    count = 1 if period == "day" else 7
+    count = PERIOD_DAYS[period]
     return [last - timedelta(days=count - 1 - i) for i in range(count)]
 
 

@@ -52,7 +52,9 @@ def _page(request: Request, auth: Auth, child_id: int, printable: bool) -> Respo
     def label(cid: str) -> str:
         return _("other") if cid == "other" else category_name(cid, lang) or cid
 
-    day_labels = [formats.weekday(d, lang) for d in found.days]
+    # A week's columns are named by weekday, 30 days' by the day of the month.
+    day_labels = [str(d.day) if found.period == "month" else formats.weekday(d, lang)
+                  for d in found.days]
     figures: dict[str, Any] = {
         "by_category": charts.hbars([(label(c), n) for c, n in found.by_category],
                                     title=_("Blocked attempts by category"),
@@ -90,8 +92,9 @@ def report_print(request: Request, auth: Signed, child_id: int) -> Response:
 @router.get("/api/v1/children/{child_id}/report")
 def report_api(request: Request, auth: Authed, child_id: int, period: str = "week",
                day: str | None = None) -> dict[str, Any]:
-    """A child's daily or weekly report (``day``: its last local day, default today);
-    403 without the ``reports`` consent."""
+    """A child's report over ``period`` (``day``, ``week`` or ``month``: the 30 days)
+    ending on ``day`` (a local date, default today); 403 without the ``reports``
+    consent."""
     try:
         return _report(sg_app(request), auth.caller, child_id, period, day).to_dict()
     except ConsentError as exc:
