@@ -25,7 +25,12 @@ from sqlalchemy import Engine, delete, func, insert, inspect, select
 from sqlalchemy.exc import IntegrityError, StatementError
 
 from safegate.store import StoreError, make_engine, migrate, session_factory, sqlite_url
-from safegate.store.db import MIGRATIONS_DIR
+from safegate.store.db import (
+    MIGRATIONS_DIR,
+    head_revision,
+    require_current_schema,
+    schema_revision,
+)
 from safegate.store.models import (
     Account,
     Alert,
@@ -156,6 +161,21 @@ def _schema_state(engine: Engine) -> tuple[list[str], list[str]]:
     with engine.connect() as conn:
         versions = sorted(conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalars())
     return sorted(inspect(engine).get_table_names()), versions
+
+
+def test_the_head_read_from_the_files_is_alembic_s(engine: Engine, tmp_path: Path) -> None:
+    """Commands check the schema against ``head_revision()`` (the migration files' revision
+    lines, without loading alembic): the same head alembic finds, and the revision a
+    migrated database records; a database never migrated has none."""
+    assert {head_revision()} == _script_heads()
+    assert schema_revision(engine) == (head_revision(), head_revision())
+    fresh = make_engine(sqlite_url(tmp_path / "fresh"))
+    try:
+        assert schema_revision(fresh) == (None, head_revision())
+        with pytest.raises(StoreError, match="no SafeGate schema yet"):
+            require_current_schema(fresh)
+    finally:
+        fresh.dispose()
 
 
 def test_migrate_twice_is_a_no_op(engine: Engine) -> None:

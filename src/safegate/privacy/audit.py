@@ -29,6 +29,7 @@ from typing import Any, cast
 
 from sqlalchemy import Table, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
 from safegate.store.models import AuditHead, AuditLog
@@ -109,10 +110,11 @@ def append(session: Session, *, actor: str, action: str, object_type: str,
     # A plain INSERT (no unit of work for a row nobody changes afterwards): a page view
     # writes one of these, and the ORM's flush of it cost as much as the statements.
     row = {"seq": seq, "prev_hash": prev, "hash": digest, **fields}
-    inserted = session.execute(insert(_LOG).values(**row))
+    inserted = cast(CursorResult[Any], session.execute(insert(_LOG).values(**row)))
     session.execute(update(_HEAD).where(_HEAD.c.id == 1).values(last_hash=digest))
     session.flush()  # the caller's own pending changes, as before
-    return AuditLog(id=inserted.inserted_primary_key[0], **row)
+    key = inserted.inserted_primary_key
+    return AuditLog(id=None if key is None else key[0], **row)
 
 
 def purge(session: Session, before: datetime, *, actor: str = "retention",
