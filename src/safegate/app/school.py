@@ -223,7 +223,7 @@ def remove_pupil(app: App, class_id: int, child_id: int, *,
             raise SchoolError(f"child: no child {child_id} in class {row.name!r}")
         profile = session.get_one(Profile, child_id)
         touches(session, profile.id)
-        _dropclass_windows(session, profile, class_id, actor)
+        _drop_class_windows(session, profile, class_id, actor)
         session.delete(member)
         session.flush()
         audit.append(session, actor=actor, action="class.member_remove", object_type="class",
@@ -249,7 +249,7 @@ def move_pupil(app: App, class_id: int, child_id: int, *,
             raise SchoolError(f"child: {profile.name!r} is in class {row.name!r} already")
         touches(session, profile.id)
         if old is not None:
-            _dropclass_windows(session, profile, old, actor)
+            _drop_class_windows(session, profile, old, actor)
         clash = add_class_windows(session, profile, class_windows(session, class_id),
                                   class_id, actor)
         if clash:
@@ -304,7 +304,7 @@ def copy_window(template: Schedule, profile_id: int) -> Schedule:
                     class_id=template.class_id)
 
 
-def _dropclass_windows(session: Session, profile: Profile, class_id: int,
+def _drop_class_windows(session: Session, profile: Profile, class_id: int,
                         actor: str) -> None:
     """Remove from ``profile`` the windows class ``class_id`` put on it, each audited."""
     for window in session.scalars(select(Schedule).where(

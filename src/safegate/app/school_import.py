@@ -272,7 +272,9 @@ def _class_hours(session: Session, joining: list[tuple[Profile, SchoolClass]],
     problems: list[str] = []
     templates: dict[int, list[Schedule]] = {}
     for profile, klass in joining:
-        windows = templates.setdefault(klass.id, class_windows(session, klass.id))
+        if klass.id not in templates:
+            templates[klass.id] = class_windows(session, klass.id)
+        windows = templates[klass.id]
         clash = add_class_windows(session, profile, windows, klass.id, actor)
         if clash:
             problems.append(f"row {lines[profile.name.casefold()]}, column class: "
