@@ -408,6 +408,17 @@ def query(port: int, name: str, source: str = "127.0.0.1") -> dns.message.Messag
     return dns.query.udp(q, "127.0.0.1", port=port, timeout=3, source=source)
 
 
+def ready_query(port: int) -> dns.message.Message:
+    """``query(port, "ready.example")`` from a connected socket: while nothing listens on the
+    port, the kernel's "port unreachable" fails it at once (a query from an unconnected
+    socket waits out its whole timeout, 3 s, however soon the server starts)."""
+    q = dns.message.make_query("ready.example", "A")
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.setblocking(False)  # as dnspython wants it (its timeout does not apply otherwise)
+        sock.connect(("127.0.0.1", port))
+        return dns.query.udp(q, "127.0.0.1", port=port, timeout=3, sock=sock)
+
+
 def start_server(*args: str, env: Mapping[str, str] | None = None,
                  ) -> tuple[subprocess.Popen[str], int]:
     """`safegate serve ARGS --dns 127.0.0.1:<free port>` (``env`` added to the environment),
@@ -421,7 +432,7 @@ def start_server(*args: str, env: Mapping[str, str] | None = None,
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
             try:
-                query(port, "ready.example")
+                ready_query(port)
                 return proc, port
             except Exception:
                 if proc.poll() is not None:
@@ -429,7 +440,7 @@ def start_server(*args: str, env: Mapping[str, str] | None = None,
                     if "address already in use" in out:
                         break  # another port
                     raise AssertionError(out) from None
-                time.sleep(0.2)
+                time.sleep(0.05)
         else:
             proc.kill()
             raise AssertionError("safegate serve did not answer within 90 s")

@@ -10,6 +10,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pytest
+
+from safegate.app import gate_process
+from safegate.gate import server
 from safegate.store.db import session_factory
 from safegate.store.models import Profile, Schedule, TemporaryAllow
 from safegate.store.repo import update_policy
@@ -23,9 +27,32 @@ def _profile_id(session: Any, name: str) -> int:
     return next(p.id for p in session.query(Profile).all() if p.name == name)
 
 
-def test_window_starting_at_the_next_minute_switches_without_a_reload(make_gate: Any) -> None:
+class ShiftedClock:
+    """The ``time`` module with its wall clock ``offset`` seconds ahead (or behind): the
+    monotonic clock and everything else are the real module's."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def time(self) -> float:
+        return time.time() + self.offset
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(time, name)
+
+
+def test_window_starting_at_the_next_minute_switches_without_a_reload(
+        make_gate: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The wall clock the gate reads (and this test) is set to 3.5 s before a minute boundary
+    # before the window is loaded, so the test does not wait up to a minute for the real next
+    # one; the gate decides by the clock it reads and answers real queries on its socket.
+    clock = ShiftedClock()
+    for module in (server, gate_process):
+        monkeypatch.setattr(module, "time", clock)
     g = make_gate(demo=True)
-    now = time.time()
+    real = time.time()
+    clock.offset = (math.floor(real / 60) + 1) * 60 - 3.5 - real
+    now = clock.time()
     start = (math.floor(now / 60) + 1) * 60
     if start - now < 3:
         start += 60  # leave time to load the window before its boundary
@@ -39,15 +66,15 @@ def test_window_starting_at_the_next_minute_switches_without_a_reload(make_gate:
     g.reload()  # loads the window (the test wrote the row without the change bus)
     snapshot, generation = g.gate.snapshot, g.gate.snapshot.generation
     assert answered(g.port, "example.org", AN) == ["192.0.2.1"]  # memoised from here on
-    assert time.time() < start
-    while time.time() < start - 0.3:
+    assert clock.time() < start
+    while clock.time() < start - 0.3:
         assert answered(g.port, "example.org", AN) == ["192.0.2.1"]
         time.sleep(0.1)
     switched = None
-    while time.time() < start + 5:
-        asked = time.time()
+    while clock.time() < start + 5:
+        asked = clock.time()
         if answered(g.port, "example.org", AN) == ["0.0.0.0"]:
-            switched = time.time()  # the gate decided between asked and now
+            switched = clock.time()  # the gate decided between asked and now
             break
         assert asked < start, "still allowed after the boundary"
         time.sleep(0.01)
