@@ -121,6 +121,7 @@ class GateProcess:
     # app layer never imports the web): started after the listeners, stopped before the app.
     web: WebStarter | None = None
     web_server: Any = None
+    reload_after_start: bool = False  # a reload was asked for while the gate was starting
 
     @property
     def settings(self) -> Settings:
@@ -138,8 +139,12 @@ class GateProcess:
     async def reload(self, profiles: frozenset[int] | None = None) -> str:
         """Re-read policy (and the lists, if any list file changed) and swap. With
         ``profiles`` (a change that named the only children it touched) and the lists
-        unchanged, only those children are read and compiled again."""
-        assert self.gate is not None and self.reload_lock is not None
+        unchanged, only those children are read and compiled again. Asked for before the
+        gate exists (a SIGHUP while it starts), it runs once the start is done."""
+        assert self.reload_lock is not None
+        if self.gate is None:
+            self.reload_after_start = True
+            return "deferred until the gate has started"
         async with self.reload_lock:
             loop = asyncio.get_running_loop()
             specs = await loop.run_in_executor(None, self.app.list_specs)
@@ -254,6 +259,9 @@ class GateProcess:
             self._spawn(self.watcher.run())
             self._start_jobs()
         tune_gc()
+        if self.reload_after_start:
+            self.reload_after_start = False
+            self.request_reload("asked for while the gate was starting")
         log.info(
             "SafeGate gate%s listening on udp/tcp %s:%d with %d list names, %d profiles "
             "(ready in %.1f s)", "" if self.worker is None else f" worker {self.worker}",
