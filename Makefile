@@ -38,7 +38,9 @@ apt-test:
 test: $(DEV_STAMP) apt-test
 	$(VENV)/bin/ruff check src tests bench scripts
 	$(VENV)/bin/mypy
-	$(PY) -m pytest -q -n 2 --dist loadfile --durations=25
+	# The suite starts a few hundred `safegate` processes: let them reuse compiled modules
+	# even where the environment says not to write them (about 0.07 s each).
+	env -u PYTHONDONTWRITEBYTECODE $(PY) -m pytest -q -n 2 --dist loadfile --durations=25
 
 lint: $(DEV_STAMP)
 	$(VENV)/bin/ruff check src tests bench scripts
