@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, func, select
 
-from safegate.app.activity import category_of, local_range, parse_filter, search_log
+from safegate.app.activity import local_range, parse_filter, search_log
 from safegate.app.core import App
 from safegate.app.family import add_child, add_device, add_org, list_children, list_orgs
 from safegate.config import load_settings
+from safegate.policy.decide import category_of
 from safegate.store.models import AuditLog
 from safegate.store.querylog import insert_query_logs
 

@@ -21,6 +21,7 @@ from safegate.app.consent import child_age
 from safegate.app.core import App
 from safegate.app.explain import NotFound
 from safegate.app.presence import in_network
+from safegate.policy.decide import category_of
 from safegate.policy.schedule import zone
 from safegate.policy.timestate import zone_ok
 from safegate.privacy import audit
@@ -91,11 +92,6 @@ def parse_filter(values: dict[str, str | None]) -> LogFilter:
                      search=(values.get("q") or "").strip().lower() or None,
                      page=whole("page") or 1,
                      per_page=whole("per_page", 1, MAX_PER_PAGE) or PER_PAGE)
-
-
-def category_of(reason: str | None) -> str | None:
-    """The category a row's reason starts with (``social:list/entry`` → ``social``). Pure."""
-    return reason.split(":", 1)[0] if reason and ":" in reason else None
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,9 +17,10 @@ from typing import Any
 from sqlalchemy import func, select
 
 from safegate.app import budgets as budget_ops
-from safegate.app.activity import category_of, local_range, retention_of
+from safegate.app.activity import local_range, retention_of
 from safegate.app.consent import require_consent
 from safegate.app.core import App
+from safegate.policy.decide import category_of
 from safegate.policy.schedule import zone
 from safegate.policy.timestate import zone_ok
 from safegate.privacy import audit

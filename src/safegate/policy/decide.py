@@ -46,6 +46,12 @@ class Decision(NamedTuple):
         return "block" if self.action == "nxdomain" else self.action
 
 
+def category_of(reason: str | None) -> str | None:
+    """The category a stored reason (``Decision.reason``) starts with
+    (``social:list/entry`` → ``social``; a profile rule without a category → None). Pure."""
+    return reason.split(":", 1)[0] if reason and ":" in reason else None
+
+
 ALLOW = Decision("allow")
 _new_decision = tuple.__new__  # Decision(...) without NamedTuple's Python-level __new__
 

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import Final, Literal
 
 from safegate.config import Settings
-from safegate.policy.decide import CANARY, PRIVATE_RELAY
+from safegate.policy.decide import CANARY, PRIVATE_RELAY, category_of
 
 __all__ = [
     "BYPASS",
@@ -116,12 +116,7 @@ COUNTED_CATEGORIES: Final = frozenset({BYPASS_CATEGORY, *INFECTION_CATEGORIES})
 def may_count(qname: str, reason: str | None) -> bool:
     """Whether a blocked query-log row for ``qname`` with ``reason`` can count towards a
     signal: what ``kind_of`` looks at, read from the row before an event is made of it."""
-    if qname in CANARIES:
-        return True
-    if not reason:
-        return False
-    category = reason.split(":", 1)[0] if ":" in reason else None
-    return category in COUNTED_CATEGORIES
+    return qname in CANARIES or category_of(reason) in COUNTED_CATEGORIES
 
 
 def kind_of(event: Event) -> Kind | None:
@@ -142,8 +137,7 @@ def event_from_row(at: float, client: str, profile_id: int | None, qname: str, a
     schedule's reason (``schedule:…``) names the window, not a list category."""
     if profile_id is None:
         return None
-    category = reason.split(":", 1)[0] if reason and ":" in reason else None
-    return Event(at, profile_id, client, qname, action, category, count)
+    return Event(at, profile_id, client, qname, action, category_of(reason), count)
 
 
 Key = tuple[int, str, str]
