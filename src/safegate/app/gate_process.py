@@ -37,6 +37,7 @@ from safegate.gate.server import Gate, GateOptions, start_listeners
 from safegate.gate.upstream import UpstreamPool
 from safegate.lists.index import DomainIndex
 from safegate.policy.budgets import UsageBoard
+from safegate.policy.compiled import PolicySnapshot
 
 log = logging.getLogger(__name__)
 
@@ -148,41 +149,40 @@ class GateProcess:
         async with self.reload_lock:
             loop = asyncio.get_running_loop()
             specs = await loop.run_in_executor(None, self.app.list_specs)
+            signature = lists_signature(specs)
             index = self.index
-            rebuilt = False
-            current = self.gate.snapshot
-            if profiles is not None and lists_signature(specs) == self.signature \
-                    and current.index is index:
+            if profiles is not None and signature == self.signature and index is not None:
                 snapshot = await loop.run_in_executor(None, self.app.patch_snapshot,
-                                                      current, profiles)
-                self.gate.swap(snapshot)
-                self.app.live_snapshot = snapshot
-                what = f"generation {snapshot.generation}: {len(profiles)} of " \
-                       f"{len(snapshot.profiles)} profiles recompiled"
-                log.info("reloaded %s", what)
-                return what
-            if lists_signature(specs) != self.signature or index is None:
+                                                      self.gate.snapshot, profiles)
+                return self._swap(snapshot, f"{len(profiles)} of {len(snapshot.profiles)} "
+                                            "profiles recompiled")
+            rebuilt = False
+            if signature != self.signature or index is None:
                 new_index = await loop.run_in_executor(None, self.app.load_index, specs)
                 broken = [x for x in new_index.lists if x.error]
                 if broken and index is not None:
                     names = ", ".join(f"{b.spec.key} ({b.error})" for b in broken)
                     log.error("reload kept the previous lists: %s", names)
                 else:
-                    self.signature = lists_signature(specs)
+                    self.signature = signature
                     index = new_index
                     rebuilt = True
             assert index is not None
             snapshot = await loop.run_in_executor(None, self.app.build_snapshot, index)
-            old = self.index
-            self.index = self.app.live_index = index
-            self.gate.swap(snapshot)
-            self.app.live_snapshot = snapshot
-            del old
+            self.index = self.app.live_index = index  # the previous index goes here
+            what = self._swap(snapshot, f"{len(snapshot.profiles)} profiles, {index.size} "
+                                        "names" + (" (lists rebuilt)" if rebuilt else ""))
             tune_gc()
-            what = f"generation {snapshot.generation}: {len(snapshot.profiles)} profiles, " \
-                   f"{index.size} names" + (" (lists rebuilt)" if rebuilt else "")
-            log.info("reloaded %s", what)
             return what
+
+    def _swap(self, snapshot: PolicySnapshot, what: str) -> str:
+        """Serve ``snapshot`` from now on; what was reloaded, as logged."""
+        assert self.gate is not None
+        self.gate.swap(snapshot)
+        self.app.live_snapshot = snapshot
+        what = f"generation {snapshot.generation}: {what}"
+        log.info("reloaded %s", what)
+        return what
 
     def request_reload(self, reason: str) -> None:
         """Reload soon; a request during a reload is never lost."""
