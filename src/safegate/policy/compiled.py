@@ -119,10 +119,9 @@ class PolicySnapshot:
     # Device tokens (DoH path, DoT server name) → profile, keyed by ``token_key``: a lookup
     # compares digests, never the secret itself, so its timing tells nothing about a token.
     by_token: dict[bytes, CompiledProfile] = field(default_factory=dict)
-    # Each child's compiled profile with its device keys, by id: what ``patch_snapshot``
-    # keeps of the children a change did not touch.
-    children: dict[int, tuple[CompiledProfile, DeviceKeys]] = field(default_factory=dict,
-                                                                    repr=False)
+    # Each child's device keys, by id: what ``patch_snapshot`` keeps, with ``profiles``, of
+    # the children a change did not touch.
+    device_keys: dict[int, DeviceKeys] = field(default_factory=dict, repr=False)
 
     def profile_for_token(self, token: str) -> CompiledProfile | None:
         """The profile of the device with this token or DoT label (None: nobody's)."""
@@ -340,10 +339,9 @@ def device_keys(devices: Iterable[Any]) -> DeviceKeys:
 
 
 def compile_child(index: DomainIndex, record: Any,
-                  verdict_cache: dict[frozenset[str], Verdicts]) -> tuple[CompiledProfile,
-                                                                          DeviceKeys]:
-    """One child's compiled profile and device keys."""
-    cp = compile_profile(
+                  verdict_cache: dict[frozenset[str], Verdicts]) -> CompiledProfile:
+    """One child's compiled profile."""
+    return compile_profile(
         index,
         profile_id=record.id,
         name=record.name,
@@ -352,37 +350,39 @@ def compile_child(index: DomainIndex, record: Any,
         time=rules_of(record),
         budgets=budgets_of(record),
     )
-    return cp, device_keys(record.devices)
 
 
 def assemble(generation: int, index: DomainIndex, default: CompiledProfile,
-             children: dict[int, tuple[CompiledProfile, DeviceKeys]]) -> PolicySnapshot:
-    """The snapshot of compiled children (in the dict's order, which decides between two
-    devices with the same address: the later child wins) and their device maps."""
+             profiles: dict[int, CompiledProfile],
+             keys: dict[int, DeviceKeys]) -> PolicySnapshot:
+    """The snapshot of compiled children and the device maps made from their ``keys`` (in
+    the order of ``profiles``, which decides between two devices with the same address:
+    the later child wins)."""
     by_ip: dict[str, CompiledProfile] = {}
     nets: list[tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, CompiledProfile]] = []
     by_mac: dict[str, CompiledProfile] = {}
     by_token: dict[bytes, CompiledProfile] = {}
-    for cp, keys in children.values():
-        for ip in keys.ips:
+    for pid, cp in profiles.items():
+        child = keys[pid]
+        for ip in child.ips:
             by_ip[ip] = cp
-        for net in keys.nets:
+        for net in child.nets:
             nets.append((net, cp))
-        for mac in keys.macs:
+        for mac in child.macs:
             by_mac[mac] = cp
-        for token in keys.tokens:
+        for token in child.tokens:
             by_token[token] = cp
     nets.sort(key=lambda item: item[0].prefixlen, reverse=True)
     return PolicySnapshot(
         generation=generation,
         index=index,
         default=default,
-        profiles={pid: cp for pid, (cp, _) in children.items()},
+        profiles=profiles,
         by_ip=by_ip,
         by_net=tuple(nets),
         by_mac=by_mac,
         by_token=by_token,
-        children=children,
+        device_keys=keys,
     )
 
 
@@ -398,8 +398,9 @@ def compile_snapshot(
     default_profile = compile_profile(
         index, profile_id=None, name="default", policy=default, verdict_cache=verdict_cache
     )
-    children = {record.id: compile_child(index, record, verdict_cache) for record in profiles}
-    return assemble(generation, index, default_profile, children)
+    compiled = {r.id: compile_child(index, r, verdict_cache) for r in profiles}
+    keys = {r.id: device_keys(r.devices) for r in profiles}
+    return assemble(generation, index, default_profile, compiled, keys)
 
 
 def patch_snapshot(old: PolicySnapshot, ids: Iterable[int], profiles: Sequence[Any],
@@ -408,10 +409,12 @@ def patch_snapshot(old: PolicySnapshot, ids: Iterable[int], profiles: Sequence[A
     id without a record is a child deleted or no longer applied) and every other child kept
     as compiled, memoised answers and time state included. The same snapshot as
     ``compile_snapshot`` of all the records, ordered by id, over ``old``'s index."""
-    children = dict(old.children)
+    compiled, keys = dict(old.profiles), dict(old.device_keys)
     for pid in ids:
-        children.pop(pid, None)
+        compiled.pop(pid, None)
+        keys.pop(pid, None)
     cache = old.default.verdict_cache
     for record in profiles:
-        children[record.id] = compile_child(old.index, record, cache)
-    return assemble(generation, old.index, old.default, dict(sorted(children.items())))
+        compiled[record.id] = compile_child(old.index, record, cache)
+        keys[record.id] = device_keys(record.devices)
+    return assemble(generation, old.index, old.default, dict(sorted(compiled.items())), keys)
