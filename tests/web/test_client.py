@@ -1,5 +1,5 @@
 """Where a request comes from: the X-Forwarded-For header counts only from a trusted proxy,
-and a real `safegate serve` records that address on a sign-in."""
+and a real `safegate serve` records that address on a sign-in and counts attempts by it."""
 
 from __future__ import annotations
 
@@ -14,7 +14,13 @@ from safegate.app.core import App
 from safegate.config import load_settings
 from safegate.store.models import AuditLog
 from safegate.web.client import address_from
-from tests.helpers import start_web_serve
+from tests.helpers import (
+    DEMO_LOGIN,
+    DEMO_PASSWORD,
+    demo_data_dir,
+    signed_in_client,
+    start_web_serve,
+)
 
 PROXY = [ipaddress.ip_network("10.0.0.0/8"), ipaddress.ip_network("::1/128")]
 
@@ -60,3 +66,29 @@ def test_a_served_sign_in_records_the_address_the_proxy_saw(tmp_path: Path) -> N
         finally:
             app.close()
         assert last[0] == "account.signin_unknown" and last[1]["from"] == expected
+
+
+def test_behind_a_trusted_proxy_each_client_has_its_own_attempts(tmp_path: Path) -> None:
+    """The second factor's steps count against the sign-in limit of the address the proxy
+    saw, like the sign-in form (two a minute here): one client going over it does not stop
+    the next one behind the same proxy."""
+    data = demo_data_dir(tmp_path / "data")
+    config = tmp_path / "web.toml"
+    config.write_text('[web]\ntrusted_proxies = ["127.0.0.0/8"]\nlogin_attempts_per_minute = 2\n')
+    serve = start_web_serve("--config", str(config), "--demo", "--no-default-lists",
+                            "--data-dir", str(data), "--upstream", "127.0.0.1:9")
+    try:
+        client = signed_in_client(serve.base, DEMO_LOGIN, DEMO_PASSWORD)
+
+        def disable(forwarded_for: str) -> int:
+            answer = client.post("/api/v1/me/second-factor/disable",
+                                 json={"password": DEMO_PASSWORD, "code": "000000"},
+                                 headers={"x-csrf-token": client.csrf,
+                                          "x-forwarded-for": forwarded_for})
+            return int(answer.status_code)
+
+        # No factor is on: refused (400) after the limit let the attempt through.
+        assert [disable("203.0.113.1") for _ in range(3)] == [400, 400, 429]
+        assert disable("203.0.113.2") == 400
+    finally:
+        serve.stop()

@@ -14,7 +14,7 @@ from safegate.web.security import sg_app
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
-__all__ = ["address_from", "client_address"]
+__all__ = ["address_from", "client_address", "sign_in_allowed"]
 
 
 def _ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
@@ -60,3 +60,9 @@ def client_address(request: Request) -> str:
                          for n in sg_app(request).settings["web.trusted_proxies"])
         request.app.state.trusted_proxies = networks
     return address_from(peer, request.headers.get("x-forwarded-for"), networks)
+
+
+def sign_in_allowed(request: Request) -> bool:
+    """Whether this request's client may make one more sign-in attempt (a password or a code)
+    now: the per-address limit (``web.login_attempts_per_minute``), counting this one."""
+    return bool(request.app.state.login_limit.allow(client_address(request)))

@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 
 from safegate.app import accounts, invites
 from safegate.web import i18n
-from safegate.web.client import client_address
+from safegate.web.client import client_address, sign_in_allowed
 from safegate.web.pages import (
     FormStr,
     OptStr,
@@ -122,8 +122,7 @@ def _refused(request: Request, csrf: str | None) -> Response | None:
     _ = i18n.gettext_for(_locale(request))
     if not same(csrf, request.cookies.get(LOGIN_CSRF_COOKIE)):
         return error_page(request, 403, _("The form expired. Reload the page and try again."))
-    address = client_address(request)
-    if not request.app.state.login_limit.allow(address):
+    if not sign_in_allowed(request):
         return error_page(request, 429,
                           _("Too many sign-in attempts. Wait a minute and try again."))
     return None

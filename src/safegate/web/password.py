@@ -16,7 +16,7 @@ from fastapi.responses import Response
 from safegate.app import password_reset as reset
 from safegate.app.accounts import AccountError
 from safegate.web import i18n
-from safegate.web.client import client_address
+from safegate.web.client import client_address, sign_in_allowed
 from safegate.web.pages import _locale, _set_cookie, error_page, render
 from safegate.web.security import LOGIN_CSRF_COOKIE, same, sg_app
 
@@ -37,8 +37,7 @@ def _checked(request: Request, csrf: str | None) -> Response | None:
     _ = i18n.gettext_for(_locale(request))
     if not same(csrf, request.cookies.get(LOGIN_CSRF_COOKIE)):
         return error_page(request, 403, _("The form expired. Reload the page and try again."))
-    address = client_address(request)
-    if not request.app.state.login_limit.allow(address):
+    if not sign_in_allowed(request):
         return error_page(request, 429, _("Too many sign-in attempts. Wait a minute and try "
                                           "again."))
     return None

@@ -21,6 +21,7 @@ from safegate.app import accounts
 from safegate.app import second_factor as sf
 from safegate.app.setup import qr_code
 from safegate.web import i18n
+from safegate.web.client import sign_in_allowed
 from safegate.web.pages import _locale, _set_cookie, back, error_page, render, start_page
 from safegate.web.security import (
     LOGIN_CSRF_COOKIE,
@@ -78,8 +79,7 @@ def code_submit(request: Request, code: FormStr, csrf: OptStr = None) -> Respons
     account_id = _ticket_account(request)
     if account_id is None:
         return RedirectResponse("/signin", status_code=303)
-    address = request.client.host if request.client else "?"
-    if not request.app.state.login_limit.allow(address):
+    if not sign_in_allowed(request):
         return _code_form(request, 429, _("Too many sign-in attempts. Wait a minute and try "
                                           "again."))
     app = sg_app(request)
@@ -146,8 +146,7 @@ def disable(request: Request, auth: Signed, password: FormStr, code: FormStr,
             csrf: OptStr = None) -> Response:
     check_form_csrf(auth, csrf)
     _ = i18n.gettext_for(auth.caller.locale)
-    address = request.client.host if request.client else "?"
-    if not request.app.state.login_limit.allow(address):
+    if not sign_in_allowed(request):
         return _page(request, auth, 429, _("Too many sign-in attempts. Wait a minute and try "
                                            "again."))
     try:
@@ -208,8 +207,7 @@ def api_disable(request: Request, auth: Authed, body: DisableBody) -> dict[str, 
     """Turn the factor off with the account's password and a code (counted like sign-in
     attempts: per-address limit, lock-out)."""
     caller = _session(auth)
-    address = request.client.host if request.client else "?"
-    if not request.app.state.login_limit.allow(address):
+    if not sign_in_allowed(request):
         raise HTTPException(429, "too many sign-in attempts: wait a minute")
     sf.disable(sg_app(request), caller, body.password, body.code)
     return _state(request, caller)
