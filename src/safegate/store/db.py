@@ -247,8 +247,7 @@ class WriterQueue:
             self.hold(conn)
 
     def hold(self, conn: Any) -> None:
-        """Take the queue for ``conn``'s transaction now (once): for a writer that goes
-        through the driver's own cursor, past SQLAlchemy's events."""
+        """Take the queue for ``conn``'s transaction now (once; see ``hold_writer_queue``)."""
         if self._HELD not in conn.info:
             conn.info[self._HELD] = self._enter()
 
