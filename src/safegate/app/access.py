@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Final
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from safegate.app.accounts import Caller
@@ -95,40 +95,50 @@ def _object_id(kind: str, value: int | str) -> int:
     return oid
 
 
+def _owner_of(model: Any) -> Any:
+    """(the child's id, its organisation) of one ``model`` row, by the row's id."""
+    if model is Profile:
+        return select(Profile.id, Profile.org_id).where(Profile.id == bindparam("id"))
+    return (select(Profile.id, Profile.org_id).join(model, model.profile_id == Profile.id)
+            .where(model.id == bindparam("id")))
+
+
+# Built once: every page and API call checks an object (building and keying the statement
+# cost more than running it).
+_OWNER: Final = {kind: _owner_of(model) for kind, model in (
+    ("child", Profile), ("device", Device), ("request", UnblockRequest), ("alert", Alert),
+    ("log", QueryLog))}
+_TEACHES: Final = (select(ClassMember.profile_id)
+                   .join(ClassTeacher, ClassTeacher.class_id == ClassMember.class_id)
+                   .where(ClassMember.profile_id == bindparam("profile_id"),
+                          ClassTeacher.account_id == bindparam("account_id")))
+
+
 def check(app: App, caller: Caller, kind: str, object_id: int | str,
           action: str = "read") -> Owned:
     """The object if ``caller`` may ``action`` it; NotFound or Forbidden otherwise."""
     oid = _object_id(kind, object_id)
+    stmt = _OWNER.get(kind)
+    if stmt is None:
+        raise ValueError(f"unknown kind: {kind}")
     with app.sessions()() as session:
-        profile_id: int | None
-        if kind == "child":
-            profile_id = oid if session.get(Profile, oid) is not None else None
-        else:
-            model: Any = {"device": Device, "request": UnblockRequest, "alert": Alert,
-                     "log": QueryLog}.get(kind)
-            if model is None:
-                raise ValueError(f"unknown kind: {kind}")
-            row = session.get(model, oid)
-            profile_id = None if row is None else row.profile_id
-        profile = None if profile_id is None else session.get(Profile, profile_id)
-        if profile is None:
+        owner = session.execute(stmt, {"id": oid}).one_or_none()
+        if owner is None:
             raise NotFound(f"no {kind} {oid}")
-        in_class = caller.role != "teacher" or teaches(session, caller.account_id, profile.id)
-        verdict = decide(caller, kind, action, profile.org_id, in_class=in_class)
+        profile_id, org_id = owner
+        in_class = caller.role != "teacher" or teaches(session, caller.account_id, profile_id)
+        verdict = decide(caller, kind, action, org_id, in_class=in_class)
     if verdict == "hidden":
         raise NotFound(f"no {kind} {oid}")
     if verdict == "forbidden":
         raise Forbidden(f"a {caller.role} may not {action} this {kind}")
-    return Owned(kind, oid, profile.id, profile.org_id)
+    return Owned(kind, oid, profile_id, org_id)
 
 
 def teaches(session: Session, account_id: int, profile_id: int) -> bool:
     """Is the child in one of the classes this (teacher's) account is assigned to?"""
-    return session.scalar(
-        select(ClassMember.profile_id)
-        .join(ClassTeacher, ClassTeacher.class_id == ClassMember.class_id)
-        .where(ClassMember.profile_id == profile_id, ClassTeacher.account_id == account_id)
-    ) is not None
+    return session.scalar(_TEACHES, {"profile_id": profile_id,
+                                     "account_id": account_id}) is not None
 
 
 def check_class(app: App, caller: Caller, class_id: int | str, action: str = "read") -> int:

@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, func, select
+from sqlalchemy.orm import Session, joinedload
 
 from safegate.app.core import App
 from safegate.app.family import DeviceView, _device_view, _policy_dict
@@ -65,6 +65,16 @@ def local_midnight(tz: str, now: datetime) -> float:
     return local.replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
 
 
+_BLOCKED_SINCE = select(func.coalesce(func.sum(QueryLog.hits), 0)).where(
+    QueryLog.profile_id == bindparam("profile_id"), QueryLog.action == "block",
+    QueryLog.ts >= bindparam("since"))
+# The child, its household and its policy in one statement.
+_CHILD = (select(Profile, Organisation).join(Organisation, Organisation.id == Profile.org_id)
+          .options(joinedload(Profile.policy)).where(Profile.id == bindparam("profile_id")))
+_PENDING = select(func.count()).select_from(UnblockRequest).where(
+    UnblockRequest.profile_id == bindparam("profile_id"), UnblockRequest.status == "pending")
+
+
 def _summary(session: Session, profile: Profile, tz: str, now: datetime) -> ChildSummary:
     band_vi = band_en = None
     if profile.preset:
@@ -77,11 +87,9 @@ def _summary(session: Session, profile: Profile, tz: str, now: datetime) -> Chil
     if profile.paused_until is not None and profile.paused_until > now:
         paused = "" if profile.paused_until.year >= 9999 else \
             profile.paused_until.astimezone(zone(tz)).strftime("%Y-%m-%d %H:%M")
-    blocked = session.scalar(select(func.coalesce(func.sum(QueryLog.hits), 0)).where(
-        QueryLog.profile_id == profile.id, QueryLog.action == "block",
-        QueryLog.ts >= local_midnight(tz, now))) or 0
-    pending = session.scalar(select(func.count()).select_from(UnblockRequest).where(
-        UnblockRequest.profile_id == profile.id, UnblockRequest.status == "pending")) or 0
+    blocked = session.scalar(_BLOCKED_SINCE, {"profile_id": profile.id,
+                                              "since": local_midnight(tz, now)}) or 0
+    pending = session.scalar(_PENDING, {"profile_id": profile.id}) or 0
     devices = [_device_view(d, profile.name) for d in repo.profile_devices(session, profile.id)]
     return ChildSummary(profile.id, profile.name, profile.birth_year, band_vi, band_en, paused,
                         int(blocked), int(pending), devices)
@@ -121,8 +129,7 @@ def child_page(app: App, profile_id: int, *, actor: str, requests: int = 20,
     now = now or datetime.now(UTC)
     key = app.keyring()
     with app.sessions().begin() as session:
-        profile = session.get_one(Profile, profile_id)
-        org = session.get_one(Organisation, profile.org_id)
+        profile, org = session.execute(_CHILD, {"profile_id": profile_id}).one()
         summary = _summary(session, profile, zone_ok(org.timezone), now)
         policy = _policy_dict(session, profile)
         shown = child_requests(session, profile.id, key, limit=requests)

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import bindparam, case, func, select
 from sqlalchemy.orm import Session
 
 from safegate.app.bus import touches
@@ -198,16 +198,22 @@ def list_requests(app: App, child: str | None = None, *, org: str | None = None,
         return views
 
 
+_IS_PENDING = UnblockRequest.status == "pending"
+# Oldest pending first, then newest decided first.
+_ORDER = (case((_IS_PENDING, 0), else_=1),
+          case((_IS_PENDING, UnblockRequest.id), else_=-UnblockRequest.id))
+# A child's requests (its page shows them): built once, with the limit as a parameter.
+_CHILD = (select(UnblockRequest).where(UnblockRequest.profile_id == bindparam("profile_id"))
+          .order_by(*_ORDER).limit(bindparam("limit")))
+
+
 def _listed(session: Session, stmt: Any, key: Keyring, *, everything: bool,
             limit: int | None = None) -> list[RequestView]:
     """The requests ``stmt`` selects (pending only unless ``everything``), oldest pending
     first, then newest decided first; the first ``limit`` of them."""
     if not everything:
-        stmt = stmt.where(UnblockRequest.status == "pending")
-    pending = UnblockRequest.status == "pending"
-    rows = session.scalars(stmt.order_by(
-        case((pending, 0), else_=1),
-        case((pending, UnblockRequest.id), else_=-UnblockRequest.id)).limit(limit))
+        stmt = stmt.where(_IS_PENDING)
+    rows = session.scalars(stmt.order_by(*_ORDER).limit(limit))
     return [_view(session, r, key) for r in rows]
 
 
@@ -215,8 +221,11 @@ def child_requests(session: Session, profile_id: int, key: Keyring, *,
                    limit: int | None = None) -> list[RequestView]:
     """A child's requests, pending and decided, in :func:`list_requests`' order, in the
     caller's transaction (not audited: the caller records what it shows)."""
-    stmt = select(UnblockRequest).where(UnblockRequest.profile_id == profile_id)
-    return _listed(session, stmt, key, everything=True, limit=limit)
+    if limit is None:
+        stmt = select(UnblockRequest).where(UnblockRequest.profile_id == profile_id)
+        return _listed(session, stmt, key, everything=True)
+    rows = session.scalars(_CHILD, {"profile_id": profile_id, "limit": limit})
+    return [_view(session, r, key) for r in rows]
 
 
 def _pending(session: Session, request_id: int) -> UnblockRequest:

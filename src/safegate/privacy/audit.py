@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, delete, func, insert, select, update
+from sqlalchemy import Table, bindparam, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
@@ -39,6 +39,11 @@ __all__ = ["CHECKPOINT", "Verification", "append", "entry_hash", "purge", "verif
 
 _HEAD = cast(Table, AuditHead.__table__)
 _LOG = cast(Table, AuditLog.__table__)
+# The statements of every append, built once (a page view appends one).
+_CLAIM = (update(_HEAD).where(_HEAD.c.id == 1).values(count=_HEAD.c.count + 1)
+          .returning(_HEAD.c.count, _HEAD.c.last_hash))
+_INSERT = insert(_LOG)
+_NEW_HEAD = update(_HEAD).where(_HEAD.c.id == 1).values(last_hash=bindparam("digest"))
 WHY_LIMIT = 200
 # What the law names as the ground for each kind of processing (shown in the entries).
 CHECKPOINT = "audit.checkpoint"
@@ -68,9 +73,7 @@ def entry_hash(prev: str, seq: int, fields: Mapping[str, Any]) -> str:
 def _claim(session: Session) -> tuple[int, str]:
     """Take the next place in the chain (row lock until the transaction ends): (seq, the
     previous hash)."""
-    stmt = (update(_HEAD).where(_HEAD.c.id == 1).values(count=_HEAD.c.count + 1)
-            .returning(_HEAD.c.count, _HEAD.c.last_hash))
-    row = session.execute(stmt).one_or_none()
+    row = session.execute(_CLAIM).one_or_none()
     if row is None:  # the head is missing (an emptied table): rebuild it from the chain
         last = session.execute(select(AuditLog.seq, AuditLog.hash)
                                .order_by(AuditLog.seq.desc()).limit(1)).one_or_none()
@@ -78,7 +81,7 @@ def _claim(session: Session) -> tuple[int, str]:
         session.execute(module.insert(_HEAD).values(
             id=1, count=int(last[0] or 0) if last else 0,
             last_hash=(last[1] or "") if last else "").on_conflict_do_nothing())
-        row = session.execute(stmt).one()
+        row = session.execute(_CLAIM).one()
     return int(row[0]), str(row[1])
 
 
@@ -110,8 +113,8 @@ def append(session: Session, *, actor: str, action: str, object_type: str,
     # A plain INSERT (no unit of work for a row nobody changes afterwards): a page view
     # writes one of these, and the ORM's flush of it cost as much as the statements.
     row = {"seq": seq, "prev_hash": prev, "hash": digest, **fields}
-    inserted = cast(CursorResult[Any], session.execute(insert(_LOG).values(**row)))
-    session.execute(update(_HEAD).where(_HEAD.c.id == 1).values(last_hash=digest))
+    inserted = cast(CursorResult[Any], session.execute(_INSERT, row))
+    session.execute(_NEW_HEAD, {"digest": digest})
     session.flush()  # the caller's own pending changes, as before
     key = inserted.inserted_primary_key
     return AuditLog(id=None if key is None else key[0], **row)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from safegate.privacy import consent as rules
@@ -16,11 +16,13 @@ from safegate.store.models import Consent, Organisation, Profile
 __all__ = ["active_consents", "consent_refusal"]
 
 
+_ACTIVE = select(Consent.purpose, Consent.given_by).where(  # built once: every page asks
+    Consent.profile_id == bindparam("profile_id"), Consent.withdrawn_at.is_(None))
+
+
 def active_consents(session: Session, profile_id: int) -> set[tuple[str, str]]:
     """The (purpose, given_by) pairs of the child's consents not withdrawn."""
-    rows = session.execute(select(Consent.purpose, Consent.given_by).where(
-        Consent.profile_id == profile_id, Consent.withdrawn_at.is_(None)))
-    return {(p, g) for p, g in rows}
+    return {(p, g) for p, g in session.execute(_ACTIVE, {"profile_id": profile_id})}
 
 
 def consent_refusal(session: Session, profile_id: int, purpose: str, feature: str,

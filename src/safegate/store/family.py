@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.orm import Session
 
 from safegate.store.errors import StoreError
@@ -149,9 +149,15 @@ def delete_profile(session: Session, profile: Profile) -> None:
 # ---------------------------------------------------------------- devices
 
 
+# Statements of the child's page, built once: building and keying a statement each time
+# cost more than running it (bench/web).
+_DEVICES = select(Device).where(Device.profile_id == bindparam("profile_id")).order_by(Device.id)
+_BUDGETS = (select(TimeBudget).where(TimeBudget.profile_id == bindparam("profile_id"))
+            .order_by(TimeBudget.target))
+
+
 def profile_devices(session: Session, profile_id: int) -> list[Device]:
-    return list(session.scalars(select(Device).where(Device.profile_id == profile_id)
-                                .order_by(Device.id)))
+    return list(session.scalars(_DEVICES, {"profile_id": profile_id}))
 
 
 def find_device(session: Session, profile: Profile, ref: str) -> Device:
@@ -200,8 +206,7 @@ def add_schedule(session: Session, profile_id: int, **fields: Any) -> Schedule:
 
 
 def profile_budgets(session: Session, profile_id: int) -> list[TimeBudget]:
-    return list(session.scalars(select(TimeBudget).where(TimeBudget.profile_id == profile_id)
-                                .order_by(TimeBudget.target)))
+    return list(session.scalars(_BUDGETS, {"profile_id": profile_id}))
 
 
 def set_budget(session: Session, profile_id: int, target: str, minutes: int) -> TimeBudget:

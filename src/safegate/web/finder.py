@@ -3,8 +3,10 @@ without caring for case or Vietnamese diacritics ("lien quan" finds "Liên Quân
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
 from safegate.lists.services import Service
 from safegate.safety.normalise import deaccent
@@ -26,3 +28,25 @@ def matching(services: Iterable[Service], query: str | None) -> list[Service]:
     for an empty query)."""
     words = fold(query or "").split()
     return [s for s in services if all(w in search_text(s) for w in words)]
+
+
+@dataclass(frozen=True, slots=True)
+class Option:
+    """One service in the policy editor's list: its id, its name in the page's language, the
+    folded text the filter searches and what the child's policy does with it ("blocked",
+    "allowed", "monitored" or "" for what the categories say)."""
+
+    id: str
+    label: str
+    search: str
+    state: str
+
+
+def options(services: Iterable[Service], policy: Mapping[str, Any], lang: str) -> list[Option]:
+    """The editor's options for ``services`` under ``policy`` (``show_policy``'s fields)."""
+    states = {sid: state for key, state in (("monitored_services", "monitored"),
+                                            ("allowed_services", "allowed"),
+                                            ("blocked_services", "blocked"))
+              for sid in policy.get(key) or ()}
+    return [Option(s.id, s.name if lang == "en" else s.name_vi, search_text(s),
+                   states.get(s.id, "")) for s in services]

@@ -174,8 +174,9 @@ def _child_page(request: Request, auth: Signed, child_id: int, **extra: Any) -> 
     svc_query = (request.query_params.get("svc") or "").strip()
     return render(request, "child.html", auth.caller.locale, auth=auth, child=shown.summary,
                   policy=shown.policy, requests=shown.requests, categories=categories(),
-                  services=finder.matching(services(), svc_query), svc_query=svc_query,
-                  search_text=finder.search_text, note=request.query_params.get("note"),
+                  services=finder.options(finder.matching(services(), svc_query), shown.policy,
+                                          auth.caller.locale),
+                  svc_query=svc_query, note=request.query_params.get("note"),
                   check=None, **extra)
 
 
