@@ -84,3 +84,30 @@ def test_roles_and_read_only_tokens_are_forbidden_to_change(app: App) -> None:
         check(app, reader, "child", mine, "change")
     operator = Caller(1, -1, "operator", "op", "op", "vi")
     assert check(app, operator, "child", _child_id(app, "Nhà Lê"), "change")
+
+
+def test_a_childs_page_checks_the_caller_in_its_own_transaction(app: App) -> None:
+    """overview.child_page with the caller: another family's child is not found and leaves
+    no trace of a view; the own child's page is shown and its view is audited."""
+    from sqlalchemy import func, select
+
+    from safegate.app.overview import child_page
+    from safegate.store.models import AuditLog
+
+    tran = _caller(app, "Nhà Trần", "parent", "tran@example.vn")
+    mine, theirs = _child_id(app, "Nhà Trần"), _child_id(app, "Nhà Lê")
+
+    def views() -> int:
+        with app.sessions()() as session:
+            return int(session.scalar(select(func.count()).select_from(AuditLog)
+                                      .where(AuditLog.action == "child.view")) or 0)
+
+    before = views()
+    for other in (theirs, 999, "abc"):
+        with pytest.raises(NotFound):
+            child_page(app, other, caller=tran)
+    assert views() == before
+    assert child_page(app, mine, caller=tran).summary.name == "An"
+    assert views() == before + 1
+    with pytest.raises(ValueError, match="the caller or the actor"):
+        child_page(app, mine)

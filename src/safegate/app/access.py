@@ -117,17 +117,23 @@ _TEACHES: Final = (select(ClassMember.profile_id)
 def check(app: App, caller: Caller, kind: str, object_id: int | str,
           action: str = "read") -> Owned:
     """The object if ``caller`` may ``action`` it; NotFound or Forbidden otherwise."""
+    with app.sessions()() as session:
+        return check_in(session, caller, kind, object_id, action)
+
+
+def check_in(session: Session, caller: Caller, kind: str, object_id: int | str,
+             action: str = "read") -> Owned:
+    """:func:`check` in the caller's transaction (a page that reads what it checked)."""
     oid = _object_id(kind, object_id)
     stmt = _OWNER.get(kind)
     if stmt is None:
         raise ValueError(f"unknown kind: {kind}")
-    with app.sessions()() as session:
-        owner = session.execute(stmt, {"id": oid}).one_or_none()
-        if owner is None:
-            raise NotFound(f"no {kind} {oid}")
-        profile_id, org_id = owner
-        in_class = caller.role != "teacher" or teaches(session, caller.account_id, profile_id)
-        verdict = decide(caller, kind, action, org_id, in_class=in_class)
+    owner = session.execute(stmt, {"id": oid}).one_or_none()
+    if owner is None:
+        raise NotFound(f"no {kind} {oid}")
+    profile_id, org_id = owner
+    in_class = caller.role != "teacher" or teaches(session, caller.account_id, profile_id)
+    verdict = decide(caller, kind, action, org_id, in_class=in_class)
     if verdict == "hidden":
         raise NotFound(f"no {kind} {oid}")
     if verdict == "forbidden":

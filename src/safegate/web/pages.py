@@ -168,9 +168,7 @@ def household(request: Request, auth: Signed) -> Response:
 
 
 def _child_page(request: Request, auth: Signed, child_id: int, **extra: Any) -> Response:
-    app = sg_app(request)
-    owned = access.check(app, auth.caller, "child", child_id)
-    shown = overview.child_page(app, owned.profile_id, actor=auth.caller.actor)
+    shown = overview.child_page(sg_app(request), child_id, caller=auth.caller)
     svc_query = (request.query_params.get("svc") or "").strip()
     return render(request, "child.html", auth.caller.locale, auth=auth, child=shown.summary,
                   policy=shown.policy, requests=shown.requests, categories=categories(),
