@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -29,6 +29,17 @@ def test_a_week_is_the_seven_days_ending_on_the_day() -> None:
     assert len(month) == 30 and month[0] == date(2026, 1, 31) and month[-1] == date(2026, 3, 1)
     with pytest.raises(ValueError, match="^period:"):
         report_days("year", date(2026, 1, 1))
+
+
+def test_a_range_is_every_day_from_the_first_to_the_last() -> None:
+    days = report_days("range", date(2026, 3, 1), date(2026, 2, 27))
+    assert days == [date(2026, 2, 27), date(2026, 2, 28), date(2026, 3, 1)]
+    assert report_days("range", date(2026, 3, 1), date(2026, 3, 1)) == [date(2026, 3, 1)]
+    assert len(report_days("range", date(2026, 12, 31), date(2026, 10, 1))) == 92
+    for first, says in ((date(2026, 9, 30), "at most 92 days"), (date(2026, 12, 31) +
+                        timedelta(days=1), "after the last day"), (None, "its first day")):
+        with pytest.raises(ValueError, match=f"^from: .*{says}"):
+            report_days("range", date(2026, 12, 31), first)
 
 
 def test_today_is_the_household_s_today() -> None:

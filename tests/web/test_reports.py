@@ -113,6 +113,37 @@ def test_the_weekly_and_daily_figures(world: dict[str, Any], parent: httpx.Clien
     assert "30 ngày qua" in page and page.count('class="column') >= 30
 
 
+def test_a_report_over_any_range_of_days(world: dict[str, Any], parent: httpx.Client) -> None:
+    """``from`` and ``day`` choose the first and last local day (up to 92 days); a range the
+    wrong way round, too long or not a date is a clear 400 on the API and a message on the
+    page."""
+    url = f"/api/v1/children/{world['an']}/report"
+    today = world["today"]
+    first, last = today - timedelta(days=9), today - timedelta(days=1)
+    body = parent.get(url, params={"from": first.isoformat(), "day": last.isoformat()})
+    assert body.status_code == 200, body.text
+    got = body.json()
+    assert got["period"] == "range" and got["from"] == first.isoformat()
+    assert got["to"] == last.isoformat() and len(got["blocked_by_day"]) == 9
+    assert got["blocked_total"] == 4 + 2 + 3  # nine days ago, three days ago, yesterday
+    assert got["blocked_by_day"][0] == {"day": first.isoformat(), "count": 4}
+    one = parent.get(url, params={"from": last.isoformat(), "day": last.isoformat()}).json()
+    assert one["blocked_total"] == 3 and len(one["blocked_by_day"]) == 1
+    for bad, says in (({"from": today.isoformat(), "day": last.isoformat()}, "after"),
+                      ({"from": (today - timedelta(days=92)).isoformat()}, "92 days"),
+                      ({"from": "hôm qua"}, "not a date")):
+        answer = parent.get(url, params=bad)
+        assert answer.status_code == 400 and says in answer.text, (bad, answer.text)
+    page = parent.get(f"/children/{world['an']}/report",
+                      params={"from": first.isoformat(), "day": last.isoformat()})
+    assert page.status_code == 200 and 'id="r-from"' in page.text
+    assert f'value="{first.isoformat()}"' in page.text
+    assert page.text.count('class="column') >= 9
+    wrong = parent.get(f"/children/{world['an']}/report",
+                       params={"from": today.isoformat(), "day": last.isoformat()})
+    assert wrong.status_code == 400 and 'id="report-error"' in wrong.text
+
+
 def test_the_page_draws_the_charts_in_each_language(world: dict[str, Any],
                                                      parent: httpx.Client) -> None:
     page = parent.get(f"/children/{world['an']}/report")

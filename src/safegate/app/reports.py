@@ -26,8 +26,9 @@ from safegate.policy.timestate import zone_ok
 from safegate.privacy import audit
 from safegate.store.models import Alert, Organisation, Profile, QueryLog
 
-PERIODS = ("day", "week", "month")
+PERIODS = ("day", "week", "month", "range")
 PERIOD_DAYS = {"day": 1, "week": 7, "month": 30}  # "month": the 30 days ending on the day
+MAX_RANGE_DAYS = 92  # "range": any first and last day, at most a quarter apart
 TOP = 10
 
 
@@ -79,35 +80,53 @@ class ChildReport:
                             for b in self.budgets]}
 
 
-def report_days(period: str, last: date) -> list[date]:
-    """The local days a report covers: ``last`` alone, or the 7 or 30 days ending on it.
-    Pure."""
+def report_days(period: str, last: date, first: date | None = None) -> list[date]:
+    """The local days a report covers: ``last`` alone, the 7 or 30 days ending on it, or for
+    a ``range`` every day from ``first`` to ``last``. Pure."""
     if period not in PERIODS:
         raise ValueError(f"period: {period!r} is not one of {', '.join(PERIODS)}")
-    count = PERIOD_DAYS[period]
-    return [last - timedelta(days=count - 1 - i) for i in range(count)]
+    if period != "range":
+        count = PERIOD_DAYS[period]
+        return [last - timedelta(days=count - 1 - i) for i in range(count)]
+    if first is None:
+        raise ValueError("from: a range needs its first day")
+    count = (last - first).days + 1
+    if count < 1:
+        raise ValueError(f"from: {first.isoformat()} is after the last day, "
+                         f"{last.isoformat()}")
+    if count > MAX_RANGE_DAYS:
+        raise ValueError(f"from: a report covers at most {MAX_RANGE_DAYS} days "
+                         f"({count} asked)")
+    return [first + timedelta(days=i) for i in range(count)]
 
 
-def parse_day(value: str | None, tz: str, now: datetime | None = None) -> date:
+def parse_day(value: str | None, tz: str, now: datetime | None = None,
+              what: str = "day") -> date:
     """A report's last day (YYYY-MM-DD; empty: today in ``tz``)."""
     if not value:
         return (now or datetime.now(UTC)).astimezone(zone(tz)).date()
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise ValueError(f"day: {value!r} is not a date (YYYY-MM-DD)") from None
+        raise ValueError(f"{what}: {value!r} is not a date (YYYY-MM-DD)") from None
 
 
 def child_report(app: App, profile_id: int, period: str = "week", day: str | None = None,
-                 *, actor: str, now: datetime | None = None) -> ChildReport:
-    """The report of a child (already checked by ``app.access``) over its local days."""
+                 *, first: str | None = None, actor: str,
+                 now: datetime | None = None) -> ChildReport:
+    """The report of a child (already checked by ``app.access``) over its local days: the
+    ``period`` ending on ``day`` or, with ``first``, every day from ``first`` to ``day``
+    (the period ``range``)."""
     ref = f"id:{profile_id}"
     require_consent(app, ref, "reports", "reports", now)
     with app.sessions()() as session:
         profile = session.get_one(Profile, profile_id)
         tz = zone_ok(session.get_one(Organisation, profile.org_id).timezone)
         name = profile.name
-    days = report_days(period, parse_day(day, tz, now))
+    if first:
+        period = "range"
+    days = report_days(period, parse_day(day, tz, now),
+                       parse_day(first, tz, now, "from") if first else None)
     start, end = local_range(tz, days[0], days[-1])
     assert start is not None and end is not None
     with app.sessions().begin() as session:

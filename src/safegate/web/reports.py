@@ -1,13 +1,14 @@
-"""Reports: a child's daily or weekly report as a page with SVG charts (``web.charts``), a
-printable weekly report, and the API. In the account's language, with dates and numbers
-formatted for it (Babel) in the household's time zone. A missing ``reports`` consent is said
-on the page (and is a 403 from the API), never worked around."""
+"""Reports: a child's report of a day, a week, 30 days or any range of days up to 92 as a
+page with SVG charts (``web.charts``), a printable weekly report, and the API. In the
+account's language, with dates and numbers formatted for it (Babel) in the household's time
+zone. A missing ``reports`` consent is said on the page (and is a 403 from the API), never
+worked around."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from safegate.app import access, reports
@@ -24,11 +25,11 @@ Authed = Annotated[Auth, Depends(api_auth)]
 
 
 def _report(app: App, caller: Caller, child_id: int, period: str | None,
-            day: str | None) -> reports.ChildReport:
+            day: str | None, first: str | None = None) -> reports.ChildReport:
     owned = access.check(app, caller, "child", child_id)
     if access.decide(caller, "log", "read", owned.org_id) != "ok":
         raise access.Forbidden(f"a {caller.role} may not read reports")
-    return reports.child_report(app, owned.profile_id, period or "week", day,
+    return reports.child_report(app, owned.profile_id, period or "week", day, first=first,
                                 actor=caller.actor)
 
 
@@ -38,13 +39,19 @@ def _page(request: Request, auth: Auth, child_id: int, printable: bool) -> Respo
     _ = i18n.gettext_for(lang)
     period = request.query_params.get("period") or "week"
     day = request.query_params.get("day")
+    first = None if printable else request.query_params.get("from") or None
     if printable:
         period = "week"
     try:
-        found = _report(app, auth.caller, child_id, period, day)
+        found = _report(app, auth.caller, child_id, period, day, first)
     except ConsentError as exc:
         return render(request, "report.html", lang, auth=auth, report=None,
-                      refusal=str(exc), child_id=child_id, printable=printable, note=None)
+                      refusal=str(exc), child_id=child_id, printable=printable, note=None,
+                      error=None, period=period, day=day or "", first=first or "")
+    except ValueError as exc:  # the form's days: said above the form, kept in it
+        return render(request, "report.html", lang, status=400, auth=auth, report=None,
+                      refusal=None, child_id=child_id, printable=printable, note=None,
+                      error=str(exc), period=period, day=day or "", first=first or "")
 
     def num(n: int) -> str:
         return formats.number(n, lang)
@@ -52,8 +59,8 @@ def _page(request: Request, auth: Auth, child_id: int, printable: bool) -> Respo
     def label(cid: str) -> str:
         return _("other") if cid == "other" else category_name(cid, lang) or cid
 
-    # A week's columns are named by weekday, 30 days' by the day of the month.
-    day_labels = [str(d.day) if found.period == "month" else formats.weekday(d, lang)
+    # Up to a week's columns are named by weekday, longer ones by the day of the month.
+    day_labels = [str(d.day) if len(found.days) > 7 else formats.weekday(d, lang)
                   for d in found.days]
     figures: dict[str, Any] = {
         "by_category": charts.hbars([(label(c), n) for c, n in found.by_category],
@@ -76,7 +83,8 @@ def _page(request: Request, auth: Auth, child_id: int, printable: bool) -> Respo
     return render(request, "report.html", lang, auth=auth, report=found, refusal=None,
                   child_id=child_id, printable=printable, figures=figures, span=span,
                   total=num(found.blocked_total), alerts=num(found.alerts),
-                  day=found.last.isoformat(), note=None)
+                  day=found.last.isoformat(), note=None, error=None, period=found.period,
+                  first=found.first.isoformat() if found.period == "range" else "")
 
 
 @router.get("/children/{child_id}/report", include_in_schema=False)
@@ -91,11 +99,14 @@ def report_print(request: Request, auth: Signed, child_id: int) -> Response:
 
 @router.get("/api/v1/children/{child_id}/report")
 def report_api(request: Request, auth: Authed, child_id: int, period: str = "week",
-               day: str | None = None) -> dict[str, Any]:
+               day: str | None = None,
+               first: Annotated[str | None, Query(alias="from")] = None) -> dict[str, Any]:
     """A child's report over ``period`` (``day``, ``week`` or ``month``: the 30 days)
-    ending on ``day`` (a local date, default today); 403 without the ``reports``
-    consent."""
+    ending on ``day`` (a local date, default today), or with ``from`` over every day from
+    ``from`` to ``day`` (at most 92; the period is then ``range``); 403 without the
+    ``reports`` consent, 400 for days that are not dates or not a range."""
     try:
-        return _report(sg_app(request), auth.caller, child_id, period, day).to_dict()
+        return _report(sg_app(request), auth.caller, child_id, period, day,
+                       first).to_dict()
     except ConsentError as exc:
         raise access.Forbidden(str(exc)) from None
