@@ -28,7 +28,7 @@ from safegate.store.models import Consent, Profile
 from safegate.store.values import utcnow
 
 __all__ = ["ConsentView", "attest_age", "give_consent", "list_consents", "require_consent",
-           "withdraw_consent"]
+           "who_consents", "withdraw_consent"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +146,13 @@ def list_consents(app: App, child: str, *, actor: str,
         rows = [_view(r, profile.name) for r in session.scalars(stmt.order_by(Consent.id))]
         _audit(session, profile, actor, "consent.view", count=len(rows))
         return rows
+
+
+def who_consents(app: App, child: str, now: datetime | None = None) -> tuple[str, ...]:
+    """Who must consent for this child: the parent, and the child too from 7 (its age in its
+    household's year)."""
+    with app.sessions()() as session:
+        return rules.givers_needed(child_age(find_child(session, child), now))
 
 
 def require_consent(app: App, child: str, purpose: str, feature: str,

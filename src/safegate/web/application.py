@@ -39,6 +39,7 @@ def create_app(app: App, *, secure_cookies: bool = False) -> FastAPI:
         api,
         budgets,
         child_notice,
+        consents,
         family_setup,
         invites,
         onboarding,
@@ -77,6 +78,7 @@ def create_app(app: App, *, secure_cookies: bool = False) -> FastAPI:
     web.include_router(second_factor.router)
     web.include_router(second_factor.api)
     web.include_router(child_notice.router)  # issue 12: the child's own page
+    web.include_router(consents.router)  # issue 11: consents recorded from the web app
 
     @web.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:
