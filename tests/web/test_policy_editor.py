@@ -355,3 +355,25 @@ def test_time_rules_changed_on_the_web_are_audited_as_the_account(
     [allowed] = [e for e in entries if e["action"] == "child.allow_for"
                  and e["detail"]["domain"] == "video.example"]
     assert allowed["object_type"] == "profile" and allowed["subject"] == edit["subject"]
+
+
+def test_a_long_rule_list_shows_its_first_rules_and_a_link_to_all(
+        world: dict[str, Any], parent: httpx.Client) -> None:
+    """35 deny rules: the child's page lists 30 with "Show all 35", and ?rules=all lists
+    every one; the allow list, shorter, has no such link. The rules are taken back after."""
+    an = world["an"]
+    names = [f"rule{i:02d}.example" for i in range(35)]
+    head = {"X-CSRF-Token": parent.csrf}  # type: ignore[attr-defined]
+    assert parent.patch(f"/api/v1/children/{an}/policy", json={"deny": names},
+                        headers=head).status_code == 200
+    try:
+        page = parent.get(f"/children/{an}").text
+        shown = re.findall(r'name="domain" value="(rule\d\d\.example)"', page)
+        assert len(shown) == 30 and 'id="deny-all"' in page and "35" in page
+        assert 'id="allow-all"' not in page
+        every = parent.get(f"/children/{an}", params={"rules": "all"}).text
+        assert sorted(re.findall(r'name="domain" value="(rule\d\d\.example)"', every)) == names
+        assert 'id="deny-all"' not in every
+    finally:
+        assert parent.patch(f"/api/v1/children/{an}/policy", json={"undeny": names},
+                            headers=head).status_code == 200

@@ -167,6 +167,9 @@ def household(request: Request, auth: Signed) -> Response:
                   pending=pending, note=request.query_params.get("note"))
 
 
+RULES_SHOWN = 30  # own rules listed per kind on a child's page before "Show all"
+
+
 def _child_page(request: Request, auth: Signed, child_id: int, **extra: Any) -> Response:
     shown = overview.child_page(sg_app(request), child_id, caller=auth.caller)
     svc_query = (request.query_params.get("svc") or "").strip()
@@ -175,6 +178,8 @@ def _child_page(request: Request, auth: Signed, child_id: int, **extra: Any) -> 
                   services=finder.options(finder.matching(services(), svc_query), shown.policy,
                                           auth.caller.locale),
                   svc_query=svc_query, note=request.query_params.get("note"),
+                  rules_shown=None if request.query_params.get("rules") == "all"
+                  else RULES_SHOWN,
                   check=None, **extra)
 
 
