@@ -178,7 +178,7 @@ _SCHOOL_TEXT = {
         "subject": "[SafeGate] Báo cáo tuần {first} – {last}: {school}",
         "intro": "Tuần {first} – {last} của {school} qua SafeGate, theo lớp. Chỉ tính các "
                  "học sinh đã có đồng ý cho báo cáo (của cha mẹ, và của học sinh từ 7 "
-                 "tuổi): {counted} trong {students} học sinh.",
+                 "tuổi): đã tính {counted} trong {students} học sinh.",
         "class": "Lớp {name} ({year})",
         "no_class": "Chưa xếp lớp",
         "counted": "tính {counted} trong {students} học sinh",
