@@ -1,7 +1,9 @@
 """Last week's report by e-mail through a real SMTP server: due from Monday 07:00 in the
 household's time zone, one message per parent covering the children with the reports
 consents (counts and category names, never a site), sent once, a parent's "off" respected,
-a dead SMTP server retried with back-off, each sent report audited."""
+a dead SMTP server retried with back-off, each sent report audited. A school's admins get
+one message per class with counts only (never a child's name, a site or a message), of the
+students with the reports consents, said as "2 of 3"."""
 
 from __future__ import annotations
 
@@ -18,12 +20,19 @@ from safegate.app.consent import give_consent
 from safegate.app.core import App
 from safegate.app.family import add_child, add_org
 from safegate.app.notify import set_prefs
-from safegate.app.report_mail import due_week, send_weekly_reports
+from safegate.app.report_mail import (
+    class_week,
+    compose_school_weekly,
+    due_week,
+    send_weekly_reports,
+)
+from safegate.app.reports import ChildReport
+from safegate.app.school import add_class, move_pupil
 from safegate.privacy import audit
 from safegate.store.budgets import DatabaseCounter
 from safegate.store.models import AuditLog, ReportDelivery
 from safegate.store.querylog import insert_query_logs
-from tests.app.test_notify import caller, make_app
+from tests.app.test_notify import SNIPPET, alert, caller, make_app
 from tests.helpers import SmtpSink, free_tcp_port
 
 # Monday 7 December 2026, 08:00 in Hà Nội (UTC+7): the week of 30 Nov – 6 Dec is due.
@@ -150,3 +159,171 @@ def test_a_dead_smtp_server_is_tried_again_after_a_wait(engine: Engine, tmp_path
     with live.sessions()() as session:
         [row] = session.scalars(select(ReportDelivery)).all()
         assert (row.status, row.tries) == ("sent", 2)
+
+
+# ---------------------------------------------------------------- a school's admins
+
+SCHOOL = "Trường THCS Ba Đình"
+STUDENTS = ("Nguyễn Văn An", "Trần Thị Bình", "Lê Văn Cường", "Phạm Dũng", "Võ Thị Em")
+
+
+def school(app: App) -> dict[str, int]:
+    """Trường THCS Ba Đình: class 6A (An and Bình with the reports consents, Cường
+    without), class 7B (Dũng, without) and Em in no class (with); two admins, Hà
+    (Vietnamese) and Sam (English), and a teacher. Blocked queries of last week for An,
+    Bình, Cường and Dũng, and alerts for Em and Cường."""
+    org = add_org(app, SCHOOL, kind="school").id
+    six_a = add_class(app, org, "6A", "2026-2027").id
+    seven_b = add_class(app, org, "7B", "2026-2027").id
+    ids = {name: add_child(app, name, 2014, org=SCHOOL, now=SET_UP).id for name in STUDENTS}
+    an, binh, cuong, dung, em = (ids[n] for n in STUDENTS)
+    for child in (an, binh, cuong):
+        move_pupil(app, six_a, child)
+    move_pupil(app, seven_b, dung)
+    for child in (an, binh, em):
+        for by in ("parent", "child"):
+            give_consent(app, f"id:{child}", "reports", by=by, actor="school:test",
+                         now=SET_UP)
+    add_user(app, "ha@truong.edu.vn", "mật khẩu của Hà 2026", role="school_admin",
+             org=SCHOOL, locale="vi")
+    add_user(app, "sam@truong.edu.vn", "mật khẩu của Sam 2026", role="school_admin",
+             org=SCHOOL, locale="en")
+    add_user(app, "gv@truong.edu.vn", "mật khẩu của cô giáo 2026", role="teacher",
+             org=SCHOOL)
+    sunday = datetime(2026, 12, 6, 5, tzinfo=UTC).timestamp()  # noon on Sunday, local
+    insert_query_logs(app.engine, [
+        (sunday, "10.0.6.1", an, "game.example", 1, "block", "games:l/game.example", 5),
+        (sunday, "10.0.6.1", an, "bet.example", 1, "block", "gambling:l/bet.example", 2),
+        (sunday, "10.0.6.2", binh, "chat.example", 1, "block", "social:l/chat.example", 3),
+        (sunday, "10.0.6.2", binh, "adult.example", 1, "block", "adult:l/adult.example", 1),
+        (sunday - 7 * 86400, "10.0.6.1", an, "old.example", 1, "block",
+         "adult:l/old.example", 9),  # the week before: not in this report
+        (sunday, "10.0.6.3", cuong, "cuong.example", 1, "block", "adult:l/cuong.example",
+         50),  # no consents: never counted
+        (sunday, "10.0.7.1", dung, "dung.example", 1, "block", "games:l/dung.example", 4)])
+    friday = datetime(2026, 12, 4, 3, tzinfo=UTC)
+    alert(app, em, "warning", friday)
+    alert(app, cuong, "urgent", friday, conversation="zalo-dm-7")
+    return ids
+
+
+def test_each_school_admin_gets_counts_per_class_once(engine: Engine, tmp_path: Path,
+                                                      sink: SmtpSink) -> None:
+    app = make_app(engine, tmp_path / "data", sink.port)
+    family(app)  # a household's parents are sent theirs in the same run
+    ids = school(app)
+    report = send_weekly_reports(app, now=MONDAY_8)
+    assert (report.sent, report.failed, report.no_consent) == (4, 0, 0)
+    by_to = {m["To"]: m for m in sink.messages}
+    assert set(by_to) == {"lan@example.vn", "tuan@example.vn", "ha@truong.edu.vn",
+                          "sam@truong.edu.vn"}  # the teacher gets none
+    vi, en = by_to["ha@truong.edu.vn"], by_to["sam@truong.edu.vn"]
+    # (Python 3.11's e-mail header folding drops the space where it folds a long
+    # non-ASCII subject, here after the colon: the exact subject is asserted below, pure.)
+    assert vi["Subject"].startswith("[SafeGate] Báo cáo tuần 30/11 – 06/12:")
+    assert vi["Subject"].endswith(SCHOOL)
+    assert en["Subject"].startswith("[SafeGate] Weekly report 30 Nov – 6 Dec:")
+    assert en["Subject"].endswith(SCHOOL)
+    body, english = (m.get_content().replace("\r\n", "\n") for m in (vi, en))
+    assert "đã tính 3 trong 5 học sinh." in body.split("\n")[0]
+    assert ("- Lớp 6A (2026-2027): tính 2 trong 3 học sinh; 11 lần truy cập bị chặn; "
+            "nhiều nhất: Trò chơi trực tuyến 5, Mạng xã hội 3, Cờ bạc 2; 0 cảnh báo."
+            ) in body
+    assert "- Lớp 7B (2026-2027): tính 0 trong 1 học sinh." in body
+    assert ("- Chưa xếp lớp: tính 1 trong 1 học sinh; không có truy cập nào bị chặn; "
+            "1 cảnh báo.") in body
+    assert "3 of 5 students" in english.split("\n")[0]
+    assert ("- Class 6A (2026-2027): 2 of 3 students counted; 11 blocked attempts; "
+            "most: Online games 5, Social networks 3, Gambling 2; 0 alerts.") in english
+    assert "- Class 7B (2026-2027): 0 of 1 students counted." in english
+    assert ("- Without a class: 1 of 1 students counted; nothing was blocked; 1 alert."
+            ) in english
+    for text in (body, english):
+        assert "http://safegate.home:8080/school\n" in text and "111" in text
+        assert "example" not in text  # no site
+        assert SNIPPET not in text and "Adult" not in text and "người lớn" not in text
+        for name in STUDENTS:  # no student, not even a part of a name
+            assert all(part not in text for part in name.split())
+    assert body.index("Lớp 6A") < body.index("Lớp 7B") < body.index("Chưa xếp lớp")
+
+    again = send_weekly_reports(app, now=MONDAY_8 + timedelta(hours=3))
+    assert again.sent == 0 and len(sink.messages) == 4  # never twice
+    with app.sessions()() as session:
+        sent = session.scalars(select(AuditLog).where(
+            AuditLog.action == "report.send", AuditLog.object_id.in_(
+                [str(i) for i in ids.values()]))).all()
+        # one entry per counted student and admin the e-mail went to
+        admins = {caller(app, a).account_id for a in ("ha@truong.edu.vn",
+                                                      "sam@truong.edu.vn")}
+        counted = {str(ids[n]) for n in ("Nguyễn Văn An", "Trần Thị Bình", "Võ Thị Em")}
+        assert sorted((e.object_id, e.detail["account_id"]) for e in sent) == sorted(
+            (c, a) for c in counted for a in admins)
+        assert {e.detail["week"] for e in sent} == {"2026-11-30"}
+        assert audit.verify(session).ok
+
+
+def test_a_school_admin_who_turned_it_off_gets_nothing(engine: Engine, tmp_path: Path,
+                                                        sink: SmtpSink) -> None:
+    app = make_app(engine, tmp_path / "data", sink.port)
+    school(app)
+    set_prefs(app, caller(app, "sam@truong.edu.vn"), weekly_report=False)
+    report = send_weekly_reports(app, now=MONDAY_8)
+    assert report.sent == 1 and [m["To"] for m in sink.messages] == ["ha@truong.edu.vn"]
+    with app.sessions()() as session:
+        assert [r.account_id for r in session.scalars(select(ReportDelivery))] == [
+            caller(app, "ha@truong.edu.vn").account_id]
+
+
+def test_a_school_with_no_consents_gets_nothing(engine: Engine, tmp_path: Path,
+                                                sink: SmtpSink) -> None:
+    app = make_app(engine, tmp_path / "data", sink.port)
+    add_org(app, SCHOOL, kind="school")
+    add_child(app, "Phạm Dũng", 2014, org=SCHOOL, now=SET_UP)
+    add_user(app, "ha@truong.edu.vn", "mật khẩu của Hà 2026", role="school_admin",
+             org=SCHOOL)
+    report = send_weekly_reports(app, now=MONDAY_8)
+    assert (report.sent, report.no_consent) == (0, 1) and sink.messages == []
+
+
+def _child(child_id: int, name: str, blocked: dict[str, int], alerts: int) -> ChildReport:
+    days = [date(2026, 11, 30) + timedelta(days=i) for i in range(7)]
+    ranked = sorted(blocked.items(), key=lambda item: -item[1])
+    return ChildReport(child_id, name, "Asia/Ho_Chi_Minh", "week", days,
+                       sum(blocked.values()), ranked, [(d, 0) for d in days],
+                       [(f"{name.lower()}.example", 1)], alerts)
+
+
+def test_compose_school_weekly_sums_each_class_in_both_languages() -> None:
+    an = _child(1, "An", {"games": 4, "adult": 1}, 0)
+    binh = _child(2, "Binh", {"social": 3, "gambling": 2, "games": 1}, 2)
+    six_a = class_week("6A", "2026-2027", 3, [an, binh])
+    assert (six_a.students, six_a.counted, six_a.blocked, six_a.alerts) == (3, 2, 11, 2)
+    assert six_a.by_category == (("games", 5), ("social", 3), ("gambling", 2))
+    rest = class_week(None, None, 2, [])
+    first, last = date(2026, 11, 30), date(2026, 12, 6)
+
+    en = compose_school_weekly(SCHOOL, [six_a, rest], first=first, last=last, locale="en",
+                               base_url="https://sg.truong.edu.vn/")
+    assert en.subject == f"[SafeGate] Weekly report 30 Nov – 6 Dec: {SCHOOL}"
+    assert en.url == "https://sg.truong.edu.vn/school"
+    assert "counted: 2 of 5 students." in en.body
+    assert ("- Class 6A (2026-2027): 2 of 3 students counted; 11 blocked attempts; most: "
+            "Online games 5, Social networks 3, Gambling 2; 2 alerts.") in en.body
+    assert "- Without a class: 0 of 2 students counted." in en.body
+    assert "The school's page: https://sg.truong.edu.vn/school" in en.body
+    assert "hotline 111" in en.body and "turn it off" in en.body
+
+    vi = compose_school_weekly(SCHOOL, [six_a, rest], first=first, last=last, locale="vi",
+                               base_url="")
+    assert vi.subject == f"[SafeGate] Báo cáo tuần 30/11 – 06/12: {SCHOOL}"
+    assert vi.url is None and "Mở SafeGate, trang Trường học" in vi.body
+    assert "đã tính 2 trong 5 học sinh." in vi.body and "111" in vi.body
+    assert ("- Lớp 6A (2026-2027): tính 2 trong 3 học sinh; 11 lần truy cập bị chặn; "
+            "nhiều nhất: Trò chơi trực tuyến 5, Mạng xã hội 3, Cờ bạc 2; 2 cảnh báo."
+            ) in vi.body
+    assert "- Chưa xếp lớp: tính 0 trong 2 học sinh." in vi.body
+    for message in (en, vi):
+        assert "An" not in message.body.replace("Online", "") and "Binh" not in message.body
+        assert "example" not in message.body
+    assert compose_school_weekly(SCHOOL, [six_a], first=first, last=last, locale="fr",
+                                 base_url="").subject == vi.subject  # vi by default

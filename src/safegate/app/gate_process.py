@@ -429,8 +429,9 @@ class GateProcess:
         return raise_notices(self.app)
 
     def _weekly_reports(self) -> int:
-        """Last week's report to each parent who wants it, on Monday morning in the
-        household's time zone (app/report_mail.py); failures are logged there."""
+        """Last week's report to each parent (and school admin) who wants it, on Monday
+        morning in the organisation's time zone (app/report_mail.py); failures are logged
+        there."""
         from safegate.app.report_mail import send_weekly_reports
 
         return send_weekly_reports(self.app).sent

@@ -1,25 +1,31 @@
-"""Last week's report by e-mail: on Monday from 07:00 in the household's time zone, each
-parent with an e-mail address (and the weekly report left on in their notification
-preferences) receives one message covering the children whose ``reports`` consents are
-recorded: blocked attempts and the categories behind most of them, alerts, days over a time
-budget, and a link to the printable report when ``notify.base_url`` is set.
+"""Last week's report by e-mail: on Monday from 07:00 in the organisation's time zone, each
+parent of a household with an e-mail address (and the weekly report left on in their
+notification preferences) receives one message covering the children whose ``reports``
+consents are recorded: blocked attempts and the categories behind most of them, alerts, days
+over a time budget, and a link to the printable report when ``notify.base_url`` is set.
+
+Each ``school_admin`` of a school (e-mail address, weekly report on) receives one message
+for the whole school instead: per class (and the children in no class) the number of
+students, how many of them were counted (those with the ``reports`` consents), their blocked
+attempts, the three categories behind most of them and their alerts. Counts and category
+names only: never a child's name, a site or a message.
 
 Each account's week is recorded in ``report_delivery``: a sent report is never sent again,
 a failed one is tried again after a growing wait (``notify.retry_delay`` doubled, at most
 ``notify.max_tries`` tries). Only the most recent week is sent; a week missed while the gate
 was down is not sent late. The gate's jobs leader runs :func:`send_weekly_reports` hourly
-(``safegate alerts weekly-reports`` runs it once, for cron). Households only: a school's
-admin would receive hundreds of children.
+(``safegate alerts weekly-reports`` runs it once, for cron).
 """
-
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session
 
 from safegate.app.core import App
 from safegate.app.notify import Senders, senders_from
@@ -32,7 +38,15 @@ from safegate.privacy import audit
 from safegate.privacy.consent import ConsentError
 from safegate.protect.delivery import Message, outcome
 from safegate.protect.senders import SendError
-from safegate.store.models import Account, NotifyPrefs, Organisation, Profile, ReportDelivery
+from safegate.store.models import (
+    Account,
+    ClassMember,
+    NotifyPrefs,
+    Organisation,
+    Profile,
+    ReportDelivery,
+    SchoolClass,
+)
 from safegate.store.values import utcnow
 
 log = logging.getLogger(__name__)
@@ -157,6 +171,114 @@ def _day(d: date, locale: str) -> str:
     return f"{d.day:02d}/{d.month:02d}" if locale == "vi" else f"{d.day} {months[d.month - 1]}"
 
 
+# ---------------------------------------------------------------- a school's message
+
+_SCHOOL_TEXT = {
+    "vi": {
+        "subject": "[SafeGate] Báo cáo tuần {first} – {last}: {school}",
+        "intro": "Tuần {first} – {last} của {school} qua SafeGate, theo lớp. Chỉ tính các "
+                 "học sinh đã có đồng ý cho báo cáo (của cha mẹ, và của học sinh từ 7 "
+                 "tuổi): đã tính {counted} trong {students} học sinh.",
+        "class": "Lớp {name} ({year})",
+        "no_class": "Chưa xếp lớp",
+        "counted": "tính {counted} trong {students} học sinh",
+        "blocked": "{n} lần truy cập bị chặn",
+        "most": "nhiều nhất: {cats}",
+        "none": "không có truy cập nào bị chặn",
+        "alerts": "{n} cảnh báo",
+        "link": "Trang của trường: {url}",
+        "open": "Mở SafeGate, trang Trường học, để xem các lớp.",
+        "talk": "Chỉ có số liệu và tên nhóm nội dung: thư này không nêu tên học sinh, trang "
+                "web hay tin nhắn nào. Khi cần hỗ trợ một học sinh, gọi Tổng đài quốc gia "
+                "bảo vệ trẻ em 111 (miễn phí).",
+        "why": "Bạn nhận thư này vì là quản trị SafeGate của trường và đã bật báo cáo tuần "
+               "qua thư điện tử (trang Cảnh báo, mục Thông báo); tắt ở đó nếu không muốn "
+               "nhận nữa.",
+    },
+    "en": {
+        "subject": "[SafeGate] Weekly report {first} – {last}: {school}",
+        "intro": "{school}'s week {first} – {last} through SafeGate, per class. Only the "
+                 "students whose reports consents are recorded (the parent's, and the "
+                 "student's from 7) are counted: {counted} of {students} students.",
+        "class": "Class {name} ({year})",
+        "no_class": "Without a class",
+        "counted": "{counted} of {students} students counted",
+        "blocked": "{n} blocked attempt{s}",
+        "most": "most: {cats}",
+        "none": "nothing was blocked",
+        "alerts": "{n} alert{s}",
+        "link": "The school's page: {url}",
+        "open": "Open SafeGate, the School page, for the classes.",
+        "talk": "Counts and category names only: this message names no student, site or "
+                "message. To get help for a student, call the national child protection "
+                "hotline 111 (free).",
+        "why": "You receive this as your school's SafeGate administrator because the weekly "
+               "report by e-mail is on (Alerts page, Notifications); turn it off there to "
+               "stop it.",
+    },
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ClassWeek:
+    """One class's week in a school's message: counts and categories only."""
+
+    name: str | None  # None: the school's children in no class
+    school_year: str | None
+    students: int
+    counted: int  # the students with the reports consents: the figures below are theirs
+    blocked: int
+    by_category: tuple[tuple[str, int], ...]  # most first, at most TOP_CATEGORIES
+    alerts: int
+
+
+def class_week(name: str | None, school_year: str | None, students: int,
+               reports: list[ChildReport]) -> ClassWeek:
+    """A class's week from its counted students' reports: their sums, nothing of a child.
+    Pure."""
+    by_category: Counter[str] = Counter()
+    for r in reports:
+        by_category.update(dict(r.by_category))
+    return ClassWeek(name, school_year, students, len(reports),
+                     sum(r.blocked_total for r in reports),
+                     tuple(sorted(by_category.items(),
+                                  key=lambda item: (-item[1], item[0]))[:TOP_CATEGORIES]),
+                     sum(r.alerts for r in reports))
+
+
+def compose_school_weekly(school: str, classes: list[ClassWeek], *, first: date, last: date,
+                          locale: str, base_url: str) -> Message:
+    """A school admin's weekly e-mail: per class, its students, how many were counted, their
+    blocked attempts, top categories and alerts, in ``locale`` (vi or en). Pure."""
+    loc = locale if locale in _SCHOOL_TEXT else "vi"
+    text = _SCHOOL_TEXT[loc]
+    names = _category_names(loc)
+    span = {"first": _day(first, loc), "last": _day(last, loc), "school": school}
+    lines = [text["intro"].format(**span, counted=sum(c.counted for c in classes),
+                                  students=sum(c.students for c in classes)), ""]
+    for c in classes:
+        title = (text["no_class"] if c.name is None
+                 else text["class"].format(name=c.name, year=c.school_year))
+        parts = [text["counted"].format(counted=c.counted, students=c.students)]
+        if c.blocked:
+            parts.append(text["blocked"].format(n=c.blocked, s=_s(c.blocked)))
+            parts.append(text["most"].format(
+                cats=", ".join(f"{names.get(cat, cat)} {n}" for cat, n in c.by_category)))
+        elif c.counted:
+            parts.append(text["none"])
+        if c.counted:
+            parts.append(text["alerts"].format(n=c.alerts, s=_s(c.alerts)))
+        lines.append(f"- {title}: " + "; ".join(parts) + ".")
+    home = f"{base_url.rstrip('/')}/school" if base_url else None
+    lines += ["", text["link"].format(url=home) if home else text["open"]]
+    lines += ["", text["talk"], "", text["why"]]
+    return Message(subject=text["subject"].format(**span), body="\n".join(lines), url=home)
+
+
+def _s(n: int) -> str:
+    return "" if n == 1 else "s"
+
+
 # ---------------------------------------------------------------- the run
 
 
@@ -165,7 +287,7 @@ class ReportMailReport:
     sent: int = 0
     failed: int = 0
     gave_up: int = 0
-    no_consent: int = 0  # accounts none of whose children has the reports consents
+    no_consent: int = 0  # accounts none of whose children (or students) has the reports consents
     errors: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
@@ -178,6 +300,16 @@ class ReportMailReport:
 
 
 @dataclass(frozen=True, slots=True)
+class _Class:
+    """A school's class as its admin's task lists it (``name`` None: the children in no
+    class)."""
+
+    name: str | None
+    school_year: str | None
+    children: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class _Due:
     account_id: int
     to: str
@@ -185,16 +317,24 @@ class _Due:
     week: date
     children: tuple[int, ...]
     tries: int
+    kind: str = "household"  # or "school": the organisation's kind, which message is sent
+    org: str = ""
+    classes: tuple[_Class, ...] = ()  # a school's, every child in one of them
+
+
+# Who receives a weekly report: an account of this role in an organisation of this kind.
+RECIPIENTS = {"household": "parent", "school": "school_admin"}
 
 
 def _due(app: App, now: datetime) -> list[_Due]:
-    """The accounts whose report for their household's most recent week is due."""
+    """The accounts whose report for their organisation's most recent week is due."""
     due: list[_Due] = []
     with app.sessions()() as session:
         rows = session.execute(
             select(Account, Organisation)
             .join(Organisation, Organisation.id == Account.org_id)
-            .where(Account.role == "parent", Organisation.kind == "household",
+            .where(or_(*(and_(Organisation.kind == kind, Account.role == role)
+                         for kind, role in RECIPIENTS.items())),
                    Account.email.is_not(None))
             .order_by(Account.id)).all()
         for account, org in rows:
@@ -211,21 +351,61 @@ def _due(app: App, now: datetime) -> list[_Due]:
             children = tuple(session.scalars(select(Profile.id).where(
                 Profile.org_id == org.id).order_by(Profile.id)))
             if children:
+                classes = _classes(session, org.id, children) if org.kind == "school" else ()
                 due.append(_Due(account.id, str(account.email), account.locale or "vi",
-                                week, children, record.tries if record else 0))
+                                week, children, record.tries if record else 0, org.kind,
+                                org.name, classes))
     return due
 
 
-def _reports(app: App, task: _Due, now: datetime) -> list[ChildReport]:
-    """The week's report of each child with the reports consents (each made is audited)."""
+def _classes(session: Session, org_id: int, children: tuple[int, ...]) -> tuple[_Class, ...]:
+    """The school's classes that have children (by school year, newest first, then name),
+    and its children in no class last."""
+    members: dict[int, list[int]] = {}
+    for profile_id, class_id in session.execute(
+            select(ClassMember.profile_id, ClassMember.class_id)
+            .join(SchoolClass, SchoolClass.id == ClassMember.class_id)
+            .where(SchoolClass.org_id == org_id).order_by(ClassMember.profile_id)):
+        members.setdefault(class_id, []).append(profile_id)
+    found = [_Class(row.name, row.school_year, tuple(members[row.id]))
+             for row in session.scalars(select(SchoolClass).where(
+                 SchoolClass.id.in_(list(members))).order_by(
+                 SchoolClass.school_year.desc(), SchoolClass.name))]
+    placed = {i for c in found for i in c.children}
+    rest = tuple(i for i in children if i not in placed)
+    return (*found, _Class(None, None, rest)) if rest else tuple(found)
+
+
+def _reports(app: App, task: _Due, now: datetime,
+             made: dict[tuple[int, date], ChildReport | None]) -> list[ChildReport]:
+    """The week's report of each child with the reports consents (each made is audited;
+    ``made`` keeps them for the run, so a child is reported once however many accounts
+    receive the report)."""
     last = (task.week + timedelta(days=6)).isoformat()
     found = []
     for profile_id in task.children:
-        try:
-            found.append(child_report(app, profile_id, "week", last, actor=ACTOR, now=now))
-        except ConsentError:
-            continue
+        key = (profile_id, task.week)
+        if key not in made:
+            try:
+                made[key] = child_report(app, profile_id, "week", last, actor=ACTOR, now=now)
+            except ConsentError:
+                made[key] = None
+        if (r := made[key]) is not None:
+            found.append(r)
     return found
+
+
+def _compose(task: _Due, reports: list[ChildReport], base_url: str) -> Message:
+    """The task's message: a household's by child, a school's by class."""
+    if task.kind != "school":
+        return compose_weekly(reports, locale=task.locale, base_url=base_url)
+    counted = {r.child_id: r for r in reports}
+    weeks = [class_week(c.name, c.school_year, len(c.children),
+                        [counted[i] for i in c.children if i in counted])
+             for c in task.classes]
+    return compose_school_weekly(task.org, weeks, first=task.week,
+                                 last=task.week + timedelta(days=6), locale=task.locale,
+                                 base_url=base_url)
 
 
 def _record(app: App, task: _Due, error: str | None, children: list[ChildReport],
@@ -263,13 +443,13 @@ def send_weekly_reports(app: App, senders: Senders | None = None, *,
     report = ReportMailReport()
     if senders.email is None:
         return report
+    made: dict[tuple[int, date], ChildReport | None] = {}
     for task in _due(app, now):
-        children = _reports(app, task, now)
+        children = _reports(app, task, now, made)
         if not children:
             report.no_consent += 1
             continue
-        message = compose_weekly(children, locale=task.locale,
-                                 base_url=app.settings["notify.base_url"])
+        message = _compose(task, children, app.settings["notify.base_url"])
         try:
             senders.email(task.to, message)
             error = None

@@ -276,10 +276,11 @@ def deliver(data_dir: Path | None, config: Path | None, as_json: bool) -> None:
 @common_options
 @json_option
 def weekly_reports(data_dir: Path | None, config: Path | None, as_json: bool) -> None:
-    """Send each parent last week's report by e-mail, once.
+    """Send each parent (and school admin) last week's report by e-mail, once.
 
-    Due from Monday 07:00 in the household's time zone, for the children whose reports
-    consents are recorded; a parent turns it off on the alerts page (Notifications). A
+    Due from Monday 07:00 in the organisation's time zone, for the children whose reports
+    consents are recorded (a school admin receives counts per class); an account turns it
+    off on the alerts page (Notifications). A
     failed send is tried again on a later run (notify.retry_delay, doubled, notify.max_tries
     tries). The gate runs this hourly; run it from cron when the gate does not. Needs
     notify.smtp_host. See docs/web.md "Reports"."""

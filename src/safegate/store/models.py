@@ -760,7 +760,7 @@ class AlertDelivery(DeliveryTries, Base):
 
 class ReportDelivery(DeliveryTries, Base):
     """Last week's report e-mail to one account (safegate.app.report_mail): ``week`` is the
-    week's Monday (ISO date, the household's local days); ``sent`` (never again), ``failed``
+    week's Monday (ISO date, the organisation's local days); ``sent`` (never again), ``failed``
     (tried ``tries`` times, next at ``next_try_at``) or ``gave_up``. ``last_error`` is one
     line naming the failure, never a password or the message."""
 
