@@ -187,16 +187,22 @@ def tree_pss_bytes(pid: int) -> int:
 _CLK = os.sysconf("SC_CLK_TCK")
 
 
-def cpu_seconds(pid: int) -> float:
-    """utime+stime of pid and its live descendants (all threads), in seconds."""
-    total = 0
+def cpu_split(pid: int) -> tuple[float, float]:
+    """(utime, stime) of pid and its live descendants (all threads), in seconds: the CPU
+    spent in the program and in the kernel for it (system calls: sockets, files)."""
+    user = system = 0
     for p in proc_tree(pid):
         try:
             fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])  # utime, stime
+            user, system = user + int(fields[11]), system + int(fields[12])
         except (OSError, IndexError, ValueError):
             pass
-    return total / _CLK
+    return user / _CLK, system / _CLK
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime+stime of pid and its live descendants (all threads), in seconds."""
+    return sum(cpu_split(pid))
 
 
 CHILD_NICE = 0  # set by the benchmark: nice level of every child's scheduling group
