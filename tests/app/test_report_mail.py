@@ -23,6 +23,7 @@ from safegate.app.notify import set_prefs
 from safegate.app.report_mail import (
     class_week,
     compose_school_weekly,
+    compose_weekly,
     due_week,
     send_weekly_reports,
 )
@@ -327,3 +328,14 @@ def test_compose_school_weekly_sums_each_class_in_both_languages() -> None:
         assert "example" not in message.body
     assert compose_school_weekly(SCHOOL, [six_a], first=first, last=last, locale="fr",
                                  base_url="").subject == vi.subject  # vi by default
+
+
+def test_a_parents_message_says_one_attempt_and_one_alert_in_the_singular() -> None:
+    one = _child(1, "An", {"games": 1}, 1)
+    many = _child(2, "Binh", {"games": 2, "social": 1}, 3)
+    english = compose_weekly([one, many], locale="en", base_url="").body
+    assert "An: 1 blocked attempt; most: Online games 1; 1 alert." in english
+    assert "Binh: 3 blocked attempts; most: Online games 2, Social networks 1; 3 alerts." \
+        in english
+    vi = compose_weekly([one], locale="vi", base_url="").body
+    assert "An: 1 lần truy cập bị chặn" in vi and "1 cảnh báo" in vi

@@ -86,10 +86,10 @@ _TEXT = {
     "en": {
         "subject": "[SafeGate] Weekly report {first} – {last}: {children}",
         "intro": "Your children's week {first} – {last} through SafeGate:",
-        "blocked": "{child}: {n} blocked attempts",
+        "blocked": "{child}: {n} blocked attempt{s}",
         "most": "most: {cats}",
         "none": "{child}: nothing was blocked",
-        "alerts": "{n} alerts",
+        "alerts": "{n} alert{s}",
         "over": "over the time budget for {target} on {days} day{s}",
         "link": "The full report (printable): {url}",
         "open": "Open SafeGate, the child's page, Report, for the full report.",
@@ -138,14 +138,15 @@ def compose_weekly(reports: list[ChildReport], *, locale: str, base_url: str) ->
     lines = [text["intro"].format(**span), ""]
     for r in reports:
         if r.blocked_total:
-            parts = [text["blocked"].format(child=r.child, n=r.blocked_total)]
+            parts = [text["blocked"].format(child=r.child, n=r.blocked_total,
+                                            s=_s(r.blocked_total))]
             cats = ", ".join(f"{names.get(c, c)} {n}" for c, n in
                              r.by_category[:TOP_CATEGORIES])
             parts.append(text["most"].format(cats=cats))
         else:
             parts = [text["none"].format(child=r.child)]
         if r.alerts:
-            parts.append(text["alerts"].format(n=r.alerts))
+            parts.append(text["alerts"].format(n=r.alerts, s=_s(r.alerts)))
         for b in r.budgets:
             if b.over_days:
                 parts.append(text["over"].format(target=_target_name(b.target, loc),
