@@ -15,7 +15,7 @@ from safegate.app.explain import NotFound, explain
 from safegate.lists.services import services
 from safegate.lists.taxonomy import categories
 from safegate.web import errors, finder, i18n
-from safegate.web.client import client_address
+from safegate.web.client import client_address, sign_in_allowed
 from safegate.web.security import (
     CSRF_FIELD,
     LOGIN_CSRF_COOKIE,
@@ -112,7 +112,7 @@ def signin(request: Request, login: FormStr, password: FormStr,
         return render(request, "signin.html", locale, status=status, csrf=csrf, error=message,
                       login=login, auth=None)
 
-    if not request.app.state.login_limit.allow(address):
+    if not sign_in_allowed(request):
         return again(_("Too many sign-in attempts. Wait a minute and try again."), 429)
     try:
         caller = accounts.authenticate(app, login, password, address=address)
@@ -171,7 +171,7 @@ RULES_SHOWN = 30  # own rules listed per kind on a child's page before "Show all
 
 
 def _child_page(request: Request, auth: Signed, child_id: int, **extra: Any) -> Response:
-    shown = overview.child_page(sg_app(request), child_id, caller=auth.caller)
+    shown = overview.child_page(sg_app(request), child_id, auth.caller)
     svc_query = (request.query_params.get("svc") or "").strip()
     return render(request, "child.html", auth.caller.locale, auth=auth, child=shown.summary,
                   policy=shown.policy, requests=shown.requests, categories=categories(),
