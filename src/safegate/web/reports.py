@@ -44,14 +44,13 @@ def _page(request: Request, auth: Auth, child_id: int, printable: bool) -> Respo
         period = "week"
     try:
         found = _report(app, auth.caller, child_id, period, day, first)
-    except ConsentError as exc:
-        return render(request, "report.html", lang, auth=auth, report=None,
-                      refusal=str(exc), child_id=child_id, printable=printable, note=None,
-                      error=None, period=period, day=day or "", first=first or "")
-    except ValueError as exc:  # the form's days: said above the form, kept in it
-        return render(request, "report.html", lang, status=400, auth=auth, report=None,
-                      refusal=None, child_id=child_id, printable=printable, note=None,
-                      error=str(exc), period=period, day=day or "", first=first or "")
+    except ValueError as exc:  # a missing consent, or the form's days (kept in the form)
+        refused = isinstance(exc, ConsentError)
+        return render(request, "report.html", lang, status=200 if refused else 400,
+                      auth=auth, report=None, refusal=str(exc) if refused else None,
+                      error=None if refused else str(exc), child_id=child_id,
+                      printable=printable, note=None, period=period, day=day or "",
+                      first=first or "")
 
     def num(n: int) -> str:
         return formats.number(n, lang)
