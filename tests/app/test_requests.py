@@ -171,8 +171,11 @@ def test_listing_pending_or_all_per_child_or_organisation(app: App) -> None:
 
 
 def test_a_childs_page_shows_the_newest_requests_in_one_audited_read(app: App) -> None:
+    from safegate.app.accounts import add_user, authenticate
     from safegate.app.overview import child_page
 
+    add_user(app, "phuhuynh@example.vn", "mật khẩu dài 2026", org="Nhà Trần")
+    parent = authenticate(app, "phuhuynh@example.vn", "mật khẩu dài 2026")
     made = [create(app, "An", f"r{i}.example") for i in range(5)]
     approve(app, made[0].id, minutes=5)
     decline(app, made[2].id)
@@ -185,7 +188,7 @@ def test_a_childs_page_shows_the_newest_requests_in_one_audited_read(app: App) -
     # Pending oldest first, then decided newest first; the same order list_requests gives.
     every = [r.domain for r in list_requests(app, "An", everything=True)]
     assert every == ["r1.example", "r4.example", "r3.example", "r2.example", "r0.example"]
-    page = child_page(app, profile_id, actor="phuhuynh@example.vn", requests=3)
+    page = child_page(app, profile_id, parent, requests=3)
     assert [r.domain for r in page.requests] == every[:3]
     assert page.summary.name == "An" and page.summary.pending_requests == 2
     assert page.policy["child"] == "An"

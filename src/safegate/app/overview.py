@@ -124,25 +124,19 @@ class ChildPage:
     requests: list[RequestView]
 
 
-def child_page(app: App, profile_id: int | str, *, caller: Caller | None = None,
-               actor: str | None = None, requests: int = 20,
+def child_page(app: App, child_id: int | str, caller: Caller, *, requests: int = 20,
                now: datetime | None = None) -> ChildPage:
-    """A child's page in one transaction with one audit entry (``child.view``: what was
-    shown). For ``caller`` the access check is in that transaction too (NotFound or
-    Forbidden); code that checked already names the ``actor`` instead."""
-    who = caller.actor if caller is not None and actor is None else actor
-    if who is None or (caller is not None and actor is not None):
-        raise ValueError("child_page: give the caller or the actor")
+    """A child's page for ``caller`` in one transaction: the access check (NotFound or
+    Forbidden), the reads and one audit entry (``child.view``: what was shown)."""
     now = now or datetime.now(UTC)
     key = app.keyring()
     with app.sessions().begin() as session:
-        if caller is not None:
-            profile_id = access.check_in(session, caller, "child", profile_id).profile_id
+        profile_id = access.check_in(session, caller, "child", child_id).profile_id
         profile, org = session.execute(_CHILD, {"profile_id": profile_id}).one()
         summary = _summary(session, profile, zone_ok(org.timezone), now)
         policy = _policy_dict(session, profile)
         shown = child_requests(session, profile.id, key, limit=requests)
-        audit.append(session, actor=who, action="child.view", object_type="profile",
+        audit.append(session, actor=caller.actor, action="child.view", object_type="profile",
                      subject=profile.subject, org_id=profile.org_id,
                      detail={"shown": ["summary", "policy", "requests"],
                              "requests": len(shown)})
