@@ -1,8 +1,8 @@
 """Alert notifications through real servers: an SMTP server receives the e-mail, a Web Push
 endpoint receives the push (decrypted here with the browser's keys), quiet hours hold a
 warning but not an urgent alert, nothing is sent twice, a dead SMTP server is retried with
-back-off and logged without the password, and a running gate's jobs leader delivers by
-itself."""
+back-off and logged without the password, a running gate's jobs leader delivers by itself,
+and a long subject (Vietnamese or English) arrives exactly as it was sent."""
 
 from __future__ import annotations
 
@@ -31,7 +31,9 @@ from safegate.app.notify import (
 )
 from safegate.config import load_settings
 from safegate.protect.alerts import Limits
+from safegate.protect.delivery import Message
 from safegate.protect.monitor import seal_snippet, store_alert
+from safegate.protect.senders import SmtpSender
 from safegate.protect.spool import PendingAlert
 from safegate.store.models import Account, AlertDelivery, AuditLog, Profile, PushSubscription
 from safegate.store.values import utcnow
@@ -301,3 +303,31 @@ def test_starttls_is_required_unless_turned_off(
     assert report.failed == 1 and "STARTTLS" in report.errors[0]
     assert sink.messages == []  # nothing went out in the clear
     app.close()
+
+
+LONG_SUBJECTS = [
+    # the subject that arrived as '… 23/11đến …': a fold fell between '23/11' and 'đến'
+    "SafeGate: báo cáo tuần của lớp 6A1 trường THCS Nguyễn Trãi, tuần từ 23/11 đến "
+    "29/11/2026 — cảnh báo",
+    "[SafeGate] KHẨN: Minh – Có dấu hiệu dụ dỗ trẻ em trên mạng, từ 01/12 đến 07/12/2026 — "
+    "hãy nói chuyện với con ngay hôm nay và gọi 111 nếu cần",
+    "[SafeGate] Weekly report for class 6A1, Nguyen Trai secondary school, week of "
+    "23/11 to 29/11/2026 - 3 warnings, 1 urgent alert, 12 blocked sites - read it soon",
+    " ".join(["Cảnh báo tuần 23/11 đến 29/11/2026 — lớp 6A1 đã chặn 12 trang web;"] * 6),
+    "x" * 300,
+]
+
+
+@pytest.mark.parametrize("subject", LONG_SUBJECTS,
+                         ids=["vi-weekly", "vi-urgent", "en-weekly", "vi-very-long", "one-word"])
+def test_a_long_subject_arrives_exactly_as_sent(sink: SmtpSink, subject: str) -> None:
+    sender = SmtpSender("127.0.0.1", sink.port, "safegate@example.vn", starttls=False)
+    sender.send("lan@example.vn", Message(subject=subject, body="Nội dung.", url=None))
+    [mail] = sink.messages
+    assert mail["Subject"] == subject
+    [raw] = [value for name, value in mail.raw_items() if name == "Subject"]
+    lines = f"Subject: {raw}".splitlines()
+    assert max(len(line) for line in lines) <= 78  # RFC 5322's limit, folded
+    if subject.isascii() and " " in subject:
+        assert "=?" not in raw  # an English subject stays readable as it is
+    assert mail["To"] == "lan@example.vn" and mail.get_content().strip() == "Nội dung."

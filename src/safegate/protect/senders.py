@@ -13,6 +13,8 @@ import json
 import smtplib
 import ssl
 from dataclasses import dataclass
+from email import message_from_string, policy
+from email.header import Header
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from pathlib import Path
@@ -23,6 +25,7 @@ from safegate.protect.delivery import Message
 __all__ = ["Gone", "PushSender", "SendError", "SmtpSender", "Subscription", "vapid_keys"]
 
 VAPID_FILE = "vapid_private.pem"
+SUBJECT_LINE = 76  # RFC 5322 asks for lines of 78 at most; RFC 2047 encoded words have 75
 
 
 class SendError(Exception):
@@ -49,10 +52,14 @@ class SmtpSender:
         return f"SmtpSender({self.host}:{self.port}, from={self.sender!r})"
 
     def send(self, to: str, message: Message) -> None:
-        mail = EmailMessage()
+        # The Subject comes in through the parser, folded by us: the email library refolds
+        # any header a program sets, and its folding (CPython 3.11) drops the space between
+        # two encoded words ('23/11 đến' arrived as '23/11đến'). A parsed header whose lines
+        # fit in 78 characters is sent as it is (EmailPolicy.refold_source 'long').
+        mail: EmailMessage = message_from_string(
+            f"Subject: {_fold_subject(message.subject)}\n\n", policy=policy.default)
         mail["From"] = self.sender
         mail["To"] = to
-        mail["Subject"] = message.subject
         mail["Date"] = formatdate(localtime=False)
         mail["Message-ID"] = make_msgid(domain=self.sender.rpartition("@")[2] or None)
         mail["Auto-Submitted"] = "auto-generated"
@@ -77,6 +84,21 @@ class SmtpSender:
         except (smtplib.SMTPException, OSError) as exc:
             raise SendError(f"SMTP {self.host}:{self.port}: {type(exc).__name__}: "
                             f"{_first_line(exc)}") from None
+
+
+def _fold_subject(subject: str) -> str:
+    """``subject`` as a Subject header's folded value (lines joined by \\n, none longer than
+    76 with ``Subject: ``) that unfolds and decodes to exactly ``subject``: as it is when it is
+    printable ASCII that folds at its spaces, else as RFC 2047 UTF-8 encoded words, split
+    between characters and with the spaces inside them (so no unfolding can lose one, and no
+    line break in ``subject`` can start another header)."""
+    if subject.isascii() and subject.isprintable() and "=?" not in subject:
+        plain = Header(subject, header_name="Subject", maxlinelen=SUBJECT_LINE).encode(
+            splitchars=" ")
+        lines = f"Subject: {plain}".split("\n")
+        if plain.replace("\n", "") == subject and max(map(len, lines)) <= SUBJECT_LINE:
+            return plain
+    return Header(subject, "utf-8", header_name="Subject", maxlinelen=SUBJECT_LINE).encode()
 
 
 def _first_line(exc: BaseException) -> str:
