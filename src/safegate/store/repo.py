@@ -120,7 +120,7 @@ def load_profiles(session: Session, *, org_id: int | None = None,
 
 _PROFILE, _ORG = Profile.__table__, Organisation.__table__
 _POLICY_FIELDS = tuple(f.name for f in fields(PolicyRecord))
-_POLICY_LISTS = frozenset(f.name for f in fields(PolicyRecord) if f.type.startswith("tuple"))
+_POLICY_LISTS = frozenset(f.name for f in fields(PolicyRecord) if str(f.type).startswith("tuple"))
 
 
 def _profiles_statement(by_org: bool, by_ids: bool) -> Executable:

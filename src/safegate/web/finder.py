@@ -34,15 +34,14 @@ def matching(services: Iterable[Service], query: str | None) -> list[Service]:
 
 @dataclass(frozen=True, slots=True)
 class Option:
-    """One service in the policy editor's list: its id, its name in the page's language, the
-    folded text the filter searches and what the child's policy does with it ("blocked",
-    "allowed", "monitored" or "" for what the categories say)."""
+    """One service in the policy editor's list: its id, what the child's policy does with it
+    ("blocked", "allowed", "monitored" or "" for what the categories say) and the start of its
+    ``<option>`` tag (value, the folded text the filter searches, the name in the page's
+    language), escaped once per service and language."""
 
     id: str
-    label: str
-    search: str
     state: str
-    start: Markup  # the escaped ``<option value=… data-search=…>label``, made once per language
+    start: Markup
 
 
 def options(services: Iterable[Service], policy: Mapping[str, Any], lang: str) -> list[Option]:
@@ -51,8 +50,7 @@ def options(services: Iterable[Service], policy: Mapping[str, Any], lang: str) -
                                             ("allowed_services", "allowed"),
                                             ("blocked_services", "blocked"))
               for sid in policy.get(key) or ()}
-    return [Option(s.id, s.name if lang == "en" else s.name_vi, search_text(s),
-                   states.get(s.id, ""), option_start(s, lang)) for s in services]
+    return [Option(s.id, states.get(s.id, ""), option_start(s, lang)) for s in services]
 
 
 @cache  # a fixed table of services, two languages: every page lists all of them
