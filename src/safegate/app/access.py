@@ -128,7 +128,7 @@ def check_in(session: Session, caller: Caller, kind: str, object_id: int | str,
     stmt = _OWNER.get(kind)
     if stmt is None:
         raise ValueError(f"unknown kind: {kind}")
-    owner = session.execute(stmt, {"id": oid}).one_or_none()
+    owner = session.connection().execute(stmt, {"id": oid}).one_or_none()
     if owner is None:
         raise NotFound(f"no {kind} {oid}")
     profile_id, org_id = owner
@@ -143,8 +143,8 @@ def check_in(session: Session, caller: Caller, kind: str, object_id: int | str,
 
 def teaches(session: Session, account_id: int, profile_id: int) -> bool:
     """Is the child in one of the classes this (teacher's) account is assigned to?"""
-    return session.scalar(_TEACHES, {"profile_id": profile_id,
-                                     "account_id": account_id}) is not None
+    return session.connection().scalar(_TEACHES, {"profile_id": profile_id,
+                                                  "account_id": account_id}) is not None
 
 
 def check_class(app: App, caller: Caller, class_id: int | str, action: str = "read") -> int:

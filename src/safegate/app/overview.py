@@ -89,9 +89,10 @@ def _summary(session: Session, profile: Profile, tz: str, now: datetime) -> Chil
     if profile.paused_until is not None and profile.paused_until > now:
         paused = "" if profile.paused_until.year >= 9999 else \
             profile.paused_until.astimezone(zone(tz)).strftime("%Y-%m-%d %H:%M")
-    blocked = session.scalar(_BLOCKED_SINCE, {"profile_id": profile.id,
-                                              "since": local_midnight(tz, now)}) or 0
-    pending = session.scalar(_PENDING, {"profile_id": profile.id}) or 0
+    conn = session.connection()  # column-only statements: Core, past the ORM's execute
+    blocked = conn.scalar(_BLOCKED_SINCE, {"profile_id": profile.id,
+                                           "since": local_midnight(tz, now)}) or 0
+    pending = conn.scalar(_PENDING, {"profile_id": profile.id}) or 0
     devices = [_device_view(d, profile.name) for d in repo.profile_devices(session, profile.id)]
     return ChildSummary(profile.id, profile.name, profile.birth_year, band_vi, band_en, paused,
                         int(blocked), int(pending), devices)

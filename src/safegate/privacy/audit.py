@@ -29,7 +29,6 @@ from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
 from safegate.store.models import AuditHead, AuditLog
@@ -73,7 +72,7 @@ def entry_hash(prev: str, seq: int, fields: Mapping[str, Any]) -> str:
 def _claim(session: Session) -> tuple[int, str]:
     """Take the next place in the chain (row lock until the transaction ends): (seq, the
     previous hash)."""
-    row = session.execute(_CLAIM).one_or_none()
+    row = session.connection().execute(_CLAIM).one_or_none()
     if row is None:  # the head is missing (an emptied table): rebuild it from the chain
         last = session.execute(select(AuditLog.seq, AuditLog.hash)
                                .order_by(AuditLog.seq.desc()).limit(1)).one_or_none()
@@ -113,8 +112,9 @@ def append(session: Session, *, actor: str, action: str, object_type: str,
     # A plain INSERT (no unit of work for a row nobody changes afterwards): a page view
     # writes one of these, and the ORM's flush of it cost as much as the statements.
     row = {"seq": seq, "prev_hash": prev, "hash": digest, **fields}
-    inserted = cast(CursorResult[Any], session.execute(_INSERT, row))
-    session.execute(_NEW_HEAD, {"digest": digest})
+    conn = session.connection()  # Core statements: past the ORM's execute (a page view
+    inserted = conn.execute(_INSERT, row)  # writes one entry)
+    conn.execute(_NEW_HEAD, {"digest": digest})
     session.flush()  # the caller's own pending changes, as before
     key = inserted.inserted_primary_key
     return AuditLog(id=None if key is None else key[0], **row)

@@ -22,7 +22,8 @@ _ACTIVE = select(Consent.purpose, Consent.given_by).where(  # built once: every 
 
 def active_consents(session: Session, profile_id: int) -> set[tuple[str, str]]:
     """The (purpose, given_by) pairs of the child's consents not withdrawn."""
-    return {(p, g) for p, g in session.execute(_ACTIVE, {"profile_id": profile_id})}
+    return {(p, g) for p, g in session.connection().execute(_ACTIVE,
+                                                            {"profile_id": profile_id})}
 
 
 def consent_refusal(session: Session, profile_id: int, purpose: str, feature: str,
