@@ -112,8 +112,9 @@ def append(session: Session, *, actor: str, action: str, object_type: str,
     # A plain INSERT (no unit of work for a row nobody changes afterwards): a page view
     # writes one of these, and the ORM's flush of it cost as much as the statements.
     row = {"seq": seq, "prev_hash": prev, "hash": digest, **fields}
-    conn = session.connection()  # Core statements: past the ORM's execute (a page view
-    inserted = conn.execute(_INSERT, row)  # writes one entry)
+    # Core statements on the session's connection, past the ORM's execute.
+    conn = session.connection()
+    inserted = conn.execute(_INSERT, row)
     conn.execute(_NEW_HEAD, {"digest": digest})
     session.flush()  # the caller's own pending changes, as before
     key = inserted.inserted_primary_key
