@@ -119,3 +119,30 @@ def test_a_second_node_closes_the_budget_at_most_flush_plus_refresh_late(
           f"(flush {FLUSH} s + refresh {REFRESH} s)")
     assert 0 <= late <= FLUSH + REFRESH + 0.25
     assert answered(a.port, "www.roblox.com", AN) == ["0.0.0.0"]  # node A: at the minute
+
+
+def test_a_name_that_aliases_a_budgeted_one_counts_towards_its_budget(
+        make_gate: Any, upstream: Any) -> None:
+    """A minute counts when the child's device asked for the budgeted service's domains,
+    also through a name of its own whose answer is a CNAME to one of them; a CNAME to a
+    name outside every budget counts nothing."""
+    upstream.behaviour.records["play.an-games.example"] = [
+        ("CNAME", "www.roblox.com."), ("A", "192.0.2.1")]
+    upstream.behaviour.records["news.example"] = [("CNAME", "cdn.example."), ("A", "192.0.2.1")]
+    g = make_gate(demo=True, **FAST)
+    an = _give_an_a_budget(g.runtime.engine, "roblox", 30)
+    g.reload()
+    assert answered(g.port, "news.example", AN) == ["192.0.2.1"]
+    time.sleep(FLUSH * 3)
+
+    def used() -> list[str]:
+        with session_factory(g.runtime.engine)() as session:
+            return list(session.scalars(select(BudgetUsage.target).where(
+                BudgetUsage.profile_id == an)))
+
+    assert used() == []
+    assert answered(g.port, "play.an-games.example", AN) == ["192.0.2.1"]
+    deadline = time.time() + 3
+    while not used() and time.time() < deadline:
+        time.sleep(FLUSH)
+    assert set(used()) == {"roblox"}

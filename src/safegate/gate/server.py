@@ -416,6 +416,10 @@ class Gate:
         action = decision.action
         if action in ("allow", "rewrite") and not profile.budgets.empty:
             targets = profile.budgets.targets_for(query.name)
+            if action == "allow" and entry is not None and entry.scanned.cnames:
+                # A name that aliases a budgeted one (a game's own domain behind a CNAME)
+                # is a minute of that game too.
+                targets = profile.budgets.targets_for_all((query.name, *entry.scanned.cnames))
             if targets:
                 # A minute of a budgeted target: counted, and memoised only to the minute's
                 # end, so that the next minute's first query is counted too.

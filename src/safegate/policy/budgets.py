@@ -74,6 +74,14 @@ class Budgets:
                 return hit
         return ()
 
+    def targets_for_all(self, names: Iterable[str]) -> tuple[str, ...]:
+        """The targets any of ``names`` counts towards (a name asked and the names its
+        answer aliases through CNAMEs), each once, in the order found."""
+        found: dict[str, None] = {}
+        for name in names:
+            found.update(dict.fromkeys(self.targets_for(name)))
+        return tuple(found)
+
 
 NO_BUDGETS = Budgets()
 
