@@ -56,7 +56,7 @@ def options(services: Iterable[Service], policy: Mapping[str, Any], lang: str) -
 @cache  # a fixed table of services, two languages: every page lists all of them
 def option_start(service: Service, lang: str) -> Markup:
     """The start of the service's ``<option>`` tag, escaped: the page's template adds what
-    the policy does with it and the end tag (escaping three values of each of a hundred
-    options on every page had been a tenth of the template's time)."""
+    the policy does with it and the end tag (the page had escaped three values of each of
+    about a hundred options on every view)."""
     return Markup('<option value="{}" data-search="{}">{}').format(
         service.id, search_text(service), service.name if lang == "en" else service.name_vi)
