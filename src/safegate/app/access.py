@@ -114,6 +114,12 @@ _TEACHES: Final = (select(ClassMember.profile_id)
                           ClassTeacher.account_id == bindparam("account_id")))
 
 
+def may(caller: Caller, owned: Owned, action: str) -> bool:
+    """Whether ``caller`` may also ``action`` an object already checked (a page offers its
+    forms only then; the change itself is checked again). Pure."""
+    return decide(caller, owned.kind, action, owned.org_id) == "ok"
+
+
 def check(app: App, caller: Caller, kind: str, object_id: int | str,
           action: str = "read") -> Owned:
     """The object if ``caller`` may ``action`` it; NotFound or Forbidden otherwise."""

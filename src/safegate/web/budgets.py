@@ -52,8 +52,7 @@ def _page(request: Request, auth: Auth, child_id: int, error: str | None = None,
                   labels=target_labels(auth.caller.locale),
                   form=form or {"target": "", "minutes": "60"},
                   note=request.query_params.get("note"),
-                  can_change=access.decide(auth.caller, "child", "change",
-                                           owned.org_id) == "ok")
+                  can_change=access.may(auth.caller, owned, "change"))
 
 
 @router.get("/children/{child_id}/budgets", include_in_schema=False)

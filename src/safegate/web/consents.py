@@ -84,8 +84,7 @@ def _page(request: Request, auth: Auth, child_id: int, error: str | None = None,
                   rows=purpose_rows(found, lang), error=error, purposes=purpose_names(lang),
                   note=request.query_params.get("note"),
                   needs_child="child" in who_consents(app, owned.child_ref),
-                  can_change=access.decide(auth.caller, "child", "change",
-                                           owned.org_id) == "ok")
+                  can_change=access.may(auth.caller, owned, "change"))
 
 
 @router.get("/children/{child_id}/consents", include_in_schema=False)

@@ -101,7 +101,7 @@ def _page(request: Request, auth: Auth, child_id: int, form: dict[str, Any] | No
                 "what_local": ", ".join(names.get(x, x) for x in [*w["categories"],
                                                                    *w["services"]])}
                for w in schedules.list_schedules(app, owned.child_ref)]
-    can_change = access.decide(auth.caller, "child", "change", owned.org_id) == "ok"
+    can_change = access.may(auth.caller, owned, "change")
     if editing is None and can_change:
         wanted = request.query_params.get("edit")
         found = [w for w in windows if w["name"] == wanted]
