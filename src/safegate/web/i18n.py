@@ -17,6 +17,8 @@ from jinja2 import Environment, FileSystemLoader, pass_eval_context, select_auto
 from jinja2.nodes import EvalContext
 from markupsafe import Markup
 
+from safegate.web.security import csrf_input
+
 LOCALES = ("vi", "en")
 DEFAULT_LOCALE = "vi"
 HERE = Path(__file__).resolve().parent
@@ -66,6 +68,7 @@ def environment(locale: str) -> Environment:
     catalogue = translations(pick_locale(locale))
     env.install_gettext_translations(catalogue, newstyle=True)  # type: ignore[attr-defined]
     env.globals["_"] = remembered_gettext(catalogue)
+    env.globals["token"] = csrf_input
     env.globals["lang"] = pick_locale(locale)
     return env
 

@@ -11,6 +11,9 @@ from collections import deque
 from dataclasses import dataclass
 
 from fastapi import HTTPException, Request
+from jinja2 import pass_context
+from jinja2.runtime import Context
+from markupsafe import Markup
 
 from safegate.app.accounts import Caller, session_caller, token_caller
 from safegate.app.core import App
@@ -102,3 +105,11 @@ class RateLimit:
                 return False
             q.append(now)
             return True
+
+
+@pass_context
+def csrf_input(context: Context) -> Markup:
+    """The templates' ``token()``: the hidden field that carries the signed-in account's CSRF
+    token in a page's form (``auth`` of the page's context)."""
+    return Markup('<input type="hidden" name="{}" value="{}">').format(
+        CSRF_FIELD, getattr(context.get("auth"), "csrf", ""))
