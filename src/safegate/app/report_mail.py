@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -140,9 +141,8 @@ def compose_weekly(reports: list[ChildReport], *, locale: str, base_url: str) ->
         if r.blocked_total:
             parts = [text["blocked"].format(child=r.child, n=r.blocked_total,
                                             s=_s(r.blocked_total))]
-            cats = ", ".join(f"{names.get(c, c)} {n}" for c, n in
-                             r.by_category[:TOP_CATEGORIES])
-            parts.append(text["most"].format(cats=cats))
+            parts.append(text["most"].format(
+                cats=_categories(r.by_category[:TOP_CATEGORIES], names)))
         else:
             parts = [text["none"].format(child=r.child)]
         if r.alerts:
@@ -263,8 +263,7 @@ def compose_school_weekly(school: str, classes: list[ClassWeek], *, first: date,
         parts = [text["counted"].format(counted=c.counted, students=c.students)]
         if c.blocked:
             parts.append(text["blocked"].format(n=c.blocked, s=_s(c.blocked)))
-            parts.append(text["most"].format(
-                cats=", ".join(f"{names.get(cat, cat)} {n}" for cat, n in c.by_category)))
+            parts.append(text["most"].format(cats=_categories(c.by_category, names)))
         elif c.counted:
             parts.append(text["none"])
         if c.counted:
@@ -274,6 +273,11 @@ def compose_school_weekly(school: str, classes: list[ClassWeek], *, first: date,
     lines += ["", text["link"].format(url=home) if home else text["open"]]
     lines += ["", text["talk"], "", text["why"]]
     return Message(subject=text["subject"].format(**span), body="\n".join(lines), url=home)
+
+
+def _categories(counts: Iterable[tuple[str, int]], names: Mapping[str, str]) -> str:
+    """"Name n, name n" for the categories behind the most blocked attempts."""
+    return ", ".join(f"{names.get(cid, cid)} {n}" for cid, n in counts)
 
 
 def _s(n: int) -> str:
