@@ -17,7 +17,7 @@ from safegate.privacy import audit
 from safegate.privacy.child_notice import ChildFacts, compose
 from safegate.store.models import Alert, Consent, DataSubjectRequest, Device, Profile
 
-__all__ = ["child_facts", "child_notice"]
+__all__ = ["child_facts", "child_notice", "notice_in"]
 
 LOG_DAYS = {"full": "querylog.retention_days", "domains": "retention.aggregates_days"}
 
@@ -48,15 +48,23 @@ def child_notice(app: App, profile_id: int, language: str, band: str | None = No
     """The notice for a (checked) child in ``language`` and ``band`` (None: from the age),
     with the facts it was made from; the view is audited."""
     with app.sessions().begin() as session:
-        profile = session.get_one(Profile, profile_id)
-        facts = child_facts(app, session, profile)
-        notice = compose(facts, language, band)
-        audit.append(session, actor=actor, role=role, action="child.notice_view",
-                     object_type="child", object_id=profile.id, subject=profile.subject,
-                     org_id=profile.org_id,
-                     detail={"version": notice["version"], "band": notice["band"],
-                             "language": language})
-    notice["child_id"] = profile_id
+        return notice_in(app, session, session.get_one(Profile, profile_id), language, band,
+                         actor=actor, role=role)
+
+
+def notice_in(app: App, session: Session, profile: Profile, language: str,
+              band: str | None = None, *, actor: str, role: str | None = None
+              ) -> dict[str, Any]:
+    """:func:`child_notice` in the caller's transaction (the child's own link reads the link
+    and the notice in one)."""
+    facts = child_facts(app, session, profile)
+    notice = compose(facts, language, band)
+    audit.append(session, actor=actor, role=role, action="child.notice_view",
+                 object_type="child", object_id=profile.id, subject=profile.subject,
+                 org_id=profile.org_id,
+                 detail={"version": notice["version"], "band": notice["band"],
+                         "language": language})
+    notice["child_id"] = profile.id
     notice["facts"] = {"devices": list(facts.devices), "log_level": facts.log_level,
                        "log_retention_days": facts.log_days, "alerts": facts.alerts,
                        "alert_retention_days": facts.alert_days,

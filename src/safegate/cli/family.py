@@ -193,6 +193,43 @@ def child_preset(config: Path | None, data_dir: Path | None, child_ref: str,
     _emit(as_json, view.to_dict(), f"applied {view.preset} to {view.name!r}")
 
 
+@child.command("link")
+@common_options
+@click.argument("child_ref", metavar="CHILD")
+@click.option("--language", type=click.Choice(choices.LOCALES), default="vi",
+              show_default=True, help="The words of the page the link opens.")
+@click.option("--end", "end", is_flag=True, help="Stop the child's link instead.")
+@click.option("--show", is_flag=True, help="Only say whether a link works (never its token).")
+@json_option
+def child_link_cmd(config: Path | None, data_dir: Path | None, child_ref: str, language: str,
+                   end: bool, show: bool, as_json: bool) -> None:
+    """A link the child can hold for their own page (what SafeGate keeps about them): made
+    new (the old one stops), shown, or stopped. The token is printed once."""
+    from safegate.app import child_link as links
+
+    if show:
+        view = run_app(config, data_dir, links.child_link, child_ref)
+        _emit(as_json, {"link": view.to_dict() if view else None},
+              f"a link works, made by {view.created_by} at {view.created_at:%Y-%m-%d %H:%M} "
+              f"UTC, last opened {view.last_opened_at or 'never'}" if view else "no link")
+        return
+    if end:
+        ended = run_app(config, data_dir, links.end_child_link, child_ref, actor=cli_actor())
+        _emit(as_json, {"ended": ended}, "the link stopped" if ended else "no link to stop")
+        return
+
+    def make(app: Any) -> tuple[str, Any, str]:
+        token, view = links.make_child_link(app, child_ref, actor=cli_actor(),
+                                            language=language)
+        return token, view, links.link_url(app, token)
+
+    token, view, url = run_app(config, data_dir, make)
+    _emit(as_json, {"link": view.to_dict(), "token": token, "url": url},
+          f"link for {view.child!r} (shown once; the old one, if any, stopped): {url}"
+          + ("" if url.startswith("http") else
+             "\n(set notify.base_url to print the whole address)"))
+
+
 # ---------------------------------------------------------------- device
 
 
