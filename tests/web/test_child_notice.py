@@ -2,7 +2,8 @@
 child (devices, log level and retention, an alert count without its content, consents,
 requests) in Vietnamese and English and in the words of each age band; a standalone page with
 no form and no way into the parent's pages; another family's child hidden; anonymous callers
-refused; every view audited."""
+refused; every view audited. The link a child can hold: made and stopped by the child's own
+parent (page and API), opening that page alone without a session, and nothing once stopped."""
 
 from __future__ import annotations
 
@@ -34,6 +35,7 @@ from tests.helpers import (
 )
 
 OTHER_LOGIN, OTHER_PASSWORD = "0912345678", "mật khẩu của nhà Lê"
+OPERATOR_LOGIN = "vanhanh@example.vn"
 SECRET = "tin nhắn riêng của An"
 CHROMIUM = "/usr/bin/chromium"
 
@@ -57,6 +59,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     add_org(app, "Nhà Lê")
     bao = add_child(app, "Bảo", 2015, org="Nhà Lê")
     add_user(app, OTHER_LOGIN, OTHER_PASSWORD, org="Nhà Lê")
+    add_org(app, "Nhà mạng", kind="operator")
+    add_user(app, OPERATOR_LOGIN, OTHER_PASSWORD, org="Nhà mạng", role="operator")
     app.close()
     config = data / "web.toml"
     config.write_text("[web]\nlogin_attempts_per_minute = 1000\n")
@@ -177,4 +181,145 @@ def test_in_a_browser_a_parent_opens_it_and_the_child_picks_the_words(
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= 360  # readable on a phone without sideways scrolling
         context.close()
+        browser.close()
+
+
+def _csrf(page: str) -> str:
+    found = re.search(r'name="csrf" value="([^"]+)"', page)
+    assert found is not None
+    return found.group(1)
+
+
+def _link_in(page: str) -> str:
+    found = re.search(r'id="child-link-url" type="text" readonly value="([^"]+)"', page)
+    assert found is not None, page
+    return found.group(1)
+
+
+def test_a_parent_makes_a_link_and_the_child_opens_it_without_a_session(
+        world: dict[str, Any]) -> None:
+    parent = signed_in_client(world["base"], DEMO_LOGIN, DEMO_PASSWORD)
+    binh = world["binh"]
+    assert f'href="/children/{binh}/child-link"' in parent.get(f"/children/{binh}").text
+    before = parent.get(f"/children/{binh}/child-link")
+    assert before.status_code == 200 and 'id="make-link"' in before.text
+    assert parent.post(f"/children/{binh}/child-link",
+                       data={"language": "en"}).status_code == 403  # no CSRF token
+    made = parent.post(f"/children/{binh}/child-link",
+                       data={"csrf": _csrf(before.text), "language": "en"})
+    assert made.status_code == 200 and made.headers["cache-control"] == "no-store"
+    url = _link_in(made.text)
+    assert url.startswith(world["base"] + "/me/sgc_") and "<svg" in made.text
+    with httpx.Client(timeout=30) as child:  # the child's device: no cookie, no session
+        page = child.get(url)
+        assert page.status_code == 200, page.text
+        assert '<html lang="en">' in page.text and 'data-band="14-17"' in page.text
+        assert "The data SafeGate keeps about Bình" in page.text
+        assert page.headers["referrer-policy"] == "no-referrer"
+        assert page.headers["cache-control"] == "no-store"
+        assert "noindex" in page.headers["x-robots-tag"]
+        assert "<form" not in page.text and "/household" not in page.text
+        assert not child.cookies  # no session was made
+        assert 'lang="vi"' in child.get(url, params={"lang": "vi"}).text
+        token = url.rsplit("/", 1)[1]
+        # The token opens that page and nothing else: not the API, not the parent's pages.
+        api = child.get(world["base"] + f"/api/v1/children/{binh}/about-me",
+                        headers={"Authorization": f"Bearer {token}"})
+        assert api.status_code == 401
+        assert child.get(world["base"] + f"/children/{binh}",
+                         follow_redirects=False).status_code == 303
+        assert child.get(world["base"] + "/me/" + token[:-2]).status_code == 404
+    after = parent.get(f"/children/{binh}/child-link").text
+    assert 'id="link-state"' in after and "Mở lần cuối" in after  # the parent reads Vietnamese
+    assert token not in after  # shown once only
+
+
+def test_stopping_the_link_stops_it_and_the_child_is_told_kindly(
+        world: dict[str, Any]) -> None:
+    parent = signed_in_client(world["base"], DEMO_LOGIN, DEMO_PASSWORD)
+    an = world["an"]
+    form = parent.get(f"/children/{an}/child-link").text
+    url = _link_in(parent.post(f"/children/{an}/child-link",
+                               data={"csrf": _csrf(form), "language": "vi"}).text)
+    assert httpx.get(url, timeout=30).status_code == 200
+    ended = parent.post(f"/children/{an}/child-link/end", data={"csrf": _csrf(form)},
+                        follow_redirects=False)
+    assert ended.status_code == 303
+    gone = httpx.get(url, timeout=30, headers={"Accept-Language": "vi-VN,vi;q=0.9"})
+    assert gone.status_code == 404 and '<html lang="vi">' in gone.text
+    assert "111" in gone.text and "Traceback" not in gone.text
+    english = httpx.get(url, timeout=30, headers={"Accept-Language": "en"})
+    assert "This link does not open a page" in english.text
+    assert "Hiện không có đường dẫn" in parent.get(f"/children/{an}/child-link").text
+
+
+def test_only_the_childs_own_family_makes_a_link_page_or_api(world: dict[str, Any]) -> None:
+    other = signed_in_client(world["base"], OTHER_LOGIN, OTHER_PASSWORD)
+    operator = signed_in_client(world["base"], OPERATOR_LOGIN, OTHER_PASSWORD)
+    an = world["an"]
+    for caller in (other, operator):
+        form = caller.get("/alerts").text
+        assert caller.get(f"/children/{an}/child-link").status_code == 404
+        assert caller.post(f"/children/{an}/child-link",
+                           data={"csrf": _csrf(form)}).status_code == 404
+        assert caller.post(f"/api/v1/children/{an}/child-link",
+                           headers={"X-CSRF-Token": _csrf(form)}).status_code == 404
+    parent = signed_in_client(world["base"], DEMO_LOGIN, DEMO_PASSWORD)
+    csrf = {"X-CSRF-Token": _csrf(parent.get(f"/children/{an}/child-link").text)}
+    made = parent.post(f"/api/v1/children/{an}/child-link", params={"language": "en"},
+                       headers=csrf)
+    assert made.status_code == 201, made.text
+    body = made.json()
+    assert body["url"].endswith("/me/" + body["token"]) and body["link"]["language"] == "en"
+    shown = parent.get(f"/api/v1/children/{an}/child-link").json()
+    assert shown["link"]["id"] == body["link"]["id"] and body["token"] not in str(shown)
+    bad = parent.post(f"/api/v1/children/{an}/child-link", params={"language": "fr"},
+                      headers=csrf)
+    assert bad.status_code == 400 and "language" in bad.json()["error"]
+    assert other.get(f"/api/v1/children/{an}/child-link").status_code == 404
+    assert httpx.get(world["base"] + f"/api/v1/children/{an}/child-link",
+                     timeout=30).status_code == 401
+    assert parent.delete(f"/api/v1/children/{an}/child-link",
+                         headers=csrf).json() == {"ended": True}
+    assert httpx.get(body["url"], timeout=30).status_code == 404
+    paths = httpx.get(world["base"] + "/api/openapi.json").json()["paths"]
+    assert "/api/v1/children/{child_id}/child-link" in paths and "/me/{token}" not in paths
+
+
+@pytest.mark.skipif(shutil.which(CHROMIUM) is None,
+                    reason="needs Debian's chromium (make apt-test)")
+def test_in_a_browser_the_link_opens_on_a_device_with_no_session(
+        world: dict[str, Any]) -> None:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                     args=["--no-sandbox", "--disable-gpu"])
+        parents = browser.new_context(viewport={"width": 360, "height": 740}, locale="vi-VN")
+        page = parents.new_page()
+        page.goto(world["base"] + "/signin")
+        page.fill("#login", DEMO_LOGIN)
+        page.fill("#password", DEMO_PASSWORD)
+        page.press("#password", "Enter")
+        page.wait_for_url("**/household")
+        page.goto(world["base"] + f"/children/{world['an']}")
+        page.click("#child-link-link")
+        page.wait_for_url("**/child-link")
+        page.select_option("#link-language", "vi")
+        page.click("#make-link")
+        page.wait_for_selector("#child-link-url")
+        url = page.input_value("#child-link-url")
+        assert page.locator("#link-made svg").count() == 1  # the QR code
+        childs = browser.new_context(viewport={"width": 360, "height": 740}, locale="vi-VN")
+        phone = childs.new_page()
+        phone.goto(url)
+        assert phone.locator("#notice-title").inner_text() == "SafeGate giữ gì về em, An?"
+        assert phone.locator("form").count() == 0 and phone.locator("header.bar").count() == 0
+        assert phone.evaluate("document.documentElement.scrollWidth") <= 360
+        page.click("#end-link")
+        page.wait_for_selector("#make-link")
+        phone.reload()
+        assert "Đường dẫn này không mở được trang nào" in phone.locator("h1").inner_text()
+        childs.close()
+        parents.close()
         browser.close()

@@ -38,6 +38,7 @@ def create_app(app: App, *, secure_cookies: bool = False) -> FastAPI:
         alerts,
         api,
         budgets,
+        child_link,
         child_notice,
         consents,
         family_setup,
@@ -78,6 +79,7 @@ def create_app(app: App, *, secure_cookies: bool = False) -> FastAPI:
     web.include_router(second_factor.router)
     web.include_router(second_factor.api)
     web.include_router(child_notice.router)  # issue 12: the child's own page
+    web.include_router(child_link.router)  # and the link a child can hold for it
     web.include_router(consents.router)  # issue 11: consents recorded from the web app
 
     @web.get("/healthz", include_in_schema=False)
