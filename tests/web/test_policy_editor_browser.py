@@ -37,6 +37,12 @@ def centre(page: Any, selector: str) -> tuple[float, float]:
     return box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
 
 
+def fills(page: Any, selector: str) -> set[str]:
+    """The background colours the cells matching `selector` are drawn with."""
+    return set(page.evaluate("s => Array.from(document.querySelectorAll(s))"
+                             ".map(c => getComputedStyle(c).backgroundColor)", selector))
+
+
 def test_dragging_over_the_grid_fills_the_form(served: WebServe, page: Any) -> None:
     sign_in_page(page, served.base)
     page.get_by_role("link", name="An", exact=True).first.click()
@@ -51,6 +57,7 @@ def test_dragging_over_the_grid_fills_the_form(served: WebServe, page: Any) -> N
     page.mouse.move(x1, y1, steps=5)
     page.mouse.up()
     assert page.locator("td.cell.picked").count() == 3 * 3
+    assert fills(page, "td.cell.picked") == {"rgb(245, 166, 35)"}  # seen, not only a class
     assert page.locator("#win-start").input_value() == "19:00"
     assert page.locator("#win-end").input_value() == "22:00"
     ticked = [d for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -65,6 +72,8 @@ def test_dragging_over_the_grid_fills_the_form(served: WebServe, page: Any) -> N
     on = page.locator("td.cell.on")
     assert on.count() == 9
     assert page.locator('td.cell.on[data-day="tue"][data-hour="21"]').count() == 1
+    assert fills(page, "td.cell.on") == {"rgb(11, 92, 173)"}  # the accent
+    assert fills(page, "td.cell:not(.on)") == {"rgb(227, 232, 239)"}
     assert bool(page.evaluate("document.documentElement.scrollWidth <= 360"))
 
 
