@@ -111,6 +111,9 @@ def test_the_grid_draws_a_window_over_midnight_on_both_days(world: dict[str, Any
         covered = set(re.findall(r'class="cell on[^"]*" data-day="(\w+)" data-hour="(\d+)"',
                                  page))
         assert covered == {("sun", "22"), ("sun", "23"), ("mon", "0"), ("mon", "1")}
+        # Each hour is named (day, hour, and whether a window covers it) without any script.
+        assert 'data-hour="23" aria-label="Chủ Nhật 23:00–24:00, khung giờ' in page
+        assert 'data-day="tue" data-hour="9" aria-label="Thứ Ba 09:00–10:00' in page
         assert "chặn Trò chơi" in page  # what it blocks, in Vietnamese
     finally:
         parent.delete(f"/api/v1/children/{an}/schedules/late",
