@@ -1,7 +1,8 @@
 """The link a child can hold, in the app layer (SQLite and PostgreSQL): a new link opens the
-child's own notice and nothing else, only its hash is stored, a new link ends the old one, an
-ended or unknown token gives nothing, every step and every view is audited, and deleting the
-child deletes its links. The command line makes, shows and stops one."""
+child's own notice and nothing else, only its hash is stored, a new link replaces the old one,
+a stopped link is deleted, a stopped or unknown token gives nothing, every step and every view
+is audited, and deleting the child deletes its link. The command line makes, shows and stops
+one."""
 
 from __future__ import annotations
 
@@ -53,6 +54,11 @@ def _actions(app: App) -> list[tuple[str, str, str | None, dict[str, object]]]:
             .order_by(AuditLog.seq))]
 
 
+def _rows(app: App) -> int:
+    with app.sessions()() as session:
+        return int(session.scalar(select(func.count()).select_from(ChildLink)) or 0)
+
+
 def test_a_link_opens_its_childs_notice_and_only_its_hash_is_kept(app: App) -> None:
     token, view = make_child_link(app, "Mai", actor="me@example.vn", role="parent",
                                   language="en", now=T0)
@@ -79,9 +85,11 @@ def test_a_new_link_ends_the_old_one_and_ended_or_unknown_tokens_give_nothing(
     second, _ = make_child_link(app, "Mai", actor="me@example.vn", now=T0 + timedelta(hours=1))
     assert notice_by_link(app, first) is None
     assert notice_by_link(app, second) is not None
+    assert _rows(app) == 1  # the old link is gone, not kept
     assert end_child_link(app, "Mai", actor="me@example.vn") is True
     assert end_child_link(app, "Mai", actor="me@example.vn") is False  # nothing left
     assert notice_by_link(app, second) is None and child_link(app, "Mai") is None
+    assert _rows(app) == 0
     for token in ("", "sgc_", PREFIX + "x" * 43, second[:-1], "sgt_" + second[4:],
                   PREFIX + "é" * 200):
         assert notice_by_link(app, token) is None
@@ -117,8 +125,7 @@ def test_bad_input_is_refused_and_a_deleted_child_takes_its_links(app: App) -> N
     token, _ = make_child_link(app, "Mai", actor="me")
     delete_child(app, "Mai")
     assert notice_by_link(app, token) is None
-    with app.sessions()() as session:
-        assert session.scalar(select(func.count()).select_from(ChildLink)) == 0
+    assert _rows(app) == 0
 
 
 def test_the_url_is_under_the_public_address_when_there_is_one(tmp_path: Path) -> None:

@@ -1,13 +1,14 @@
 """A link a child can hold: the address of the child's own read-only page (what SafeGate
 keeps about them, ``app/child_notice.py``), to keep on the child's own device and open there
-without an adult's session (docs/privacy.md, "The child's own page").
+without an adult's session (docs/privacy.md, "A child's own page").
 
 The link carries a random token; the store keeps only its SHA-256. A child has at most one
-live link: making a new one ends the old one (a lost phone), and a parent ends it at any
-time. The token opens that one child's notice and nothing else: no other page, no API, no
-session. A token that is unknown or ended gives nothing, and the two cannot be told apart.
-Making and ending a link, and every view through it, are audited (the view as
-``child-link:<id>``, role ``child``).
+link: making a new one replaces the old one (a lost phone), and a parent stops it at any
+time. A stopped link is deleted, not kept: the audit log keeps that it existed. The token
+opens that one child's notice and nothing else: no other page, no API, no session. A token
+that is unknown or stopped gives nothing, and the two cannot be told apart. Making and
+stopping a link, and every view through it, are audited (the view as ``child-link:<id>``,
+role ``child``).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from safegate.app.accounts import digest
@@ -42,7 +43,7 @@ class ChildLinkError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class ChildLinkView:
-    """A live link, without its token (only the hash is stored)."""
+    """A child's link, without its token (only the hash is stored)."""
 
     id: int
     child: str
@@ -72,9 +73,16 @@ def _view(row: ChildLink, profile: Profile) -> ChildLinkView:
                          row.last_opened_at, profile.organisation.timezone)
 
 
-def _live(session: Session, profile_id: int) -> ChildLink | None:
-    return session.scalar(select(ChildLink).where(ChildLink.profile_id == profile_id,
-                                                  ChildLink.revoked_at.is_(None)))
+def _link_of(session: Session, profile_id: int) -> ChildLink | None:
+    return session.scalar(select(ChildLink).where(ChildLink.profile_id == profile_id))
+
+
+def _locked_child(session: Session, child: str) -> Profile:
+    """The child, its row locked until the transaction ends (PostgreSQL), so that two parents
+    making a link at the same moment take turns instead of both inserting one."""
+    profile = find_child(session, child)
+    session.execute(select(Profile.id).where(Profile.id == profile.id).with_for_update())
+    return profile
 
 
 def _audit(session: Session, profile: Profile, actor: str, role: str | None, action: str,
@@ -88,17 +96,17 @@ def make_child_link(app: App, child: str, *, actor: str, role: str | None = None
                     language: str = "vi", now: datetime | None = None
                     ) -> tuple[str, ChildLinkView]:
     """A new link for a child (``id:N`` or name; the caller has checked access): (token,
-    shown once; view). A live link of the child's ends in the same transaction."""
+    shown once; view). The child's old link, if any, is deleted in the same transaction."""
     if language not in choices.LOCALES:
         raise ChildLinkError(f"language: {language!r} is not one of "
                              f"{', '.join(choices.LOCALES)}")
     when = now or utcnow()
     token = PREFIX + secrets.token_urlsafe(32)
     with app.sessions().begin() as session:
-        profile = find_child(session, child)
-        old = _live(session, profile.id)
+        profile = _locked_child(session, child)
+        old = _link_of(session, profile.id)
         if old is not None:
-            old.revoked_at = when
+            session.execute(delete(ChildLink).where(ChildLink.id == old.id))
             _audit(session, profile, actor, role, "child.link_end", old.id, replaced=True)
         row = ChildLink(profile_id=profile.id, token_hash=digest(token), language=language,
                         created_by=actor, created_at=when)
@@ -108,38 +116,36 @@ def make_child_link(app: App, child: str, *, actor: str, role: str | None = None
         return token, _view(row, profile)
 
 
-def end_child_link(app: App, child: str, *, actor: str, role: str | None = None,
-                   now: datetime | None = None) -> bool:
-    """End the child's live link now; False when there was none."""
+def end_child_link(app: App, child: str, *, actor: str, role: str | None = None) -> bool:
+    """Stop (delete) the child's link now; False when there was none."""
     with app.sessions().begin() as session:
-        profile = find_child(session, child)
-        row = _live(session, profile.id)
+        profile = _locked_child(session, child)
+        row = _link_of(session, profile.id)
         if row is None:
             return False
-        row.revoked_at = now or utcnow()
+        session.execute(delete(ChildLink).where(ChildLink.id == row.id))
         _audit(session, profile, actor, role, "child.link_end", row.id)
         return True
 
 
 def child_link(app: App, child: str) -> ChildLinkView | None:
-    """The child's live link (never its token), or None."""
+    """The child's link (never its token), or None."""
     with app.sessions()() as session:
         profile = find_child(session, child)
-        row = _live(session, profile.id)
+        row = _link_of(session, profile.id)
         return None if row is None else _view(row, profile)
 
 
 def notice_by_link(app: App, token: str, language: str | None = None,
                    band: str | None = None, *, now: datetime | None = None
                    ) -> dict[str, Any] | None:
-    """The notice of the child whose live link has ``token`` (in ``language``, default the
+    """The notice of the child whose link has ``token`` (in ``language``, default the
     link's), the view audited and the link's last opening noted; None for any other token."""
     if not token.startswith(PREFIX) or len(token) > 100:
         return None
     when = now or utcnow()
     with app.sessions().begin() as session:
-        row = session.scalar(select(ChildLink).where(ChildLink.token_hash == digest(token),
-                                                     ChildLink.revoked_at.is_(None)))
+        row = session.scalar(select(ChildLink).where(ChildLink.token_hash == digest(token)))
         if row is None:
             return None
         session.execute(update(ChildLink).where(ChildLink.id == row.id)

@@ -880,19 +880,19 @@ class RecoveryCode(Base):
 class ChildLink(Base):
     """A link a child can hold (migration 0017): the address of the child's own read-only
     page (what SafeGate keeps about them) that opens without an adult's session. Only the
-    token's SHA-256 is stored; a child has at most one live link (a new one ends the old), and
-    a parent ends it at any time. ``language`` is the page's words unless the child picks
-    others; ``last_opened_at`` lets the parent see that it is used."""
+    token's SHA-256 is stored; a child has at most one link (a new one replaces it), and a
+    stopped link is deleted (the audit log keeps that it existed). ``language`` is the page's
+    words unless the child picks others; ``last_opened_at`` lets the parent see that it is
+    used."""
 
     __tablename__ = "child_link"
     __table_args__ = (one_of("language", choices.LOCALES),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     profile_id: Mapped[int] = mapped_column(ForeignKey("profile.id", ondelete="CASCADE"),
-                                            index=True)
+                                            unique=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     language: Mapped[str] = mapped_column(String(5))
     created_by: Mapped[str] = mapped_column(String(320))
     created_at: Mapped[datetime] = _created_at()
-    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -1,5 +1,6 @@
-"""A link a child can hold for their own page (``child_link``): the token's SHA-256, the
-page's language, who made it and when, when it was ended and last opened. Written by hand.
+"""A link a child can hold for their own page (``child_link``, at most one per child): the
+token's SHA-256, the page's language, who made it and when, when it was last opened. A
+stopped link is deleted. Written by hand.
 
 Revision ID: 0017
 Revises: 0016
@@ -31,18 +32,16 @@ def upgrade() -> None:
         sa.Column("created_by", sa.String(320), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False,
                   server_default=sa.func.now()),
-        sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("last_opened_at", sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id", name="pk_child_link"),
         sa.ForeignKeyConstraint(["profile_id"], ["profile.id"], ondelete="CASCADE",
                                 name="fk_child_link_profile_id_profile"),
+        sa.UniqueConstraint("profile_id", name="uq_child_link_profile_id"),
         sa.UniqueConstraint("token_hash", name="uq_child_link_token_hash"),
         sa.CheckConstraint(" OR ".join(f"\"language\" = '{v}'" for v in LOCALES),
                            name="language"),
     )
-    op.create_index("ix_child_link_profile_id", "child_link", ["profile_id"])
 
 
 def downgrade() -> None:
-    op.drop_index("ix_child_link_profile_id", table_name="child_link")
     op.drop_table("child_link")
