@@ -221,6 +221,8 @@ def test_a_parent_makes_a_link_and_the_child_opens_it_without_a_session(
         assert "<form" not in page.text and "/household" not in page.text
         assert not child.cookies  # no session was made
         assert 'lang="vi"' in child.get(url, params={"lang": "vi"}).text
+        odd = child.get(url, params={"lang": "fr", "band": "3-5"})  # an edited address
+        assert odd.status_code == 200 and '<html lang="en">' in odd.text
         token = url.rsplit("/", 1)[1]
         # The token opens that page and nothing else: not the API, not the parent's pages.
         api = child.get(world["base"] + f"/api/v1/children/{binh}/about-me",

@@ -30,8 +30,8 @@ from safegate.store import choices
 from safegate.store.models import ChildLink, Profile
 from safegate.store.values import utcnow
 
-__all__ = ["PREFIX", "ChildLinkView", "child_link", "end_child_link", "link_url",
-           "make_child_link", "notice_by_link"]
+__all__ = ["PREFIX", "ChildLinkError", "ChildLinkView", "child_link", "end_child_link",
+           "link_url", "make_child_link", "notice_by_link"]
 
 PREFIX = "sgc_"
 PATH = "/me/"  # the page's path: PATH + token

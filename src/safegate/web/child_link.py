@@ -96,7 +96,10 @@ def end_link_form(request: Request, auth: Signed, child_id: int,
 @router.get("/me/{token}", include_in_schema=False)
 def childs_page(request: Request, token: str, lang: str | None = None,
                 band: str | None = None) -> Response:
-    notice = links.notice_by_link(sg_app(request), token, lang or None, band or None)
+    # A word or band the page does not have falls back to the link's: a child who edits the
+    # address gets their page, not an error.
+    notice = links.notice_by_link(sg_app(request), token, lang if lang in LOCALES else None,
+                                  band if band in BANDS else None)
     if notice is None:
         # Unknown and ended links look the same; in the language asked, else the browser's.
         words = lang if lang in LOCALES else i18n.browser_locale(
