@@ -1,23 +1,31 @@
 """Operator pages over real HTTP against a real `safegate serve`: list sources with their
-health, the running gate's counters moving with real DNS queries, /metrics in the Prometheus
-text format (operator token or loopback without a proxy header), /readyz; parents refused."""
+health, the running gate's counters moving with real DNS queries, the deadlines of data
+requests and breach reports (seen, audited), /metrics in the Prometheus text format (operator
+token or loopback without a proxy header), /readyz; parents refused."""
 
 from __future__ import annotations
 
 import re
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import select
 
 from safegate.app.accounts import add_token, add_user
+from safegate.app.breach import record_breach
 from safegate.app.core import App
+from safegate.app.dsr import open_request
 from safegate.app.family import add_org
+from safegate.app.notices import raise_notices
 from safegate.app.sources import subscribe
 from safegate.config import load_settings
+from safegate.store.demo import DEMO_ORG_NAME
+from safegate.store.models import AuditLog
 from tests.helpers import (
     DEMO_LOGIN,
     DEMO_PASSWORD,
@@ -46,13 +54,22 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     add_user(app, OPERATOR_LOGIN, OPERATOR_PASSWORD, role="operator", org="SafeGate vận hành")
     _, token = add_token(app, OPERATOR_LOGIN, "prometheus", "read")
     _, parent_token = add_token(app, DEMO_LOGIN, "dashboard", "read")
+    # A data request due in about 12 hours and a breach report overdue by about 8.
+    now = datetime.now(UTC)
+    request = open_request(app, "An", "access", by="parent", actor="test",
+                           now=now - timedelta(hours=60))
+    breach = record_breach(app, "a laptop with an export was lost", actor="test",
+                           detected_at=now - timedelta(hours=80), data_classes=["profile"],
+                           risk="medium", now=now - timedelta(hours=80))
+    raise_notices(app)
     app.close()
     config = data / "web.toml"
     config.write_text("[web]\nlogin_attempts_per_minute = 1000\n")
     try:
         with web_served("--config", str(config), "--demo", "--no-default-lists", "--data-dir",
                         str(data)) as served:
-            yield {"served": served, "token": token, "parent_token": parent_token}
+            yield {"served": served, "token": token, "parent_token": parent_token,
+                   "request": request.id, "breach": breach.id, "data": data}
     finally:
         lists.close()
         broken.close()
@@ -190,3 +207,53 @@ def test_metrics_move_with_real_dns_queries_and_http_requests(world: dict[str, A
     # Scrapes count too: at least the one before and the ones while waiting.
     assert moved("safegate_http_requests_total", method="GET", route="/metrics",
                  status="200") >= 1
+
+
+def test_the_operator_sees_the_deadlines_and_marks_them_seen(world: dict[str, Any]) -> None:
+    served = world["served"]
+    operator = signed_in_client(served.base, OPERATOR_LOGIN, OPERATOR_PASSWORD)
+    front = operator.get("/operator").text
+    assert 'id="notices-link"' in front and "2 chưa xem" in front
+    page = operator.get("/operator/notices")
+    assert page.status_code == 200, page.text
+    text = page.text
+    assert "Một yêu cầu dữ liệu đến hạn trong vòng một ngày" in text  # the request, in 12 h
+    assert "Một báo cáo sự cố đã quá hạn" in text  # the breach, 8 h late
+    assert re.search(r"còn 1[12] giờ \d\d phút", text) and re.search(r"đã quá hạn [78] giờ", text)
+    assert text.index("báo cáo sự cố") < text.index("yêu cầu dữ liệu đến hạn")  # earliest first
+    listed = operator.get("/api/v1/operator/notices").json()
+    assert [(n["object_type"], n["object_id"]) for n in listed] == [
+        ("breach", world["breach"]), ("dsr", world["request"])]
+    assert listed[1]["org"] == DEMO_ORG_NAME  # the child's household
+    breach_notice = listed[0]["id"]
+    csrf = re.search(r'name="csrf" value="([^"]+)"', text).group(1)  # type: ignore[union-attr]
+    assert operator.post(f"/operator/notices/{breach_notice}/seen").status_code == 403
+    done = operator.post(f"/operator/notices/{breach_notice}/seen", data={"csrf": csrf},
+                         follow_redirects=False)
+    assert done.status_code == 303
+    left = operator.get("/api/v1/operator/notices").json()
+    assert [n["object_type"] for n in left] == ["dsr"]
+    everything = operator.get("/operator/notices", params={"everything": "true"}).text
+    assert f"{OPERATOR_LOGIN} đã xem" in everything
+    assert operator.post("/api/v1/operator/notices/999999/seen",
+                         headers={"X-CSRF-Token": csrf}).status_code == 404
+    # A read-only token sees them but marks nothing; parents see nothing.
+    reader = {"Authorization": f"Bearer {world['token']}"}
+    assert httpx.get(served.base + "/api/v1/operator/notices", headers=reader,
+                     timeout=30).status_code == 200
+    assert httpx.post(served.base + f"/api/v1/operator/notices/{left[0]['id']}/seen",
+                      headers=reader, timeout=30).status_code == 403
+    parent = signed_in_client(served.base, DEMO_LOGIN, DEMO_PASSWORD)
+    assert parent.get("/operator/notices").status_code == 403
+    assert parent.get("/api/v1/operator/notices").status_code == 403
+    app = App(load_settings(env={}, overrides={"server.data_dir": str(world["data"])}))
+    try:
+        with app.sessions()() as session:
+            seen = session.scalars(select(AuditLog).where(
+                AuditLog.action == "notice.seen")).all()
+    finally:
+        app.close()
+    assert [(e.actor, e.role, e.object_id) for e in seen] == [
+        (OPERATOR_LOGIN, "operator", str(breach_notice))]
+    operator.close()
+    parent.close()

@@ -21,7 +21,7 @@ from safegate.privacy import audit
 from safegate.privacy import breach as breach_rules
 from safegate.privacy.dsr import deadline_notice, describe_left
 from safegate.store.errors import StoreError
-from safegate.store.models import Breach, DataSubjectRequest, Notice, Profile
+from safegate.store.models import Breach, DataSubjectRequest, Notice, Organisation, Profile
 from safegate.store.values import utcnow
 
 __all__ = ["list_notices", "mark_seen", "raise_notices"]
@@ -82,24 +82,30 @@ def list_notices(app: App, *, everything: bool = False,
     """Unseen notices (``everything``: all), the earliest deadline first."""
     now = now or utcnow()
     with app.sessions()() as session:
-        stmt = select(Notice).order_by(Notice.due_at, Notice.id)
+        stmt = (select(Notice, Organisation.name)
+                .outerjoin(Organisation, Organisation.id == Notice.org_id)
+                .order_by(Notice.due_at, Notice.id))
         if not everything:
             stmt = stmt.where(Notice.seen_at.is_(None))
         return [{"id": n.id, "kind": n.kind, "object_type": n.object_type,
-                 "object_id": n.object_id, "org_id": n.org_id, "due_at": n.due_at.isoformat(),
-                 "created_at": n.created_at.isoformat(),
+                 "object_id": n.object_id, "org_id": n.org_id, "org": org,
+                 "due_at": n.due_at.isoformat(), "created_at": n.created_at.isoformat(),
+                 "seconds_left": int((n.due_at - now).total_seconds()),
                  "time_left": describe_left((n.due_at - now).total_seconds()),
                  "seen_at": n.seen_at.isoformat() if n.seen_at else None,
-                 "seen_by": n.seen_by} for n in session.scalars(stmt)]
+                 "seen_by": n.seen_by} for n, org in session.execute(stmt)]
 
 
-def mark_seen(app: App, notice_id: int, *, actor: str, now: datetime | None = None) -> None:
+def mark_seen(app: App, notice_id: int, *, actor: str, role: str | None = None,
+              now: datetime | None = None) -> None:
+    """Mark a notice seen by ``actor`` (audited); StoreError for an unknown id."""
     with app.sessions().begin() as session:
         notice = session.get(Notice, notice_id)
         if notice is None:
             raise StoreError(f"no notice {notice_id}")
         if notice.seen_at is None:
             notice.seen_at, notice.seen_by = now or utcnow(), actor[:320]
-            audit.append(session, actor=actor, action="notice.seen", object_type="notice",
+            audit.append(session, actor=actor, role=role, action="notice.seen",
+                         object_type="notice",
                          object_id=notice.id, org_id=notice.org_id,
                          detail={"kind": notice.kind, "object": notice.object_id})

@@ -1,5 +1,6 @@
 """Operator pages (role ``operator`` only): the list sources and their health and the running
-gate's status; ``/metrics`` in the Prometheus text format and ``/readyz``.
+gate's status, the deadlines of data requests and breach reports (``app/notices.py``) to
+mark seen; ``/metrics`` in the Prometheus text format and ``/readyz``.
 
 ``/metrics`` answers an operator's API token or session, and a client on loopback that came
 through no proxy (no ``X-Forwarded-For``, ``Forwarded`` or ``X-Real-IP`` header): Prometheus
@@ -15,16 +16,25 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 
-from safegate.app import gate_status
+from safegate.app import gate_status, notices
 from safegate.app.access import Forbidden
+from safegate.app.explain import NotFound
 from safegate.histogram import Reading
 from safegate.policy.timestate import DEFAULT_TIMEZONE
+from safegate.store.errors import StoreError
 from safegate.web import formats
 from safegate.web.httpmetrics import HttpMetrics
-from safegate.web.pages import render
-from safegate.web.security import Auth, api_auth, authenticate, page_auth, sg_app
+from safegate.web.pages import OptStr, render
+from safegate.web.security import (
+    Auth,
+    api_auth,
+    authenticate,
+    check_form_csrf,
+    page_auth,
+    sg_app,
+)
 
 router = APIRouter(tags=["v1"])
 Signed = Annotated[Auth, Depends(page_auth)]
@@ -55,11 +65,61 @@ def operator_page(request: Request, auth: Signed) -> Response:
         return formats.when(moment.timestamp(), DEFAULT_TIMEZONE, lang)
 
     return render(request, "operator.html", lang, auth=auth,
+                  unseen=len(notices.list_notices(app)),
                   gate=gate_status.gate_status(app, _rate(request)),
                   sources=gate_status.sources_health(app),
                   ready=gate_status.readiness(app), note=None, fmt_when=fmt_when,
                   fmt_number=lambda n: formats.number(n, lang),
                   fmt_percent=lambda x: formats.percent(x, lang))
+
+
+def _seen(app: Any, auth: Auth, notice_id: int) -> None:
+    if auth.caller.scope != "write":
+        raise Forbidden("a read-only token may not mark a notice seen")
+    try:
+        notices.mark_seen(app, notice_id, actor=auth.caller.actor, role=auth.caller.role)
+    except StoreError as exc:
+        raise NotFound(str(exc)) from exc
+
+
+@router.get("/operator/notices", include_in_schema=False)
+def notices_page(request: Request, auth: Signed, everything: bool = False) -> Response:
+    _operator(auth)
+    lang = auth.caller.locale
+    rows = notices.list_notices(sg_app(request), everything=everything)
+    for row in rows:
+        left = abs(row["seconds_left"]) // 60
+        row["hours"], row["minutes"] = left // 60, f"{left % 60:02d}"
+        row["due"] = formats.when(datetime.fromisoformat(row["due_at"]).timestamp(),
+                                  DEFAULT_TIMEZONE, lang)
+    return render(request, "operator_notices.html", lang, auth=auth, rows=rows,
+                  everything=everything, note=None)
+
+
+@router.post("/operator/notices/{notice_id}/seen", include_in_schema=False)
+def notice_seen_form(request: Request, auth: Signed, notice_id: int,
+                     csrf: OptStr = None) -> Response:
+    check_form_csrf(auth, csrf)
+    _operator(auth)
+    _seen(sg_app(request), auth, notice_id)
+    return RedirectResponse("/operator/notices", status_code=303)
+
+
+@router.get("/api/v1/operator/notices")
+def notices_api(request: Request, auth: Authed, everything: bool = False
+                ) -> list[dict[str, Any]]:
+    """Deadlines of data requests and breach reports (a day before, and overdue) not yet
+    marked seen (``everything``: all), the earliest first (operators)."""
+    _operator(auth)
+    return notices.list_notices(sg_app(request), everything=everything)
+
+
+@router.post("/api/v1/operator/notices/{notice_id}/seen")
+def notice_seen_api(request: Request, auth: Authed, notice_id: int) -> dict[str, Any]:
+    """Mark a deadline notice seen (operators; audited)."""
+    _operator(auth)
+    _seen(sg_app(request), auth, notice_id)
+    return {"id": notice_id, "seen": True}
 
 
 @router.get("/api/v1/operator/status")
