@@ -419,16 +419,33 @@ def ready_query(port: int) -> dns.message.Message:
         return dns.query.udp(q, "127.0.0.1", port=port, timeout=3, sock=sock)
 
 
+def _file_size_limit(limit: int | None) -> Callable[[], None] | None:
+    """For Popen's ``preexec_fn``: no file the process writes may grow past ``limit`` bytes
+    (RLIMIT_FSIZE: a write past it fails with EFBIG, as on a full disk; Python ignores the
+    SIGXFSZ that comes with it)."""
+    if limit is None:
+        return None
+
+    def limited() -> None:
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    return limited
+
+
 def start_server(*args: str, env: Mapping[str, str] | None = None,
-                 ) -> tuple[subprocess.Popen[str], int]:
-    """`safegate serve ARGS --dns 127.0.0.1:<free port>` (``env`` added to the environment),
-    once it answers queries. A free UDP port's TCP twin may be taken (CI saw it): then it
-    starts again on another port."""
+                 file_size_limit: int | None = None) -> tuple[subprocess.Popen[str], int]:
+    """`safegate serve ARGS --dns 127.0.0.1:<free port>` (``env`` added to the environment;
+    ``file_size_limit``: no file it writes grows past that many bytes), once it answers
+    queries. A free UDP port's TCP twin may be taken (CI saw it): then it starts again on
+    another port."""
     for _attempt in range(5):
         port = free_port()
         proc = subprocess.Popen([*SAFEGATE, "serve", *args, "--dns", f"127.0.0.1:{port}"],
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                env={**os.environ, **(env or {})})
+                                env={**os.environ, **(env or {})},
+                                preexec_fn=_file_size_limit(file_size_limit))
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
             try:
@@ -465,15 +482,18 @@ class WebServe:
             return self.proc.wait()
 
 
-def start_web_serve(*args: str, scheme: str = "http", verify: Any = True) -> WebServe:
+def start_web_serve(*args: str, scheme: str = "http", verify: Any = True,
+                    file_size_limit: int | None = None) -> WebServe:
     """`safegate serve ARGS --http 127.0.0.1:<free port>`, once its DNS answers and /healthz
-    says ok (``scheme`` https with web.tls; ``verify``: the CA file)."""
+    says ok (``scheme`` https with web.tls; ``verify``: the CA file; ``file_size_limit``: as
+    for ``start_server``)."""
     import httpx
 
     for _attempt in range(5):
         http_port = free_tcp_port()
         try:
-            proc, port = start_server(*args, "--http", f"127.0.0.1:{http_port}")
+            proc, port = start_server(*args, "--http", f"127.0.0.1:{http_port}",
+                                      file_size_limit=file_size_limit)
         except AssertionError as exc:
             if "address already in use" in str(exc).lower():
                 continue

@@ -16,9 +16,11 @@ from safegate.app.core import App
 from safegate.app.explain import NotFound
 from safegate.privacy.crypto import CryptoError
 from safegate.store.errors import StoreError
+from safegate.web import i18n
 from safegate.web.changes_first import ChangesFirst
 from safegate.web.httpmetrics import HttpMetrics, MetricsMiddleware
 from safegate.web.i18n import HERE
+from safegate.web.last_resort import LastResort
 from safegate.web.security import NotSignedIn, RateLimit
 
 log = logging.getLogger(__name__)
@@ -53,6 +55,15 @@ def create_app(app: App, *, secure_cookies: bool = False) -> FastAPI:
         second_factor,
     )
 
+    def _error(request: Request, status: int, message: str, store_ok: bool = True) -> Response:
+        """An error as JSON (the API) or a page; ``store_ok`` False: the page's language
+        from the browser, since the store cannot be read."""
+        if request.url.path.startswith("/api/"):
+            return JSONResponse({"error": message}, status_code=status)
+        locale = None if store_ok else i18n.browser_locale(
+            request.headers.get("accept-language"))
+        return pages.error_page(request, status, message, locale)
+
     # No /docs page: FastAPI's would load Swagger UI from a CDN into the parent's browser.
     web = FastAPI(title="SafeGate", version=__version__, openapi_url="/api/openapi.json",
                   docs_url=None, redoc_url=None)
@@ -60,7 +71,10 @@ def create_app(app: App, *, secure_cookies: bool = False) -> FastAPI:
     web.state.secure_cookies = secure_cookies
     web.state.login_limit = RateLimit(app.settings["web.login_attempts_per_minute"])
     web.state.http_metrics = HttpMetrics()
-    # Inside the metrics (added before them): the time waited in line is part of a request's.
+    # Each middleware added runs outside those added before it. Innermost: whatever no
+    # handler took is answered here (web/last_resort.py), and the metrics count it with that
+    # status. ChangesFirst inside the metrics: the time waited in line is part of a request's.
+    web.add_middleware(LastResort, respond=_error)
     web.add_middleware(ChangesFirst, threads=app.settings["web.threads"])
     web.add_middleware(MetricsMiddleware, metrics=web.state.http_metrics)
     web.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
@@ -90,11 +104,6 @@ def create_app(app: App, *, secure_cookies: bool = False) -> FastAPI:
     def _signin(request: Request, _exc: NotSignedIn) -> Response:
         return RedirectResponse("/signin", status_code=303)
 
-    def _error(request: Request, status: int, message: str) -> Response:
-        if request.url.path.startswith("/api/"):
-            return JSONResponse({"error": message}, status_code=status)
-        return pages.error_page(request, status, message)
-
     @web.exception_handler(HTTPException)
     def _http(request: Request, exc: HTTPException) -> Response:
         return _error(request, exc.status_code, str(exc.detail))
@@ -105,11 +114,5 @@ def create_app(app: App, *, secure_cookies: bool = False) -> FastAPI:
 
     for kind in (NotFound, Forbidden, StoreError, CryptoError, ValueError):
         web.add_exception_handler(kind, _app_error)
-
-    @web.exception_handler(Exception)
-    def _unexpected(request: Request, exc: Exception) -> Response:
-        log.error("%s %s failed: %s: %s", request.method, request.url.path,
-                  exc.__class__.__name__, exc)
-        return _error(request, 500, "internal error; the server log has the details")
 
     return web

@@ -68,6 +68,12 @@ KNOWN: tuple[tuple[str, str], ...] = (
      _("%(field)s: %(value)s is not a name (use some text)")),
     (r"(?P<field>[\w\[\]]+): (?P<value>.*) is not a category .*",
      _("%(field)s: %(value)s is not a category")),
+    # web.last_resort: what no handler took
+    (r"the store cannot be reached or written now .*",
+     _("the store cannot be reached or written now (a full disk or a stopped database); "
+       "nothing was changed: try again later")),
+    (r"internal error; the server log has the details",
+     _("internal error; the server log has the details")),
 )
 PATTERNS = tuple((re.compile(pattern), message) for pattern, message in KNOWN)
 

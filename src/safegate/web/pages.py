@@ -54,8 +54,10 @@ def _locale(request: Request) -> str:
     return i18n.browser_locale(request.headers.get("accept-language"))
 
 
-def error_page(request: Request, status: int, message: str) -> Response:
-    locale = _locale(request)
+def error_page(request: Request, status: int, message: str,
+               locale: str | None = None) -> Response:
+    """The error page in ``locale`` (None: the caller's, else the browser's)."""
+    locale = locale or _locale(request)
     return render(request, "error.html", locale, status=status, status_code=status,
                   message=errors.localise(message, i18n.gettext_for(locale)), auth=None)
 
