@@ -1,6 +1,7 @@
 """Operator pages over real HTTP against a real `safegate serve`: list sources with their
 health, the running gate's counters moving with real DNS queries, the deadlines of data
-requests and breach reports (seen, audited), /metrics in the Prometheus text format (operator
+requests and breach reports (seen, audited), organisations and accounts (listed, added,
+unlocked, audited), /metrics in the Prometheus text format (operator
 token or loopback without a proxy header), /readyz; parents refused."""
 
 from __future__ import annotations
@@ -257,3 +258,96 @@ def test_the_operator_sees_the_deadlines_and_marks_them_seen(world: dict[str, An
         (OPERATOR_LOGIN, "operator", str(breach_notice))]
     operator.close()
     parent.close()
+
+
+def _failed_sign_in(base: str, login: str) -> int:
+    with httpx.Client(base_url=base, timeout=30) as client:
+        form = client.get("/signin").text
+        csrf = re.search(r'name="csrf" value="([^"]+)"', form).group(1)  # type: ignore[union-attr]
+        return client.post("/signin", data={"csrf": csrf, "login": login,
+                                            "password": "not the password"}).status_code
+
+
+def test_the_operator_lists_adds_and_unlocks_organisations_and_accounts(
+        world: dict[str, Any]) -> None:
+    served = world["served"]
+    operator = signed_in_client(served.base, OPERATOR_LOGIN, OPERATOR_PASSWORD)
+    assert 'href="/operator/accounts"' in operator.get("/operator").text
+    page = operator.get("/operator/accounts")
+    assert page.status_code == 200, page.text
+    orgs = operator.get("/api/v1/operator/organisations").json()
+    demo = next(o for o in orgs if o["name"] == DEMO_ORG_NAME)
+    assert demo["kind"] == "household" and demo["children"] == 2 and demo["accounts"] >= 1
+    accounts = operator.get("/api/v1/operator/accounts").json()
+    parent_row = next(a for a in accounts if a["login"] == DEMO_LOGIN)
+    assert parent_row["role"] == "parent" and parent_row["org"] == DEMO_ORG_NAME
+    assert parent_row["second_factor"] is False and parent_row["locked_until"] is None
+    assert DEMO_LOGIN in page.text and DEMO_ORG_NAME in page.text
+    assert "An" not in re.findall(r"<td>([^<]*)</td>", page.text)  # children are counted only
+    csrf = operator.csrf  # type: ignore[attr-defined]
+    school = f"Trường THCS {uuid.uuid4().hex[:6]}"
+    assert operator.post("/operator/organisations",
+                         data={"name": school, "kind": "school"}).status_code == 403
+    made = operator.post("/operator/organisations", follow_redirects=False,
+                         data={"csrf": csrf, "name": school, "kind": "school",
+                               "timezone": "Asia/Ho_Chi_Minh"})
+    assert made.status_code == 303
+    school_id = next(o["id"] for o in operator.get("/api/v1/operator/organisations").json()
+                     if o["name"] == school)
+    bad = operator.post("/operator/organisations",
+                        data={"csrf": csrf, "name": "Nowhere", "kind": "school",
+                              "timezone": "Mars/Olympus"})
+    assert bad.status_code == 400 and 'id="directory-error"' in bad.text
+    assert "Nowhere" not in {o["name"] for o in
+                             operator.get("/api/v1/operator/organisations").json()}
+    admin = f"admin-{uuid.uuid4().hex[:6]}@example.vn"
+    added = operator.post("/operator/accounts", follow_redirects=False,
+                          data={"csrf": csrf, "login": admin, "password": "mật khẩu trường 1",
+                                "role": "school_admin", "org_id": str(school_id),
+                                "display_name": "Cô Hạnh", "locale": "vi"})
+    assert added.status_code == 303
+    again = operator.post("/operator/accounts",
+                          data={"csrf": csrf, "login": admin, "password": "mật khẩu trường 1",
+                                "role": "school_admin", "org_id": str(school_id)})
+    assert again.status_code == 400 and "has an account already" in again.text
+    short = operator.post("/api/v1/operator/accounts", headers={"X-CSRF-Token": csrf},
+                          json={"login": "0912000111", "password": "short",
+                                "role": "teacher", "org_id": school_id})
+    assert short.status_code == 400 and "password" in short.json()["error"]
+    # The new admin is locked out by wrong passwords, then unlocked by the operator.
+    for _ in range(5):  # accounts.MAX_FAILURES
+        _failed_sign_in(served.base, admin)
+    row = next(a for a in operator.get("/api/v1/operator/accounts").json()
+               if a["login"] == admin)
+    assert row["role"] == "school_admin" and row["org"] == school and row["locked_until"]
+    assert "Mở khóa" in operator.get("/operator/accounts").text
+    unlocked = operator.post(f"/api/v1/operator/accounts/{row['id']}/unlock",
+                             headers={"X-CSRF-Token": csrf})
+    assert unlocked.json() == {"unlocked": True}
+    signed = signed_in_client(served.base, admin, "mật khẩu trường 1")
+    assert signed.get("/school").status_code == 200  # signed in again, as the school's admin
+    signed.close()
+    assert operator.post("/api/v1/operator/accounts/999999/unlock",
+                         headers={"X-CSRF-Token": csrf}).status_code == 404
+    # Parents see none of it; a read-only operator token lists but changes nothing.
+    parent = signed_in_client(served.base, DEMO_LOGIN, DEMO_PASSWORD)
+    assert parent.get("/operator/accounts").status_code == 403
+    assert parent.get("/api/v1/operator/accounts").status_code == 403
+    reader = {"Authorization": f"Bearer {world['token']}"}
+    assert httpx.get(served.base + "/api/v1/operator/accounts", headers=reader,
+                     timeout=30).status_code == 200
+    assert httpx.post(served.base + "/api/v1/operator/organisations", headers=reader,
+                      json={"name": "Read only", "kind": "household"},
+                      timeout=30).status_code == 403
+    parent.close()
+    operator.close()
+    app = App(load_settings(env={}, overrides={"server.data_dir": str(world["data"])}))
+    try:
+        with app.sessions()() as session:
+            entries = {(e.action, e.actor) for e in session.scalars(select(AuditLog).where(
+                AuditLog.action.in_(("account.list", "org.create", "account.create",
+                                     "account.unlock"))))}
+    finally:
+        app.close()
+    assert {("account.list", OPERATOR_LOGIN), ("org.create", OPERATOR_LOGIN),
+            ("account.create", OPERATOR_LOGIN), ("account.unlock", OPERATOR_LOGIN)} <= entries

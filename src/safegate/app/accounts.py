@@ -153,8 +153,8 @@ def _find(session: Session, login: str) -> Account | None:
 
 def add_user(app: App, login: str, password: str, *, role: str = "parent",
              org: str | None = None, display_name: str | None = None,
-             locale: str = "vi") -> AccountView:
-    """A new account in an organisation (``org`` None: the only one)."""
+             locale: str = "vi", actor: str = "operator") -> AccountView:
+    """A new account in an organisation (``org`` None: the only one), audited as ``actor``."""
     kind, value = normalise_login(login)
     if role not in choices.ROLES:
         raise AccountError(f"role: {role!r} is not one of {', '.join(choices.ROLES)}")
@@ -170,7 +170,7 @@ def add_user(app: App, login: str, password: str, *, role: str = "parent",
                           password_hash=hashed, **{kind: value})
         session.add(account)
         session.flush()
-        _record(session, account, "account.create", actor="operator", role=role)
+        _record(session, account, "account.create", actor=actor, role=role)
         return _view(account)
 
 

@@ -43,6 +43,7 @@ def create_app(app: App, *, secure_cookies: bool = False) -> FastAPI:
         child_link,
         child_notice,
         consents,
+        directory,
         family_setup,
         invites,
         onboarding,
@@ -95,6 +96,7 @@ def create_app(app: App, *, secure_cookies: bool = False) -> FastAPI:
     web.include_router(child_notice.router)  # issue 12: the child's own page
     web.include_router(child_link.router)  # and the link a child can hold for it
     web.include_router(consents.router)  # issue 11: consents recorded from the web app
+    web.include_router(directory.router)  # issue 11: the operator's organisations and accounts
 
     @web.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:
