@@ -1,8 +1,9 @@
 """The REST API fuzzed against its own OpenAPI spec (schemathesis) over real HTTP against a
 real `safegate serve` with the demo household: no endpoint answers 5xx, whatever it is sent,
 and every answer's content type and body conform to the schema. A parent's write token
-signs every request, so the fuzzer reaches past authentication into the operations.
-Examples are few per operation and derandomised: the run takes about ten seconds."""
+signs every request, so the fuzzer reaches past authentication into the operations; the
+operator's operations, which a parent is refused, are fuzzed again with an operator's write
+token. Examples are few per operation and derandomised: the run takes about ten seconds."""
 
 from __future__ import annotations
 
@@ -20,8 +21,9 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
 )
 
-from safegate.app.accounts import add_token
+from safegate.app.accounts import add_token, add_user
 from safegate.app.core import App
+from safegate.app.family import add_org
 from safegate.config import load_settings
 from tests.helpers import WebServe, demo_data_dir, web_served
 
@@ -29,12 +31,21 @@ DEMO_LOGIN = "phuhuynh@example.vn"
 EXAMPLES = 30
 
 
+OPERATOR_LOGIN = "vanhanh@example.vn"
+OPERATOR_PATHS = "/api/v1/operator/"
+
+
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[WebServe, str]]:
     data = demo_data_dir(tmp_path_factory.mktemp("api_schema") / "data")
     app = App(load_settings(env={}, overrides={"server.data_dir": str(data)}))
     _, token = add_token(app, DEMO_LOGIN, "schemathesis", "write")
+    add_org(app, "SafeGate vận hành", kind="operator")
+    add_user(app, OPERATOR_LOGIN, "mật khẩu vận hành 2026", role="operator",
+             org="SafeGate vận hành")
+    _, operator_token = add_token(app, OPERATOR_LOGIN, "schemathesis", "write")
     app.close()
+    OPERATOR_TOKEN.append(operator_token)
     config = data / "web.toml"
     config.write_text("[web]\nlogin_attempts_per_minute = 10000\n")
     with web_served("--config", str(config), "--demo", "--no-default-lists", "--data-dir",
@@ -43,17 +54,21 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[WebServe,
 
 
 CHECKS = [not_a_server_error, content_type_conformance, response_schema_conformance]
+OPERATOR_TOKEN: list[str] = []  # the operator's write token, set by ``served``
 
 
-def test_no_endpoint_fails_or_leaves_its_schema(served: tuple[WebServe, str]) -> None:
-    serve, token = served
-    schema = schemathesis.openapi.from_url(serve.base + "/api/openapi.json")
+def _fuzz(base: str, token: str, prefix: str = "/api/") -> tuple[int, Counter[int], list[str]]:
+    """Every operation under ``prefix``, fuzzed with ``token``: (operations, statuses,
+    failures)."""
+    schema = schemathesis.openapi.from_url(base + "/api/openapi.json")
     headers = {"Authorization": f"Bearer {token}"}
     failures: list[str] = []
     operations = 0
     statuses: Counter[int] = Counter()
     for result in schema.get_all_operations():
         operation = result.ok()
+        if not operation.path.startswith(prefix):
+            continue
         operations += 1
 
         @given(case=operation.as_strategy())
@@ -61,16 +76,29 @@ def test_no_endpoint_fails_or_leaves_its_schema(served: tuple[WebServe, str]) ->
                   phases=[Phase.explicit, Phase.generate],
                   suppress_health_check=list(HealthCheck))
         def fuzz(case: Any) -> None:
-            answer = case.call_and_validate(base_url=serve.base, headers=headers,
-                                            checks=CHECKS)
+            answer = case.call_and_validate(base_url=base, headers=headers, checks=CHECKS)
             statuses[answer.status_code] += 1
 
         try:
             fuzz()
         except (Exception, BaseExceptionGroup) as exc:  # every operation is tried
             failures.append(f"{operation.method.upper()} {operation.path}: {exc}")
+    return operations, statuses, failures
+
+
+def test_no_endpoint_fails_or_leaves_its_schema(served: tuple[WebServe, str]) -> None:
+    serve, token = served
+    operations, statuses, failures = _fuzz(serve.base, token)
     assert operations >= 10  # the spec was read, not an empty one
     # The token let the fuzzer in: operations answered, not only 401s.
+    assert sum(n for code, n in statuses.items() if code < 300) >= operations, statuses
+    assert not failures, "\n\n".join(failures)
+
+
+def test_the_operators_endpoints_with_an_operators_token(served: tuple[WebServe, str]) -> None:
+    serve, _ = served
+    operations, statuses, failures = _fuzz(serve.base, OPERATOR_TOKEN[0], OPERATOR_PATHS)
+    assert operations >= 8  # status, notices, organisations, accounts…
     assert sum(n for code, n in statuses.items() if code < 300) >= operations, statuses
     assert not failures, "\n\n".join(failures)
 

@@ -83,7 +83,7 @@ def decide(caller: Caller, kind: str, action: str, org_id: int, *,
 MAX_ID = 2**63 - 1  # no row has a larger id (SQLite's INTEGER, PostgreSQL's bigint)
 
 
-def _object_id(kind: str, value: int | str) -> int:
+def row_id(kind: str, value: int | str) -> int:
     """``value`` as a row id, or NotFound: not a number, or outside 1..MAX_ID (which the
     database driver would refuse with an overflow, not answer "no such row")."""
     try:
@@ -130,7 +130,7 @@ def check(app: App, caller: Caller, kind: str, object_id: int | str,
 def check_in(session: Session, caller: Caller, kind: str, object_id: int | str,
              action: str = "read") -> Owned:
     """:func:`check` in the caller's transaction (a page that reads what it checked)."""
-    oid = _object_id(kind, object_id)
+    oid = row_id(kind, object_id)
     stmt = _OWNER.get(kind)
     if stmt is None:
         raise ValueError(f"unknown kind: {kind}")
@@ -157,7 +157,7 @@ def check_class(app: App, caller: Caller, class_id: int | str, action: str = "re
     """The class's id if ``caller`` may ``action`` it: the school's admins (and operators)
     read and change every class of the school, a teacher reads the classes assigned to them;
     anything else is NotFound (another organisation's, or not the teacher's) or Forbidden."""
-    cid = _object_id("class", class_id)
+    cid = row_id("class", class_id)
     with app.sessions()() as session:
         row = session.get(SchoolClass, cid)
         if row is None:

@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from safegate.app.access import Forbidden
+from safegate.app.access import Forbidden, row_id
 from safegate.app.accounts import AccountView, Caller, add_user, login_of
 from safegate.app.core import App
 from safegate.app.explain import NotFound
@@ -138,7 +138,7 @@ def unlock_account(app: App, caller: Caller, account_id: int) -> bool:
     _operator(caller, write=True)
     now = utcnow()
     with app.sessions().begin() as session:
-        account = session.get(Account, account_id)
+        account = session.get(Account, row_id("account", account_id))
         if account is None:
             raise NotFound(f"no account {account_id}")
         locked = account.locked_until is not None and account.locked_until > now

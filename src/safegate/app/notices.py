@@ -16,11 +16,12 @@ from sqlalchemy import Table, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from safegate.app.access import row_id
 from safegate.app.core import App
+from safegate.app.explain import NotFound
 from safegate.privacy import audit
 from safegate.privacy import breach as breach_rules
 from safegate.privacy.dsr import deadline_notice, describe_left
-from safegate.store.errors import StoreError
 from safegate.store.models import Breach, DataSubjectRequest, Notice, Organisation, Profile
 from safegate.store.values import utcnow
 
@@ -98,11 +99,11 @@ def list_notices(app: App, *, everything: bool = False,
 
 def mark_seen(app: App, notice_id: int, *, actor: str, role: str | None = None,
               now: datetime | None = None) -> None:
-    """Mark a notice seen by ``actor`` (audited); StoreError for an unknown id."""
+    """Mark a notice seen by ``actor`` (audited); NotFound for an unknown id."""
     with app.sessions().begin() as session:
-        notice = session.get(Notice, notice_id)
+        notice = session.get(Notice, row_id("notice", notice_id))
         if notice is None:
-            raise StoreError(f"no notice {notice_id}")
+            raise NotFound(f"no notice {notice_id}")
         if notice.seen_at is None:
             notice.seen_at, notice.seen_by = now or utcnow(), actor[:320]
             audit.append(session, actor=actor, role=role, action="notice.seen",

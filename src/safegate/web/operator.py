@@ -20,10 +20,8 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from safegate.app import gate_status, notices
 from safegate.app.access import Forbidden
-from safegate.app.explain import NotFound
 from safegate.histogram import Reading
 from safegate.policy.timestate import DEFAULT_TIMEZONE
-from safegate.store.errors import StoreError
 from safegate.web import formats
 from safegate.web.httpmetrics import HttpMetrics
 from safegate.web.pages import OptStr, render
@@ -76,10 +74,7 @@ def operator_page(request: Request, auth: Signed) -> Response:
 def _seen(app: Any, auth: Auth, notice_id: int) -> None:
     if auth.caller.scope != "write":
         raise Forbidden("a read-only token may not mark a notice seen")
-    try:
-        notices.mark_seen(app, notice_id, actor=auth.caller.actor, role=auth.caller.role)
-    except StoreError as exc:
-        raise NotFound(str(exc)) from exc
+    notices.mark_seen(app, notice_id, actor=auth.caller.actor, role=auth.caller.role)
 
 
 @router.get("/operator/notices", include_in_schema=False)
