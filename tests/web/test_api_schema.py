@@ -3,7 +3,8 @@ real `safegate serve` with the demo household: no endpoint answers 5xx, whatever
 and every answer's content type and body conform to the schema. A parent's write token
 signs every request, so the fuzzer reaches past authentication into the operations; the
 operator's operations, which a parent is refused, are fuzzed again with an operator's write
-token. Examples are few per operation and derandomised: the run takes about ten seconds."""
+token, and the school's with a school admin's. Examples are few per operation and
+derandomised: the run takes about twenty seconds."""
 
 from __future__ import annotations
 
@@ -32,7 +33,7 @@ EXAMPLES = 30
 
 
 OPERATOR_LOGIN = "vanhanh@example.vn"
-OPERATOR_PATHS = "/api/v1/operator/"
+SCHOOL_LOGIN = "hieutruong@example.vn"
 
 
 @pytest.fixture(scope="module")
@@ -44,8 +45,12 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[WebServe,
     add_user(app, OPERATOR_LOGIN, "mật khẩu vận hành 2026", role="operator",
              org="SafeGate vận hành")
     _, operator_token = add_token(app, OPERATOR_LOGIN, "schemathesis", "write")
+    add_org(app, "Trường Tiểu học Kim Đồng", kind="school")
+    add_user(app, SCHOOL_LOGIN, "mật khẩu nhà trường 2026", role="school_admin",
+             org="Trường Tiểu học Kim Đồng")
+    _, school_token = add_token(app, SCHOOL_LOGIN, "schemathesis", "write")
     app.close()
-    OPERATOR_TOKEN.append(operator_token)
+    TOKENS.update(operator=operator_token, school=school_token)
     config = data / "web.toml"
     config.write_text("[web]\nlogin_attempts_per_minute = 10000\n")
     with web_served("--config", str(config), "--demo", "--no-default-lists", "--data-dir",
@@ -54,7 +59,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[WebServe,
 
 
 CHECKS = [not_a_server_error, content_type_conformance, response_schema_conformance]
-OPERATOR_TOKEN: list[str] = []  # the operator's write token, set by ``served``
+TOKENS: dict[str, str] = {}  # the operator's and the school admin's, set by ``served``
 
 
 def _fuzz(base: str, token: str, prefix: str = "/api/") -> tuple[int, Counter[int], list[str]]:
@@ -95,10 +100,14 @@ def test_no_endpoint_fails_or_leaves_its_schema(served: tuple[WebServe, str]) ->
     assert not failures, "\n\n".join(failures)
 
 
-def test_the_operators_endpoints_with_an_operators_token(served: tuple[WebServe, str]) -> None:
+@pytest.mark.parametrize(("who", "prefix", "least"), [
+    ("operator", "/api/v1/operator/", 8),  # status, notices, organisations, accounts…
+    ("school", "/api/v1/school/", 4)])  # classes, members, imports…
+def test_the_operations_a_parent_is_refused_with_their_own_roles_token(
+        served: tuple[WebServe, str], who: str, prefix: str, least: int) -> None:
     serve, _ = served
-    operations, statuses, failures = _fuzz(serve.base, OPERATOR_TOKEN[0], OPERATOR_PATHS)
-    assert operations >= 8  # status, notices, organisations, accounts…
+    operations, statuses, failures = _fuzz(serve.base, TOKENS[who], prefix)
+    assert operations >= least
     assert sum(n for code, n in statuses.items() if code < 300) >= operations, statuses
     assert not failures, "\n\n".join(failures)
 
@@ -106,7 +115,8 @@ def test_the_operators_endpoints_with_an_operators_token(served: tuple[WebServe,
 @pytest.mark.parametrize(("method", "path", "kind"), [
     ("GET", "/api/v1/children/{big}/check?domain=example.com", "child"),
     ("PATCH", "/api/v1/devices/{big}", "device"),
-    ("POST", "/api/v1/requests/{big}/decline", "request")])
+    ("POST", "/api/v1/requests/{big}/decline", "request"),
+    ("DELETE", "/api/v1/invites/{big}", "invite")])
 def test_an_id_beyond_any_row_is_not_found_not_an_overflow(
         served: tuple[WebServe, str], method: str, path: str, kind: str) -> None:
     """Found by the fuzzer: an id past 2**63 made SQLite's driver overflow (a 500)."""

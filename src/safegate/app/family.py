@@ -108,7 +108,8 @@ def check_name(name: object, what: str = "name", limit: int = NAME_LIMIT) -> str
     if not isinstance(name, str) or not name.strip():
         raise FamilyError(f"{what}: {name!r} is not a name (use some text)")
     text = name.strip()
-    if len(text) > limit or any(ord(c) < 32 for c in text):
+    # Control characters: C0, DEL and C1 (U+0080-U+009F), which no name needs.
+    if len(text) > limit or any(ord(c) < 32 or 127 <= ord(c) < 160 for c in text):
         raise FamilyError(f"{what}: {name!r} is too long or has control characters "
                           f"(at most {limit} printable characters)")
     if text.startswith("id:"):

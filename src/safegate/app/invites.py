@@ -108,12 +108,12 @@ def list_invites(app: App, caller: Caller, *, now: datetime | None = None
 def revoke_invite(app: App, caller: Caller, invite_id: int, *,
                   now: datetime | None = None) -> None:
     """End an invite of the caller's organisation now (a link sent to the wrong person)."""
-    from safegate.app.access import Forbidden
+    from safegate.app.access import Forbidden, row_id
     from safegate.app.explain import NotFound
 
     now = now or datetime.now(UTC)
     with app.sessions().begin() as session:
-        row = session.get(Invite, invite_id)
+        row = session.get(Invite, row_id("invite", invite_id))
         if row is None or row.org_id != caller.org_id:
             raise NotFound(f"no invite {invite_id}")
         if not may_invite(caller, row.role):

@@ -98,9 +98,15 @@ def find_school(session: Session, org_id: int) -> Organisation:
 
 def find_class(session: Session, org: Organisation, name: str,
                school_year: str) -> SchoolClass | None:
-    return session.scalar(select(SchoolClass).where(
-        SchoolClass.org_id == org.id, func.lower(SchoolClass.name) == name.casefold(),
-        SchoolClass.school_year == school_year))
+    """The school's class of that name (any case) in that year. Compared in Python: SQLite's
+    ``lower()`` folds ASCII letters only, so "Ú6a" was not found as "ú6A" and adding it again
+    met the unique constraint (a 500, found by the API fuzzer)."""
+    wanted = name.casefold()
+    for row in session.scalars(select(SchoolClass).where(
+            SchoolClass.org_id == org.id, SchoolClass.school_year == school_year)):
+        if row.name.casefold() == wanted:
+            return row
+    return None
 
 
 def create_class(session: Session, org: Organisation, name: str,

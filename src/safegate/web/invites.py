@@ -197,6 +197,3 @@ def signup(request: Request, login: FormStr, password: FormStr, household: FormS
         return _public_form(request, "signup.html", 400, error=str(exc), login=login,
                             household=household, display_name=display_name or "")
     return _signed_in(request, caller)
-
-
-router.include_router(api)

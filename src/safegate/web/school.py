@@ -309,6 +309,3 @@ def _api_import(request: Request, auth: Auth, data: bytes, year: str | None) -> 
 def api_infected(request: Request, auth: Authed) -> list[dict[str, Any]]:
     """The school's devices with infected-device alerts (DNS signals), newest first."""
     return _alerts(request, auth)
-
-
-router.include_router(api)
