@@ -114,6 +114,15 @@ _TEACHES: Final = (select(ClassMember.profile_id)
                           ClassTeacher.account_id == bindparam("account_id")))
 
 
+def require_operator(caller: Caller, *, write: bool = False) -> None:
+    """Forbidden unless the caller is an operator (and, for a change, not a read-only
+    token): the service-wide pages and their API (organisations, accounts, notices). Pure."""
+    if caller.role != "operator":
+        raise Forbidden(f"a {caller.role} may not use the operator's pages")
+    if write and caller.scope != "write":
+        raise Forbidden("a read-only token may not change anything")
+
+
 def may(caller: Caller, owned: Owned, action: str) -> bool:
     """Whether ``caller`` may also ``action`` an object already checked (a page offers its
     forms only then; the change itself is checked again). Pure."""

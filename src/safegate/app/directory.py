@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from safegate.app.access import Forbidden, row_id
+from safegate.app.access import require_operator, row_id
 from safegate.app.accounts import AccountView, Caller, add_user, login_of
 from safegate.app.core import App
 from safegate.app.explain import NotFound
@@ -78,16 +78,9 @@ class Directory:
                 "accounts": [a.to_dict() for a in self.accounts]}
 
 
-def _operator(caller: Caller, write: bool = False) -> None:
-    if caller.role != "operator":
-        raise Forbidden(f"a {caller.role} may not see the service's organisations and accounts")
-    if write and caller.scope != "write":
-        raise Forbidden("a read-only token may not change anything")
-
-
 def directory(app: App, caller: Caller, *, now: datetime | None = None) -> Directory:
     """Every organisation and account, for an operator (the reading is audited)."""
-    _operator(caller)
+    require_operator(caller)
     now = now or utcnow()
     with app.sessions().begin() as session:
         children = dict(session.execute(select(Profile.org_id, func.count())
@@ -115,7 +108,7 @@ def directory(app: App, caller: Caller, *, now: datetime | None = None) -> Direc
 def operator_add_org(app: App, caller: Caller, name: str, kind: str,
                      timezone: str) -> OrgView:
     """A new organisation (household, school or operator), audited as the operator."""
-    _operator(caller, write=True)
+    require_operator(caller, write=True)
     view = add_org(app, name, kind, timezone)
     with app.sessions().begin() as session:
         audit.append(session, actor=caller.actor, role=caller.role, action="org.create",
@@ -128,14 +121,14 @@ def operator_add_account(app: App, caller: Caller, login: str, password: str, *,
                          org_id: int, display_name: str | None = None,
                          locale: str = "vi") -> AccountView:
     """A new account in an organisation, made by an operator (audited under their login)."""
-    _operator(caller, write=True)
+    require_operator(caller, write=True)
     return add_user(app, login, password, role=role, org=f"id:{org_id}",
                     display_name=display_name, locale=locale, actor=caller.actor)
 
 
 def unlock_account(app: App, caller: Caller, account_id: int) -> bool:
     """Lift a lock-out after failed sign-ins now (audited); False when it was not locked."""
-    _operator(caller, write=True)
+    require_operator(caller, write=True)
     now = utcnow()
     with app.sessions().begin() as session:
         account = session.get(Account, row_id("account", account_id))

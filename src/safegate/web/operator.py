@@ -19,7 +19,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from safegate.app import gate_status, notices
-from safegate.app.access import Forbidden
+from safegate.app.access import require_operator
 from safegate.histogram import Reading
 from safegate.policy.timestate import DEFAULT_TIMEZONE
 from safegate.web import formats
@@ -42,8 +42,7 @@ TEXT_FORMAT = "text/plain; version=0.0.4; charset=utf-8"
 
 
 def _operator(auth: Auth) -> None:
-    if auth.caller.role != "operator":
-        raise Forbidden("operator pages are for the operator role only")
+    require_operator(auth.caller)
 
 
 def _rate(request: Request) -> gate_status.Rate:
@@ -72,8 +71,7 @@ def operator_page(request: Request, auth: Signed) -> Response:
 
 
 def _seen(app: Any, auth: Auth, notice_id: int) -> None:
-    if auth.caller.scope != "write":
-        raise Forbidden("a read-only token may not mark a notice seen")
+    require_operator(auth.caller, write=True)
     notices.mark_seen(app, notice_id, actor=auth.caller.actor, role=auth.caller.role)
 
 
