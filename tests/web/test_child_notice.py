@@ -30,6 +30,7 @@ from tests.helpers import (
     DEMO_LOGIN,
     DEMO_PASSWORD,
     demo_data_dir,
+    sign_in_page,
     signed_in_client,
     start_web_serve,
 )
@@ -299,11 +300,7 @@ def test_in_a_browser_the_link_opens_on_a_device_with_no_session(
                                      args=["--no-sandbox", "--disable-gpu"])
         parents = browser.new_context(viewport={"width": 360, "height": 740}, locale="vi-VN")
         page = parents.new_page()
-        page.goto(world["base"] + "/signin")
-        page.fill("#login", DEMO_LOGIN)
-        page.fill("#password", DEMO_PASSWORD)
-        page.press("#password", "Enter")
-        page.wait_for_url("**/household")
+        sign_in_page(page, world["base"])
         page.goto(world["base"] + f"/children/{world['an']}")
         page.click("#child-link-link")
         page.wait_for_url("**/child-link")
