@@ -52,7 +52,10 @@ TABLET = "127.0.0.2"  # the demo tablet of An, whose blocked sites get the block
 BLOCKED = "www.tiktok.com"
 PHONE = {"width": 360, "height": 740}
 DESKTOP = {"width": 1280, "height": 800}
-RULES = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+# axe-core's WCAG 2.0 and 2.1 A and AA rules, and its best practices (headings, landmarks,
+# table headers, ...)
+RULES = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]
+UI_CONTRAST = 3.0  # WCAG 1.4.11: what only a colour or a ring shows, against what is next to it
 SHOWN_TARGETS = 3  # selectors shown per violation in a failure
 
 
@@ -189,8 +192,38 @@ class Audit:
 
     def assert_clean(self) -> None:
         assert self.pages, "no page was audited"
-        assert not self.found, (f"{len(self.found)} accessibility problems:\n  "
-                                + "\n  ".join(self.found))
+        if self.found:
+            pytest.fail(f"{len(self.found)} accessibility problems:\n  "
+                        + "\n  ".join(self.found))
+
+
+def luminance(colour: str) -> float:
+    """The relative luminance (WCAG) of a CSS ``rgb(r, g, b)`` or ``rgba(...)`` colour."""
+    found = re.match(r"rgba?\((\d+), (\d+), (\d+)", colour)
+    assert found is not None, colour
+    parts = [int(c) / 255 for c in found.groups()]
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in parts]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def contrast(a: str, b: str) -> float:
+    light, dark = sorted((luminance(a), luminance(b)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+def colours(css: str) -> list[str]:
+    """The colours in a computed style value (a gradient, a box-shadow)."""
+    return re.findall(r"rgba?\([^)]*\)", css)
+
+
+WHITE = "rgb(255, 255, 255)"
+STYLE = """e => { const s = getComputedStyle(e); return {
+  bg: s.backgroundColor, image: s.backgroundImage, shadow: s.boxShadow,
+  outline: s.outlineStyle === 'none' ? '' : s.outlineColor, offset: s.outlineOffset}; }"""
+BEHIND = """e => { for (let p = e.parentElement; p; p = p.parentElement) {
+  const c = getComputedStyle(p).backgroundColor;
+  if (c !== 'rgba(0, 0, 0, 0)' && c !== 'transparent') return c; }
+  return 'rgb(255, 255, 255)'; }"""
 
 
 def sign_in(context: Any, base: str, login: str, password: str) -> Any:
@@ -328,3 +361,65 @@ def test_the_operator_and_school_pages_pass_axe(world: dict[str, Any], browser: 
     audit.check(page, "school class")
     context.close()
     audit.assert_clean()
+
+
+def test_what_only_a_colour_shows_stands_out_3_to_1(world: dict[str, Any],
+                                                      browser: Any) -> None:
+    """What axe does not measure (WCAG 1.4.11): the week grid's hours (a window, one turned
+    off, a chosen hour, now) against a free hour and the white borders, and the focus ring of
+    every stop the keyboard reaches on the page against what is behind it."""
+    base = world["base"]
+    context = browser.new_context(viewport=PHONE, locale="vi-VN")
+    page = sign_in(context, base, DEMO_LOGIN, DEMO_PASSWORD)
+    visit(page, base + f"/children/{world['an']}/schedules")
+    free = page.locator("td.cell.free").first.evaluate(STYLE)["bg"]
+    low: list[str] = []
+
+    def need(what: str, a: str, b: str) -> None:
+        if contrast(a, b) < UI_CONTRAST:
+            low.append(f"{what}: {a} on {b} is {contrast(a, b):.2f}:1")
+
+    on = page.locator(".legend .cell.on").evaluate(STYLE)
+    need("a window", on["bg"], free)
+    need("a window", on["bg"], WHITE)
+    off = page.locator(".legend .cell.off").evaluate(STYLE)
+    hatching = [c for c in colours(off["image"]) if not c.startswith("rgba(0, 0, 0, 0")]
+    ink = (hatching or [off["bg"]])[0]  # flat: the fill itself
+    need("a window turned off", ink, free)
+    need("a window turned off", ink, WHITE)
+    now = page.locator(".legend .cell.now").evaluate(STYLE)
+    need("now (outer ring)", now["outline"], free)
+    need("now (inner ring)", (colours(now["shadow"]) or [now["outline"]])[0], on["bg"])
+    cell = page.locator('td.cell[data-day="tue"][data-hour="10"]')
+    cell.click()
+    picked = cell.evaluate(STYLE)
+    assert "picked" in (cell.get_attribute("class") or "")
+    ring = (colours(picked["shadow"]) or [picked["bg"]])[0]  # no ring: the fill itself
+    need("a chosen hour", ring, free)
+    need("a chosen hour", ring, WHITE)
+    # the keyboard: every stop from the top of the page shows a ring that stands out
+    visit(page, base + f"/children/{world['an']}/schedules")
+    seen = 0
+    for _ in range(40):
+        page.keyboard.press("Tab")
+        focused = page.evaluate_handle("document.activeElement")
+        name = focused.evaluate("e => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '')"
+                                " + (e.className ? '.' + e.className : '')")
+        if name == "body":
+            break
+        style = focused.evaluate(STYLE)
+        if not style["outline"]:
+            low.append(f"focus on {name}: no ring")
+            continue
+        if style["offset"].startswith("-"):  # a ring drawn inside (the grid's hours): it,
+            # or the ring within it, stands out from the fill
+            rings = [style["outline"], *colours(style["shadow"])]
+            best = max(rings, key=lambda c: contrast(c, style["bg"]))
+            need(f"focus ring on {name}", best, style["bg"])
+        else:
+            need(f"focus ring on {name}", style["outline"], focused.evaluate(BEHIND))
+        seen += 1
+    context.close()
+    assert seen >= 20, seen
+    if low:
+        pytest.fail("too little contrast:\n  " + "\n  ".join(low))
