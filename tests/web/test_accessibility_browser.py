@@ -405,8 +405,10 @@ def test_the_operator_and_school_pages_pass_axe(world: dict[str, Any], browser: 
     audit = Audit()
     context = browser.new_context(viewport=PHONE, locale="vi-VN")
     page = sign_in(context, base, OPERATOR, PASSWORD)
-    visit(page, base + "/operator")
-    audit.check(page, "operator")
+    for path, name in (("/operator", "operator"), ("/operator/accounts", "operator accounts"),
+                       ("/operator/notices", "operator notices")):
+        visit(page, base + path)
+        audit.check(page, name)
     context.close()
     context = browser.new_context(viewport=PHONE, locale="vi-VN")
     page = sign_in(context, base, SCHOOL_ADMIN, PASSWORD)
