@@ -423,10 +423,17 @@ class GateProcess:
 
     def _notices(self) -> int:
         """Notices for data requests and breach reports due within a day or overdue
-        (app/notices.py; each new one is also a log line)."""
+        (app/notices.py; each new one is also a log line), e-mailed to the operators
+        (app/notice_mail.py)."""
+        from safegate.app.notice_mail import mail_notices
         from safegate.app.notices import raise_notices
+        from safegate.store.values import utcnow
 
-        return raise_notices(self.app)
+        now = utcnow()
+        raised = raise_notices(self.app, now)
+        if raised:
+            mail_notices(self.app, now)
+        return raised
 
     def _weekly_reports(self) -> int:
         """Last week's report to each parent (and school admin) who wants it, on Monday
