@@ -2,9 +2,10 @@
 a limit (RLIMIT_FSIZE, a real failed write in SQLite, not a stand-in), and a parent keeps
 changing a child's policy through the API until a change cannot be written. That change gets a
 clear 503 with Retry-After (no traceback, no dropped connection), a page gets the same in the
-page's words, the gate keeps answering with the last change that was saved, the process lives
-on, and after a restart without the limit the database is whole and holds every change that
-was answered 200."""
+page's words, and so does a child's own page, whose secret token the log never shows; the gate
+keeps answering with the last change that was saved, the process lives on, and after a
+restart without the limit the database is whole and holds every change that was answered
+200."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import sqlite3
 from pathlib import Path
 
 import dns.rcode
+import httpx
 
 from tests.helpers import (
     DEMO_LOGIN,
@@ -24,7 +26,7 @@ from tests.helpers import (
 )
 
 DEVICE = "127.0.0.2"  # the demo child An's tablet
-ROOM = 192 * 1024  # what the database's files may grow by: a few commits' worth of WAL
+ROOM = 512 * 1024  # what the database's files may grow by: some twenty commits of WAL
 
 
 def _answer(port: int, name: str) -> list[str]:
@@ -44,6 +46,8 @@ def test_a_full_disk_gets_a_clear_answer_and_loses_nothing(tmp_path: Path) -> No
     try:
         parent = signed_in_client(served.base, DEMO_LOGIN, DEMO_PASSWORD)
         child = parent.get("/api/v1/household").json()["children"][0]["id"]
+        link = parent.post(f"/api/v1/children/{child}/child-link",
+                           headers={"X-CSRF-Token": parent.csrf}).json()
         refused = None
         for i in range(200):
             name = f"rule{i}.full-disk.example"
@@ -72,9 +76,16 @@ def test_a_full_disk_gets_a_clear_answer_and_loses_nothing(tmp_path: Path) -> No
         assert _answer(served.dns_port, saved[-1]) == ["0.0.0.0"]
         assert _answer(served.dns_port, name) == [upstream.behaviour.address]
         assert served.proc.poll() is None
+        # The child's own page writes its audit entry too: refused the same way, and the
+        # log names the route, never the link's secret token.
+        childs = httpx.get(link["url"], timeout=30)
+        assert childs.status_code == 503 and "Traceback" not in childs.text
         parent.close()
     finally:
         served.stop()
+    log = served.proc.stdout.read() if served.proc.stdout else ""
+    assert "GET /me/{token} failed: OperationalError" in log
+    assert link["token"] not in log
     with sqlite3.connect(data / "safegate.db") as db:
         assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
     again = start_web_serve(*args)  # the limit lifted

@@ -23,6 +23,8 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from safegate.web.httpmetrics import method_of, route_of
+
 log = logging.getLogger(__name__)
 
 STORE_DOWN = ("the store cannot be reached or written now (a full disk or a stopped "
@@ -65,14 +67,17 @@ class LastResort:
             if started:  # too late for an answer of our own: the server closes it
                 raise
             status, message, store_ok = verdict(exc)
-            log.error("%s %s failed: %s: %s", scope.get("method"), scope.get("path"),
+            # The route's template, never the path: a path can carry a secret (a child's
+            # link, an invite, a password reset).
+            route = route_of(scope)
+            log.error("%s %s failed: %s: %s", method_of(scope), route,
                       exc.__class__.__name__, str(exc).splitlines()[0] if str(exc) else "",
                       exc_info=status == 500)
             request = Request(scope)
             try:
                 response = self.respond(request, status, message, store_ok)
             except Exception:  # the error page itself failed: plain words, still an answer
-                log.exception("the error page for %s failed", scope.get("path"))
+                log.exception("the error page for %s failed", route)
                 response = PlainTextResponse(message, status_code=status)
             if status == 503:
                 response.headers["Retry-After"] = RETRY_AFTER
