@@ -1,7 +1,13 @@
-"""`safegate check DOMAIN --profile P`: what the gate would answer for a name, and why."""
+"""`safegate check DOMAIN --profile P`: what the gate would answer for a name, and why.
+
+With ``resolve`` the name is also asked of the configured upstreams, as the gate asks them
+for a name it allows, and the answer is judged as the gate judges it: a CNAME target or an
+answer address the profile blocks blocks the name (``policy.decide.judge_answer``), and a
+minute counts for the budgets of every name in the CNAME chain."""
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -14,7 +20,7 @@ from safegate.policy import safe_search
 from safegate.policy.budgets import CATEGORY as BUDGET
 from safegate.policy.budgets import summary
 from safegate.policy.compiled import CompiledProfile
-from safegate.policy.decide import Decision, decide
+from safegate.policy.decide import Decision, decide, judge_answer
 from safegate.policy.schedule import ScheduleError, zone
 from safegate.policy.timestate import Live, at
 
@@ -36,6 +42,10 @@ class Explanation:
     live: Live | None = None
     # The time budgets the name counts towards: target, minutes, used, left, used_up.
     budgets: tuple[dict[str, Any], ...] = ()
+    # With ``resolve``: the upstream's CNAME chain for the name, or why there is none.
+    resolved: bool | None = None  # None: the upstreams were not asked
+    cnames: tuple[str, ...] = ()
+    resolve_error: str | None = None
 
     @property
     def setting(self) -> str | None:
@@ -73,6 +83,10 @@ class Explanation:
             out.pop("entry", None)
         out["services"] = list(self.services)
         out["budgets"] = list(self.budgets)
+        if self.resolved is not None:
+            out["resolved"] = self.resolved
+            out["cnames"] = list(self.cnames)
+            out["resolve_error"] = self.resolve_error
         out["setting"] = self.setting
         out.update(self.time_dict())
         return out
@@ -93,12 +107,38 @@ def parse_at(text: str, timezone: str) -> datetime:
     return when.astimezone(UTC)
 
 
+def upstream_answer(app: App, name: str) -> tuple[tuple[str, ...], tuple[bytes, ...]]:
+    """The CNAME chain and the addresses the configured upstreams give for ``name`` (type A),
+    asked the way the gate asks them; UpstreamError or WireError when there is no usable
+    answer."""
+    import asyncio
+
+    from safegate.gate import wire
+    from safegate.gate.upstream import UpstreamPool
+
+    s = app.settings
+    question = wire.encode_name(name) + struct.pack("!HH", 1, 1)  # A, IN
+
+    async def ask() -> bytes:
+        pool = UpstreamPool(s["gate.upstreams"], s["gate.upstream_timeout"], 0,
+                            head_start=s["gate.upstream_head_start"],
+                            use_0x20=s["gate.upstream_0x20"])
+        try:
+            return await pool.resolve(question)
+        finally:
+            await pool.close()
+
+    scanned = wire.scan_response(asyncio.run(ask()), 12 + len(question))
+    return tuple(scanned.cnames), tuple(scanned.addresses)
+
+
 def explain(app: App, domain: str, profile: str | None = None, *, when: str | None = None,
-            device: str | None = None) -> Explanation:
+            device: str | None = None, resolve: bool = False) -> Explanation:
     """The decision for ``domain`` under a profile (by name, or the profile of a device by
     name; None: the operator default), with the lists and profiles the gate would load now,
     at the moment ``when`` (ISO; local time in the household's zone without an offset;
-    None: now): the schedules in force then, the pause and the temporary allows."""
+    None: now): the schedules in force then, the pause and the temporary allows. With
+    ``resolve``, an allowed name's upstream answer is judged too (see the module)."""
     name = normalise_domain(domain)
     if name is None:
         raise NotFound(f"{domain!r} is not a domain name")
@@ -111,7 +151,18 @@ def explain(app: App, domain: str, profile: str | None = None, *, when: str | No
         raise NotFound(str(exc)) from None
     board = None
     counted: tuple[dict[str, Any], ...] = ()
-    targets = compiled.budgets.targets_for(name)
+    cnames: tuple[str, ...] = ()
+    addresses: tuple[bytes, ...] = ()
+    resolve_error = None
+    if resolve:
+        from safegate.gate.upstream import UpstreamError
+        from safegate.gate.wire import WireError
+
+        try:
+            cnames, addresses = upstream_answer(app, name)
+        except (UpstreamError, WireError) as exc:
+            resolve_error = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
+    targets = compiled.budgets.targets_for_all((name, *cnames))
     if not compiled.budgets.empty and compiled.id is not None:
         from safegate.app.budgets import used_board
 
@@ -122,8 +173,12 @@ def explain(app: App, domain: str, profile: str | None = None, *, when: str | No
                                            instant.timestamp(), board.minute_seconds)
                         if b["target"] in targets)
     live = at(compiled, index, instant.timestamp(), board)
-    return Explanation(name, compiled, decide(compiled, index, name, live),
-                       tuple(services_for_domain(name)), instant, live, counted)
+    decision = decide(compiled, index, name, live)
+    if decision.action == "allow" and (cnames or addresses):
+        decision = judge_answer(compiled, index, live, cnames, addresses) or decision
+    return Explanation(name, compiled, decision, tuple(services_for_domain(name)), instant,
+                       live, counted, resolved=(resolve_error is None) if resolve else None,
+                       cnames=cnames, resolve_error=resolve_error)
 
 
 def compiled_profile(app: App, index: DomainIndex, name: str | None, *,

@@ -121,12 +121,16 @@ def reload(config: Path | None, data_dir: Path | None, everywhere: bool) -> None
                    "time unless it has an offset; default: now).")
 @click.option("--blocklist", multiple=True, type=click.Path(path_type=Path, dir_okay=False),
               help="Also consult this list file (as category custom).")
+@click.option("--resolve", is_flag=True,
+              help="Also ask the upstreams, as the gate does: a blocked CNAME target or "
+                   "answer address blocks the name, and the CNAME chain's budgets count.")
 @json_option
 def check(config: Path | None, data_dir: Path | None, domain: str, profile: str | None,
-          device: str | None, when: str | None, blocklist: tuple[Path, ...],
+          device: str | None, when: str | None, blocklist: tuple[Path, ...], resolve: bool,
           as_json: bool) -> None:
     """Say whether DOMAIN is blocked for a profile at a moment, and exactly why (a list, a
-    rule, a schedule window, the pause, a temporary allow or a time budget used up)."""
+    rule, a schedule window, the pause, a temporary allow, a time budget used up, or with
+    --resolve the name's CNAME chain or answer addresses)."""
     from safegate.app.explain import explain
 
     app = app_from(config, data_dir)
@@ -136,7 +140,7 @@ def check(config: Path | None, data_dir: Path | None, domain: str, profile: str 
         app = App(app.settings.with_overrides(
             {"gate.blocklists": [*app.settings["gate.blocklists"], *map(str, blocklist)]}))
     with user_errors():
-        found = explain(app, domain, profile, when=when, device=device)
+        found = explain(app, domain, profile, when=when, device=device, resolve=resolve)
     result: dict[str, Any] = found.to_dict()
     if as_json:
         click.echo(json.dumps(result, ensure_ascii=False))
@@ -159,6 +163,10 @@ def check(config: Path | None, data_dir: Path | None, domain: str, profile: str 
         click.echo(f"  windows:  {', '.join(result['windows'])} (in force)")
     if result["paused_until"]:
         click.echo(f"  paused:   until {result['paused_until']}")
+    if found.cnames:
+        click.echo(f"  cnames:   {' → '.join((found.domain, *found.cnames))}")
+    if found.resolve_error:
+        click.echo(f"  upstream: no answer ({found.resolve_error}): judged by the name alone")
     for b in result["budgets"]:
         state = "used up" if b["used_up"] else f"{b['left']} min left"
         click.echo(f"  budget:   {b['target']}: {b['used']} of {b['minutes']} min used "

@@ -30,7 +30,7 @@ from safegate.gate.upstream import UpstreamError, UpstreamPool
 from safegate.gate.wire import Query, WireError
 from safegate.policy.budgets import UsageBoard, budget_state
 from safegate.policy.compiled import CompiledProfile, PolicySnapshot, normalise_mac, token_key
-from safegate.policy.decide import ALLOW, Decision, decide
+from safegate.policy.decide import ALLOW, Decision, decide, judge_answer
 from safegate.policy.timestate import current
 
 log = logging.getLogger(__name__)
@@ -573,31 +573,12 @@ class Gate:
         return now + (valid_until - time.time())
 
     def _check_answer(self, profile: CompiledProfile, entry: CacheEntry) -> Decision | None:
-        """A CNAME target or an answer address that the profile blocks blocks the name."""
+        """A CNAME target or an answer address that the profile blocks blocks the name
+        (``policy.decide.judge_answer``, which ``safegate check --resolve`` asks too)."""
         index = self.snapshot.index
         live = current(profile, index, time.time(), self.budgets)
-        for target in entry.scanned.cnames:
-            d = decide(profile, index, target, live)
-            # A blanket block (allow-list-only, the pause, a bedtime) judges the name asked,
-            # not the CDN names it aliases: a name that passed it takes its CNAME chain with
-            # it; lists and rules still apply.
-            if d.action in ("block", "nxdomain") and not d.blanket:
-                return Decision("block", d.category, f"cname {target} → {d.rule}")
-        verdicts = live.verdicts or profile.verdicts
-        if verdicts.block_networks:
-            for raw in entry.scanned.addresses:
-                hit = index.lookup_address(raw, verdicts)
-                if hit is not None:
-                    spec = index.lists[hit.list_id].spec
-                    return Decision("block", spec.category,
-                                    f"{spec.key}:{hit.entry} (answer address)")
-        if profile.deny_nets:
-            for raw in entry.scanned.addresses:
-                addr = ipaddress.ip_address(raw)
-                for net in profile.deny_nets:
-                    if addr.version == net.version and addr in net:
-                        return Decision("block", "custom", f"profile:{net} (answer address)")
-        return None
+        return judge_answer(profile, index, live, entry.scanned.cnames,
+                            entry.scanned.addresses)
 
     def _from_entry(self, data: bytes, query: Query, entry: CacheEntry, now: float) -> bytes:
         s = entry.scanned

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import ipaddress
+from collections.abc import Mapping, Sequence
 from typing import NamedTuple
 
 from safegate.lists.guard import guarded
@@ -188,3 +189,30 @@ def _rules(profile: CompiledProfile, index: DomainIndex, name: str,
     # Decision("block", category, rule), built as a tuple (one per cache miss).
     return _new_decision(Decision, ("block", category, f"{spec.key}:{entry}", None, None,
                                     False))
+
+
+def judge_answer(profile: CompiledProfile, index: DomainIndex, live: Live,
+                 cnames: Sequence[str], addresses: Sequence[bytes]) -> Decision | None:
+    """The block that an upstream's answer for an allowed name earns, or None: a CNAME target
+    the profile blocks, or an answer address on an enabled block list or among the profile's
+    denied networks, blocks the name asked. A blanket block (allow-list-only, the pause, a
+    bedtime) judges the name asked, not the CDN names it aliases: a name that passed it takes
+    its CNAME chain with it; lists and rules still apply. Pure."""
+    for target in cnames:
+        d = decide(profile, index, target, live)
+        if d.action in ("block", "nxdomain") and not d.blanket:
+            return Decision("block", d.category, f"cname {target} → {d.rule}")
+    verdicts = live.verdicts or profile.verdicts
+    if verdicts.block_networks:
+        for raw in addresses:
+            hit = index.lookup_address(raw, verdicts)
+            if hit is not None:
+                spec = index.lists[hit.list_id].spec
+                return Decision("block", spec.category, f"{spec.key}:{hit.entry} (answer address)")
+    if profile.deny_nets:
+        for raw in addresses:
+            addr = ipaddress.ip_address(raw)
+            for net in profile.deny_nets:
+                if addr.version == net.version and addr in net:
+                    return Decision("block", "custom", f"profile:{net} (answer address)")
+    return None

@@ -114,10 +114,12 @@ def set_policy(request: Request, auth: Authed, child_id: int,
 
 
 @router.get("/children/{child_id}/check")
-def check(request: Request, auth: Authed, child_id: int, domain: str) -> dict[str, Any]:
-    """Would ``domain`` be blocked for this child now, and why."""
+def check(request: Request, auth: Authed, child_id: int, domain: str,
+          resolve: bool = False) -> dict[str, Any]:
+    """Would ``domain`` be blocked for this child now, and why; ``resolve``: also judge the
+    upstreams' answer (CNAME chain, addresses), as the gate does."""
     owned = _child(request, auth, child_id)
-    return explain(sg_app(request), domain, owned.child_ref).to_dict()
+    return explain(sg_app(request), domain, owned.child_ref, resolve=resolve).to_dict()
 
 
 @router.get("/children/{child_id}/requests")
