@@ -195,7 +195,8 @@ def child_page(request: Request, child_id: int) -> Response:
     if domain:
         owned = access.check(sg_app(request), auth.caller, "child", child_id)
         try:
-            found = explain(sg_app(request), domain, owned.child_ref)
+            found = explain(sg_app(request), domain, owned.child_ref,
+                            resolve=request.query_params.get("resolve") == "1")
             result: dict[str, Any] = {"domain": domain, **found.to_dict()}
             result["category_name"] = category_name(result.get("category"),
                                                     auth.caller.locale)
