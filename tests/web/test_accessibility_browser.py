@@ -323,6 +323,7 @@ def test_a_parents_pages_pass_axe_at_both_widths(world: dict[str, Any], browser:
         "activity": "/activity",
         "alerts": "/alerts",
         "account-security": "/account/security",
+        "api-tokens": "/account/tokens",
         "invites": "/invites",
         "child-new": "/children/new",
         "device": f"/devices/{world['devices'][0]}",

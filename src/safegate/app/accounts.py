@@ -380,6 +380,37 @@ def revoke_token(app: App, token_id: int, *, actor: str = "operator",
                     actor=actor, token_id=row.id)
 
 
+def own_tokens(app: App, caller: Caller) -> list[dict[str, Any]]:
+    """The caller's live API tokens, newest first, never the tokens themselves (only their
+    SHA-256 is stored)."""
+    with app.sessions()() as session:
+        rows = session.scalars(select(ApiToken).where(
+            ApiToken.account_id == caller.account_id, ApiToken.revoked_at.is_(None))
+            .order_by(ApiToken.id.desc()))
+        return [{"id": r.id, "name": r.name, "scope": r.scope,
+                 "created_at": r.created_at.isoformat()} for r in rows]
+
+
+def add_own_token(app: App, caller: Caller, name: str, scope: str) -> tuple[int, str]:
+    """A new API token of the caller's own account (id, the token, shown once); audited."""
+    if not name.strip():
+        raise AccountError("name: give the token a name (what it is for)")
+    return add_token(app, caller.login, name, scope, actor=caller.actor)
+
+
+def revoke_own_token(app: App, caller: Caller, token_id: int) -> None:
+    """End one of the caller's own API tokens now (NotFound for anyone else's)."""
+    from safegate.app.access import row_id
+    from safegate.app.explain import NotFound
+
+    with app.sessions()() as session:
+        owner = session.scalar(select(ApiToken.account_id).where(
+            ApiToken.id == row_id("token", token_id)))
+    if owner != caller.account_id:
+        raise NotFound(f"no token {token_id}")
+    revoke_token(app, token_id, actor=caller.actor)
+
+
 def token_caller(app: App, token: str) -> Caller | None:
     """The caller of a live (not revoked) API token, with its scope, or None."""
     with app.sessions()() as session:

@@ -39,6 +39,7 @@ def create_app(app: App, *, secure_cookies: bool = False) -> FastAPI:
         activity,
         alerts,
         api,
+        api_tokens,
         budgets,
         child_link,
         child_notice,
@@ -95,8 +96,9 @@ def create_app(app: App, *, secure_cookies: bool = False) -> FastAPI:
         web.include_router(part.api)
     for editor in (schedules, budgets):  # issue 11: the policy editor's schedule and budgets
         web.include_router(editor.router)
-    web.include_router(second_factor.router)
-    web.include_router(second_factor.api)
+    for part in (second_factor, api_tokens):  # the account's own sign-in and tokens
+        web.include_router(part.router)
+        web.include_router(part.api)
     web.include_router(child_notice.router)  # issue 12: the child's own page
     web.include_router(child_link.router)  # and the link a child can hold for it
     web.include_router(consents.router)  # issue 11: consents recorded from the web app
