@@ -68,6 +68,8 @@ KNOWN: tuple[tuple[str, str], ...] = (
      _("%(field)s: %(value)s is not a name (use some text)")),
     (r"(?P<field>[\w\[\]]+): (?P<value>.*) is not a category .*",
      _("%(field)s: %(value)s is not a category")),
+    # web.application: a page form with a field missing
+    (r"(?P<field>[\w\[\]]+): a value is needed", _("%(field)s: a value is needed")),
     # web.last_resort: what no handler took
     (r"the store cannot be reached or written now .*",
      _("the store cannot be reached or written now (a full disk or a stopped database); "
