@@ -1,4 +1,5 @@
-"""Every form a signed-in person can post, sent odd values against a real `safegate serve`:
+"""Every form a signed-in person can post, and the query of every page, sent odd values against
+a real `safegate serve`:
 empty, very long, a NUL, an emoji, numbers out of range, a time that is none, markup, a path,
 an unknown time zone, control characters. Each form gets each value in every field (with a
 valid CSRF token, the caller's role and real rows in its path), and no answer may be a 5xx,
@@ -36,10 +37,15 @@ SKIPPED = ("/signin", "/signin/code", "/signout", "/password/forgot", "/password
 # Forms that read their own fields from the request: the names they read.
 READ_BY_HAND = ["name", "days", "start", "end", "block_all", "categories", "services",
                 "allow", "category", "edit", "file"]
+# Pages that read their query by hand: every name such a page reads.
+QUERY_BY_HAND = ["domain", "resolve", "svc", "rules", "note", "period", "day", "from", "to",
+                 "child", "device", "category", "blocked", "q", "page", "since", "edit",
+                 "everything", "next", "lang", "band"]
 
 
-def _forms() -> list[tuple[str, list[str]]]:
-    """(path, fields) of every POST form of the web app (not the API)."""
+def _forms(method: str = "POST") -> list[tuple[str, list[str]]]:
+    """(path, fields) of every form of the web app (not the API) sent with ``method``: for
+    POST the body's fields, for GET the query's."""
     import tempfile
 
     app = App(load_settings(env={}, overrides={"server.data_dir": tempfile.mkdtemp()}))
@@ -49,10 +55,14 @@ def _forms() -> list[tuple[str, list[str]]]:
         for mounted in web.routes:
             router = getattr(mounted, "original_router", None)
             for route in getattr(router, "routes", ()):
-                if "POST" in (getattr(route, "methods", None) or ()) and \
-                        not route.path.startswith("/api/") and route.path not in SKIPPED:
-                    fields = [p.name for p in route.dependant.body_params if p.name != "csrf"]
-                    found.append((route.path, fields or READ_BY_HAND))
+                if method not in (getattr(route, "methods", None) or ()) or \
+                        route.path.startswith("/api/") or route.path in SKIPPED:
+                    continue
+                params = (route.dependant.body_params if method == "POST"
+                          else route.dependant.query_params)
+                fields = [p.name for p in params if p.name != "csrf"]
+                found.append((route.path, fields or (READ_BY_HAND if method == "POST"
+                                                     else QUERY_BY_HAND)))
         return found
     finally:
         app.close()
@@ -115,4 +125,29 @@ def test_no_form_answers_a_server_error_whatever_it_is_sent(world: dict[str, Any
     for client, _ in callers.values():
         client.close()
     assert sum(n for code, n in statuses.items() if code < 400) >= len(forms), statuses
+    assert not broken, "\n".join(broken)
+
+
+def test_no_page_answers_a_server_error_whatever_its_query(world: dict[str, Any]) -> None:
+    """The same odd values in every query parameter of every page (GET)."""
+    base, ids = world["base"], world["ids"]
+    callers = {"": _client(base, DEMO_LOGIN, DEMO_PASSWORD)[0],
+               "/operator": _client(base, OPERATOR, PASSWORD)[0],
+               "/school": _client(base, SCHOOL_ADMIN, PASSWORD)[0]}
+    pages = _forms("GET")
+    assert len(pages) >= 20  # household, a child, activity, report, schedules, about-me, …
+    broken: list[str] = []
+    for path, fields in pages:
+        who = next((k for k in ("/operator", "/school") if path.startswith(k)), "")
+        url = re.sub(r"\{(\w+)\}", lambda m: str(ids.get(m.group(1), 1)), path)
+        for value in ODD:
+            # A URL carries less than a body: the long value is cut to 400 characters.
+            answer = callers[who].get(url, params=dict.fromkeys(fields, value[:400]),
+                                      follow_redirects=False)
+            if answer.status_code >= 500 or answer.status_code == 422 or \
+                    "Traceback" in answer.text:
+                broken.append(f"GET {url} {fields} = {value[:20]!r}: {answer.status_code} "
+                              f"{answer.text[:200]!r}")
+    for client in callers.values():
+        client.close()
     assert not broken, "\n".join(broken)
