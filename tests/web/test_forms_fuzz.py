@@ -1,11 +1,10 @@
-"""Every form a signed-in person can post, and the query of every page, sent odd values against
-a real `safegate serve`:
-empty, very long, a NUL, an emoji, numbers out of range, a time that is none, markup, a path,
-an unknown time zone, control characters. Each form gets each value in every field (with a
-valid CSRF token, the caller's role and real rows in its path), and no answer may be a 5xx,
-show a traceback or be FastAPI's JSON for the API (422): a wrong form field gets a clear
-message on a page, never a server error. The forms are
-read from the app's own routes, so a new form is tried without a change here."""
+"""Every form a signed-in person can post, and the query of every page, sent odd values
+against a real `safegate serve`: empty, very long, a NUL, an emoji, numbers out of range, a
+time that is none, markup, a path, an unknown time zone, control characters. Each form gets
+each value in every field (with a valid CSRF token, the caller's role and real rows in its
+path), and no answer may be a 5xx, show a traceback or be FastAPI's JSON for the API (422):
+a wrong form field gets a clear message on a page, never a server error. The forms and pages
+are read from the app's own routes, so a new one is tried without a change here."""
 
 from __future__ import annotations
 
