@@ -6,9 +6,12 @@ import json
 import time
 from pathlib import Path
 
+from sqlalchemy import select
+
 from safegate.app.accounts import authenticate, token_caller
 from safegate.app.core import App
 from safegate.config import load_settings
+from safegate.store.models import AuditLog
 from tests.helpers import cli, demo_data_dir
 
 PASSWORD = "một mật khẩu đủ dài"
@@ -46,6 +49,10 @@ def test_user_add_list_password_token_and_revoke(tmp_path: Path) -> None:
                       stdin="mật khẩu mới hoàn toàn\n")
         assert changed.returncode == 0, changed.stderr
         assert authenticate(app, "0912345678", "mật khẩu mới hoàn toàn").login == "+84912345678"
+        with app.sessions()() as session:  # the account was made by this command line's user
+            made = session.scalars(select(AuditLog.actor).where(
+                AuditLog.action == "account.create")).all()
+        assert made and all(actor.startswith("cli:") for actor in made)
     finally:
         app.close()
 

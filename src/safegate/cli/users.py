@@ -54,7 +54,7 @@ def add(config: Path | None, data_dir: Path | None, login: str, org: str | None,
     from safegate.app.accounts import add_user
 
     v = run_app(config, data_dir, add_user, login, password, role=role, org=org,
-                display_name=display_name, locale=locale)
+                display_name=display_name, locale=locale, actor=cli_actor())
     emit(v.to_dict(), as_json, f"account #{v.id}: {v.login} ({v.role}) in {v.org}")
 
 
