@@ -109,12 +109,7 @@ def operator_add_org(app: App, caller: Caller, name: str, kind: str,
                      timezone: str) -> OrgView:
     """A new organisation (household, school or operator), audited as the operator."""
     require_operator(caller, write=True)
-    view = add_org(app, name, kind, timezone)
-    with app.sessions().begin() as session:
-        audit.append(session, actor=caller.actor, role=caller.role, action="org.create",
-                     object_type="organisation", object_id=view.id, org_id=view.id,
-                     detail={"kind": view.kind, "timezone": view.timezone})
-    return view
+    return add_org(app, name, kind, timezone, actor=caller.actor, role=caller.role)
 
 
 def operator_add_account(app: App, caller: Caller, login: str, password: str, *, role: str,

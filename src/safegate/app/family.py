@@ -214,12 +214,22 @@ def this_year(timezone: str, now: datetime | None = None) -> int:
 
 
 def add_org(app: App, name: str, kind: str = "household",
-            timezone: str = choices.DEFAULT_TIMEZONE) -> OrgView:
+            timezone: str = choices.DEFAULT_TIMEZONE, *, actor: str | None = None,
+            role: str | None = None) -> OrgView:
+    """A new organisation; with ``actor`` (the web app's operator) its ``org.create`` audit
+    entry is written in the same transaction."""
     name = check_name(name, limit=200)
     kind = check_choice(kind, choices.ORG_KINDS, "kind")
     timezone = check_timezone(timezone)
     with app.change("policy", f"organisation {name} added") as session:
-        return _org_view(session, repo.create_org(session, name, kind, timezone))
+        org = repo.create_org(session, name, kind, timezone)
+        if actor is not None:
+            from safegate.privacy import audit
+
+            audit.append(session, actor=actor, role=role, action="org.create",
+                         object_type="organisation", object_id=org.id, org_id=org.id,
+                         detail={"kind": kind, "timezone": timezone})
+        return _org_view(session, org)
 
 
 def list_orgs(app: App) -> list[OrgView]:
