@@ -11,19 +11,19 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 
 from safegate.app.core import App
+from safegate.app.notices import list_notices
 from safegate.app.notify import email_sender
-from safegate.privacy.dsr import describe_left
 from safegate.protect.delivery import Message
 from safegate.protect.senders import SendError
-from safegate.store.models import Account, Notice, NotifyPrefs, Organisation
+from safegate.store.models import Account, NotifyPrefs
 
-__all__ = ["NoticeLine", "compose_notices", "mail_notices"]
+__all__ = ["compose_notices", "mail_notices"]
 
 log = logging.getLogger(__name__)
 
@@ -49,27 +49,19 @@ _TEXT = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class NoticeLine:
-    kind: str
-    object_id: int
-    org: str | None
-    due_at: datetime
-    seconds_left: float
-
-
-def compose_notices(lines: list[NoticeLine], *, locale: str, base_url: str) -> Message:
-    """One operator's message about ``lines`` in ``locale`` (vi or en). Pure."""
+def compose_notices(notices: list[dict[str, Any]], *, locale: str, base_url: str) -> Message:
+    """One operator's message about ``notices`` (rows of ``list_notices``) in ``locale`` (vi
+    or en). Pure."""
     text = _TEXT[locale if locale in _TEXT else "vi"]
     body = [text["intro"], ""]
-    for line in lines:
-        what = text.get(line.kind, line.kind).format(id=line.object_id)
-        where = f" ({line.org})" if line.org else ""
-        due = text["due"].format(due=line.due_at.strftime("%Y-%m-%d %H:%M"))
-        body.append(f"- {what}{where}: {due}, {describe_left(line.seconds_left)}.")
+    for n in notices:
+        what = text.get(n["kind"], n["kind"]).format(id=n["object_id"])
+        where = f" ({n['org']})" if n["org"] else ""
+        due = text["due"].format(due=n["due_at"][:16].replace("T", " "))  # UTC, to the minute
+        body.append(f"- {what}{where}: {due}, {n['time_left']}.")
     url = f"{base_url.rstrip('/')}/operator/notices" if base_url else None
     body += ["", text["open"].format(url=url) if url else text["cli"]]
-    return Message(subject=text["subject"].format(n=len(lines)), body="\n".join(body),
+    return Message(subject=text["subject"].format(n=len(notices)), body="\n".join(body),
                    url=url)
 
 
@@ -80,15 +72,10 @@ def mail_notices(app: App, created: datetime, *,
     send = send if send is not None else email_sender(app.settings)
     if send is None:
         return 0
+    lines = list_notices(app, everything=True, created=created, now=created)
+    if not lines:
+        return 0
     with app.sessions()() as session:
-        lines = [NoticeLine(n.kind, n.object_id, org, n.due_at,
-                            (n.due_at - created).total_seconds())
-                 for n, org in session.execute(
-                     select(Notice, Organisation.name)
-                     .outerjoin(Organisation, Organisation.id == Notice.org_id)
-                     .where(Notice.created_at == created).order_by(Notice.due_at, Notice.id))]
-        if not lines:
-            return 0
         readers = [(a.id, a.email, a.locale) for a, wants in session.execute(
             select(Account, NotifyPrefs.email)
             .outerjoin(NotifyPrefs, NotifyPrefs.account_id == Account.id)

@@ -78,9 +78,10 @@ def raise_notices(app: App, now: datetime | None = None) -> int:
     return raised
 
 
-def list_notices(app: App, *, everything: bool = False,
+def list_notices(app: App, *, everything: bool = False, created: datetime | None = None,
                  now: datetime | None = None) -> list[dict[str, Any]]:
-    """Unseen notices (``everything``: all), the earliest deadline first."""
+    """Unseen notices (``everything``: all; ``created``: only those raised at that moment,
+    as ``raise_notices``'s ``now``), the earliest deadline first."""
     now = now or utcnow()
     with app.sessions()() as session:
         stmt = (select(Notice, Organisation.name)
@@ -88,6 +89,8 @@ def list_notices(app: App, *, everything: bool = False,
                 .order_by(Notice.due_at, Notice.id))
         if not everything:
             stmt = stmt.where(Notice.seen_at.is_(None))
+        if created is not None:
+            stmt = stmt.where(Notice.created_at == created)
         return [{"id": n.id, "kind": n.kind, "object_type": n.object_type,
                  "object_id": n.object_id, "org_id": n.org_id, "org": org,
                  "due_at": n.due_at.isoformat(), "created_at": n.created_at.isoformat(),
