@@ -136,6 +136,18 @@ def check(app: App, caller: Caller, kind: str, object_id: int | str,
         return check_in(session, caller, kind, object_id, action)
 
 
+def check_own(app: App, caller: Caller, kind: str, object_id: int | str,
+              action: str = "read") -> Owned:
+    """:func:`check`, and the object must be of the caller's own organisation (NotFound
+    otherwise): for a secret of a family's or school's own (a device's set-up material, a
+    child's link), which an operator of the service, who may read every organisation, does
+    not get."""
+    owned = check(app, caller, kind, object_id, action)
+    if owned.org_id != caller.org_id:
+        raise NotFound(f"no {kind} {owned.id}")
+    return owned
+
+
 def check_in(session: Session, caller: Caller, kind: str, object_id: int | str,
              action: str = "read") -> Owned:
     """:func:`check` in the caller's transaction (a page that reads what it checked)."""

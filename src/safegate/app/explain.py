@@ -7,7 +7,6 @@ minute counts for the budgets of every name in the CNAME chain."""
 
 from __future__ import annotations
 
-import struct
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -117,7 +116,7 @@ def upstream_answer(app: App, name: str) -> tuple[tuple[str, ...], tuple[bytes, 
     from safegate.gate.upstream import UpstreamPool
 
     s = app.settings
-    question = wire.encode_name(name) + struct.pack("!HH", 1, 1)  # A, IN
+    question = wire.question(name, wire.TYPE_A)
 
     async def ask() -> bytes:
         pool = UpstreamPool(s["gate.upstreams"], s["gate.upstream_timeout"], 0,

@@ -18,9 +18,6 @@ from markupsafe import Markup
 from safegate.app import access
 from safegate.app import child_link as links
 from safegate.app import setup as material
-from safegate.app.accounts import Caller
-from safegate.app.core import App
-from safegate.app.explain import NotFound
 from safegate.privacy.child_notice import BANDS
 from safegate.store.choices import DEFAULT_TIMEZONE, LOCALES
 from safegate.web import formats, i18n
@@ -35,14 +32,6 @@ CHILDS_PAGE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer",
                "X-Robots-Tag": "noindex, nofollow"}
 
 __all__ = ["router"]
-
-
-def _own_child(app: App, caller: Caller, child_id: int, action: str) -> access.Owned:
-    """The child, if the caller may ``action`` it and it is of the caller's own organisation."""
-    owned = access.check(app, caller, "child", child_id, action)
-    if owned.org_id != caller.org_id:
-        raise NotFound(f"no child {child_id}")
-    return owned
 
 
 def _url(request: Request, token: str) -> str:
@@ -62,13 +51,13 @@ def _page(request: Request, auth: Auth, owned: access.Owned,
     return render(request, "child_link.html", lang, auth=auth,
                   child_id=owned.profile_id, live=live, url=url, qr=qr,
                   fmt_when=lambda moment: formats.when(moment.timestamp(), zone, lang),
-                  can_change=access.may(auth.caller, owned, "change")
-                  and owned.org_id == auth.caller.org_id)
+                  can_change=access.may(auth.caller, owned, "change"))  # owned: own org
 
 
 @router.get("/children/{child_id}/child-link", include_in_schema=False)
 def link_page(request: Request, auth: Signed, child_id: int) -> Response:
-    return _page(request, auth, _own_child(sg_app(request), auth.caller, child_id, "read"))
+    owned = access.check_own(sg_app(request), auth.caller, "child", child_id, "read")
+    return _page(request, auth, owned)
 
 
 @router.post("/children/{child_id}/child-link", include_in_schema=False)
@@ -76,7 +65,7 @@ def make_link_form(request: Request, auth: Signed, child_id: int, csrf: OptStr =
                    language: OptStr = None) -> Response:
     check_form_csrf(auth, csrf)
     app = sg_app(request)
-    owned = _own_child(app, auth.caller, child_id, "change")
+    owned = access.check_own(app, auth.caller, "child", child_id, "change")
     token, _ = links.make_child_link(app, owned.child_ref, actor=auth.caller.actor,
                                      role=auth.caller.role,
                                      language=language or auth.caller.locale)
@@ -88,7 +77,7 @@ def end_link_form(request: Request, auth: Signed, child_id: int,
                   csrf: OptStr = None) -> Response:
     check_form_csrf(auth, csrf)
     app = sg_app(request)
-    owned = _own_child(app, auth.caller, child_id, "change")
+    owned = access.check_own(app, auth.caller, "child", child_id, "change")
     links.end_child_link(app, owned.child_ref, actor=auth.caller.actor, role=auth.caller.role)
     return RedirectResponse(f"/children/{child_id}/child-link", status_code=303)
 
@@ -120,7 +109,7 @@ def link_api(request: Request, auth: Authed, child_id: int) -> dict[str, Any]:
     """The child's live link (when it was made, by whom, when last opened), never its token;
     ``link`` is null when there is none."""
     app = sg_app(request)
-    owned = _own_child(app, auth.caller, child_id, "read")
+    owned = access.check_own(app, auth.caller, "child", child_id, "read")
     live = links.child_link(app, owned.child_ref)
     return {"link": live.to_dict() if live else None}
 
@@ -131,7 +120,7 @@ def make_link_api(request: Request, auth: Authed, child_id: int,
     """A new link for the child's own page (ends the old one). The token and URL are in this
     answer only; the store keeps the token's hash."""
     app = sg_app(request)
-    owned = _own_child(app, auth.caller, child_id, "change")
+    owned = access.check_own(app, auth.caller, "child", child_id, "change")
     token, view = links.make_child_link(app, owned.child_ref, actor=auth.caller.actor,
                                         role=auth.caller.role,
                                         language=language or auth.caller.locale)
@@ -143,6 +132,6 @@ def make_link_api(request: Request, auth: Authed, child_id: int,
 def end_link_api(request: Request, auth: Authed, child_id: int) -> dict[str, Any]:
     """End the child's link now (``ended`` false when there was none)."""
     app = sg_app(request)
-    owned = _own_child(app, auth.caller, child_id, "change")
+    owned = access.check_own(app, auth.caller, "child", child_id, "change")
     return {"ended": links.end_child_link(app, owned.child_ref, actor=auth.caller.actor,
                                           role=auth.caller.role)}

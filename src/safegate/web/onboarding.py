@@ -19,7 +19,6 @@ from safegate.app import access, family, presence
 from safegate.app import setup as material
 from safegate.app.accounts import Caller
 from safegate.app.core import App
-from safegate.app.explain import NotFound
 from safegate.web.pages import render
 from safegate.web.security import Auth, api_auth, page_auth, sg_app
 
@@ -32,9 +31,7 @@ NO_STORE = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
 def _own_device(app: App, caller: Caller, device_id: int) -> tuple[access.Owned,
                                                                    family.DeviceView]:
     """The device, if the caller may change it and it is of the caller's own family."""
-    owned = access.check(app, caller, "device", device_id, "change")
-    if owned.org_id != caller.org_id:
-        raise NotFound(f"no device {device_id}")
+    owned = access.check_own(app, caller, "device", device_id, "change")
     return owned, family.find_device(app, owned.child_ref, f"id:{device_id}")
 
 
