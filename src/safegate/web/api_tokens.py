@@ -8,14 +8,21 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 
 from safegate.app import accounts
 from safegate.store import choices
 from safegate.web.pages import FormStr, OptStr, render
-from safegate.web.security import Auth, api_auth, check_form_csrf, page_auth, sg_app
+from safegate.web.security import (
+    Auth,
+    api_auth,
+    check_form_csrf,
+    from_session_only,
+    page_auth,
+    sg_app,
+)
 
 router = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api/v1/me/tokens", tags=["account"])
@@ -31,10 +38,8 @@ class TokenBody(BaseModel):
 
 
 def _session(auth: Auth) -> accounts.Caller:
-    if auth.csrf is None:
-        raise HTTPException(403, "an API token cannot make or revoke tokens: use a signed-in "
-                                 "session")
-    return auth.caller
+    return from_session_only(auth, "an API token cannot make or revoke tokens: use a "
+                                     "signed-in session")
 
 
 def _page(request: Request, auth: Auth, made: str | None = None, error: str | None = None,

@@ -20,6 +20,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from safegate.app import gate_status, notices
 from safegate.app.access import require_operator
+from safegate.app.core import App
 from safegate.histogram import Reading
 from safegate.policy.timestate import DEFAULT_TIMEZONE
 from safegate.web import formats
@@ -70,7 +71,7 @@ def operator_page(request: Request, auth: Signed) -> Response:
                   fmt_percent=lambda x: formats.percent(x, lang))
 
 
-def _seen(app: Any, auth: Auth, notice_id: int) -> None:
+def _seen(app: App, auth: Auth, notice_id: int) -> None:
     require_operator(auth.caller, write=True)
     notices.mark_seen(app, notice_id, actor=auth.caller.actor, role=auth.caller.role)
 

@@ -29,6 +29,7 @@ from safegate.web.security import (
     Auth,
     api_auth,
     check_form_csrf,
+    from_session_only,
     page_auth,
     same,
     sg_app,
@@ -169,10 +170,8 @@ class DisableBody(BaseModel):
 
 
 def _session(auth: Auth) -> accounts.Caller:
-    if auth.csrf is None:
-        raise HTTPException(403, "an API token cannot change how its account signs in: "
-                                 "use a signed-in session")
-    return auth.caller
+    return from_session_only(auth, "an API token cannot change how its account signs in: "
+                                     "use a signed-in session")
 
 
 def _state(request: Request, caller: accounts.Caller) -> dict[str, object]:

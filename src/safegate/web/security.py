@@ -107,6 +107,14 @@ class RateLimit:
             return True
 
 
+def from_session_only(auth: Auth, refusal: str) -> Caller:
+    """The caller of a signed-in session; 403 with ``refusal`` for a bearer API token (the
+    account's own sign-in and its tokens are changed from a session only)."""
+    if auth.csrf is None:
+        raise HTTPException(403, refusal)
+    return auth.caller
+
+
 @pass_context
 def csrf_input(context: Context) -> Markup:
     """The templates' ``token()``: the hidden field that carries the signed-in account's CSRF
