@@ -73,10 +73,6 @@ class Directory:
     orgs: list[OrgRow]
     accounts: list[AccountRow]
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"organisations": [o.to_dict() for o in self.orgs],
-                "accounts": [a.to_dict() for a in self.accounts]}
-
 
 def directory(app: App, caller: Caller, *, now: datetime | None = None) -> Directory:
     """Every organisation and account, for an operator (the reading is audited)."""
