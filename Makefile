@@ -15,11 +15,14 @@ $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 
-$(STAMP): pyproject.toml | $(VENV)/bin/python
+# setup.py builds the gate's one native module (src/safegate/gate/_fastblock.c) in place.
+NATIVE_SRC := setup.py src/safegate/gate/_fastblock.c
+
+$(STAMP): pyproject.toml $(NATIVE_SRC) | $(VENV)/bin/python
 	$(PY) -m pip install -q -e .
 	touch $@
 
-$(DEV_STAMP): pyproject.toml | $(VENV)/bin/python
+$(DEV_STAMP): pyproject.toml $(NATIVE_SRC) | $(VENV)/bin/python
 	$(PY) -m pip install -q -e '.[dev]'
 	touch $(STAMP) $@
 

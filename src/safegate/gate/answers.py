@@ -62,6 +62,14 @@ def block_response(
     return _HEADER.pack(query.id, flags, 1, an, ns, 0) + data[12 : query.question_end] + body
 
 
+def block_body(style: BlockStyle, mode: str, qtype: int) -> tuple[int, bytes, int, int]:
+    """(rcode, the records after the question, answer count, authority count) of the answer
+    to a name that ``mode`` blocks (a block decision, not an NXDOMAIN one), for a query of
+    type ``qtype`` (A, AAAA, or 0 for any other type): what ``block_response`` puts after
+    the question (gate/fastblock.py builds the same answers)."""
+    return _block_body(style.ttl, style.blockpage_v4, style.blockpage_v6, mode, qtype)
+
+
 _RESPONSE_BITS = wire.FLAG_QR | wire.FLAG_RA
 _ECHOED_BITS = 0x7800 | wire.FLAG_RD | wire.FLAG_CD  # opcode, RD, CD
 

@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from safegate.gate import answers, wire
+from safegate.gate import answers, fastblock, wire
 from safegate.gate.answers import BlockStyle
 from safegate.gate.cache import AnswerCache, CacheEntry, cache_ttl
 from safegate.gate.querylog import QueryLog
@@ -76,7 +76,7 @@ class TokenBucket:
 class Client:
     """What the gate knows about one source address under the current snapshot."""
 
-    __slots__ = ("ip", "profile", "memo", "limiter", "refused", "by_mac")
+    __slots__ = ("ip", "profile", "memo", "limiter", "refused", "by_mac", "fast")
 
     def __init__(self, ip: str, profile: CompiledProfile, memo: OrderedDict[bytes, Any],
                  limiter: TokenBucket | None, refused: bool, by_mac: bool) -> None:
@@ -86,6 +86,9 @@ class Client:
         self.limiter = limiter
         self.refused = refused
         self.by_mac = by_mac
+        # The native answer to memo misses of exactly listed blocked names (fastblock.py),
+        # for a client that answers from its profile's memo; set by ``Gate.admit``.
+        self.fast: fastblock.Answer | None = None
 
 
 class Memo:
@@ -221,6 +224,8 @@ class Gate:
         # Registrable domains resolved that no list or rule knew: the queue for the
         # content-safety engine (flushed to the store by the runtime).
         self.new_domains: dict[str, int] = {}
+        # Per profile (by identity, under this snapshot): its native answer (fastblock.py).
+        self._fast: dict[int, tuple[CompiledProfile, float, fastblock.Answer]] = {}
 
     # -- policy swaps ------------------------------------------------------------------
 
@@ -231,6 +236,7 @@ class Gate:
         self.snapshot = snapshot
         self.clients.clear()
         self.token_clients.clear()
+        self._fast.clear()
 
     # -- clients -----------------------------------------------------------------------
 
@@ -239,8 +245,28 @@ class Gate:
         client = self._by_address(ip, believe_mac=True)
         if len(self.clients) >= MAX_CLIENTS:
             self.clients.clear()
+        if not (client.refused or client.by_mac):
+            client.fast = self.fast_answer(client.profile)
         self.clients[ip] = client
         return client
+
+    def fast_answer(self, profile: CompiledProfile) -> fastblock.Answer | None:
+        """The native answer for ``profile`` in its state now (gate/fastblock.py; None
+        without the native module), shared by the clients of the profile and built again
+        once that state has been recomputed."""
+        if not fastblock.NATIVE:
+            return None
+        live = current(profile, self.snapshot.index, time.time(), self.budgets)
+        held = self._fast.get(id(profile))
+        if held is not None and held[0] is profile and held[1] == live.valid_from:
+            return held[2]
+        answer = fastblock.table_for(
+            profile, live, self.snapshot.index, style=self.options.style, stats=self.stats,
+            batch=self.querylog.batch, fixed=FixedMemo, memo_size=self.options.memo_size,
+            memo_seconds=BLOCK_MEMO_SECONDS)
+        if answer is not None:
+            self._fast[id(profile)] = (profile, live.valid_from, answer)
+        return answer
 
     def _limiter(self, loopback: bool) -> TokenBucket | None:
         opts = self.options
@@ -769,9 +795,23 @@ class UdpServer(asyncio.DatagramProtocol):
                     append(ip)
                     append(memo)
                 return
+        gate = self.gate
+        fast = client.fast
+        if fast is not None:
+            # An exactly listed blocked name, answered natively (gate/fastblock.py); None:
+            # the pipeline below answers; False: the profile's state changed since.
+            try:
+                response = fast(data, ip)
+            except Exception:
+                log.exception("native answer failed; the pipeline answers")
+                response = client.fast = None
+            if response:
+                self._sendto(response, addr)
+                return
+            if response is False:
+                client.fast = gate.fast_answer(client.profile)
         # A miss: answer at once when no upstream is needed (blocked, local, cached),
         # otherwise in a task that waits for the upstreams.
-        gate = self.gate
         try:
             done, result = gate.answer_now(data, client, wire.DEFAULT_UDP_PAYLOAD)
         except Exception:

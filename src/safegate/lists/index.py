@@ -224,6 +224,12 @@ class DomainIndex:
         setattr_(self, "_probe", (shift, offset, self._starts, self._hash_view,
                                   self._combo_view))
 
+    @property
+    def probe(self) -> tuple[int, int, memoryview, memoryview, memoryview]:
+        """(shift, offset, bucket starts, hashes, combos): how ``lookup`` finds a name's hash,
+        for the gate's native answer to exactly listed names (gate/fastblock.py)."""
+        return self._probe
+
     def _combo_of(self, h: int) -> int:
         """The combo id of the name whose hash is ``h``, or -1 (``find`` by hash)."""
         bucket = (h >> self._shift) + self._offset
