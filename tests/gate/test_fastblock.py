@@ -46,7 +46,8 @@ LONG = ".".join(["a" * 60, "b" * 60, "c" * 60, "d" * 55, "example"])  # 250 char
 LISTS = {
     # (category, names): custom lists are never guarded; category lists are.
     "mine": ("custom", ["bad.example", "Tracker.Example", "x_y.example", "single", LONG,
-                        "under.listed.example"]),
+                        "under.listed.example", "ads.byteoversea.com", "cdn.youtube.com",
+                        "www.qwant.com"]),
     "adult": ("adult", ["porn.example", "deep.sub.adult.example"]),
     "games": ("games", ["play.google.com", "games.example"]),
     "scam": ("scam", ["use-application-dns.net", "mask.icloud.com", "resolver.arpa",
@@ -56,7 +57,8 @@ NAMES = ["bad.example", "BAD.Example", "tracker.example", "x_y.example", "single
          "porn.example", "deep.sub.adult.example", "sub.bad.example", "sub.porn.example",
          "listed.example", "ok.example", "play.google.com", "games.example",
          "use-application-dns.net", "mask.icloud.com", "resolver.arpa", "x.resolver.arpa",
-         "under.listed.example", "example"]
+         "under.listed.example", "example", "ads.byteoversea.com", "cdn.youtube.com",
+         "www.qwant.com"]
 TYPES = ["A", "AAAA", "TXT", "HTTPS", "MX", "ANY"]
 
 
@@ -194,7 +196,8 @@ def test_native_answers_are_the_pipelines(tmp_path: Path) -> None:
     # canaries, the local zone) claims, and whose answer fits in 512 octets (the long
     # name's reason in the EDNS error can push it past: the pipeline then truncates).
     ours = {"bad.example", "tracker.example", "x_y.example", "single", LONG, "porn.example",
-            "deep.sub.adult.example", "games.example", "under.listed.example"}
+            "deep.sub.adult.example", "games.example", "under.listed.example",
+            "ads.byteoversea.com", "cdn.youtube.com", "www.qwant.com"}
     py_gate, py = make_gate(index, policy, native=False)
     expected = []
     for data in packets[:len(NAMES) * 19]:
@@ -219,16 +222,33 @@ def test_every_block_mode_and_log_level(tmp_path: Path, mode: str) -> None:
         assert len(answered) > 150
 
 
-@pytest.mark.parametrize("policy", [
-    DefaultPolicy(blocked_categories=("adult",), allow=("ok.example",)),
-    DefaultPolicy(blocked_categories=("adult",), deny=("other.example",)),
-    DefaultPolicy(blocked_categories=("adult",), blocked_services=("tiktok",)),
-    DefaultPolicy(blocked_categories=("adult",), allowed_services=("youtube",)),
-    DefaultPolicy(blocked_categories=("adult",), allow_list_only=True),
-    DefaultPolicy(blocked_categories=("adult",), safe_search=True),
-], ids=["allow", "deny", "service", "allowed service", "allow-list-only", "safe search"])
-def test_profiles_whose_rules_could_intervene_are_left_to_the_pipeline(
-        tmp_path: Path, policy: DefaultPolicy) -> None:
+@pytest.mark.parametrize(("policy", "claimed"), [
+    (DefaultPolicy(blocked_categories=("adult",), allow=("porn.example",)), "porn.example"),
+    (DefaultPolicy(blocked_categories=("adult",), deny=("listed.example",)),
+     "under.listed.example"),
+    (DefaultPolicy(blocked_categories=("adult",), blocked_services=("tiktok",)),
+     "ads.byteoversea.com"),
+    (DefaultPolicy(blocked_categories=("adult",), allowed_services=("youtube",)),
+     "cdn.youtube.com"),
+    (DefaultPolicy(blocked_categories=("adult",), monitored_services=("youtube",)),
+     "cdn.youtube.com"),
+    (DefaultPolicy(blocked_categories=("adult",), safe_search=True), "www.qwant.com"),
+], ids=["allow", "deny", "service", "allowed service", "monitored service", "safe search"])
+def test_names_the_profiles_rules_claim_are_left_to_the_pipeline(
+        tmp_path: Path, policy: DefaultPolicy, claimed: str) -> None:
+    """A rule of the profile that matches a name or a parent (an allow or deny rule, a
+    service's domains, a search engine safe search blocks) decides before the lists: such
+    names go to the pipeline, the profile's other listed names are still answered here."""
+    index = make_index(tmp_path)
+    answered = compare(index, policy, corpus())
+    names = {dns.message.from_wire(a).question[0].name.to_text(omit_final_dot=True).lower()
+             for a in answered}
+    assert claimed not in names
+    assert {"bad.example", "porn.example", "ads.byteoversea.com"} - {claimed} <= names
+
+
+def test_allow_list_only_is_left_to_the_pipeline(tmp_path: Path) -> None:
+    policy = DefaultPolicy(blocked_categories=("adult",), allow_list_only=True)
     assert compare(make_index(tmp_path), policy, corpus()) == []
 
 

@@ -4,7 +4,8 @@
  * gate/fastblock.py builds one Table per compiled profile and its time-dependent state
  * (policy/timestate.py's Live), only when policy/decide.py's ``exact_blocks_only`` says
  * that for such a name ``decide`` can only return the list's block (or the guard's allow).
- * ``Table.answer(data, ip)`` then does what ``Gate.answer_now`` and ``Gate._blocked`` do for
+ * ``Table.answer(data, ip)`` then, for a name none of whose suffixes the profile's rules
+ * claim (``claimed``), does what ``Gate.answer_now`` and ``Gate._blocked`` do for
  * it: parse the query, probe the domain index, check the never-block guard, build the block
  * answer, count it, add the query-log record to the batch and memoise the answer.
  *
@@ -42,6 +43,7 @@ typedef struct {
     PyObject *lists;   /* tuple by list id: (reason prefix, category, guarded) or None */
     PyObject *guard;   /* frozenset: never-block names */
     PyObject *special; /* frozenset: names the Python pipeline answers */
+    PyObject *claimed; /* frozenset: names the profile's rules claim with their subdomains */
     PyObject *live;    /* the profile's Live */
     double valid_from; /* live.valid_from when the table was built */
     double valid_until;
@@ -86,6 +88,7 @@ static void Table_dealloc(Table *self) {
     Py_XDECREF(self->lists);
     Py_XDECREF(self->guard);
     Py_XDECREF(self->special);
+    Py_XDECREF(self->claimed);
     Py_XDECREF(self->live);
     Py_XDECREF(self->bodies);
     Py_XDECREF(self->memo);
@@ -100,24 +103,25 @@ static void Table_dealloc(Table *self) {
 
 static int Table_init(Table *self, PyObject *args, PyObject *kwargs) {
     static char *kw[] = {"starts", "hashes", "combos", "shift", "offset", "blocks", "lists",
-                         "guard", "special", "live", "valid_from", "valid_until", "enabled",
-                         "bodies", "memo", "memo_limit", "batch", "memo_seconds",
+                         "guard", "special", "claimed", "live", "valid_from", "valid_until",
+                         "enabled", "bodies", "memo", "memo_limit", "batch", "memo_seconds",
                          "profile_id", "level", "stats", "by_category", "fixed",
                          "udp_payload", "max_size", NULL};
     int shift, enabled, udp_payload;
     long long offset;
     Py_ssize_t memo_limit, max_size;
     double valid_from, valid_until, memo_seconds;
-    PyObject *lists, *guard, *special, *live, *bodies, *memo, *batch, *profile_id, *level,
-        *stats, *by_category, *fixed;
+    PyObject *lists, *guard, *special, *claimed, *live, *bodies, *memo, *batch, *profile_id,
+        *level, *stats, *by_category, *fixed;
     if (self->starts.obj != NULL) {
         PyErr_SetString(PyExc_RuntimeError, "a Table is built once");
         return -1;
     }
     if (!PyArg_ParseTupleAndKeywords(
-            args, kwargs, "$y*y*y*iLy*O!O!O!OddpO!OnO!dOOOO!Oin", kw, &self->starts,
+            args, kwargs, "$y*y*y*iLy*O!O!O!O!OddpO!OnO!dOOOO!Oin", kw, &self->starts,
             &self->hashes, &self->combos, &shift, &offset, &self->blocks, &PyTuple_Type,
-            &lists, &PyFrozenSet_Type, &guard, &PyFrozenSet_Type, &special, &live,
+            &lists, &PyFrozenSet_Type, &guard, &PyFrozenSet_Type, &special,
+            &PyFrozenSet_Type, &claimed, &live,
             &valid_from, &valid_until, &enabled, &PyTuple_Type, &bodies, &memo, &memo_limit,
             &PyList_Type, &batch, &memo_seconds, &profile_id, &level, &stats,
             &PyDict_Type, &by_category, &fixed, &udp_payload, &max_size))
@@ -152,7 +156,7 @@ static int Table_init(Table *self, PyObject *args, PyObject *kwargs) {
     self->udp_payload = udp_payload;
     self->max_size = max_size;
 #define KEEP(field) Py_INCREF(field); self->field = field
-    KEEP(lists); KEEP(guard); KEEP(special); KEEP(live); KEEP(bodies); KEEP(memo);
+    KEEP(lists); KEEP(guard); KEEP(special); KEEP(claimed); KEEP(live); KEEP(bodies); KEEP(memo);
     KEEP(batch); KEEP(profile_id); KEEP(level); KEEP(stats); KEEP(by_category); KEEP(fixed);
 #undef KEEP
     return 0;
@@ -179,22 +183,28 @@ static Py_ssize_t probe(Table *t, long long h) {
     return -1;
 }
 
-/* 1 when name (or a parent, never the last label alone) is a guard entry; -1 on error. */
-static int guarded(Table *t, PyObject *name, const char *text, Py_ssize_t len) {
-    Py_ssize_t last = len - 1;
-    while (last >= 0 && text[last] != '.')
-        last--;
-    if (last < 0 || PySet_GET_SIZE(t->guard) == 0)
-        return 0;  /* a single label is never checked alone */
-    int hit = PySet_Contains(t->guard, name);
-    /* Then the parent after each dot but the last. */
-    for (Py_ssize_t i = 0; hit == 0 && i < last; i++) {
+/* 1 when name or a parent is in names, -1 on error. With last_label 0, the last label
+ * alone is not checked (the guard's rule), and a single-label name not at all. */
+static int suffix_in(PyObject *names, PyObject *name, const char *text, Py_ssize_t len,
+                     int last_label) {
+    Py_ssize_t end = len;  /* parents start after a dot before this */
+    if (!last_label) {
+        while (end > 0 && text[end - 1] != '.')
+            end--;
+        if (end == 0)
+            return 0;
+        end--;  /* the last dot itself */
+    }
+    if (PySet_GET_SIZE(names) == 0)
+        return 0;
+    int hit = PySet_Contains(names, name);
+    for (Py_ssize_t i = 0; hit == 0 && i < end; i++) {
         if (text[i] != '.')
             continue;
         PyObject *parent = PyUnicode_FromStringAndSize(text + i + 1, len - i - 1);
         if (parent == NULL)
             return -1;
-        hit = PySet_Contains(t->guard, parent);
+        hit = PySet_Contains(names, parent);
         Py_DECREF(parent);
     }
     return hit;
@@ -306,6 +316,8 @@ static PyObject *Table_answer(Table *self, PyObject *const *args, Py_ssize_t nar
     memcpy(PyUnicode_1BYTE_DATA(name), text, len);
     PyObject *result = NULL, *response = NULL, *reason = NULL, *record = NULL;
     int special = PySet_Contains(self->special, name);
+    if (special == 0)
+        special = suffix_in(self->claimed, name, text, len, 1);
     if (special != 0) {
         result = special < 0 ? NULL : Py_NewRef(Py_None);
         goto done;
@@ -335,7 +347,7 @@ static PyObject *Table_answer(Table *self, PyObject *const *args, Py_ssize_t nar
     PyObject *info = PyTuple_GET_ITEM(self->lists, list_id);
     PyObject *prefix = PyTuple_GET_ITEM(info, 0), *category = PyTuple_GET_ITEM(info, 1);
     if (PyObject_IsTrue(PyTuple_GET_ITEM(info, 2))) {
-        int g = guarded(self, name, text, len);
+        int g = suffix_in(self->guard, name, text, len, 0);
         if (g != 0) {
             result = g < 0 ? NULL : Py_NewRef(Py_None);
             goto done;

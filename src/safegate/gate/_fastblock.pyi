@@ -5,7 +5,8 @@ from typing import Any
 class Table:
     def __init__(self, *, starts: Any, hashes: Any, combos: Any, shift: int, offset: int,
                  blocks: Any, lists: tuple[tuple[str, str, bool] | None, ...],
-                 guard: frozenset[str], special: frozenset[str], live: Any,
+                 guard: frozenset[str], special: frozenset[str],
+                 claimed: frozenset[str], live: Any,
                  valid_from: float, valid_until: float, enabled: bool,
                  bodies: tuple[tuple[int, bytes, int, int], ...],
                  memo: OrderedDict[bytes, Any], memo_limit: int, batch: list[Any],

@@ -24,7 +24,7 @@ from safegate.gate import answers, wire
 from safegate.lists.guard import guard_names
 from safegate.lists.index import NO_LIST, DomainIndex
 from safegate.policy.compiled import CompiledProfile
-from safegate.policy.decide import CANARY, PRIVATE_RELAY, exact_blocks_only
+from safegate.policy.decide import CANARY, PRIVATE_RELAY, claimed, exact_blocks_only
 from safegate.policy.timestate import Live
 
 try:
@@ -78,9 +78,10 @@ def table_for(profile: CompiledProfile, live: Live, index: DomainIndex, *,
     table = Table(
         starts=starts, hashes=hashes, combos=combos, shift=shift, offset=offset,
         blocks=_blocks(verdicts).data, lists=_list_info(index), guard=guard_names(),
-        special=SPECIAL, live=live, valid_from=live.valid_from, valid_until=live.valid_until,
-        enabled=enabled, bodies=bodies, memo=profile.memo, memo_limit=memo_size,
-        memo_seconds=memo_seconds, batch=batch, profile_id=profile.id,
+        special=SPECIAL, claimed=claimed(profile, live), live=live,
+        valid_from=live.valid_from, valid_until=live.valid_until, enabled=enabled,
+        bodies=bodies, memo=profile.memo, memo_limit=memo_size, memo_seconds=memo_seconds,
+        batch=batch, profile_id=profile.id,
         level=None if profile.log_level == "off" else profile.log_level, stats=stats,
         by_category=stats.blocked_by_category, fixed=fixed,
         udp_payload=wire.DEFAULT_UDP_PAYLOAD, max_size=wire.MIN_UDP_PAYLOAD)

@@ -194,23 +194,29 @@ def _rules(profile: CompiledProfile, index: DomainIndex, name: str,
 def exact_blocks_only(profile: CompiledProfile, live: Live) -> bool:
     """Whether, under ``live``, ``decide`` can answer a name that an enabled block list names
     exactly (the name's own index entry blocks it) with nothing but that list's block or,
-    for a list with a category other than custom, the never-block guard's allow — apart from
-    the names ``_rules`` handles first (the bypass canaries, the local zone).
+    for a list with a category other than custom, the never-block guard's allow — provided
+    the name is none of the names ``_rules`` handles first (the bypass canaries, the local
+    zone) and none of its suffixes is ``claimed`` by the profile's rules.
 
     True when nothing else in ``_rules`` could apply: no time-dependent state in force (a
-    pause, a window, a temporary allow), no allow or deny rules of the profile, no blocked,
-    allowed or monitored service, no used-up budget, no search engine that safe search
-    blocks, no allow-list-only mode, and no allow list or allow pattern that could beat the
-    block. gate/fastblock.py answers such names in C when this is True: a change to
-    ``_rules`` that adds a rule before or beside the index lookup must be added here too
-    (tests/gate/test_fastblock.py compares the two answers). Pure."""
-    if live.verdicts is not None:
-        verdicts, services = live.verdicts, live.services
-    else:
-        verdicts, services = profile.verdicts, profile.services
-    return not (live.active or profile.allow or profile.deny or services
-                or profile.service_modes or live.budget.exhausted or profile.unforceable
-                or profile.allow_list_only or verdicts.any_allow or verdicts.allow_patterns)
+    pause, a window, a temporary allow), no used-up budget, no allow-list-only mode, and no
+    allow list or allow pattern that could beat the block. gate/fastblock.py answers such
+    names in C when this is True: a change to ``_rules`` that adds a rule before or beside
+    the index lookup must be added here or to ``claimed`` too (tests/gate/test_fastblock.py
+    compares the two answers). Pure."""
+    verdicts = live.verdicts if live.verdicts is not None else profile.verdicts
+    return not (live.active or live.budget.exhausted or profile.allow_list_only
+                or verdicts.any_allow or verdicts.allow_patterns)
+
+
+def claimed(profile: CompiledProfile, live: Live) -> frozenset[str]:
+    """The names whose rules ``_rules`` applies, by suffix, before the lists: the profile's
+    allow and deny rules, its blocked (now), allowed and monitored services' domains, and
+    the search engines that safe search blocks. A name none of whose suffixes is here
+    reaches the index lookup (see ``exact_blocks_only``). Pure."""
+    services = live.services if live.verdicts is not None else profile.services
+    return frozenset((*profile.allow, *profile.deny, *services, *profile.service_modes,
+                      *profile.unforceable))
 
 
 def judge_answer(profile: CompiledProfile, index: DomainIndex, live: Live,
