@@ -30,6 +30,7 @@ from safegate.app.leader import Leadership
 from safegate.app.memory import one_malloc_arena, tune_gc
 from safegate.config import ConfigError, Settings, child_environ, parse_addr
 from safegate.files import private_dir
+from safegate.gate import fastblock
 from safegate.gate.answers import BlockStyle
 from safegate.gate.cache import AnswerCache
 from safegate.gate.querylog import QueryLog
@@ -264,9 +265,11 @@ class GateProcess:
             self.request_reload("asked for while the gate was starting")
         log.info(
             "SafeGate gate%s listening on udp/tcp %s:%d with %d list names, %d profiles "
-            "(ready in %.1f s)", "" if self.worker is None else f" worker {self.worker}",
+            "(ready in %.1f s; %s)", "" if self.worker is None else f" worker {self.worker}",
             host, self.port, self.index.size, len(snapshot.profiles),
             time.perf_counter() - started,
+            "native block answers on" if fastblock.NATIVE else
+            "native block answers off: the package was installed without a C compiler",
         )
         return self.port
 
