@@ -63,22 +63,32 @@ def _blocks(verdicts: Any) -> np.ndarray:
 
 def table_for(profile: CompiledProfile, live: Live, index: DomainIndex, *,
               style: answers.BlockStyle, stats: Any, batch: list[Any], fixed: type,
-              memo_size: int, memo_seconds: float) -> Answer | None:
+              memo_size: int, memo_seconds: float, shared: dict[Any, Any]) -> Answer | None:
     """The native answer for ``profile`` in the state ``live`` holds now (computed: see
     ``policy.timestate.current``), or None without the native module. It answers nothing
     (returns None for every query) when the state is not ``exact_blocks_only``, and still
-    reports (False) when that state is recomputed."""
+    reports (False) when that state is recomputed. ``shared``: what tables of the same
+    snapshot share (the lists' reasons, the blocks of each ``Verdicts``, equal sets of
+    claimed names), kept by the caller and emptied with the snapshot."""
     if Table is None:
         return None
     enabled = exact_blocks_only(profile, live)
     verdicts = live.verdicts if live.verdicts is not None else profile.verdicts
+    lists = shared.get(id(index))
+    if lists is None or lists[0] is not index:
+        lists = shared[id(index)] = (index, _list_info(index))
+    blocks = shared.get(id(verdicts))
+    if blocks is None or blocks[0] is not verdicts:
+        blocks = shared[id(verdicts)] = (verdicts, _blocks(verdicts))
+    names = claimed(profile, live)
+    names = shared.setdefault(names, names)  # children with the same rules share one set
     shift, offset, starts, hashes, combos = index.probe
     mode = profile.block_mode or "null"
     bodies = tuple(answers.block_body(style, mode, kind) for kind in KINDS)
     table = Table(
         starts=starts, hashes=hashes, combos=combos, shift=shift, offset=offset,
-        blocks=_blocks(verdicts).data, lists=_list_info(index), guard=guard_names(),
-        special=SPECIAL, claimed=claimed(profile, live), live=live,
+        blocks=blocks[1].data, lists=lists[1], guard=guard_names(),
+        special=SPECIAL, claimed=names, live=live,
         valid_from=live.valid_from, valid_until=live.valid_until, enabled=enabled,
         bodies=bodies, memo=profile.memo, memo_limit=memo_size, memo_seconds=memo_seconds,
         batch=batch, profile_id=profile.id,

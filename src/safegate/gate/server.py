@@ -224,8 +224,10 @@ class Gate:
         # Registrable domains resolved that no list or rule knew: the queue for the
         # content-safety engine (flushed to the store by the runtime).
         self.new_domains: dict[str, int] = {}
-        # Per profile (by identity, under this snapshot): its native answer (fastblock.py).
+        # Per profile (by identity, under this snapshot): its native answer (fastblock.py),
+        # and what those answers' tables share.
         self._fast: dict[int, tuple[CompiledProfile, float, fastblock.Answer]] = {}
+        self._fast_shared: dict[Any, Any] = {}
 
     # -- policy swaps ------------------------------------------------------------------
 
@@ -237,6 +239,7 @@ class Gate:
         self.clients.clear()
         self.token_clients.clear()
         self._fast.clear()
+        self._fast_shared.clear()
 
     # -- clients -----------------------------------------------------------------------
 
@@ -263,7 +266,7 @@ class Gate:
         answer = fastblock.table_for(
             profile, live, self.snapshot.index, style=self.options.style, stats=self.stats,
             batch=self.querylog.batch, fixed=FixedMemo, memo_size=self.options.memo_size,
-            memo_seconds=BLOCK_MEMO_SECONDS)
+            memo_seconds=BLOCK_MEMO_SECONDS, shared=self._fast_shared)
         if answer is not None:
             self._fast[id(profile)] = (profile, live.valid_from, answer)
         return answer
