@@ -34,9 +34,9 @@ from safegate.policy.compiled import DefaultPolicy, PolicySnapshot, compile_prof
 from safegate.policy.timestate import TimeRules
 
 if not fastblock.NATIVE:
-    if os.environ.get("SAFEGATE_REQUIRE_NATIVE"):
-        pytest.fail("safegate.gate._fastblock is not built, and SAFEGATE_REQUIRE_NATIVE is set "
-                    "(CI has a C compiler: the install's build of the module failed)",
+    if os.environ.get("SAFEGATE_TEST_REQUIRE_NATIVE"):
+        pytest.fail("safegate.gate._fastblock is not built, and SAFEGATE_TEST_REQUIRE_NATIVE is "
+                    "set (CI has a C compiler: the install's build of the module failed)",
                     pytrace=False)
     pytest.skip("safegate.gate._fastblock is not built (installed without a C compiler): "
                 "the pipeline answers every query", allow_module_level=True)
