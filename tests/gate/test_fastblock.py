@@ -49,6 +49,10 @@ LISTS = {
                         "under.listed.example", "ads.byteoversea.com", "cdn.youtube.com",
                         "www.qwant.com"]),
     "adult": ("adult", ["porn.example", "deep.sub.adult.example"]),
+    # Public suffixes and names beside them: a suffix list's entry blocks the names under
+    # it up to their registrable domain, never through a public suffix (the PSL's rules,
+    # its wildcard *.ck and its exception !www.ck).
+    "psl": ("violence", ["github.io", "co.uk", "b.co.uk", "ck", "foo.ck", "www.ck"]),
     "games": ("games", ["play.google.com", "games.example"]),
     "scam": ("scam", ["use-application-dns.net", "mask.icloud.com", "resolver.arpa",
                       "x.resolver.arpa"]),
@@ -58,7 +62,8 @@ NAMES = ["bad.example", "BAD.Example", "tracker.example", "x_y.example", "single
          "listed.example", "ok.example", "play.google.com", "games.example",
          "use-application-dns.net", "mask.icloud.com", "resolver.arpa", "x.resolver.arpa",
          "under.listed.example", "example", "ads.byteoversea.com", "cdn.youtube.com",
-         "www.qwant.com"]
+         "www.qwant.com", "user.github.io", "a.b.co.uk", "x.y.b.co.uk", "x.www.ck",
+         "a.foo.ck", "deep.a.foo.ck", "github.io", "sub.games.example", "a.b.c.porn.example"]
 TYPES = ["A", "AAAA", "TXT", "HTTPS", "MX", "ANY"]
 
 
@@ -189,15 +194,20 @@ def compare(index: DomainIndex, policy: DefaultPolicy, packets: list[bytes],
 def test_native_answers_are_the_pipelines(tmp_path: Path) -> None:
     index = make_index(tmp_path)
     packets = corpus()
-    policy = DefaultPolicy(blocked_categories=("adult", "games", "scam"))
+    policy = DefaultPolicy(blocked_categories=("adult", "games", "scam", "violence"))
     answered = compare(index, policy, packets)
     # Of the usual queries (every type and EDNS form of each name), exactly those for a
-    # name whose own entry blocks it and that no guard (play.google.com) or earlier rule (the
-    # canaries, the local zone) claims, and whose answer fits in 512 octets (the long
-    # name's reason in the EDNS error can push it past: the pipeline then truncates).
+    # name that its own entry or a listed parent's (of a suffix list, below the public
+    # suffix) blocks and that no guard (play.google.com) or earlier rule (the canaries, the
+    # local zone) claims, and whose answer fits in 512 octets (the long name's reason in
+    # the EDNS error can push it past: the pipeline then truncates). Not sub.bad.example
+    # ("mine" matches exactly), user.github.io, a.foo.ck or deep.a.foo.ck (their listed
+    # parents are public suffixes, or above their registrable domain).
     ours = {"bad.example", "tracker.example", "x_y.example", "single", LONG, "porn.example",
             "deep.sub.adult.example", "games.example", "under.listed.example",
-            "ads.byteoversea.com", "cdn.youtube.com", "www.qwant.com"}
+            "ads.byteoversea.com", "cdn.youtube.com", "www.qwant.com", "sub.porn.example",
+            "x.y.b.co.uk", "x.www.ck", "a.b.co.uk", "github.io", "sub.games.example",
+            "a.b.c.porn.example", "foo.ck"}
     py_gate, py = make_gate(index, policy, native=False)
     expected = []
     for data in packets[:len(NAMES) * 19]:

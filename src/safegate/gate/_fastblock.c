@@ -1,16 +1,18 @@
 /* safegate.gate._fastblock: the gate's answer to a memo miss of a name that an enabled
- * block list names exactly, in C.
+ * block list covers (its own entry, or a listed parent's in a suffix list), in C.
  *
  * gate/fastblock.py builds one Table per compiled profile and its time-dependent state
- * (policy/timestate.py's Live), only when policy/decide.py's ``exact_blocks_only`` says
+ * (policy/timestate.py's Live), only when policy/decide.py's ``list_blocks_decide`` says
  * that for such a name ``decide`` can only return the list's block (or the guard's allow).
  * ``Table.answer(data, ip)`` then, for a name none of whose suffixes the profile's rules
  * claim (``claimed``), does what ``Gate.answer_now`` and ``Gate._blocked`` do for
- * it: parse the query, probe the domain index, check the never-block guard, build the block
+ * it: parse the query, probe the domain index for the name and then its parents up to its
+ * registrable domain (the Public Suffix List's rules, as DomainIndex.lookup walks), check
+ * the never-block guard, build the block
  * answer, count it, add the query-log record to the batch and memoise the answer.
  *
  * It answers only what it is sure of and returns None for everything else (an unusual
- * packet, a name not in the index or under a listed parent, a guarded name, an answer that
+ * packet, a name no enabled list covers, a guarded name, an answer that
  * would need truncating...), leaving the query to the Python pipeline, which decides
  * every case. It returns False when the profile's time-dependent state was recomputed since
  * the table was built (the table must be built again). tests/gate/test_fastblock.py checks
@@ -40,6 +42,8 @@ typedef struct {
     int shift;
     long long offset;
     Py_buffer blocks;  /* int32 by combo: the list whose exact entry blocks, or -1 */
+    Py_buffer parent_blocks; /* int32 by combo: the suffix list that blocks subdomains, or -1 */
+    PyObject *psl_rules, *psl_wildcards, *psl_exceptions; /* the Public Suffix List's sets */
     PyObject *lists;   /* tuple by list id: (reason prefix, category, guarded) or None */
     PyObject *guard;   /* frozenset: never-block names */
     PyObject *special; /* frozenset: names the Python pipeline answers */
@@ -85,6 +89,10 @@ static void Table_dealloc(Table *self) {
     PyBuffer_Release(&self->hashes);
     PyBuffer_Release(&self->combos);
     PyBuffer_Release(&self->blocks);
+    PyBuffer_Release(&self->parent_blocks);
+    Py_XDECREF(self->psl_rules);
+    Py_XDECREF(self->psl_wildcards);
+    Py_XDECREF(self->psl_exceptions);
     Py_XDECREF(self->lists);
     Py_XDECREF(self->guard);
     Py_XDECREF(self->special);
@@ -102,7 +110,9 @@ static void Table_dealloc(Table *self) {
 }
 
 static int Table_init(Table *self, PyObject *args, PyObject *kwargs) {
-    static char *kw[] = {"starts", "hashes", "combos", "shift", "offset", "blocks", "lists",
+    static char *kw[] = {"starts", "hashes", "combos", "shift", "offset", "blocks",
+                         "parent_blocks", "psl_rules", "psl_wildcards", "psl_exceptions",
+                         "lists",
                          "guard", "special", "claimed", "live", "valid_from", "valid_until",
                          "enabled", "bodies", "memo", "memo_limit", "batch", "memo_seconds",
                          "profile_id", "level", "stats", "by_category", "fixed",
@@ -112,14 +122,16 @@ static int Table_init(Table *self, PyObject *args, PyObject *kwargs) {
     Py_ssize_t memo_limit, max_size;
     double valid_from, valid_until, memo_seconds;
     PyObject *lists, *guard, *special, *claimed, *live, *bodies, *memo, *batch, *profile_id,
-        *level, *stats, *by_category, *fixed;
+        *level, *stats, *by_category, *fixed, *psl_rules, *psl_wildcards, *psl_exceptions;
     if (self->starts.obj != NULL) {
         PyErr_SetString(PyExc_RuntimeError, "a Table is built once");
         return -1;
     }
     if (!PyArg_ParseTupleAndKeywords(
-            args, kwargs, "$y*y*y*iLy*O!O!O!O!OddpO!OnO!dOOOO!Oin", kw, &self->starts,
-            &self->hashes, &self->combos, &shift, &offset, &self->blocks, &PyTuple_Type,
+            args, kwargs, "$y*y*y*iLy*y*O!O!O!O!O!O!O!OddpO!OnO!dOOOO!Oin", kw, &self->starts,
+            &self->hashes, &self->combos, &shift, &offset, &self->blocks, &self->parent_blocks,
+            &PyFrozenSet_Type, &psl_rules, &PyFrozenSet_Type, &psl_wildcards,
+            &PyFrozenSet_Type, &psl_exceptions, &PyTuple_Type,
             &lists, &PyFrozenSet_Type, &guard, &PyFrozenSet_Type, &special,
             &PyFrozenSet_Type, &claimed, &live,
             &valid_from, &valid_until, &enabled, &PyTuple_Type, &bodies, &memo, &memo_limit,
@@ -128,7 +140,8 @@ static int Table_init(Table *self, PyObject *args, PyObject *kwargs) {
         return -1;
     if (self->starts.itemsize != 4 || self->hashes.itemsize != 8 ||
         (self->combos.itemsize != 2 && self->combos.itemsize != 4) ||
-        self->blocks.itemsize != 4 || self->combos.len / self->combos.itemsize !=
+        self->blocks.itemsize != 4 || self->parent_blocks.itemsize != 4 ||
+        self->combos.len / self->combos.itemsize !=
         self->hashes.len / 8 || shift < 1 || shift > 63 || memo_limit < 1) {
         PyErr_SetString(PyExc_ValueError, "Table: arrays or sizes do not fit together");
         return -1;
@@ -156,6 +169,7 @@ static int Table_init(Table *self, PyObject *args, PyObject *kwargs) {
     self->udp_payload = udp_payload;
     self->max_size = max_size;
 #define KEEP(field) Py_INCREF(field); self->field = field
+    KEEP(psl_rules); KEEP(psl_wildcards); KEEP(psl_exceptions);
     KEEP(lists); KEEP(guard); KEEP(special); KEEP(claimed); KEEP(live); KEEP(bodies); KEEP(memo);
     KEEP(batch); KEEP(profile_id); KEEP(level); KEEP(stats); KEEP(by_category); KEEP(fixed);
 #undef KEEP
@@ -181,6 +195,78 @@ static Py_ssize_t probe(Table *t, long long h) {
     if (lo < (Py_ssize_t)starts[bucket + 1] && hashes[lo] == h)
         return lo;
     return -1;
+}
+
+/* The list (by id) that by_combo (int32 by combo) gives the index entry at position at, or
+ * -1. */
+static int verdict_at(Table *t, Py_buffer *by_combo, Py_ssize_t at) {
+    Py_ssize_t combo = t->combos.itemsize == 2 ? ((const uint16_t *)t->combos.buf)[at]
+                                               : ((const uint32_t *)t->combos.buf)[at];
+    if (combo >= by_combo->len / 4)
+        return -1;
+    return ((const int32_t *)by_combo->buf)[combo];
+}
+
+/* How many trailing labels of the name whose suffixes (longest first) are cands[0..n) form
+ * its public suffix (at least 1): lists/psl.py's _suffix_count. -1 on error. */
+static Py_ssize_t suffix_count(Table *t, PyObject **cands, Py_ssize_t n) {
+    for (Py_ssize_t i = 0; i < n; i++) {
+        int hit = PySet_Contains(t->psl_exceptions, cands[i]);
+        if (hit != 0)
+            return hit < 0 ? -1 : n - i - 1;
+        hit = PySet_Contains(t->psl_rules, cands[i]);
+        if (hit == 0 && i + 1 < n)
+            hit = PySet_Contains(t->psl_wildcards, cands[i + 1]);
+        if (hit != 0)
+            return hit < 0 ? -1 : n - i;
+    }
+    return 1;
+}
+
+/* The parent of the name (text, len) whose index entry blocks it by a suffix list, walking
+ * from the nearest parent up to the registrable domain and never to a public suffix (as
+ * DomainIndex.lookup walks): a new reference to the parent, with *list_id set; None
+ * (borrowed) when no parent is listed; NULL on error. */
+static PyObject *listed_parent(Table *t, PyObject *name, const char *text, Py_ssize_t len,
+                               int *list_id) {
+    PyObject *cands[MAX_NAME / 2 + 2];
+    Py_ssize_t n = 0;
+    cands[n++] = name;
+    for (Py_ssize_t i = 0; i < len; i++) {
+        if (text[i] != '.')
+            continue;
+        PyObject *parent = PyUnicode_FromStringAndSize(text + i + 1, len - i - 1);
+        if (parent == NULL)
+            goto fail;
+        cands[n++] = parent;
+    }
+    PyObject *found = Py_None;
+    Py_ssize_t public_labels = suffix_count(t, cands, n);
+    if (public_labels < 0)
+        goto fail;
+    Py_ssize_t registrable = n > public_labels ? public_labels + 1 : 0;
+    Py_ssize_t last = registrable ? n - registrable : 0;
+    for (Py_ssize_t i = 1; i <= last; i++) {
+        Py_hash_t h = PyObject_Hash(cands[i]);
+        if (h == -1)
+            goto fail;
+        Py_ssize_t at = probe(t, (long long)h);
+        if (at < 0)
+            continue;
+        int id = verdict_at(t, &t->parent_blocks, at);
+        if (id >= 0) {
+            *list_id = id;
+            found = Py_NewRef(cands[i]);
+            break;
+        }
+    }
+    for (Py_ssize_t i = 1; i < n; i++)
+        Py_DECREF(cands[i]);
+    return found;
+fail:
+    for (Py_ssize_t i = 1; i < n; i++)
+        Py_DECREF(cands[i]);
+    return NULL;
 }
 
 /* 1 when name or a parent is in names, -1 on error. With last_label 0, the last label
@@ -314,7 +400,7 @@ static PyObject *Table_answer(Table *self, PyObject *const *args, Py_ssize_t nar
     if (name == NULL)
         return NULL;
     memcpy(PyUnicode_1BYTE_DATA(name), text, len);
-    PyObject *result = NULL, *response = NULL, *reason = NULL, *record = NULL;
+    PyObject *result = NULL, *response = NULL, *reason = NULL, *record = NULL, *entry = NULL;
     int special = PySet_Contains(self->special, name);
     if (special == 0)
         special = suffix_in(self->claimed, name, text, len, 1);
@@ -323,23 +409,26 @@ static PyObject *Table_answer(Table *self, PyObject *const *args, Py_ssize_t nar
         goto done;
     }
 
-    /* The index: the name itself, blocked by an enabled list. */
+    /* The index: the name itself, blocked by an enabled list, or else its nearest listed
+     * parent up to the registrable domain. */
     Py_hash_t h = PyObject_Hash(name);
     if (h == -1)
         goto done;
     Py_ssize_t at = probe(self, (long long)h);
-    if (at < 0) {
-        result = Py_NewRef(Py_None);
-        goto done;
+    int list_id = at < 0 ? -1 : verdict_at(self, &self->blocks, at);
+    if (list_id >= 0) {
+        entry = Py_NewRef(name);
+    } else {
+        PyObject *parent = listed_parent(self, name, text, len, &list_id);
+        if (parent == NULL)
+            goto done;
+        if (parent == Py_None) {
+            result = Py_NewRef(Py_None);
+            goto done;
+        }
+        entry = parent;
     }
-    Py_ssize_t combo = self->combos.itemsize == 2 ? ((const uint16_t *)self->combos.buf)[at]
-                                                  : ((const uint32_t *)self->combos.buf)[at];
-    if (combo >= self->blocks.len / 4) {
-        result = Py_NewRef(Py_None);
-        goto done;
-    }
-    int list_id = ((const int32_t *)self->blocks.buf)[combo];
-    if (list_id < 0 || list_id >= PyTuple_GET_SIZE(self->lists) ||
+    if (list_id >= PyTuple_GET_SIZE(self->lists) ||
         PyTuple_GET_ITEM(self->lists, list_id) == Py_None) {
         result = Py_NewRef(Py_None);
         goto done;
@@ -355,7 +444,7 @@ static PyObject *Table_answer(Table *self, PyObject *const *args, Py_ssize_t nar
     }
 
     /* The block answer: header, the client's question, the body, our OPT with the EDE. */
-    reason = PyUnicode_Concat(prefix, name);
+    reason = PyUnicode_Concat(prefix, entry);
     if (reason == NULL)
         goto done;
     PyObject *body = PyTuple_GET_ITEM(self->bodies,
@@ -469,6 +558,7 @@ static PyObject *Table_answer(Table *self, PyObject *const *args, Py_ssize_t nar
 
 done:
     Py_DECREF(name);
+    Py_XDECREF(entry);
     Py_XDECREF(reason);
     Py_XDECREF(record);
     Py_XDECREF(response);
@@ -488,7 +578,7 @@ static PyTypeObject TableType = {
     .tp_basicsize = sizeof(Table),
     .tp_dealloc = (destructor)Table_dealloc,
     .tp_flags = Py_TPFLAGS_DEFAULT,
-    .tp_doc = "The fast answer to memo misses of exactly listed blocked names, for one "
+    .tp_doc = "The fast answer to memo misses of listed blocked names, for one "
               "profile and state.",
     .tp_methods = Table_methods,
     .tp_init = (initproc)Table_init,
@@ -497,7 +587,7 @@ static PyTypeObject TableType = {
 
 static struct PyModuleDef module = {
     PyModuleDef_HEAD_INIT, "_fastblock",
-    "Block answers for exactly listed names, in C (see gate/fastblock.py).", -1, NULL,
+    "Block answers for listed names, in C (see gate/fastblock.py).", -1, NULL,
 };
 
 PyMODINIT_FUNC PyInit__fastblock(void) {

@@ -4,7 +4,9 @@ from typing import Any
 
 class Table:
     def __init__(self, *, starts: Any, hashes: Any, combos: Any, shift: int, offset: int,
-                 blocks: Any, lists: tuple[tuple[str, str, bool] | None, ...],
+                 blocks: Any, parent_blocks: Any, psl_rules: frozenset[str],
+                 psl_wildcards: frozenset[str], psl_exceptions: frozenset[str],
+                 lists: tuple[tuple[str, str, bool] | None, ...],
                  guard: frozenset[str], special: frozenset[str],
                  claimed: frozenset[str], live: Any,
                  valid_from: float, valid_until: float, enabled: bool,

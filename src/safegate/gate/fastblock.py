@@ -1,9 +1,9 @@
-"""The native answer to a memo miss of an exactly listed blocked name (``_fastblock.c``).
+"""The native answer to a memo miss of a listed blocked name (``_fastblock.c``).
 
 A cold mix (every list name once, what an ISP's resolver sees all day) misses the memo on
 every query, and the Python pipeline (parse, decide, build, count, log, memoise) was most
 of what such a query cost. For a profile whose state makes ``policy.decide`` answer those
-names from the list alone (``exact_blocks_only``), ``table_for`` builds a ``Table`` that
+names from the lists alone (``list_blocks_decide``), ``table_for`` builds a ``Table`` that
 does the same work in C for one query at a time, and leaves everything it is not sure of
 to the pipeline (see the C file's header). A table belongs to one profile and one
 computation of its time-dependent state; its ``answer`` returns False once that state has
@@ -24,7 +24,7 @@ from safegate.gate import answers, wire
 from safegate.lists.guard import guard_names
 from safegate.lists.index import NO_LIST, DomainIndex
 from safegate.policy.compiled import CompiledProfile
-from safegate.policy.decide import CANARY, PRIVATE_RELAY, claimed, exact_blocks_only
+from safegate.policy.decide import CANARY, PRIVATE_RELAY, claimed, list_blocks_decide
 from safegate.policy.timestate import Live
 
 try:
@@ -53,12 +53,15 @@ def _list_info(index: DomainIndex) -> tuple[tuple[str, str, bool] | None, ...]:
     return tuple(out)
 
 
-def _blocks(verdicts: Any) -> np.ndarray:
-    """By combo: the list whose exact entry blocks the name, or -1 (an allow list decides,
-    or no enabled list has it)."""
-    block = np.asarray(verdicts.block_exact, dtype=np.int32)
-    allow = np.asarray(verdicts.allow_exact, dtype=np.int32)
-    return np.where(allow == NO_LIST, block, NO_LIST).astype(np.int32)
+def _blocks(verdicts: Any) -> tuple[np.ndarray, np.ndarray]:
+    """By combo: the list whose entry blocks the name itself, and the suffix list whose entry
+    blocks the names under it; -1 where an allow list decides or no enabled list has it."""
+    def masked(block: tuple[int, ...], allow: tuple[int, ...]) -> np.ndarray:
+        blocks, allows = np.asarray(block, dtype=np.int32), np.asarray(allow, dtype=np.int32)
+        return np.where(allows == NO_LIST, blocks, NO_LIST).astype(np.int32)
+
+    return (masked(verdicts.block_exact, verdicts.allow_exact),
+            masked(verdicts.block_suffix, verdicts.allow_suffix))
 
 
 def table_for(profile: CompiledProfile, live: Live, index: DomainIndex, *,
@@ -66,13 +69,13 @@ def table_for(profile: CompiledProfile, live: Live, index: DomainIndex, *,
               memo_size: int, memo_seconds: float, shared: dict[Any, Any]) -> Answer | None:
     """The native answer for ``profile`` in the state ``live`` holds now (computed: see
     ``policy.timestate.current``), or None without the native module. It answers nothing
-    (returns None for every query) when the state is not ``exact_blocks_only``, and still
+    (returns None for every query) when the state is not ``list_blocks_decide``, and still
     reports (False) when that state is recomputed. ``shared``: what tables of the same
     snapshot share (the lists' reasons, the blocks of each ``Verdicts``, equal sets of
     claimed names), kept by the caller and emptied with the snapshot."""
     if Table is None:
         return None
-    enabled = exact_blocks_only(profile, live)
+    enabled = list_blocks_decide(profile, live)
     verdicts = live.verdicts if live.verdicts is not None else profile.verdicts
     lists = shared.get(id(index))
     if lists is None or lists[0] is not index:
@@ -87,7 +90,9 @@ def table_for(profile: CompiledProfile, live: Live, index: DomainIndex, *,
     bodies = tuple(answers.block_body(style, mode, kind) for kind in KINDS)
     table = Table(
         starts=starts, hashes=hashes, combos=combos, shift=shift, offset=offset,
-        blocks=blocks[1].data, lists=lists[1], guard=guard_names(),
+        blocks=blocks[1][0].data, parent_blocks=blocks[1][1].data,
+        psl_rules=index.psl.rules, psl_wildcards=index.psl.wildcards,
+        psl_exceptions=index.psl.exceptions, lists=lists[1], guard=guard_names(),
         special=SPECIAL, claimed=names, live=live,
         valid_from=live.valid_from, valid_until=live.valid_until, enabled=enabled,
         bodies=bodies, memo=profile.memo, memo_limit=memo_size, memo_seconds=memo_seconds,

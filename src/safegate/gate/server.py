@@ -86,7 +86,7 @@ class Client:
         self.limiter = limiter
         self.refused = refused
         self.by_mac = by_mac
-        # The native answer to memo misses of exactly listed blocked names (fastblock.py),
+        # The native answer to memo misses of listed blocked names (fastblock.py),
         # for a client that answers from its profile's memo; set by ``Gate.admit``.
         self.fast: fastblock.Answer | None = None
 
@@ -801,7 +801,7 @@ class UdpServer(asyncio.DatagramProtocol):
         gate = self.gate
         fast = client.fast
         if fast is not None:
-            # An exactly listed blocked name, answered natively (gate/fastblock.py); None:
+            # A listed blocked name, answered natively (gate/fastblock.py); None:
             # the pipeline below answers; False: the profile's state changed since.
             try:
                 response = fast(data, ip)

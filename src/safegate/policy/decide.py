@@ -191,10 +191,11 @@ def _rules(profile: CompiledProfile, index: DomainIndex, name: str,
                                     False))
 
 
-def exact_blocks_only(profile: CompiledProfile, live: Live) -> bool:
-    """Whether, under ``live``, ``decide`` can answer a name that an enabled block list names
-    exactly (the name's own index entry blocks it) with nothing but that list's block or,
-    for a list with a category other than custom, the never-block guard's allow — provided
+def list_blocks_decide(profile: CompiledProfile, live: Live) -> bool:
+    """Whether, under ``live``, ``decide`` can answer a name that an enabled block list covers
+    (the name's own index entry blocks it, or else the nearest listed parent's entry in a
+    suffix list, below the public suffix) with nothing but that list's block or, for a list
+    with a category other than custom, the never-block guard's allow — provided
     the name is none of the names ``_rules`` handles first (the bypass canaries, the local
     zone) and none of its suffixes is ``claimed`` by the profile's rules.
 
@@ -213,7 +214,7 @@ def claimed(profile: CompiledProfile, live: Live) -> frozenset[str]:
     """The names whose rules ``_rules`` applies, by suffix, before the lists: the profile's
     allow and deny rules, its blocked (now), allowed and monitored services' domains, and
     the search engines that safe search blocks. A name none of whose suffixes is here
-    reaches the index lookup (see ``exact_blocks_only``). Pure."""
+    reaches the index lookup (see ``list_blocks_decide``). Pure."""
     services = live.services if live.verdicts is not None else profile.services
     return frozenset((*profile.allow, *profile.deny, *services, *profile.service_modes,
                       *profile.unforceable))
