@@ -223,50 +223,51 @@ static Py_ssize_t suffix_count(Table *t, PyObject **cands, Py_ssize_t n) {
     return 1;
 }
 
-/* The parent of the name (text, len) whose index entry blocks it by a suffix list, walking
- * from the nearest parent up to the registrable domain and never to a public suffix (as
- * DomainIndex.lookup walks): a new reference to the parent, with *list_id set; None
- * (borrowed) when no parent is listed; NULL on error. */
-static PyObject *listed_parent(Table *t, PyObject *name, const char *text, Py_ssize_t len,
-                               int *list_id) {
-    PyObject *cands[MAX_NAME / 2 + 2];
-    Py_ssize_t n = 0;
-    cands[n++] = name;
+/* The position in text of the nearest parent of the name (text, len) whose index entry
+ * blocks it by a suffix list, with *list_id set; -1 when none does. No object is made: an
+ * ASCII str hashes as its bytes (_Py_HashBytes), so most names that no list covers (the
+ * allowed names of a memo miss) cost a few probes here. */
+static Py_ssize_t listed_parent(Table *t, const char *text, Py_ssize_t len, int *list_id) {
     for (Py_ssize_t i = 0; i < len; i++) {
         if (text[i] != '.')
             continue;
-        PyObject *parent = PyUnicode_FromStringAndSize(text + i + 1, len - i - 1);
-        if (parent == NULL)
-            goto fail;
-        cands[n++] = parent;
-    }
-    PyObject *found = Py_None;
-    Py_ssize_t public_labels = suffix_count(t, cands, n);
-    if (public_labels < 0)
-        goto fail;
-    Py_ssize_t registrable = n > public_labels ? public_labels + 1 : 0;
-    Py_ssize_t last = registrable ? n - registrable : 0;
-    for (Py_ssize_t i = 1; i <= last; i++) {
-        Py_hash_t h = PyObject_Hash(cands[i]);
-        if (h == -1)
-            goto fail;
-        Py_ssize_t at = probe(t, (long long)h);
-        if (at < 0)
-            continue;
-        int id = verdict_at(t, &t->parent_blocks, at);
+        Py_ssize_t at = probe(t, (long long)_Py_HashBytes(text + i + 1, len - i - 1));
+        int id = at < 0 ? -1 : verdict_at(t, &t->parent_blocks, at);
         if (id >= 0) {
             *list_id = id;
-            found = Py_NewRef(cands[i]);
-            break;
+            return i + 1;
         }
     }
-    for (Py_ssize_t i = 1; i < n; i++)
+    return -1;
+}
+
+/* 1 when the parent of the name (text, len) that starts at offset from lies at or below
+ * the name's registrable domain (DomainIndex.lookup walks no further: a list entry that is
+ * a public suffix, or above one, matches only itself), 0 when it does not, -1 on error. */
+static int below_public_suffix(Table *t, const char *text, Py_ssize_t len, Py_ssize_t from) {
+    PyObject *cands[MAX_NAME / 2 + 2];
+    Py_ssize_t n = 0, depth = 0;  /* depth: which suffix the parent at from is */
+    int result = -1;
+    for (Py_ssize_t i = -1; i < len; i++) {
+        if (i >= 0 && text[i] != '.')
+            continue;
+        if (i + 1 == from)
+            depth = n;
+        PyObject *suffix = PyUnicode_FromStringAndSize(text + i + 1, len - i - 1);
+        if (suffix == NULL)
+            goto done;
+        cands[n++] = suffix;
+    }
+    Py_ssize_t public_labels = suffix_count(t, cands, n);
+    if (public_labels >= 0) {
+        Py_ssize_t registrable = n > public_labels ? public_labels + 1 : 0;
+        Py_ssize_t last = registrable ? n - registrable : 0;
+        result = depth >= 1 && depth <= last;
+    }
+done:
+    for (Py_ssize_t i = 0; i < n; i++)
         Py_DECREF(cands[i]);
-    return found;
-fail:
-    for (Py_ssize_t i = 1; i < n; i++)
-        Py_DECREF(cands[i]);
-    return NULL;
+    return result;
 }
 
 /* 1 when name or a parent is in names, -1 on error. With last_label 0, the last label
@@ -396,37 +397,33 @@ static PyObject *Table_answer(Table *self, PyObject *const *args, Py_ssize_t nar
     if (len >= zlen && memcmp(text + len - zlen, zone, zlen) == 0 &&
         (len == zlen || text[len - zlen - 1] == '.'))
         Py_RETURN_NONE;
+    /* The index first (no object made for a name no list covers): the name itself, blocked
+     * by an enabled list, or else its nearest listed parent up to the registrable domain. */
+    Py_ssize_t at = probe(self, (long long)_Py_HashBytes(text, len));
+    int list_id = at < 0 ? -1 : verdict_at(self, &self->blocks, at);
+    Py_ssize_t from = 0;  /* where the entry that blocks starts in text */
+    if (list_id < 0) {
+        from = listed_parent(self, text, len, &list_id);
+        if (from < 0)
+            Py_RETURN_NONE;
+        int below = below_public_suffix(self, text, len, from);
+        if (below <= 0)
+            return below < 0 ? NULL : Py_NewRef(Py_None);
+    }
     PyObject *name = PyUnicode_New(len, 127);
     if (name == NULL)
         return NULL;
     memcpy(PyUnicode_1BYTE_DATA(name), text, len);
     PyObject *result = NULL, *response = NULL, *reason = NULL, *record = NULL, *entry = NULL;
+    entry = from ? PyUnicode_FromStringAndSize(text + from, len - from) : Py_NewRef(name);
+    if (entry == NULL)
+        goto done;
     int special = PySet_Contains(self->special, name);
     if (special == 0)
         special = suffix_in(self->claimed, name, text, len, 1);
     if (special != 0) {
         result = special < 0 ? NULL : Py_NewRef(Py_None);
         goto done;
-    }
-
-    /* The index: the name itself, blocked by an enabled list, or else its nearest listed
-     * parent up to the registrable domain. */
-    Py_hash_t h = PyObject_Hash(name);
-    if (h == -1)
-        goto done;
-    Py_ssize_t at = probe(self, (long long)h);
-    int list_id = at < 0 ? -1 : verdict_at(self, &self->blocks, at);
-    if (list_id >= 0) {
-        entry = Py_NewRef(name);
-    } else {
-        PyObject *parent = listed_parent(self, name, text, len, &list_id);
-        if (parent == NULL)
-            goto done;
-        if (parent == Py_None) {
-            result = Py_NewRef(Py_None);
-            goto done;
-        }
-        entry = parent;
     }
     if (list_id >= PyTuple_GET_SIZE(self->lists) ||
         PyTuple_GET_ITEM(self->lists, list_id) == Py_None) {
