@@ -9,20 +9,28 @@ DEV_STAMP := $(VENV)/.installed-dev
 APT_TEST_PACKAGES := bind9-dnsutils knot-dnsutils chromium
 WEB ?= 127.0.0.1:8080
 
-.PHONY: run test lint typecheck apt-test vendor-lists models clean
+.PHONY: run test lint typecheck apt-test apt-build vendor-lists models clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 
-# setup.py builds the gate's one native module (src/safegate/gate/_fastblock.c) in place.
+# setup.py builds the gate's one native module (src/safegate/gate/_fastblock.c) in place; it
+# needs a C compiler (installed here when missing and run as root; without one the module is
+# skipped and the gate answers in Python alone).
 NATIVE_SRC := setup.py src/safegate/gate/_fastblock.c
+APT_BUILD_PACKAGES := gcc
 
-$(STAMP): pyproject.toml $(NATIVE_SRC) | $(VENV)/bin/python
+apt-build:
+	@command -v cc >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(APT_BUILD_PACKAGES); \
+	  else echo "note: no C compiler: the gate's native module is skipped (install$(APT_BUILD_PACKAGES:%= %))"; fi; }
+
+$(STAMP): pyproject.toml $(NATIVE_SRC) | $(VENV)/bin/python apt-build
 	$(PY) -m pip install -q -e .
 	touch $@
 
-$(DEV_STAMP): pyproject.toml $(NATIVE_SRC) | $(VENV)/bin/python
+$(DEV_STAMP): pyproject.toml $(NATIVE_SRC) | $(VENV)/bin/python apt-build
 	$(PY) -m pip install -q -e '.[dev]'
 	touch $(STAMP) $@
 
