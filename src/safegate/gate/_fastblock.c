@@ -146,6 +146,10 @@ static int Table_init(Table *self, PyObject *args, PyObject *kwargs) {
         PyErr_SetString(PyExc_ValueError, "Table: arrays or sizes do not fit together");
         return -1;
     }
+    if (!PyType_Check(fixed) || !PyType_IsSubtype((PyTypeObject *)fixed, &PyTuple_Type)) {
+        PyErr_SetString(PyExc_TypeError, "Table: fixed must be a tuple type (FixedMemo)");
+        return -1;
+    }
     if (PyTuple_GET_SIZE(bodies) != 3) {
         PyErr_SetString(PyExc_ValueError, "Table: bodies are three (A, AAAA, other)");
         return -1;
@@ -535,19 +539,16 @@ static PyObject *Table_answer(Table *self, PyObject *const *args, Py_ssize_t nar
         PyObject *key = PyBytes_FromStringAndSize((const char *)d + 2, n - 2);
         PyObject *tail = PyBytes_FromStringAndSize((const char *)r + 2, size - 2);
         PyObject *when = PyFloat_FromDouble(expires);
-        PyObject *fields = NULL, *entry = NULL;
-        if (key && tail && when)
-            fields = PyTuple_Pack(5, when, Py_None, when, tail, record ? record : Py_None);
-        if (fields) {
-            PyObject *wrap = PyTuple_Pack(1, fields);
-            if (wrap) {
-                entry = PyTuple_Type.tp_new((PyTypeObject *)self->fixed, wrap, NULL);
-                Py_DECREF(wrap);
-            }
+        /* The FixedMemo made in place (tuple.__new__ would build a tuple to copy from). */
+        PyTypeObject *fixed = (PyTypeObject *)self->fixed;
+        PyObject *memoised = key && tail && when ? fixed->tp_alloc(fixed, 5) : NULL;
+        if (memoised != NULL) {
+            PyObject *items[5] = {when, Py_None, when, tail, record ? record : Py_None};
+            for (int i = 0; i < 5; i++)
+                PyTuple_SET_ITEM(memoised, i, Py_NewRef(items[i]));
         }
-        int failed = entry == NULL || PyObject_SetItem(self->memo, key, entry) < 0;
-        Py_XDECREF(key); Py_XDECREF(tail); Py_XDECREF(when); Py_XDECREF(fields);
-        Py_XDECREF(entry);
+        int failed = memoised == NULL || PyObject_SetItem(self->memo, key, memoised) < 0;
+        Py_XDECREF(key); Py_XDECREF(tail); Py_XDECREF(when); Py_XDECREF(memoised);
         if (failed)
             goto done;
     }
