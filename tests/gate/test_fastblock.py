@@ -16,6 +16,7 @@ from typing import Any
 import dns.edns
 import dns.flags
 import dns.message
+import dns.rcode
 import dns.rdatatype
 import pytest
 
@@ -295,12 +296,25 @@ def test_the_udp_server_answers_through_it(tmp_path: Path) -> None:
     index = make_index(tmp_path)
     gate, _ = make_gate(index, DefaultPolicy(blocked_categories=("adult",)), native=True)
     gate.clients.clear()
+    # What the server's native answers returned, as the server called them.
+    natively: list[Any] = []
+    build = gate.fast_answer
+
+    def watched(profile: Any) -> Any:
+        answer = build(profile)
+
+        def watch(data: bytes, ip: str) -> Any:
+            natively.append(answer(data, ip))
+            return natively[-1]
+        return watch
+
+    gate.fast_answer = watched  # type: ignore[method-assign]
     server = UdpServer(gate)
     sent: list[tuple[bytes, Any]] = []
     server._sendto = lambda data, addr: sent.append((data, addr))  # type: ignore[method-assign]
     server.datagram_received(query("porn.example", qid=1), (IP, 5353))
     server.datagram_received(query("porn.example", qid=2), (IP, 5353))  # from the memo
-    # Under a listed parent: not the name's own entry, so the pipeline blocks it.
+    # Under a listed parent: the walk up to the registrable domain finds porn.example.
     server.datagram_received(query("sub.porn.example", qid=3), (IP, 5353))
     assert gate.clients[IP].fast is not None
     assert gate.stats.slow_path == 2 and gate.stats.blocked == 2
@@ -313,3 +327,8 @@ def test_the_udp_server_answers_through_it(tmp_path: Path) -> None:
     assert [record[4] for record in logged] == [
         "adult:test/adult:porn.example", "adult:test/adult:porn.example",
         "adult:test/adult:porn.example"]
+    assert natively == [sent[0][0], sent[2][0]]  # both misses answered natively
+    # The canary has a rule of its own: declined there, answered by the pipeline.
+    server.datagram_received(query("use-application-dns.net", qid=4), (IP, 5353))
+    assert natively[-1] is None
+    assert dns.message.from_wire(sent[-1][0]).rcode() == dns.rcode.NXDOMAIN
