@@ -19,7 +19,6 @@ from safegate.app.requests import RequestView, child_requests
 from safegate.policy.presets import preset
 from safegate.policy.schedule import zone
 from safegate.policy.timestate import zone_ok
-from safegate.privacy import audit
 from safegate.store import family as repo
 from safegate.store.models import Organisation, Profile, QueryLog, UnblockRequest
 
@@ -75,6 +74,8 @@ _CHILD = (select(Profile, Organisation).join(Organisation, Organisation.id == Pr
           .options(joinedload(Profile.policy)).where(Profile.id == bindparam("profile_id")))
 _PENDING = select(func.count()).select_from(UnblockRequest).where(
     UnblockRequest.profile_id == bindparam("profile_id"), UnblockRequest.status == "pending")
+# Both counts in one statement: one round trip for a summary's numbers.
+_COUNTS = select(_BLOCKED_SINCE.scalar_subquery(), _PENDING.scalar_subquery())
 
 
 def _summary(session: Session, profile: Profile, tz: str, now: datetime) -> ChildSummary:
@@ -90,12 +91,11 @@ def _summary(session: Session, profile: Profile, tz: str, now: datetime) -> Chil
         paused = "" if profile.paused_until.year >= 9999 else \
             profile.paused_until.astimezone(zone(tz)).strftime("%Y-%m-%d %H:%M")
     conn = session.connection()  # column-only statements: Core, past the ORM's execute
-    blocked = conn.scalar(_BLOCKED_SINCE, {"profile_id": profile.id,
-                                           "since": local_midnight(tz, now)}) or 0
-    pending = conn.scalar(_PENDING, {"profile_id": profile.id}) or 0
+    blocked, pending = conn.execute(_COUNTS, {"profile_id": profile.id,
+                                              "since": local_midnight(tz, now)}).one()
     devices = [_device_view(d, profile.name) for d in repo.profile_devices(session, profile.id)]
     return ChildSummary(profile.id, profile.name, profile.birth_year, band_vi, band_en, paused,
-                        int(blocked), int(pending), devices)
+                        int(blocked or 0), int(pending or 0), devices)
 
 
 def household(app: App, org_id: int, *, now: datetime | None = None) -> Household:
@@ -127,18 +127,24 @@ class ChildPage:
 
 def child_page(app: App, child_id: int | str, caller: Caller, *, requests: int = 20,
                now: datetime | None = None) -> ChildPage:
-    """A child's page for ``caller`` in one transaction: the access check (NotFound or
-    Forbidden), the reads and one audit entry (``child.view``: what was shown)."""
+    """A child's page for ``caller``: the access check (NotFound or Forbidden) and the reads
+    in one read-only transaction, then one audit entry (``child.view``: what was shown),
+    committed before this returns through the app's group commit of views."""
     now = now or datetime.now(UTC)
     key = app.keyring()
-    with app.sessions().begin() as session:
-        profile_id = access.check_in(session, caller, "child", child_id).profile_id
-        profile, org = session.execute(_CHILD, {"profile_id": profile_id}).one()
+    oid = access.row_id("child", child_id)
+    with app.sessions()() as session:
+        found = session.execute(_CHILD, {"profile_id": oid}).one_or_none()
+        if found is None:
+            raise access.NotFound(f"no child {oid}")
+        profile, org = found
+        access.judge(session, caller, "child", oid, profile.id, profile.org_id)
         summary = _summary(session, profile, zone_ok(org.timezone), now)
         policy = _policy_dict(session, profile)
         shown = child_requests(session, profile.id, key, limit=requests)
-        audit.append(session, actor=caller.actor, action="child.view", object_type="profile",
-                     subject=profile.subject, org_id=profile.org_id,
-                     detail={"shown": ["summary", "policy", "requests"],
-                             "requests": len(shown)})
-        return ChildPage(summary, policy, shown)
+        subject, org_id = profile.subject, profile.org_id
+    app.view_audit.record(actor=caller.actor, action="child.view", object_type="profile",
+                          subject=subject, org_id=org_id,
+                          detail={"shown": ["summary", "policy", "requests"],
+                                  "requests": len(shown)})
+    return ChildPage(summary, policy, shown)
