@@ -25,7 +25,6 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
 
     from safegate.app.bus import ChangeBus
-    from safegate.app.view_audit import ViewAudit
     from safegate.gate.server import Gate
     from safegate.lists.index import DomainIndex
     from safegate.lists.sources import ListSpec
@@ -46,7 +45,6 @@ class App:
         self._sessions: sessionmaker[Session] | None = None
         self._checked = False
         self._bus: ChangeBus | None = None
-        self._view_audit: ViewAudit | None = None
         self._keyring: tuple[tuple[Any, ...], Keyring] | None = None  # (key signature, keys)
         self.generation = 0  # of the last policy snapshot built
         # The domain index the gate of this process answers with (set by app.gate_process):
@@ -97,15 +95,6 @@ class App:
 
             self._sessions = session_factory(self.engine)
         return self._sessions
-
-    @property
-    def view_audit(self) -> ViewAudit:
-        """The group commit of view entries (``app/view_audit.py``), one per App."""
-        if self._view_audit is None:
-            from safegate.app.view_audit import ViewAudit
-
-            self._view_audit = ViewAudit(self.sessions().begin)
-        return self._view_audit
 
     def create_demo_household(self, *, schedules: bool = True) -> int:
         """The demo household (store/demo.py); ``schedules=False`` leaves out its weekly

@@ -19,6 +19,7 @@ from safegate.app.requests import RequestView, child_requests
 from safegate.policy.presets import preset
 from safegate.policy.schedule import zone
 from safegate.policy.timestate import zone_ok
+from safegate.privacy import audit
 from safegate.store import family as repo
 from safegate.store.models import Organisation, Profile, QueryLog, UnblockRequest
 
@@ -127,13 +128,13 @@ class ChildPage:
 
 def child_page(app: App, child_id: int | str, caller: Caller, *, requests: int = 20,
                now: datetime | None = None) -> ChildPage:
-    """A child's page for ``caller``: the access check (NotFound or Forbidden) and the reads
-    in one read-only transaction, then one audit entry (``child.view``: what was shown),
-    committed before this returns through the app's group commit of views."""
+    """A child's page for ``caller`` in one transaction: the access check (NotFound or
+    Forbidden) on the child's row read with its household, the reads and one audit entry
+    (``child.view``: what was shown)."""
     now = now or datetime.now(UTC)
     key = app.keyring()
     oid = access.row_id("child", child_id)
-    with app.sessions()() as session:
+    with app.sessions().begin() as session:
         found = session.execute(_CHILD, {"profile_id": oid}).one_or_none()
         if found is None:
             raise access.NotFound(f"no child {oid}")
@@ -142,9 +143,8 @@ def child_page(app: App, child_id: int | str, caller: Caller, *, requests: int =
         summary = _summary(session, profile, zone_ok(org.timezone), now)
         policy = _policy_dict(session, profile)
         shown = child_requests(session, profile.id, key, limit=requests)
-        subject, org_id = profile.subject, profile.org_id
-    app.view_audit.record(actor=caller.actor, action="child.view", object_type="profile",
-                          subject=subject, org_id=org_id,
-                          detail={"shown": ["summary", "policy", "requests"],
-                                  "requests": len(shown)})
-    return ChildPage(summary, policy, shown)
+        audit.append(session, actor=caller.actor, action="child.view", object_type="profile",
+                     subject=profile.subject, org_id=profile.org_id,
+                     detail={"shown": ["summary", "policy", "requests"],
+                             "requests": len(shown)})
+        return ChildPage(summary, policy, shown)

@@ -4,9 +4,7 @@ erased children's data, and of every consent change.
 Each entry holds its place in the chain (``seq``, from 1), the previous entry's hash and its
 own: SHA-256 over the canonical JSON of every field. :func:`append` runs inside the
 transaction that makes the change it records (flushes only, never commits), so an entry
-exists exactly when its change does. A view changes nothing: :func:`append_many` lets the app
-record the views of many requests in one transaction (``app/view_audit.py``), each committed
-before its page is answered. The single ``audit_head`` row holds the count and the
+exists exactly when its change does. The single ``audit_head`` row holds the count and the
 last hash; updating it first orders concurrent writers on PostgreSQL and SQLite alike, and it
 shows a removed last entry. :func:`verify` walks the chain and says where it breaks.
 
@@ -24,7 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -36,17 +34,13 @@ from sqlalchemy.orm import Session
 from safegate.store.models import AuditHead, AuditLog
 from safegate.store.values import utcnow
 
-__all__ = ["CHECKPOINT", "Verification", "append", "append_many", "entry_fields", "entry_hash",
-           "purge", "verify"]
+__all__ = ["CHECKPOINT", "Verification", "append", "entry_hash", "purge", "verify"]
 
 _HEAD = cast(Table, AuditHead.__table__)
 _LOG = cast(Table, AuditLog.__table__)
 # The statements of every append, built once (a page view appends one).
 _CLAIM = (update(_HEAD).where(_HEAD.c.id == 1).values(count=_HEAD.c.count + 1)
           .returning(_HEAD.c.count, _HEAD.c.last_hash))
-_CLAIM_MANY = (update(_HEAD).where(_HEAD.c.id == 1)
-               .values(count=_HEAD.c.count + bindparam("n", type_=_HEAD.c.count.type))
-               .returning(_HEAD.c.count, _HEAD.c.last_hash))
 _INSERT = insert(_LOG)
 _NEW_HEAD = update(_HEAD).where(_HEAD.c.id == 1).values(last_hash=bindparam("digest"))
 WHY_LIMIT = 200
@@ -105,10 +99,15 @@ def append(session: Session, *, actor: str, action: str, object_type: str,
            legal_basis: str | None = None, detail: Mapping[str, Any] | None = None,
            now: datetime | None = None) -> AuditLog:
     """Add one entry to the chain in the caller's transaction (flushes, never commits)."""
-    fields = entry_fields(actor=actor, action=action, object_type=object_type,
-                          object_id=object_id, subject=subject, org_id=org_id, role=role,
-                          why=why, legal_basis=legal_basis, detail=detail, now=now)
+    if legal_basis is not None and legal_basis not in LEGAL_BASES:
+        raise ValueError(f"legal_basis: {legal_basis!r} is not one of {', '.join(LEGAL_BASES)}")
     seq, prev = _claim(session)
+    fields: dict[str, Any] = {
+        "ts": (now or utcnow()).astimezone(UTC), "actor": actor[:320], "role": role,
+        "org_id": org_id, "action": action, "object_type": object_type,
+        "object_id": None if object_id is None else str(object_id), "subject": subject,
+        "why": clean_why(why), "legal_basis": legal_basis, "detail": dict(detail or {}),
+    }
     digest = entry_hash(prev, seq, fields)
     # A plain INSERT (no unit of work for a row nobody changes afterwards): a page view
     # writes one of these, and the ORM's flush of it cost as much as the statements.
@@ -120,43 +119,6 @@ def append(session: Session, *, actor: str, action: str, object_type: str,
     session.flush()  # the caller's own pending changes, as before
     key = inserted.inserted_primary_key
     return AuditLog(id=None if key is None else key[0], **row)
-
-
-def entry_fields(*, actor: str, action: str, object_type: str,
-                 object_id: int | str | None = None, subject: str | None = None,
-                 org_id: int | None = None, role: str | None = None, why: str | None = None,
-                 legal_basis: str | None = None, detail: Mapping[str, Any] | None = None,
-                 now: datetime | None = None) -> dict[str, Any]:
-    """An entry's fields as stored (``why`` redacted, ``actor`` cut to its column), checked
-    before any place in the chain is taken: what :func:`append_many` takes."""
-    if legal_basis is not None and legal_basis not in LEGAL_BASES:
-        raise ValueError(f"legal_basis: {legal_basis!r} is not one of {', '.join(LEGAL_BASES)}")
-    return {"ts": (now or utcnow()).astimezone(UTC), "actor": actor[:320], "role": role,
-            "org_id": org_id, "action": action, "object_type": object_type,
-            "object_id": None if object_id is None else str(object_id), "subject": subject,
-            "why": clean_why(why), "legal_basis": legal_basis, "detail": dict(detail or {})}
-
-
-def append_many(session: Session, entries: Sequence[Mapping[str, Any]]) -> int:
-    """Add entries (each from :func:`entry_fields`) to the chain in the caller's transaction,
-    in their order, with one claim of the head for all of them: three statements for any
-    number (never commits). The number added."""
-    if not entries:
-        return 0
-    conn = session.connection()
-    row = conn.execute(_CLAIM_MANY, {"n": len(entries)}).one_or_none()
-    if row is None:  # the head is missing: _claim rebuilds it and takes the first place
-        _claim(session)
-        row = conn.execute(_CLAIM_MANY, {"n": len(entries) - 1}).one()
-    last, prev = int(row[0]), str(row[1])
-    rows = []
-    for seq, fields in enumerate(entries, start=last - len(entries) + 1):
-        digest = entry_hash(prev, seq, fields)
-        rows.append({"seq": seq, "prev_hash": prev, "hash": digest, **fields})
-        prev = digest
-    conn.execute(_INSERT, rows)
-    conn.execute(_NEW_HEAD, {"digest": prev})
-    return len(rows)
 
 
 def purge(session: Session, before: datetime, *, actor: str = "retention",
