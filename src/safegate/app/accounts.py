@@ -329,7 +329,9 @@ def session_caller(app: App, token: str, *,
                    now: datetime | None = None) -> tuple[Caller, str] | None:
     """(caller, CSRF token) of a live session cookie, or None."""
     now = now or datetime.now(UTC)
-    with app.sessions()() as session:
+    # Committed, not rolled back: psycopg forgets a connection's prepared statements at every
+    # ROLLBACK (and sends DEALLOCATE ALL), and this runs before every signed-in request.
+    with app.sessions().begin() as session:
         row = session.connection().execute(_SESSION, {"id": digest(token)}).one_or_none()
     if row is None or row.expires_at <= now:
         return None
