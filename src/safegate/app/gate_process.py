@@ -140,23 +140,25 @@ class GateProcess:
 
     async def reload(self, profiles: frozenset[int] | None = None) -> str:
         """Re-read policy (and the lists, if any list file changed) and swap. With
-        ``profiles`` (a change that named the only children it touched) and the lists
-        unchanged, only those children are read and compiled again. Asked for before the
-        gate exists (a SIGHUP while it starts), it runs once the start is done."""
+        ``profiles`` (a policy change that named the only children it touched), only those
+        children are read and compiled again, and the lists are not looked at: a change of
+        them comes as a change of kind ``lists`` or a SIGHUP, both without ``profiles``.
+        Asked for before the gate exists (a SIGHUP while it starts), it runs once the start
+        is done."""
         assert self.reload_lock is not None
         if self.gate is None:
             self.reload_after_start = True
             return "deferred until the gate has started"
         async with self.reload_lock:
             loop = asyncio.get_running_loop()
-            specs = await loop.run_in_executor(None, self.app.list_specs)
-            signature = lists_signature(specs)
             index = self.index
-            if profiles is not None and signature == self.signature and index is not None:
+            if profiles is not None and index is not None:
                 snapshot = await loop.run_in_executor(None, self.app.patch_snapshot,
                                                       self.gate.snapshot, profiles)
                 return self._swap(snapshot, f"{len(profiles)} of {len(snapshot.profiles)} "
                                             "profiles recompiled")
+            specs = await loop.run_in_executor(None, self.app.list_specs)
+            signature = lists_signature(specs)
             rebuilt = False
             if signature != self.signature or index is None:
                 new_index = await loop.run_in_executor(None, self.app.load_index, specs)
