@@ -36,3 +36,41 @@ def test_before_signing_in_the_browser_language_decides() -> None:
     assert i18n.browser_locale("en-US,en;q=0.9,vi;q=0.8") == "en"
     assert i18n.browser_locale("vi-VN,vi;q=0.9,en;q=0.8") == "vi"
     assert i18n.browser_locale("fr-FR") == "vi" and i18n.browser_locale(None) == "vi"
+
+
+def test_plain_messages_are_folded_into_the_compiled_template() -> None:
+    env = i18n.environment("vi")
+    source = ('{{ _("Sign in") }}|{{ _("Sign in").upper() }}|{{ x._("Sign in") }}|'
+              '{{ _("Blocked today: %(n)s", n=3) }}|{% for m in (_("Sign in"),) %}{{ m }}'
+              '{% endfor %}')
+    asked: list[str] = []
+
+    def counting(message: str, **values: object) -> str:
+        asked.append(message)
+        return message % values
+
+    class Holder:
+        def _(self, text: str) -> str:
+            return f"<{text}>"
+
+    out = env.from_string(source).render(x=Holder(), _=counting)
+    # Only the message with a value to fill in still asks ``_`` as the template renders;
+    # the others are the catalogue's text in the compiled template.
+    assert asked == ["Blocked today: %(n)s"]
+    assert out == "Đăng nhập|ĐĂNG NHẬP|&lt;Sign in&gt;|Blocked today: 3|Đăng nhập"
+    assert "Đăng nhập" in env.compile(source, raw=True)
+
+
+def test_a_folded_message_is_the_same_markup_as_a_called_one() -> None:
+    # A translation with a literal percent sign and markup characters comes out as ``_``
+    # gives it (markup, ``%%`` read as ``%``), and a text template gets plain text.
+    env = i18n.environment("en")
+    catalogue = i18n.translations("en")
+    called = i18n.remembered_gettext(catalogue)
+    folded = env.from_string('{{ _("100%% of <b>a</b>") }}').render()
+    assert folded == "100% of <b>a</b>"
+    from jinja2.nodes import EvalContext
+
+    assert folded == called(EvalContext(env), "100%% of <b>a</b>")
+    plain = env.from_string('{% autoescape false %}{{ _("a & b") }}{% endautoescape %}')
+    assert plain.render() == "a & b"

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import gettext
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -14,6 +14,8 @@ from typing import Any
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from jinja2 import Environment, FileSystemLoader, pass_eval_context, select_autoescape
+from jinja2.ext import Extension
+from jinja2.lexer import Token, TokenStream
 from jinja2.nodes import EvalContext
 from markupsafe import Markup
 
@@ -63,14 +65,57 @@ def environment(locale: str) -> Environment:
     """The template environment of one language (``_``/``gettext`` are its catalogue's)."""
     # The templates are the package's files: no stat of each one on every page (auto_reload).
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(),
-                      extensions=["jinja2.ext.i18n"], trim_blocks=True, lstrip_blocks=True,
-                      auto_reload=False)
+                      extensions=["jinja2.ext.i18n", ConstantMessages], trim_blocks=True,
+                      lstrip_blocks=True, auto_reload=False)
     catalogue = translations(pick_locale(locale))
     env.install_gettext_translations(catalogue, newstyle=True)  # type: ignore[attr-defined]
-    env.globals["_"] = remembered_gettext(catalogue)
+    env.globals["_"] = remembered = remembered_gettext(catalogue)
+    env.filters[ConstantMessages.FILTER] = remembered
     env.globals["token"] = csrf_input
     env.globals["lang"] = pick_locale(locale)
     return env
+
+
+class ConstantMessages(Extension):
+    """``_("a message")`` with nothing to fill in becomes ``("a message"|_message)`` as a
+    template is compiled. The filter is the same ``_``, and it needs no context, so the
+    compiler folds it into the translated text: every environment is one language, and its
+    compiled templates hold their messages as constants instead of calling ``_`` for each
+    one on every page (the child's page had some sixty calls). The source keeps ``_(...)``,
+    which the message extraction reads."""
+
+    FILTER = "_message"
+
+    def filter_stream(self, stream: TokenStream) -> Iterator[Token]:
+        window: list[Token] = []
+        before = ""  # the type of the last token given out
+        for token in stream:
+            window.append(token)
+            while window:
+                if not _may_open(window, before):
+                    before = window[0].type
+                    yield window.pop(0)
+                    continue
+                if len(window) < 4:
+                    break
+                name, _open, text, _close = window
+                window.clear()
+                for kind, value in (("lparen", "("), ("string", text.value), ("pipe", "|"),
+                                    ("name", self.FILTER), ("rparen", ")")):
+                    yield Token(name.lineno, kind, value)
+                before = "rparen"
+        yield from window
+
+
+_SHAPE = (("name", "_"), ("lparen", None), ("string", None), ("rparen", None))
+
+
+def _may_open(window: list[Token], before: str) -> bool:
+    """Do the tokens so far start ``_("text")`` (not an attribute ``x._(``)?"""
+    if before == "dot":
+        return False
+    return all(t.type == kind and (value is None or t.value == value)
+               for t, (kind, value) in zip(window, _SHAPE, strict=False))
 
 
 def remembered_gettext(catalogue: gettext.NullTranslations) -> Callable[..., str]:
