@@ -91,7 +91,8 @@ def _org_view(session: Session, org: Organisation) -> OrgView:
     return OrgView(org.id, org.name, org.kind, org.timezone, repo.child_count(session, org.id))
 
 
-def _device_view(device: Device, child: str) -> DeviceView:
+def _device_view(device: Device | Any, child: str) -> DeviceView:
+    """A device (its object, or a row of ``repo.device_rows``) as the app shows it."""
     return DeviceView(device.id, child, device.name, device.kind, device.ip_cidr, device.mac,
                       device.token)
 
@@ -572,8 +573,7 @@ def _policy_dict(session: Session, profile: Profile) -> dict[str, Any]:
                                    "(domains) until it is given")
     return {"child": profile.name, "preset": profile.preset,
             **policy_fields(record), **extra,
-            "budgets": {b.target: b.minutes_per_day
-                        for b in repo.profile_budgets(session, profile.id)}}
+            "budgets": repo.budget_minutes(session, profile.id)}
 
 
 def find_device(app: App, child: str, device: str, *, org: str | None = None) -> DeviceView:

@@ -94,7 +94,7 @@ def _summary(session: Session, profile: Profile, tz: str, now: datetime) -> Chil
     conn = session.connection()  # column-only statements: Core, past the ORM's execute
     blocked, pending = conn.execute(_COUNTS, {"profile_id": profile.id,
                                               "since": local_midnight(tz, now)}).one()
-    devices = [_device_view(d, profile.name) for d in repo.profile_devices(session, profile.id)]
+    devices = [_device_view(d, profile.name) for d in repo.device_rows(session, profile.id)]
     return ChildSummary(profile.id, profile.name, profile.birth_year, band_vi, band_en, paused,
                         int(blocked or 0), int(pending or 0), devices)
 

@@ -97,8 +97,9 @@ def append(session: Session, *, actor: str, action: str, object_type: str,
            object_id: int | str | None = None, subject: str | None = None,
            org_id: int | None = None, role: str | None = None, why: str | None = None,
            legal_basis: str | None = None, detail: Mapping[str, Any] | None = None,
-           now: datetime | None = None) -> AuditLog:
-    """Add one entry to the chain in the caller's transaction (flushes, never commits)."""
+           now: datetime | None = None) -> int:
+    """Add one entry to the chain in the caller's transaction (flushes, never commits); its
+    place in the chain (``seq``)."""
     if legal_basis is not None and legal_basis not in LEGAL_BASES:
         raise ValueError(f"legal_basis: {legal_basis!r} is not one of {', '.join(LEGAL_BASES)}")
     seq, prev = _claim(session)
@@ -114,11 +115,10 @@ def append(session: Session, *, actor: str, action: str, object_type: str,
     row = {"seq": seq, "prev_hash": prev, "hash": digest, **fields}
     # Core statements on the session's connection, past the ORM's execute.
     conn = session.connection()
-    inserted = conn.execute(_INSERT, row)
+    conn.execute(_INSERT, row)
     conn.execute(_NEW_HEAD, {"digest": digest})
     session.flush()  # the caller's own pending changes, as before
-    key = inserted.inserted_primary_key
-    return AuditLog(id=None if key is None else key[0], **row)
+    return seq
 
 
 def purge(session: Session, before: datetime, *, actor: str = "retention",

@@ -154,10 +154,22 @@ def delete_profile(session: Session, profile: Profile) -> None:
 _DEVICES = select(Device).where(Device.profile_id == bindparam("profile_id")).order_by(Device.id)
 _BUDGETS = (select(TimeBudget).where(TimeBudget.profile_id == bindparam("profile_id"))
             .order_by(TimeBudget.target))
+# The same reads as columns for a page that only shows them: no ORM objects to build.
+_DEVICE_ROWS = (select(Device.id, Device.name, Device.kind, Device.ip_cidr, Device.mac,
+                       Device.token)
+                .where(Device.profile_id == bindparam("profile_id")).order_by(Device.id))
+_BUDGET_ROWS = (select(TimeBudget.target, TimeBudget.minutes_per_day)
+                .where(TimeBudget.profile_id == bindparam("profile_id"))
+                .order_by(TimeBudget.target))
 
 
 def profile_devices(session: Session, profile_id: int) -> list[Device]:
     return list(session.scalars(_DEVICES, {"profile_id": profile_id}))
+
+
+def device_rows(session: Session, profile_id: int) -> Sequence[Any]:
+    """A child's devices as rows (id, name, kind, ip_cidr, mac, token), oldest first."""
+    return session.connection().execute(_DEVICE_ROWS, {"profile_id": profile_id}).all()
 
 
 def find_device(session: Session, profile: Profile, ref: str) -> Device:
@@ -207,6 +219,12 @@ def add_schedule(session: Session, profile_id: int, **fields: Any) -> Schedule:
 
 def profile_budgets(session: Session, profile_id: int) -> list[TimeBudget]:
     return list(session.scalars(_BUDGETS, {"profile_id": profile_id}))
+
+
+def budget_minutes(session: Session, profile_id: int) -> dict[str, int]:
+    """A child's budgets: minutes a day by target."""
+    return {target: int(minutes) for target, minutes in session.connection().execute(
+        _BUDGET_ROWS, {"profile_id": profile_id})}
 
 
 def set_budget(session: Session, profile_id: int, target: str, minutes: int) -> TimeBudget:
