@@ -329,10 +329,12 @@ def session_caller(app: App, token: str, *,
                    now: datetime | None = None) -> tuple[Caller, str] | None:
     """(caller, CSRF token) of a live session cookie, or None."""
     now = now or datetime.now(UTC)
-    # Committed, not rolled back: psycopg forgets a connection's prepared statements at every
-    # ROLLBACK (and sends DEALLOCATE ALL), and this runs before every signed-in request.
-    with app.sessions().begin() as session:
-        row = session.connection().execute(_SESSION, {"id": digest(token)}).one_or_none()
+    # On a bare connection (no ORM session to build for one statement), committed rather
+    # than rolled back: psycopg forgets a connection's prepared statements at every ROLLBACK
+    # (and sends DEALLOCATE ALL), and this runs before every signed-in request.
+    app.sessions()  # the schema check, once
+    with app.engine.begin() as conn:
+        row = conn.execute(_SESSION, {"id": digest(token)}).one_or_none()
     if row is None or row.expires_at <= now:
         return None
     return Caller(row.id, row.org_id, row.role, row.display_name,

@@ -559,21 +559,27 @@ def policy_fields(record: PolicyRecord) -> dict[str, Any]:
 
 
 def _policy_dict(session: Session, profile: Profile) -> dict[str, Any]:
+    return policy_view(session, profile.id, profile.name, profile.preset, profile.birth_year,
+                       profile.organisation.timezone, policy_record(profile.policy))
+
+
+def policy_view(session: Session, profile_id: int, name: str, preset: str | None,
+                birth_year: int | None, timezone: str, record: PolicyRecord) -> dict[str, Any]:
+    """``show_policy``'s fields of a child whose row and policy the caller has read."""
     from safegate.privacy.consent import age, effective_log_level
     from safegate.privacy.consent_check import active_consents
 
-    record = policy_record(profile.policy)
-    active = active_consents(session, profile.id)
-    in_effect = effective_log_level(record.log_level, active, age(
-        profile.birth_year, this_year(profile.organisation.timezone)))
+    active = active_consents(session, profile_id)
+    in_effect = effective_log_level(record.log_level, active, age(birth_year,
+                                                                  this_year(timezone)))
     extra: dict[str, Any] = {"log_level_in_effect": in_effect}
     if in_effect != record.log_level:
         extra["log_level_note"] = ("full query logging needs the full_query_log consent "
                                    "(parent, and the child aged 7+): hourly aggregates "
                                    "(domains) until it is given")
-    return {"child": profile.name, "preset": profile.preset,
+    return {"child": name, "preset": preset,
             **policy_fields(record), **extra,
-            "budgets": repo.budget_minutes(session, profile.id)}
+            "budgets": repo.budget_minutes(session, profile_id)}
 
 
 def find_device(app: App, child: str, device: str, *, org: str | None = None) -> DeviceView:

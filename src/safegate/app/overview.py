@@ -9,19 +9,20 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import bindparam, func, select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session
 
 from safegate.app import access
 from safegate.app.accounts import Caller
 from safegate.app.core import App
-from safegate.app.family import DeviceView, _device_view, _policy_dict
+from safegate.app.family import DeviceView, _device_view, policy_view
 from safegate.app.requests import RequestView, child_requests
 from safegate.policy.presets import preset
 from safegate.policy.schedule import zone
 from safegate.policy.timestate import zone_ok
 from safegate.privacy import audit
 from safegate.store import family as repo
-from safegate.store.models import Organisation, Profile, QueryLog, UnblockRequest
+from safegate.store.models import Organisation, Policy, Profile, QueryLog, UnblockRequest
+from safegate.store.repo import POLICY_COLUMNS, policy_from_row
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,16 +71,22 @@ def local_midnight(tz: str, now: datetime) -> float:
 _BLOCKED_SINCE = select(func.coalesce(func.sum(QueryLog.hits), 0)).where(
     QueryLog.profile_id == bindparam("profile_id"), QueryLog.action == "block",
     QueryLog.ts >= bindparam("since"))
-# The child, its household and its policy in one statement.
-_CHILD = (select(Profile, Organisation).join(Organisation, Organisation.id == Profile.org_id)
-          .options(joinedload(Profile.policy)).where(Profile.id == bindparam("profile_id")))
+# The child's row, its household's time zone and its policy's columns in one statement (a
+# page only reads them: no ORM objects to build).
+_CHILD = (select(Profile.id, Profile.org_id, Profile.name, Profile.birth_year, Profile.preset,
+                 Profile.paused_until, Profile.subject, Organisation.timezone, *POLICY_COLUMNS)
+          .join_from(Profile, Organisation, Organisation.id == Profile.org_id)
+          .outerjoin(Policy, Policy.profile_id == Profile.id)
+          .where(Profile.id == bindparam("profile_id")))
 _PENDING = select(func.count()).select_from(UnblockRequest).where(
     UnblockRequest.profile_id == bindparam("profile_id"), UnblockRequest.status == "pending")
 # Both counts in one statement: one round trip for a summary's numbers.
 _COUNTS = select(_BLOCKED_SINCE.scalar_subquery(), _PENDING.scalar_subquery())
 
 
-def _summary(session: Session, profile: Profile, tz: str, now: datetime) -> ChildSummary:
+def _summary(session: Session, profile: Profile | Any, tz: str,
+             now: datetime) -> ChildSummary:
+    """A child's summary from its ORM object or a row with the same names."""
     band_vi = band_en = None
     if profile.preset:
         try:
@@ -129,22 +136,23 @@ class ChildPage:
 def child_page(app: App, child_id: int | str, caller: Caller, *, requests: int = 20,
                now: datetime | None = None) -> ChildPage:
     """A child's page for ``caller`` in one transaction: the access check (NotFound or
-    Forbidden) on the child's row read with its household, the reads and one audit entry
-    (``child.view``: what was shown)."""
+    Forbidden) on the child's row, read with its household's time zone and its policy as
+    columns, the reads and one audit entry (``child.view``: what was shown)."""
     now = now or datetime.now(UTC)
     key = app.keyring()
     oid = access.row_id("child", child_id)
     with app.sessions().begin() as session:
-        found = session.execute(_CHILD, {"profile_id": oid}).one_or_none()
-        if found is None:
+        row = session.connection().execute(_CHILD, {"profile_id": oid}).one_or_none()
+        if row is None:
             raise access.NotFound(f"no child {oid}")
-        profile, org = found
-        access.judge(session, caller, "child", oid, profile.id, profile.org_id)
-        summary = _summary(session, profile, zone_ok(org.timezone), now)
-        policy = _policy_dict(session, profile)
-        shown = child_requests(session, profile.id, key, limit=requests)
+        access.judge(session, caller, "child", oid, row.id, row.org_id)
+        tz = zone_ok(row.timezone)
+        summary = _summary(session, row, tz, now)
+        policy = policy_view(session, row.id, row.name, row.preset, row.birth_year, tz,
+                             policy_from_row(row))
+        shown = child_requests(session, row.id, key, limit=requests)
         audit.append(session, actor=caller.actor, action="child.view", object_type="profile",
-                     subject=profile.subject, org_id=profile.org_id,
+                     subject=row.subject, org_id=row.org_id,
                      detail={"shown": ["summary", "policy", "requests"],
                              "requests": len(shown)})
         return ChildPage(summary, policy, shown)

@@ -85,7 +85,7 @@ def load_profiles(session: Session, *, org_id: int | None = None,
     some = org_id is not None or ids is not None
     by_id = {"ids": [p.id for p in profiles]} if some else {}
     stmts = _DEPENDENT[some]
-    policies = {row.profile_id: _policy_from_row(row)
+    policies = {row.profile_id: policy_from_row(row)
                 for row in conn.execute(stmts["policy"], by_id)}
     devices: dict[int, list[DeviceRecord]] = {}
     for d in conn.execute(stmts["devices"], by_id):
@@ -121,6 +121,8 @@ def load_profiles(session: Session, *, org_id: int | None = None,
 _PROFILE, _ORG = Profile.__table__, Organisation.__table__
 _POLICY_FIELDS = tuple(f.name for f in fields(PolicyRecord))
 _POLICY_LISTS = frozenset(f.name for f in fields(PolicyRecord) if str(f.type).startswith("tuple"))
+# The policy table's columns that make its record (``policy_from_row``).
+POLICY_COLUMNS = tuple(Policy.__table__.c[f] for f in _POLICY_FIELDS)
 
 
 def _profiles_statement(by_org: bool, by_ids: bool) -> Executable:
@@ -146,7 +148,7 @@ def _dependent_statements(some: bool) -> dict[str, Executable]:
     schedule, budget = Schedule.__table__, TimeBudget.__table__
     consent, temporary = Consent.__table__, TemporaryAllow.__table__
     stmts: dict[str, Any] = {
-        "policy": select(policy.c.profile_id, *(policy.c[f] for f in _POLICY_FIELDS)),
+        "policy": select(policy.c.profile_id, *POLICY_COLUMNS),
         "devices": select(device.c.profile_id, device.c.id, device.c.name, device.c.kind,
                           device.c.ip_cidr, device.c.mac, device.c.token)
         .order_by(device.c.profile_id, device.c.id),
@@ -171,8 +173,12 @@ def _dependent_statements(some: bool) -> dict[str, Executable]:
 _DEPENDENT = {some: _dependent_statements(some) for some in (False, True)}
 
 
-def _policy_from_row(row: Any) -> PolicyRecord:
+def policy_from_row(row: Any) -> PolicyRecord:
+    """The record of a row that holds the policy's columns (``POLICY_COLUMNS``); the defaults
+    when there was no policy row (read through an outer join: every column NULL)."""
     mapping = row._mapping
+    if mapping["version"] is None:
+        return PolicyRecord()
     values: dict[str, Any] = {f: tuple(mapping[f]) if f in _POLICY_LISTS else mapping[f]
                               for f in _POLICY_FIELDS}
     return PolicyRecord(**values)
