@@ -268,12 +268,14 @@ class ChangeWatcher:
             log.warning("cannot read the change version (%s); retrying", exc)
             return None
 
+    # Both read only, and commit rather than roll back: psycopg forgets a connection's
+    # prepared statements at every ROLLBACK, and the web app's pages use the same pool.
     def _current(self) -> int:
-        with self._sessions() as session:
+        with self._sessions.begin() as session:
             return changes.current(session)
 
     def _read(self, old: int) -> tuple[int, list[Change]]:
-        with self._sessions() as session:
+        with self._sessions.begin() as session:
             new = changes.current(session)
             return new, (changes.since(session, old) if new > old else [])
 
