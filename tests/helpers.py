@@ -506,10 +506,22 @@ def start_web_serve(*args: str, scheme: str = "http", verify: Any = True,
             except httpx.HTTPError:
                 return False
 
-        if wait_until(healthy, 30):
+        # The DNS answers before the web app has bound its ports: a port taken meanwhile
+        # (this one, or a block page port the caller chose) ends the serve only now.
+        deadline = time.monotonic() + 30
+        while not healthy():
+            if proc.poll() is not None:
+                out = proc.stdout.read() if proc.stdout else ""
+                if "address already in use" in out.lower():
+                    break  # again, on other ports
+                raise AssertionError("safegate serve exited before its web app answered:\n"
+                                     + out)
+            if time.monotonic() > deadline:
+                proc.kill()
+                raise AssertionError("the web app did not answer /healthz")
+            time.sleep(0.05)
+        else:
             return WebServe(proc, port, base)
-        proc.kill()
-        raise AssertionError("the web app did not answer /healthz")
     raise AssertionError("no free port for the web app in 5 tries")
 
 
