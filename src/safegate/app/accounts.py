@@ -329,12 +329,16 @@ def session_caller(app: App, token: str, *,
                    now: datetime | None = None) -> tuple[Caller, str] | None:
     """(caller, CSRF token) of a live session cookie, or None."""
     now = now or datetime.now(UTC)
-    # On a bare connection (no ORM session to build for one statement), committed rather
-    # than rolled back: psycopg forgets a connection's prepared statements at every ROLLBACK
-    # (and sends DEALLOCATE ALL), and this runs before every signed-in request.
+    # On a bare connection (no ORM session to build for one statement). This runs before
+    # every signed-in request: on PostgreSQL without a transaction (no BEGIN and COMMIT round
+    # trips; psycopg would also forget the connection's prepared statements at a ROLLBACK),
+    # on SQLite in one that reads only (setting its isolation level each time cost more).
     app.sessions()  # the schema check, once
-    with app.engine.begin() as conn:
+    with app.engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            conn = conn.execution_options(isolation_level="AUTOCOMMIT")
         row = conn.execute(_SESSION, {"id": digest(token)}).one_or_none()
+        conn.commit()
     if row is None or row.expires_at <= now:
         return None
     return Caller(row.id, row.org_id, row.role, row.display_name,
