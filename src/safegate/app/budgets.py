@@ -85,7 +85,7 @@ def remove_budget(app: App, child: str, target: str, *,
     with app.change("policy", f"budget remove {child} {target}") as session:
         profile = find_child(session, child)
         touches(session, profile.id)
-        if target not in {b.target for b in repo.profile_budgets(session, profile.id)}:
+        if target not in repo.budget_minutes(session, profile.id):
             from safegate.policy.budgets import BudgetError
 
             raise BudgetError(f"{profile.name} has no budget for {target!r}")

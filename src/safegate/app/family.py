@@ -504,7 +504,7 @@ def apply_decree147(session: Session, profile_id: int, on: bool) -> None:
     """The flag on: a daily budget for the games group of the decree's minutes (a stricter
     budget the parent set is kept). Off: that budget goes if it is the decree's."""
     rule = decree147()
-    current = {b.target: b.minutes_per_day for b in repo.profile_budgets(session, profile_id)}
+    current = repo.budget_minutes(session, profile_id)
     minutes = current.get(rule.target)
     if on:
         repo.set_budget(session, profile_id, rule.target,

@@ -93,8 +93,8 @@ def export_org(app: App, org: str | None = None, *, with_tokens: bool = False) -
                           "services": list(s.services), "allow": list(s.allow),
                           "enabled": s.enabled}
                          for s in repo.profile_schedules(session, p.id)]
-            budgets = [{"target": b.target, "minutes_per_day": b.minutes_per_day}
-                       for b in repo.profile_budgets(session, p.id)]
+            budgets = [{"target": target, "minutes_per_day": minutes}
+                       for target, minutes in repo.budget_minutes(session, p.id).items()]
             children.append(_drop_none({
                 "name": p.name, "birth_year": p.birth_year, "preset": p.preset,
                 "policy": policy_fields(policy_record(p.policy)),

@@ -149,12 +149,10 @@ def delete_profile(session: Session, profile: Profile) -> None:
 # ---------------------------------------------------------------- devices
 
 
-# Statements of the child's page, built once: building and keying a statement each time
-# cost more than running it (bench/web).
+# Statements built once: building and keying a statement each time cost more than running
+# it (bench/web). A child's devices as objects (for the callers that change or pick one),
+# and the reads of the child's page as columns (no ORM objects to build).
 _DEVICES = select(Device).where(Device.profile_id == bindparam("profile_id")).order_by(Device.id)
-_BUDGETS = (select(TimeBudget).where(TimeBudget.profile_id == bindparam("profile_id"))
-            .order_by(TimeBudget.target))
-# The same reads as columns for a page that only shows them: no ORM objects to build.
 _DEVICE_ROWS = (select(Device.id, Device.name, Device.kind, Device.ip_cidr, Device.mac,
                        Device.token)
                 .where(Device.profile_id == bindparam("profile_id")).order_by(Device.id))
@@ -168,7 +166,8 @@ def profile_devices(session: Session, profile_id: int) -> list[Device]:
 
 
 def device_rows(session: Session, profile_id: int) -> Sequence[Any]:
-    """A child's devices as rows (id, name, kind, ip_cidr, mac, token), oldest first."""
+    """A child's devices as rows (id, name, kind, ip_cidr, mac, token), oldest first (read
+    on the session's connection: the devices as last flushed)."""
     return session.connection().execute(_DEVICE_ROWS, {"profile_id": profile_id}).all()
 
 
@@ -217,12 +216,9 @@ def add_schedule(session: Session, profile_id: int, **fields: Any) -> Schedule:
     return row
 
 
-def profile_budgets(session: Session, profile_id: int) -> list[TimeBudget]:
-    return list(session.scalars(_BUDGETS, {"profile_id": profile_id}))
-
-
 def budget_minutes(session: Session, profile_id: int) -> dict[str, int]:
-    """A child's budgets: minutes a day by target."""
+    """A child's budgets: minutes a day by target, in target order (read on the session's
+    connection: the budgets as last flushed, which ``set_budget`` and ``delete_budget`` do)."""
     return {target: int(minutes) for target, minutes in session.connection().execute(
         _BUDGET_ROWS, {"profile_id": profile_id})}
 
