@@ -187,8 +187,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("web.threads", "int", 0,
            "Threads that run the web app's page and API handlers; one of them is kept for "
            "changes, the others take page views. 0: chosen by the store, 2 on the embedded "
-           "SQLite (pages one at a time: two at once spend more on the shared interpreter "
-           "lock than they overlap) and 4 on PostgreSQL (its round trips overlap). "
+           "SQLite (page views one at a time: three at once served fewer pages a second) "
+           "and 4 on PostgreSQL (three at once served more than one). "
            "`bench/web --web-threads N` compares values.",
            minimum=0, maximum=200),
     Option("web.login_attempts_per_minute", "int", 10,
