@@ -124,16 +124,6 @@ def test_database_url_alias() -> None:
     assert s.database_url == "sqlite:///x.db"
 
 
-def test_web_threads_follow_the_store_unless_set() -> None:
-    pg = "postgresql+psycopg://safegate@db/safegate"
-    assert load_settings(env={}).web_threads == 2  # the embedded SQLite: one page at a time
-    assert load_settings(env={"SAFEGATE_DATABASE_URL": pg}).web_threads == 4
-    assert load_settings(env={"SAFEGATE_DATABASE_URL": "sqlite:///x.db"}).web_threads == 2
-    assert load_settings(env={"SAFEGATE_WEB__THREADS": "6"}).web_threads == 6
-    assert load_settings(env={"SAFEGATE_DATABASE_URL": pg,
-                              "SAFEGATE_WEB__THREADS": "1"}).web_threads == 1
-
-
 def test_with_overrides_validates() -> None:
     s = load_settings(env={})
     assert s.with_overrides({"gate.block_ttl": 5})["gate.block_ttl"] == 5

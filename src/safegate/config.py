@@ -184,13 +184,14 @@ OPTIONS: tuple[Option, ...] = (
            "Addresses (IPs or CIDRs) of reverse proxies in front of the web app: only from "
            "them is the X-Forwarded-For header believed, for the sign-in rate limit and the "
            "\"from where\" of the audit log. Empty: the socket peer is the client."),
-    Option("web.threads", "int", 0,
+    Option("web.threads", "int", 2,
            "Threads that run the web app's page and API handlers; one of them is kept for "
-           "changes, the others take page views. 0: chosen by the store, 2 on the embedded "
-           "SQLite (page views one at a time: three at once served fewer pages a second) "
-           "and 4 on PostgreSQL (three at once served more than one). "
+           "changes, the others take page views. With 2, page views run one at a time: on "
+           "the embedded SQLite and on a PostgreSQL on the same machine, three at once "
+           "served fewer pages a second (bench/web, docs/web.md). A PostgreSQL across a "
+           "network may gain from more, as its round trips wait longer: "
            "`bench/web --web-threads N` compares values.",
-           minimum=0, maximum=200),
+           minimum=1, maximum=200),
     Option("web.login_attempts_per_minute", "int", 10,
            "Sign-in attempts one client address may make per minute before it is refused "
            "for a while (HTTP 429); each account is also locked for 15 minutes after 5 "
@@ -533,14 +534,6 @@ class Settings:
         from safegate.store.db import sqlite_url
 
         return sqlite_url(self.data_dir)
-
-    @property
-    def web_threads(self) -> int:
-        """``web.threads``, with 0 chosen by the store (see the setting)."""
-        threads: int = self["web.threads"]
-        if threads:
-            return threads
-        return 2 if self.database_url.startswith("sqlite") else 4
 
     @property
     def dns_address(self) -> tuple[str, int]:

@@ -90,7 +90,7 @@ def create_app(app: App, *, secure_cookies: bool = False) -> FastAPI:
     # handler took is answered here (web/last_resort.py), and the metrics count it with that
     # status. ChangesFirst inside the metrics: the time waited in line is part of a request's.
     web.add_middleware(LastResort, respond=_error)
-    web.add_middleware(ChangesFirst, threads=app.settings.web_threads)
+    web.add_middleware(ChangesFirst, threads=app.settings["web.threads"])
     web.add_middleware(MetricsMiddleware, metrics=web.state.http_metrics)
     web.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     web.include_router(api.router)

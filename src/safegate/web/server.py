@@ -115,7 +115,7 @@ async def start_web(app: App, reuse_port: bool = False) -> WebServer:
         raise ConfigError("web.tls needs gate.tls_cert and gate.tls_key")
     asgi = create_app(app, secure_cookies=tls or bool(s["web.secure_cookies"]))
     # Sync handlers run in anyio's worker threads (FastAPI's run_in_threadpool).
-    anyio.to_thread.current_default_thread_limiter().total_tokens = s.web_threads
+    anyio.to_thread.current_default_thread_limiter().total_tokens = s["web.threads"]
     main = await _listen(asgi, s["web.http"], reuse_port=reuse_port,
                          certfile=s["gate.tls_cert"] if tls else None,
                          keyfile=s["gate.tls_key"] if tls else None)
