@@ -397,6 +397,38 @@ def test_concurrent_policy_edit_is_detected(engine: Engine, demo_org: int) -> No
     assert _profiles_by_name(engine)["An"].policy.youtube_mode == "off"
 
 
+def test_a_policy_change_reaches_what_the_session_holds(engine: Engine, demo_org: int) -> None:
+    an = _profiles_by_name(engine)["An"]
+    with session_factory(engine).begin() as session:
+        profile = session.get_one(Profile, an.id)
+        held = profile.policy
+        assert held is not None and held.youtube_mode != "off"
+        after = update_policy(session, an.id, youtube_mode="off", deny=["held.example"])
+        assert (held.youtube_mode, held.deny, held.version) == ("off", ["held.example"],
+                                                               after.version)
+        assert after.version == an.policy.version + 1
+        # the same values again change nothing: the version stays
+        assert update_policy(session, an.id, youtube_mode="off").version == after.version
+
+
+def test_a_child_without_a_policy_row_gets_one_with_the_change(engine: Engine,
+                                                                demo_org: int) -> None:
+    an = _profiles_by_name(engine)["An"]
+    with engine.begin() as conn:
+        conn.execute(delete(Policy).where(Policy.profile_id == an.id))
+    with session_factory(engine).begin() as session:
+        profile = session.get_one(Profile, an.id)
+        assert profile.policy is None
+        after = update_policy(session, an.id, deny=["new.example"])
+        assert profile.policy is not None and profile.policy.deny == ["new.example"]
+    assert after.deny == ("new.example",) and after.version == 2  # made at 1, then changed
+    loaded = _profiles_by_name(engine)["An"].policy
+    assert loaded == after and loaded.safe_search is True  # the other fields: defaults
+    with session_factory(engine).begin() as session, \
+            pytest.raises(StoreError, match="does not exist"):
+        update_policy(session, 10_000, deny=["x.example"])
+
+
 # --- integrity --------------------------------------------------------------------------------
 
 

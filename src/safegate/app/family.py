@@ -26,7 +26,7 @@ from safegate.store import family as repo
 from safegate.store.errors import StoreError
 from safegate.store.models import Device, Organisation, Profile
 from safegate.store.records import PolicyRecord
-from safegate.store.repo import policy_record, update_policy
+from safegate.store.repo import policy_from_row, policy_record, update_policy
 
 
 class FamilyError(ValueError):
@@ -516,24 +516,40 @@ def apply_decree147(session: Session, profile_id: int, on: bool) -> None:
 
 def set_policy(app: App, child: str, change: PolicyChange, *,
                org: str | None = None, actor: str = "system") -> dict[str, Any]:
-    """Change a child's policy; the whole policy after the change."""
+    """Change a child's policy; the whole policy after the change. The child, its household
+    and its policy are read as columns, not ORM objects (a parent's change is frequent)."""
+    from safegate.privacy import audit
+
     with app.change("policy", f"policy of {child} changed") as session:
-        _, profile = _child(session, child, org)
-        touches(session, profile.id)
-        fields = sorted(changed_fields(policy_record(profile.policy), change))
-        change_policy(session, profile, change)
-        _audit(session, profile, actor, "policy.change", fields=fields)
-        session.refresh(profile)  # the change was written by statements, not through it
-        return _policy_dict(session, profile)
+        wanted = repo.parse_ref(child)
+        if wanted is None or org is not None:
+            wanted = _child(session, child, org)[1].id
+        row = repo.child_row(session, wanted)
+        if row is None:
+            raise StoreError(f"no child {child!r}")
+        touches(session, row.id)
+        before = policy_from_row(row)
+        after, fields = _apply(session, row.id, before, change)
+        audit.append(session, actor=actor, action="policy.change", object_type="profile",
+                     subject=row.subject, org_id=row.org_id, detail={"fields": sorted(fields)})
+        return policy_view(session, row.id, row.name, row.preset, row.birth_year,
+                           row.timezone, after)
 
 
 def change_policy(session: Session, profile: Profile, change: PolicyChange) -> None:
     """Apply ``change`` to ``profile``'s policy inside the caller's ``policy`` change."""
-    fields = changed_fields(policy_record(profile.policy), change)
-    if fields:
-        update_policy(session, profile.id, **fields)
+    _apply(session, profile.id, policy_record(profile.policy), change)
+
+
+def _apply(session: Session, profile_id: int, before: PolicyRecord,
+           change: PolicyChange) -> tuple[PolicyRecord, dict[str, Any]]:
+    """Apply ``change`` to a policy read as ``before`` in this transaction: the policy after,
+    and the fields the change named with their new values."""
+    fields = changed_fields(before, change)
+    after = update_policy(session, profile_id, before=before, **fields) if fields else before
     if change.decree147 is not None:
-        apply_decree147(session, profile.id, change.decree147)
+        apply_decree147(session, profile_id, change.decree147)
+    return after, fields
 
 
 def show_policy(app: App, child: str, *, org: str | None = None,

@@ -21,8 +21,8 @@ from safegate.policy.schedule import zone
 from safegate.policy.timestate import zone_ok
 from safegate.privacy import audit
 from safegate.store import family as repo
-from safegate.store.models import Organisation, Policy, Profile, QueryLog, UnblockRequest
-from safegate.store.repo import POLICY_COLUMNS, policy_from_row
+from safegate.store.models import Organisation, Profile, QueryLog, UnblockRequest
+from safegate.store.repo import policy_from_row
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,13 +71,6 @@ def local_midnight(tz: str, now: datetime) -> float:
 _BLOCKED_SINCE = select(func.coalesce(func.sum(QueryLog.hits), 0)).where(
     QueryLog.profile_id == bindparam("profile_id"), QueryLog.action == "block",
     QueryLog.ts >= bindparam("since"))
-# The child's row, its household's time zone and its policy's columns in one statement (a
-# page only reads them: no ORM objects to build).
-_CHILD = (select(Profile.id, Profile.org_id, Profile.name, Profile.birth_year, Profile.preset,
-                 Profile.paused_until, Profile.subject, Organisation.timezone, *POLICY_COLUMNS)
-          .join_from(Profile, Organisation, Organisation.id == Profile.org_id)
-          .outerjoin(Policy, Policy.profile_id == Profile.id)
-          .where(Profile.id == bindparam("profile_id")))
 _PENDING = select(func.count()).select_from(UnblockRequest).where(
     UnblockRequest.profile_id == bindparam("profile_id"), UnblockRequest.status == "pending")
 # Both counts in one statement: one round trip for a summary's numbers.
@@ -142,7 +135,7 @@ def child_page(app: App, child_id: int | str, caller: Caller, *, requests: int =
     key = app.keyring()
     oid = access.row_id("child", child_id)
     with app.sessions().begin() as session:
-        row = session.connection().execute(_CHILD, {"profile_id": oid}).one_or_none()
+        row = repo.child_row(session, oid)
         if row is None:
             raise access.NotFound(f"no child {oid}")
         access.judge(session, caller, "child", oid, row.id, row.org_id)

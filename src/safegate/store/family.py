@@ -21,6 +21,7 @@ from safegate.store.models import (
     Schedule,
     TimeBudget,
 )
+from safegate.store.repo import POLICY_COLUMNS
 
 
 def parse_ref(ref: str) -> int | None:
@@ -159,6 +160,22 @@ _DEVICE_ROWS = (select(Device.id, Device.name, Device.kind, Device.ip_cidr, Devi
 _BUDGET_ROWS = (select(TimeBudget.target, TimeBudget.minutes_per_day)
                 .where(TimeBudget.profile_id == bindparam("profile_id"))
                 .order_by(TimeBudget.target))
+
+
+# A child's row, its household's time zone and its policy's columns in one statement (for
+# readers that need no ORM objects: the child's page, a policy change).
+_CHILD_ROW = (select(Profile.id, Profile.org_id, Profile.name, Profile.birth_year,
+                     Profile.preset, Profile.paused_until, Profile.subject,
+                     Organisation.timezone, *POLICY_COLUMNS)
+              .join_from(Profile, Organisation, Organisation.id == Profile.org_id)
+              .outerjoin(Policy, Policy.profile_id == Profile.id)
+              .where(Profile.id == bindparam("profile_id")))
+
+
+def child_row(session: Session, profile_id: int) -> Any:
+    """The child's columns, its household's ``timezone`` and its policy's columns
+    (``repo.policy_from_row`` makes the record), or None; on the session's connection."""
+    return session.connection().execute(_CHILD_ROW, {"profile_id": profile_id}).one_or_none()
 
 
 def profile_devices(session: Session, profile_id: int) -> list[Device]:

@@ -11,11 +11,10 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import fields
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Engine, Executable, bindparam, delete, select
+from sqlalchemy import Engine, Executable, Table, bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.exc import StaleDataError
 
 from safegate.store.demo import create_demo_household
 from safegate.store.errors import StoreError
@@ -123,6 +122,21 @@ _POLICY_FIELDS = tuple(f.name for f in fields(PolicyRecord))
 _POLICY_LISTS = frozenset(f.name for f in fields(PolicyRecord) if str(f.type).startswith("tuple"))
 # The policy table's columns that make its record (``policy_from_row``).
 POLICY_COLUMNS = tuple(Policy.__table__.c[f] for f in _POLICY_FIELDS)
+_POLICY = cast(Table, Policy.__table__)
+_POLICY_EDITABLE = tuple(f for f in _POLICY_FIELDS if f not in ("version", "updated_at"))
+# update_policy's statements, built once: the current row, a new row (the defaults) and the
+# change of every editable column, checked against the version read.
+_POLICY_NOW = select(*POLICY_COLUMNS).where(_POLICY.c.profile_id == bindparam("profile_id"))
+_POLICY_NEW = (insert(_POLICY).values(profile_id=bindparam("b_profile_id"), version=1)
+               .returning(*POLICY_COLUMNS))
+_POLICY_SET = (update(_POLICY)
+               .where(_POLICY.c.profile_id == bindparam("b_profile_id"),
+                      _POLICY.c.version == bindparam("b_version"))
+               .values({**{f: bindparam(f"v_{f}", type_=_POLICY.c[f].type)
+                           for f in _POLICY_EDITABLE},
+                        "version": bindparam("next_version"),
+                        "updated_at": bindparam("now", type_=_POLICY.c.updated_at.type)})
+               .returning(*POLICY_COLUMNS))
 
 
 def _profiles_statement(by_org: bool, by_ids: bool) -> Executable:
@@ -194,30 +208,59 @@ def schedule_record(row: Schedule | Any) -> ScheduleRecord:
     )
 
 
-def update_policy(session: Session, profile_id: int, **changes: Any) -> PolicyRecord:
-    """Change fields of a profile's policy; the version goes up by one if anything changed.
+def update_policy(session: Session, profile_id: int, *, before: PolicyRecord | None = None,
+                  **changes: Any) -> PolicyRecord:
+    """Change fields of a profile's policy; the policy after the change. The version goes up
+    by one if any value changed.
 
     Field names and values are checked first (StoreError names the field, the value and what
     is allowed). A profile without a Policy row gets one (version 1, the defaults) first.
+    ``before``: the policy as the caller read it in this transaction (one statement fewer);
+    the change is refused, as when someone else changed the policy since, unless its
+    version is still the current one.
+
+    Core statements on the session's connection (the caller's pending changes are flushed
+    first); a Policy object of this profile in the session is refreshed after.
     """
     validated = validate_policy_changes(changes)
-    profile = session.get(Profile, profile_id)
-    if profile is None:
-        raise StoreError(f"profile {profile_id!r} does not exist")
-    policy = profile.policy
-    if policy is None:
-        policy = Policy()
-        profile.policy = policy
-        session.flush()
-    for field, value in validated.items():
-        setattr(policy, field, value)
-    try:
-        session.flush()
-    except StaleDataError:
-        raise StoreError(
-            f"the policy of profile {profile_id} was changed by someone else; reload and retry"
-        ) from None
-    return policy_record(policy)
+    session.flush()
+    conn = session.connection()
+    loaded = [obj for obj in session.identity_map.values()
+              if (isinstance(obj, Policy) and obj.profile_id == profile_id)
+              or (isinstance(obj, Profile) and obj.id == profile_id)]
+    if before is None:  # the caller's view is a Policy object it holds, if any
+        before = next((policy_record(obj) for obj in loaded if isinstance(obj, Policy)), None)
+    if before is None or before.updated_at is None:
+        row = conn.execute(_POLICY_NOW, {"profile_id": profile_id}).one_or_none()
+        if row is None:
+            if session.get(Profile, profile_id) is None:
+                raise StoreError(f"profile {profile_id!r} does not exist")
+            row = conn.execute(_POLICY_NEW, {"b_profile_id": profile_id}).one()
+        before = policy_from_row(row)
+    wanted = {f: v for f, v in validated.items()
+              if (tuple(v) if f in _POLICY_LISTS else v) != getattr(before, f)}
+    after = before
+    if wanted:
+        values = {f"v_{f}": list(v) if f in _POLICY_LISTS else v
+                  for f, v in {**_record_values(before), **wanted}.items()}
+        row = conn.execute(_POLICY_SET, {**values, "b_profile_id": profile_id,
+                                         "b_version": before.version,
+                                         "next_version": before.version + 1,
+                                         "now": utcnow()}).one_or_none()
+        if row is None:
+            raise StoreError(f"the policy of profile {profile_id} was changed by someone "
+                             "else; reload and retry")
+        after = policy_from_row(row)
+    for obj in loaded:  # what the session holds of this policy: as written
+        if isinstance(obj, Policy):
+            session.refresh(obj)
+        else:
+            session.expire(obj, ["policy"])
+    return after
+
+
+def _record_values(record: PolicyRecord) -> dict[str, Any]:
+    return {f: getattr(record, f) for f in _POLICY_EDITABLE}
 
 
 def policy_record(policy: Policy | None) -> PolicyRecord:
