@@ -13,6 +13,7 @@ import ipaddress
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Protocol
 
 from safegate.lists.index import DomainIndex, Verdicts
@@ -303,8 +304,15 @@ def budgets_of(record: Any) -> Budgets:
         return NO_BUDGETS
     from safegate.policy.timestate import DEFAULT_TIMEZONE, zone_ok
 
-    return compile_budgets(rows, decree147=decree,
-                           timezone=zone_ok(getattr(record, "timezone", DEFAULT_TIMEZONE)))
+    return _budgets(tuple((str(target), int(minutes)) for target, minutes in rows), decree,
+                    zone_ok(getattr(record, "timezone", DEFAULT_TIMEZONE)))
+
+
+@lru_cache(maxsize=1024)
+def _budgets(rows: tuple[tuple[str, int], ...], decree147: bool, timezone: str) -> Budgets:
+    """``compile_budgets`` remembered by its inputs: the gate compiles a changed child again
+    after every change, and its budgets rarely change with it (the result is read-only)."""
+    return compile_budgets(rows, decree147=decree147, timezone=timezone)
 
 
 @dataclass(frozen=True, slots=True)
