@@ -160,7 +160,7 @@ class App:
         """The newest change version in the store."""
         from safegate.store.changes import current
 
-        with self.sessions()() as session:
+        with self.sessions().begin() as session:  # COMMIT: see patch_snapshot
             return current(session)
 
     # ------------------------------------------------------------------ lists and policy
@@ -208,7 +208,7 @@ class App:
         if self.has_store:
             from safegate.store.repo import load_profiles
 
-            with self.sessions()() as session:
+            with self.sessions().begin() as session:  # COMMIT: see patch_snapshot
                 profiles = list(load_profiles(session))
         self.generation += 1
         return compile_snapshot(index, gate_profiles(profiles), self.default_policy(),
@@ -220,7 +220,9 @@ class App:
         from safegate.policy.compiled import patch_snapshot
         from safegate.store.repo import load_profiles
 
-        with self.sessions()() as session:
+        # The read ends with a COMMIT, not a ROLLBACK: psycopg forgets a connection's
+        # prepared statements at every ROLLBACK, and this runs after every change.
+        with self.sessions().begin() as session:
             profiles = list(load_profiles(session, profile_ids=profile_ids))
         self.generation += 1
         return patch_snapshot(old, profile_ids, gate_profiles(profiles), self.generation)
