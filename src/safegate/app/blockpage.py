@@ -37,7 +37,7 @@ def device_for_address(app: App, address: str) -> tuple[int, int, int | None] | 
     except ValueError:
         return None
     best: tuple[int, tuple[int, int, int | None]] | None = None
-    with app.sessions()() as session:
+    with app.sessions().begin() as session:  # a COMMIT keeps prepared statements (access.check)
         rows = session.execute(select(Device.id, Device.ip_cidr, Profile.id, Profile.birth_year)
                                .join(Profile, Profile.id == Device.profile_id)
                                .where(Device.ip_cidr.is_not(None)))
