@@ -273,9 +273,10 @@ def _child(session: Session, child: str, org: str | None) -> tuple[Organisation,
     return organisation, repo.find_profile(session, organisation, child)
 
 
-def _audit(session: Session, profile: Profile, actor: str, action: str,
+def _audit(session: Session, profile: Profile | Any, actor: str, action: str,
            **detail: Any) -> None:
-    """An audit entry about a child's data, in the changing transaction (pseudonym only)."""
+    """An audit entry about a child's data, in the changing transaction (pseudonym only);
+    ``profile``: its ORM object or a row with its ``subject`` and ``org_id``."""
     from safegate.privacy import audit
 
     audit.append(session, actor=actor, action=action, object_type="profile",
@@ -518,8 +519,6 @@ def set_policy(app: App, child: str, change: PolicyChange, *,
                org: str | None = None, actor: str = "system") -> dict[str, Any]:
     """Change a child's policy; the whole policy after the change. The child, its household
     and its policy are read as columns, not ORM objects (a parent's change is frequent)."""
-    from safegate.privacy import audit
-
     with app.change("policy", f"policy of {child} changed") as session:
         wanted = repo.parse_ref(child)
         if wanted is None or org is not None:
@@ -530,8 +529,7 @@ def set_policy(app: App, child: str, change: PolicyChange, *,
         touches(session, row.id)
         before = policy_from_row(row)
         after, fields = _apply(session, row.id, before, change)
-        audit.append(session, actor=actor, action="policy.change", object_type="profile",
-                     subject=row.subject, org_id=row.org_id, detail={"fields": sorted(fields)})
+        _audit(session, row, actor, "policy.change", fields=sorted(fields))
         return policy_view(session, row.id, row.name, row.preset, row.birth_year,
                            row.timezone, after)
 

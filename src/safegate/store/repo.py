@@ -215,9 +215,9 @@ def update_policy(session: Session, profile_id: int, *, before: PolicyRecord | N
 
     Field names and values are checked first (StoreError names the field, the value and what
     is allowed). A profile without a Policy row gets one (version 1, the defaults) first.
-    ``before``: the policy as the caller read it in this transaction (one statement fewer);
-    the change is refused, as when someone else changed the policy since, unless its
-    version is still the current one.
+    ``before``: the policy as the caller read it in this transaction (one statement fewer).
+    The change is refused (StoreError) when the policy's version is no longer the one read:
+    someone else changed it since.
 
     Core statements on the session's connection (the caller's pending changes are flushed
     first); a Policy object of this profile in the session is refreshed after.
