@@ -21,7 +21,6 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from safegate.files import create_private_file, locked
 from safegate.store.errors import StoreError
-from safegate.store.idle_ping import ping_when_idle
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
@@ -56,15 +55,11 @@ def make_engine(url: str) -> Engine:
     SQLite connections get WAL journalling, enforced foreign keys, a 5 s busy timeout and
     ``synchronous=NORMAL``; the database's directory (0700) and file (0600) are created if
     missing, before SQLite opens it: its -wal and -shm files then take the file's mode.
-    PostgreSQL connections that sat unused in the pool are pinged before they are handed
-    out (``store/idle_ping.py``).
     """
     parsed = _parse(url)
     if parsed.drivername == SQLITE_DRIVER:
         return _sqlite_engine(parsed)
-    engine = create_engine(parsed)
-    ping_when_idle(engine)
-    return engine
+    return create_engine(parsed, pool_pre_ping=True)
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
