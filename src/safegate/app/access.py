@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from safegate.app.accounts import Caller
 from safegate.app.core import App
 from safegate.app.explain import NotFound
+from safegate.store.db import reading
 from safegate.store.models import (
     Alert,
     ClassMember,
@@ -131,10 +132,8 @@ def may(caller: Caller, owned: Owned, action: str) -> bool:
 
 def check(app: App, caller: Caller, kind: str, object_id: int | str,
           action: str = "read") -> Owned:
-    """The object if ``caller`` may ``action`` it; NotFound or Forbidden otherwise. (The
-    read ends with a COMMIT: psycopg forgets a connection's prepared statements at every
-    ROLLBACK, and a change's check would make every page's statements be prepared again.)"""
-    with app.sessions().begin() as session:
+    """The object if ``caller`` may ``action`` it; NotFound or Forbidden otherwise."""
+    with reading(app.sessions()) as session:
         return check_in(session, caller, kind, object_id, action)
 
 
@@ -187,7 +186,7 @@ def check_class(app: App, caller: Caller, class_id: int | str, action: str = "re
     read and change every class of the school, a teacher reads the classes assigned to them;
     anything else is NotFound (another organisation's, or not the teacher's) or Forbidden."""
     cid = row_id("class", class_id)
-    with app.sessions().begin() as session:  # a COMMIT keeps prepared statements (check)
+    with reading(app.sessions()) as session:
         row = session.get(SchoolClass, cid)
         if row is None:
             raise NotFound(f"no class {cid}")

@@ -331,7 +331,7 @@ def session_caller(app: App, token: str, *,
     now = now or datetime.now(UTC)
     # On a bare connection (no ORM session to build for one statement). This runs before
     # every signed-in request: on PostgreSQL without a transaction (no BEGIN and COMMIT round
-    # trips; psycopg would also forget the connection's prepared statements at a ROLLBACK),
+    # trips, and no ROLLBACK: see store.db.reading),
     # on SQLite in one that reads only (setting its isolation level each time cost more).
     app.sessions()  # the schema check, once
     with app.engine.connect() as conn:

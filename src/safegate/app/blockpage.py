@@ -13,6 +13,7 @@ from safegate.app import requests as unblock
 from safegate.app.core import App
 from safegate.app.explain import NotFound, explain
 from safegate.lists.parse import normalise_domain
+from safegate.store.db import reading
 from safegate.store.models import Device, Profile
 
 # Reasons that are not a category of sites, said in words of their own on the page.
@@ -37,7 +38,7 @@ def device_for_address(app: App, address: str) -> tuple[int, int, int | None] | 
     except ValueError:
         return None
     best: tuple[int, tuple[int, int, int | None]] | None = None
-    with app.sessions().begin() as session:  # a COMMIT keeps prepared statements (access.check)
+    with reading(app.sessions()) as session:
         rows = session.execute(select(Device.id, Device.ip_cidr, Profile.id, Profile.birth_year)
                                .join(Profile, Profile.id == Device.profile_id)
                                .where(Device.ip_cidr.is_not(None)))

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from safegate.store import changes
 from safegate.store.changes import Change
-from safegate.store.db import session_factory
+from safegate.store.db import reading, session_factory
 
 log = logging.getLogger(__name__)
 
@@ -268,14 +268,12 @@ class ChangeWatcher:
             log.warning("cannot read the change version (%s); retrying", exc)
             return None
 
-    # Both read only, and commit rather than roll back: psycopg forgets a connection's
-    # prepared statements at every ROLLBACK, and the web app's pages use the same pool.
     def _current(self) -> int:
-        with self._sessions.begin() as session:
+        with reading(self._sessions) as session:
             return changes.current(session)
 
     def _read(self, old: int) -> tuple[int, list[Change]]:
-        with self._sessions.begin() as session:
+        with reading(self._sessions) as session:
             new = changes.current(session)
             return new, (changes.since(session, old) if new > old else [])
 

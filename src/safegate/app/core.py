@@ -159,8 +159,9 @@ class App:
     def change_version(self) -> int:
         """The newest change version in the store."""
         from safegate.store.changes import current
+        from safegate.store.db import reading
 
-        with self.sessions().begin() as session:  # COMMIT: see patch_snapshot
+        with reading(self.sessions()) as session:
             return current(session)
 
     # ------------------------------------------------------------------ lists and policy
@@ -206,9 +207,10 @@ class App:
 
         profiles: list[Any] = []
         if self.has_store:
+            from safegate.store.db import reading
             from safegate.store.repo import load_profiles
 
-            with self.sessions().begin() as session:  # COMMIT: see patch_snapshot
+            with reading(self.sessions()) as session:
                 profiles = list(load_profiles(session))
         self.generation += 1
         return compile_snapshot(index, gate_profiles(profiles), self.default_policy(),
@@ -218,11 +220,10 @@ class App:
         """``old`` with only the children ``profile_ids`` read and compiled again (after a
         change that named them, safegate.app.bus.touches); every other child is kept."""
         from safegate.policy.compiled import patch_snapshot
+        from safegate.store.db import reading
         from safegate.store.repo import load_profiles
 
-        # The read ends with a COMMIT, not a ROLLBACK: psycopg forgets a connection's
-        # prepared statements at every ROLLBACK, and this runs after every change.
-        with self.sessions().begin() as session:
+        with reading(self.sessions()) as session:  # after every change
             profiles = list(load_profiles(session, profile_ids=profile_ids))
         self.generation += 1
         return patch_snapshot(old, profile_ids, gate_profiles(profiles), self.generation)

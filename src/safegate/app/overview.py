@@ -21,6 +21,7 @@ from safegate.policy.schedule import zone
 from safegate.policy.timestate import zone_ok
 from safegate.privacy import audit
 from safegate.store import family as repo
+from safegate.store.db import reading
 from safegate.store.models import Organisation, Profile, QueryLog, UnblockRequest
 from safegate.store.repo import policy_from_row
 
@@ -101,7 +102,7 @@ def _summary(session: Session, profile: Profile | Any, tz: str,
 
 def household(app: App, org_id: int, *, now: datetime | None = None) -> Household:
     now = now or datetime.now(UTC)
-    with app.sessions().begin() as session:  # a COMMIT keeps prepared statements (access.check)
+    with reading(app.sessions()) as session:
         org = session.get_one(Organisation, org_id)
         tz = zone_ok(org.timezone)
         children = [_summary(session, p, tz, now) for p in repo.org_profiles(session, org_id)]
@@ -110,7 +111,7 @@ def household(app: App, org_id: int, *, now: datetime | None = None) -> Househol
 
 def child_summary(app: App, profile_id: int, *, now: datetime | None = None) -> ChildSummary:
     now = now or datetime.now(UTC)
-    with app.sessions().begin() as session:  # a COMMIT keeps prepared statements (access.check)
+    with reading(app.sessions()) as session:
         profile = session.get_one(Profile, profile_id)
         org = session.get_one(Organisation, profile.org_id)
         return _summary(session, profile, zone_ok(org.timezone), now)

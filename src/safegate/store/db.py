@@ -67,6 +67,15 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False)
 
 
+def reading(sessions: sessionmaker[Session]) -> contextlib.AbstractContextManager[Session]:
+    """A session for a read that runs often, ending with a COMMIT rather than a ROLLBACK.
+    psycopg forgets every prepared statement of a connection at a ROLLBACK (and sends
+    DEALLOCATE ALL), so a read that rolled back made the next requests on that pooled
+    connection, the pages' too, prepare their statements again. Only for reads: whatever
+    the session wrote would be committed."""
+    return sessions.begin()
+
+
 def migrate(engine: Engine) -> None:
     """Upgrade the database to the newest schema (Alembic ``upgrade head``); safe to repeat.
 
