@@ -188,9 +188,9 @@ OPTIONS: tuple[Option, ...] = (
            "Threads that run the web app's page and API handlers; one of them is kept for "
            "changes, the others take page views. With 2, page views run one at a time: on "
            "the embedded SQLite and on a PostgreSQL on the same machine, three at once "
-           "served fewer pages a second (bench/web, docs/web.md). A PostgreSQL across a "
-           "network may gain from more, as its round trips wait longer: "
-           "`bench/web --web-threads N` compares values.",
+           "served fewer pages a second (measured with wrk; docs/web.md names the runs). "
+           "A PostgreSQL across a network may gain from more, as its round trips wait "
+           "longer (not measured): `bench/web --web-threads N` compares values.",
            minimum=1, maximum=200),
     Option("web.login_attempts_per_minute", "int", 10,
            "Sign-in attempts one client address may make per minute before it is refused "
