@@ -19,6 +19,7 @@ import logging
 import secrets
 import socket
 import struct
+import time
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
@@ -431,7 +432,9 @@ class UpstreamPool:
     async def _resolve(self, question: bytes, do: bool, cd: bool) -> bytes:
         self.queries += 1
         loop = asyncio.get_running_loop()
-        started = loop.time()
+        # The latency by the process clock: uvloop's loop.time() is libuv's millisecond
+        # clock, so a loopback upstream's answer measured 0.
+        started = time.perf_counter()
         order = self._order()
         errors: list[str] = []
         running: dict[asyncio.Task[bytes], Upstream] = {}  # in the order they were asked
@@ -453,7 +456,7 @@ class UpstreamPool:
                     if exc is None:
                         self._suspect([u for u in running.values()
                                        if order.index(u) < order.index(up)])
-                        self.latency.observe(loop.time() - started)
+                        self.latency.observe(time.perf_counter() - started)
                         return task.result()
                     errors.append(str(exc))
                     next_at = loop.time()  # a failure hands over at once
